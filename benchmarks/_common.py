@@ -1,0 +1,44 @@
+"""Shared helpers of the benchmark scripts: data and interleaved timing."""
+
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # for tests/reference.py
+
+
+def training_data(n=50_000, n_eval=10_000, seed=0):
+    """Fashion-MNIST if Debian's package is installed, else random data of the same shape."""
+    from wdecay.datasets import load_fashion_mnist
+
+    try:
+        (X, y), (Xv, yv), _ = load_fashion_mnist()
+        return "fashion-mnist", X[:n], y[:n], Xv[:n_eval], yv[:n_eval]
+    except FileNotFoundError:
+        rng = np.random.default_rng(seed)
+        return ("random", rng.random((n, 784)), rng.integers(0, 10, n),
+                rng.random((n_eval, 784)), rng.integers(0, 10, n_eval))
+
+
+def interleaved(fns, repeats):
+    """Run each callable of ``fns`` (a dict) once per round, ``repeats`` rounds; return medians."""
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}, times
+
+
+def blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+        return ", ".join(f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)"
+                         for i in threadpool_info() if i["user_api"] == "blas")
+    except ImportError:
+        return "threadpoolctl not installed"

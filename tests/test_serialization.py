@@ -1,0 +1,84 @@
+"""Save and load in network2's JSON and in npz; atomic writes; clear errors."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import wdecay
+from wdecay._files import atomic_write
+
+
+@pytest.mark.parametrize("suffix", [".json", ".npz"])
+def test_round_trip(tmp_path, suffix):
+    net = wdecay.Network([5, 4, 3], cost="log-likelihood", activation="tanh", seed=3)
+    path = tmp_path / f"net{suffix}"
+    wdecay.save(net, path)
+    back = wdecay.load(path)
+    assert back.sizes == net.sizes and back.cost == net.cost and back.activation == net.activation
+    for a, b in zip(net.parameters(), back.parameters()):
+        assert np.array_equal(a, b)
+
+
+def test_json_is_network2_format(tmp_path):
+    net = wdecay.Network([3, 2], cost="quadratic", seed=0)
+    wdecay.save(net, tmp_path / "n.json")
+    data = json.loads((tmp_path / "n.json").read_text())
+    assert data["sizes"] == [3, 2] and data["cost"] == "QuadraticCost"
+    assert np.array(data["biases"][0]).shape == (2, 1)
+    assert np.array(data["weights"][0]).shape == (2, 3)
+
+
+def test_reads_a_file_written_the_network2_way(tmp_path):
+    rng = np.random.default_rng(0)
+    data = {"sizes": [3, 2], "weights": [rng.standard_normal((2, 3)).tolist()],
+            "biases": [rng.standard_normal((2, 1)).tolist()], "cost": "CrossEntropyCost"}
+    (tmp_path / "n2.json").write_text(json.dumps(data))
+    net = wdecay.load(tmp_path / "n2.json")
+    np.testing.assert_array_equal(net.biases[0], np.array(data["biases"][0]).ravel())
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"{not json", "corrupt"),
+    (b'{"sizes": [3, 2], "weights": [[[1, 2]]], "biases": [[[0], [0]]], "cost": "CrossEntropyCost"}',
+     "mismatched: layer 1 needs weights"),
+    (b'{"sizes": [3, 2, 2], "weights": [], "biases": [], "cost": "CrossEntropyCost"}',
+     "mismatched: sizes"),
+    (b'{"sizes": [3, 2], "weights": [[[1,2,3],[1,2,3]]], "biases": [[[0],[0]]], "cost": "Nope"}',
+     "unknown cost"),
+])
+def test_bad_json_files_raise_clear_errors(tmp_path, content, match):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=match):
+        wdecay.load(path)
+
+
+def test_truncated_npz_raises(tmp_path):
+    path = tmp_path / "n.npz"
+    wdecay.save(wdecay.Network([3, 2]), path)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ValueError, match="corrupt, truncated"):
+        wdecay.load(path)
+
+
+def test_interrupted_write_keeps_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "n.json"
+    wdecay.save(wdecay.Network([3, 2], seed=0), path)
+    before = path.read_bytes()
+
+    def boom(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        wdecay.save(wdecay.Network([3, 2], seed=1), path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["n.json"]  # the temporary file was removed
+
+
+def test_atomic_write_replaces_content(tmp_path):
+    atomic_write(tmp_path / "f", b"one")
+    atomic_write(tmp_path / "f", b"two")
+    assert (tmp_path / "f").read_bytes() == b"two"

@@ -1,0 +1,30 @@
+"""Pin the BLAS thread pool during training.
+
+At batch sizes 10-100 the products of a ``[784, 30, 10]`` step are tiny; a
+second BLAS thread only adds synchronisation, and on a loaded 2-core machine
+it made them many times slower (``benchmarks/blas_threads.py`` measures it).
+``threadpoolctl`` (the ``fast`` extra) does the pinning; without it the
+context manager does nothing and BLAS keeps its own default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+
+def blas_threads(n):
+    """Context manager limiting BLAS to ``n`` threads (a no-op without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
+
+
+def have_threadpoolctl():
+    """True if BLAS threads can be pinned."""
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return False
+    return True

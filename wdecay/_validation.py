@@ -1,0 +1,108 @@
+"""Checks of user input that raise errors naming the parameter and what was expected."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def check_scalar(value, name, *, kind=numbers.Real, low=None, inclusive=True):
+    """Return ``value`` if it is a finite number of ``kind`` above ``low``.
+
+    Raises ``TypeError`` for the wrong type and ``ValueError`` for a value out of
+    bounds, with messages such as "`eta` must be > 0, got -0.1".
+    """
+    if isinstance(value, bool) or not isinstance(value, kind):
+        what = "an integer" if kind is numbers.Integral else "a real number"
+        raise TypeError(f"`{name}` must be {what}, got {value!r} ({type(value).__name__})")
+    if not np.isfinite(value):
+        raise ValueError(f"`{name}` must be finite, got {value!r}")
+    if low is not None:
+        ok = value >= low if inclusive else value > low
+        if not ok:
+            op = ">=" if inclusive else ">"
+            raise ValueError(f"`{name}` must be {op} {low}, got {value!r}")
+    return value
+
+
+def check_features(X, name="X", n_features=None):
+    """Return ``X`` as a C-contiguous float64 array of shape (n_samples, n_features).
+
+    Raises ``ValueError`` for the wrong number of dimensions or columns, for an
+    empty array and for NaN or inf entries.
+    """
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"`{name}` must be a numeric array, got {type(X).__name__}") from exc
+    if X.ndim != 2:
+        raise ValueError(
+            f"`{name}` must have shape (n_samples, n_features), got an array of shape {X.shape}"
+        )
+    if X.shape[0] == 0:
+        raise ValueError(f"`{name}` is empty: it must have at least one sample")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"`{name}` must have {n_features} columns (the network's input size), "
+            f"got shape {X.shape}"
+        )
+    # A finite sum proves every entry finite (NaN and inf propagate); it is much
+    # cheaper than isfinite on a large array, which runs only if the sum is not.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(X)
+    if not np.isfinite(total) and not np.isfinite(X).all():
+        bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
+        raise ValueError(f"`{name}` contains {bad} NaN or inf values; it must be finite")
+    return np.ascontiguousarray(X)
+
+
+def check_targets(y, n_samples, n_classes, name="y"):
+    """Return ``(labels, targets)`` for integer labels (n,) or one-hot targets (n, k).
+
+    ``labels`` are integer class indices (the argmax of one-hot rows) and
+    ``targets`` is a C-contiguous float64 array of shape (n_samples, n_classes).
+    """
+    y = np.asarray(y)
+    if y.shape[:1] != (n_samples,):
+        raise ValueError(
+            f"`{name}` must have {n_samples} rows to match X, got shape {y.shape}"
+        )
+    if y.ndim == 1:
+        if y.dtype.kind == "f":
+            if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+                raise ValueError(f"`{name}` labels must be integers, got non-integer values")
+        elif y.dtype.kind not in "iu":
+            raise TypeError(f"`{name}` labels must be integers, got dtype {y.dtype}")
+        labels = y.astype(np.intp)
+        if labels.min() < 0 or labels.max() >= n_classes:
+            raise ValueError(
+                f"`{name}` labels must be in [0, {n_classes - 1}] (the network has "
+                f"{n_classes} outputs), got values in [{labels.min()}, {labels.max()}]"
+            )
+        targets = np.zeros((n_samples, n_classes))
+        targets[np.arange(n_samples), labels] = 1.0
+        return labels, targets
+    if y.ndim == 2:
+        if y.shape[1] != n_classes:
+            raise ValueError(
+                f"one-hot `{name}` must have {n_classes} columns (the network's output "
+                f"size), got shape {y.shape}"
+            )
+        targets = np.ascontiguousarray(y, dtype=np.float64)
+        if not np.isfinite(targets).all():
+            raise ValueError(f"`{name}` contains NaN or inf values; it must be finite")
+        return np.argmax(targets, axis=1), targets
+    raise ValueError(
+        f"`{name}` must be integer labels of shape (n,) or one-hot of shape (n, k), "
+        f"got shape {y.shape}"
+    )
+
+
+def lookup(registry, value, family):
+    """Return ``registry[value]`` for a name, with an error listing the choices."""
+    key = str(value).lower()
+    if key not in registry:
+        choices = ", ".join(repr(k) for k in sorted(registry))
+        raise ValueError(f"unknown {family} {value!r}; choose one of {choices}")
+    return registry[key]

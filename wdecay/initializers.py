@@ -1,0 +1,88 @@
+"""Weight initializers; each draws from an explicit ``numpy.random.Generator``.
+
+Draw order follows ``network2.py``: first every layer's biases, then every
+layer's weights. Weights of layer l have shape (sizes[l+1], sizes[l]).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import lookup
+
+
+class Initializer:
+    """Base class: ``init(sizes, rng) -> (weights, biases)``; see subclasses."""
+
+    name = "initializer"
+
+    def weight_scale(self, n_in):
+        """Standard deviation of the weights of a layer with ``n_in`` inputs."""
+        raise NotImplementedError
+
+    def init(self, sizes, rng):
+        """Return lists of weights (out, in) and biases (out,) drawn from ``rng``."""
+        biases = [rng.standard_normal(n_out) for n_out in sizes[1:]]
+        weights = [
+            rng.standard_normal((n_out, n_in)) * self.weight_scale(n_in)
+            for n_in, n_out in zip(sizes[:-1], sizes[1:])
+        ]
+        return weights, biases
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self))
+
+
+class DefaultWeightInitializer(Initializer):
+    """Weights N(0, 1/n_in), biases N(0, 1): ``network2``'s default.
+
+    Examples
+    --------
+    >>> w, b = DefaultWeightInitializer().init([100, 3], np.random.default_rng(0))
+    >>> w[0].shape, b[0].shape
+    ((3, 100), (3,))
+    """
+
+    name = "default"
+
+    def weight_scale(self, n_in):
+        return 1.0 / np.sqrt(n_in)
+
+
+class LargeWeightInitializer(Initializer):
+    """Weights and biases N(0, 1): ``network2``'s ``large_weight_initializer``.
+
+    Examples
+    --------
+    >>> LargeWeightInitializer().weight_scale(784)
+    1.0
+    """
+
+    name = "large"
+
+    def weight_scale(self, n_in):
+        return 1.0
+
+
+INITIALIZERS = {cls.name: cls for cls in (DefaultWeightInitializer, LargeWeightInitializer)}
+
+
+def get_initializer(initializer):
+    """Return an :class:`Initializer` from an instance, a class or a name.
+
+    Examples
+    --------
+    >>> get_initializer("large")
+    LargeWeightInitializer()
+    """
+    if isinstance(initializer, Initializer):
+        return initializer
+    if isinstance(initializer, type) and issubclass(initializer, Initializer):
+        return initializer()
+    return lookup(INITIALIZERS, initializer, "initializer")()

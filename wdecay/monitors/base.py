@@ -1,0 +1,251 @@
+"""The callback API: ``Monitor`` hooks, the ``TrainingState`` they see, and the fan-out list.
+
+The training loop is the only loop. It calls, in this order::
+
+    on_train_begin(state)
+    on_epoch_end(state)            # once with state.epoch == 0, before any update
+    for each epoch 1, 2, ...:
+        on_epoch_begin(state)
+        on_batch_end(state)        # after every step, only if some monitor overrides it
+        on_epoch_end(state)
+    on_train_end(state)
+
+A hook may return a dict of named numbers (``{"layer1/rms": 0.3}``); the values
+returned during an epoch are merged into that epoch's record of the history.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Monitor:
+    """Base class of monitors: documented no-op hooks to override.
+
+    Each hook receives the :class:`TrainingState` and may return a dict of
+    named values for the current epoch's record, or ``None``. Set
+    ``state.stop_training = True`` to stop after the current epoch.
+
+    Examples
+    --------
+    >>> class MaxWeight(Monitor):
+    ...     def on_epoch_end(self, state):
+    ...         return {"max|w|": max(float(abs(w).max()) for w in state.weights)}
+    """
+
+    def on_train_begin(self, state):
+        """Called once before epoch 0 is recorded."""
+
+    def on_epoch_begin(self, state):
+        """Called before the first step of every epoch (not for epoch 0)."""
+
+    def on_batch_end(self, state):
+        """Called after every SGD step; the state then holds that step's parts.
+
+        Overriding this hook switches the loop to its per-batch path, which
+        computes ``state.grad_weights``, ``state.decay_update`` and
+        ``state.gradient_update``; leave it alone when you do not need them.
+        """
+
+    def on_epoch_end(self, state):
+        """Called after every epoch, and once before training with ``state.epoch == 0``."""
+
+    def on_train_end(self, state):
+        """Called once after the last epoch."""
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class LambdaMonitor(Monitor):
+    """A monitor made of plain functions, one per hook, each ``f(state) -> dict | None``.
+
+    Examples
+    --------
+    >>> m = LambdaMonitor(on_epoch_end=lambda s: {"w0": float(s.weights[0][0, 0])})
+    """
+
+    def __init__(self, on_train_begin=None, on_epoch_begin=None, on_batch_end=None,
+                 on_epoch_end=None, on_train_end=None):
+        hooks = dict(on_train_begin=on_train_begin, on_epoch_begin=on_epoch_begin,
+                     on_batch_end=on_batch_end, on_epoch_end=on_epoch_end,
+                     on_train_end=on_train_end)
+        for name, fn in hooks.items():
+            if fn is not None:
+                setattr(self, name, fn)
+
+
+class MonitorError(RuntimeError):
+    """A monitor raised; the message names it and the epoch, ``history`` keeps the records."""
+
+    def __init__(self, message, history=None):
+        super().__init__(message)
+        self.history = history
+
+
+def read_only(array):
+    """A read-only view of ``array``: writing to it raises ``ValueError``."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+class TrainingState:
+    """What monitors see: the loop's settings, read-only parameters and the history.
+
+    Attributes
+    ----------
+    epoch, batch : int
+        Current epoch (0 before training) and step index within the epoch.
+    weights, biases : tuple of ndarray
+        Read-only views of the network's parameters, updated in place by training.
+    eta, lmbda, regularizer, batch_size, n, steps_per_epoch
+        The training settings; ``n`` is the training-set size.
+    sizes, cost, activation
+        The network's structure.
+    train_data, evaluation_data : tuple (X, labels) or None
+        The data (read-only).
+    history : History
+        Records so far.
+    weights_before, grad_weights, grad_biases, decay_update, gradient_update
+        In ``on_batch_end`` only: the weights before the step, the mini-batch
+        mean gradients of the unregularized cost g, the decay part of the weight
+        change and its gradient part (-eta g). ``None`` elsewhere. Computed
+        only when read.
+    record : dict
+        The values recorded so far by earlier monitors in the current hook.
+    stop_training : bool
+        Set to True to stop after the current epoch.
+    """
+
+    def __init__(self, network, *, eta, regularizer, batch_size, n, history,
+                 train_data, evaluation_data=None):
+        self._network = network
+        self.sizes = list(network.sizes)
+        self.cost = network.cost
+        self.activation = network.activation
+        self.weights = tuple(read_only(w) for w in network.weights)
+        self.biases = tuple(read_only(b) for b in network.biases)
+        self.eta = eta
+        self.regularizer = regularizer
+        self.lmbda = regularizer.lmbda
+        self.batch_size = batch_size
+        self.n = n
+        self.steps_per_epoch = -(-n // batch_size)
+        self.history = history
+        self.train_data = tuple(read_only(a) for a in train_data)
+        self.evaluation_data = (None if evaluation_data is None
+                                else tuple(read_only(a) for a in evaluation_data))
+        self.epoch = 0
+        self.batch = 0
+        self.stop_training = False
+        self.record = {}
+        self.step = None  # the current step's StepParts, in on_batch_end only
+
+    @property
+    def weights_before(self):
+        """Weights before the current step (``on_batch_end`` only, else None)."""
+        return None if self.step is None else self.step.weights_before
+
+    @property
+    def grad_weights(self):
+        """Mini-batch mean gradients g of the unregularized cost (``on_batch_end`` only)."""
+        return None if self.step is None else self.step.grad_weights
+
+    @property
+    def grad_biases(self):
+        """Mini-batch mean bias gradients (``on_batch_end`` only)."""
+        return None if self.step is None else self.step.grad_biases
+
+    @property
+    def decay_update(self):
+        """The decay part of the weight change (``on_batch_end`` only)."""
+        return None if self.step is None else self.step.decay_update
+
+    @property
+    def gradient_update(self):
+        """The gradient part of the weight change, -eta g (``on_batch_end`` only)."""
+        return None if self.step is None else self.step.gradient_update
+
+    def feedforward(self, X):
+        """The network's output for the rows of ``X``."""
+        return self._network.feedforward(X)
+
+    def forward(self, X):
+        """The network's weighted inputs and activations for ``X`` (see ``Network.forward``)."""
+        return self._network.forward(np.asarray(X, dtype=np.float64))
+
+
+class StepParts:
+    """The parts of one SGD step, computed on first access from the step's buffers.
+
+    ``scaled_grad_w[l]`` is (eta / |B|) sum_B dC_x/dW_l = eta g_l, the array the
+    step subtracts; it is a read-only view of a buffer reused by the next step.
+    """
+
+    def __init__(self, weights_before, scaled_grad_w, scaled_grad_b, eta, n, regularizer):
+        self.weights_before = weights_before
+        self.scaled_grad_w = scaled_grad_w
+        self.scaled_grad_b = scaled_grad_b
+        self.eta, self.n, self.regularizer = eta, n, regularizer
+        self._cache = {}
+
+    def _cached(self, key, make):
+        if key not in self._cache:
+            self._cache[key] = tuple(read_only(x) for x in make())
+        return self._cache[key]
+
+    @property
+    def grad_weights(self):
+        return self._cached("gw", lambda: [g / self.eta for g in self.scaled_grad_w])
+
+    @property
+    def grad_biases(self):
+        return self._cached("gb", lambda: [g / self.eta for g in self.scaled_grad_b])
+
+    @property
+    def decay_update(self):
+        return self._cached("d", lambda: [self.regularizer.decay_step(w, self.eta, self.n)
+                                          for w in self.weights_before])
+
+    @property
+    def gradient_update(self):
+        return self._cached("g", lambda: [-g for g in self.scaled_grad_w])
+
+
+def overrides_batch_end(monitor):
+    """True if ``monitor`` does per-batch work."""
+    if isinstance(monitor, LambdaMonitor):
+        return "on_batch_end" in vars(monitor)
+    return type(monitor).on_batch_end is not Monitor.on_batch_end
+
+
+class MonitorList:
+    """Calls every monitor's hook in order and merges the dicts they return."""
+
+    def __init__(self, monitors):
+        self.monitors = list(monitors)
+        for m in self.monitors:
+            if not isinstance(m, Monitor):
+                raise TypeError(f"`monitors` must contain Monitor instances, got {m!r}; "
+                                "wrap plain functions in LambdaMonitor")
+        self.per_batch = any(overrides_batch_end(m) for m in self.monitors)
+
+    def call(self, hook, state):
+        """Call ``hook`` on every monitor; return the merged values.
+
+        While they run, ``state.record`` holds the values merged so far, so a
+        monitor can read what an earlier one recorded in the same epoch.
+        """
+        values = {}
+        state.record = values
+        for m in self.monitors:
+            try:
+                out = getattr(m, hook)(state)
+            except Exception as exc:
+                raise MonitorError(
+                    f"monitor {type(m).__name__} raised in {hook} at epoch {state.epoch}: "
+                    f"{type(exc).__name__}: {exc}", state.history) from exc
+            if out:
+                values.update(out)
+        return values

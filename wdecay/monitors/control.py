@@ -1,0 +1,84 @@
+"""Monitors that steer or report the run: early stopping and a progress bar."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+from .base import Monitor
+
+
+class EarlyStopping(Monitor):
+    """Stop when ``monitor`` has not improved for ``patience`` consecutive epochs.
+
+    ``mode="max"`` for accuracies, ``"min"`` for costs. The key must be
+    recorded by a monitor that runs earlier in the list (or by ``fit``'s
+    evaluation defaults, ``eval/accuracy`` and ``eval/cost``).
+
+    Examples
+    --------
+    >>> EarlyStopping(3).monitor
+    'eval/accuracy'
+    """
+
+    def __init__(self, patience, monitor="eval/accuracy", mode="max"):
+        if patience < 1:
+            raise ValueError(f"`patience` must be >= 1, got {patience}")
+        if mode not in ("max", "min"):
+            raise ValueError(f"`mode` must be 'max' or 'min', got {mode!r}")
+        self.patience, self.monitor, self.mode = patience, monitor, mode
+
+    def on_train_begin(self, state):
+        self.best, self.wait = -math.inf if self.mode == "max" else math.inf, 0
+
+    def on_epoch_end(self, state):
+        if state.epoch == 0:
+            return None
+        if self.monitor not in state.record:
+            raise KeyError(f"EarlyStopping needs {self.monitor!r} in the epoch's record; "
+                           "put the monitor that records it earlier in the list")
+        value = state.record[self.monitor]
+        better = value > self.best if self.mode == "max" else value < self.best
+        if better:
+            self.best, self.wait = value, 0
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                state.stop_training = True
+
+
+class ProgressBar(Monitor):
+    """A progress bar over epochs: tqdm if installed, plain text otherwise.
+
+    Silent when the stream is not a terminal (unless ``force=True``).
+    """
+
+    def __init__(self, stream=None, force=False):
+        self.stream, self.force = stream, force
+
+    def on_train_begin(self, state):
+        self.out = self.stream or sys.stderr
+        self.active = self.force or getattr(self.out, "isatty", lambda: False)()
+        self.bar = None
+        if not self.active:
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return
+        self.bar = tqdm(total=None, unit="epoch", file=self.out, leave=False)
+
+    def on_epoch_end(self, state):
+        if not self.active or state.epoch == 0:
+            return
+        if self.bar is not None:
+            self.bar.update(1)
+        else:
+            self.out.write(f"\repoch {state.epoch} ")
+            self.out.flush()
+
+    def on_train_end(self, state):
+        if self.bar is not None:
+            self.bar.close()
+        elif self.active:
+            self.out.write("\n")

@@ -1,0 +1,89 @@
+"""Measured decay against the pure-decay prediction, reference scales and saturation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import Monitor
+
+SAMPLE_ROWS = 2000  # rows used for data-dependent scales
+
+
+def _sample(state):
+    data = state.evaluation_data if state.evaluation_data is not None else state.train_data
+    return data[0][:SAMPLE_ROWS]
+
+
+class DecayPrediction(Monitor):
+    """Per-layer RMS against what decay alone would give, and the reference scales.
+
+    Each step scales weights by a = 1 - eta lmbda / n under L2, so after t steps
+    pure decay predicts rms_t = a^t rms_0 (the exact factor, not its
+    approximation exp(-eta lmbda / m) per epoch of n/m steps). Under L1 each
+    step moves every weight c = eta lmbda / n towards 0, so the prediction is
+    sqrt(mean(max(|w_0| - t c, 0)^2)). Keys per layer: ``rms``,
+    ``predicted_rms``, ``rms_ratio`` (measured / predicted), the reference
+    levels ``ref_inv_sqrt_N`` = 1/sqrt(N) (N all weights, as the book's exercise
+    states it), ``ref_inv_sqrt_fan_in`` = 1/sqrt(n_in) and
+    ``ref_inv_sqrt_input_power`` = 1/sqrt(E||a_in||^2) (a_in the layer's input,
+    the scale at which its units leave saturation), and ``departure_epoch``, the
+    first epoch where |rms_ratio - 1| > ``tolerance`` (NaN before).
+    """
+
+    def __init__(self, tolerance=0.01):
+        self.tolerance = tolerance
+
+    def on_train_begin(self, state):
+        if not hasattr(self, "initial"):
+            self.initial = [np.array(w) for w in state.weights]
+            self.start_epoch = state.epoch if len(state.history) == 0 else int(
+                state.history.last("epoch", 0))
+            self.departure = {}
+
+    def predicted_rms(self, state, layer):
+        w0 = self.initial[layer - 1]
+        t = (state.epoch - self.start_epoch) * state.steps_per_epoch
+        c = state.eta * state.lmbda / state.n
+        name = state.regularizer.name
+        if name == "l2":
+            return math.sqrt(float(np.mean(w0 ** 2))) * (1.0 - c) ** t
+        if name == "l1":
+            return math.sqrt(float(np.mean(np.maximum(np.abs(w0) - t * c, 0.0) ** 2)))
+        return math.sqrt(float(np.mean(w0 ** 2)))
+
+    def on_epoch_end(self, state):
+        out = {}
+        n_weights = sum(w.size for w in state.weights)
+        _, acts = state.forward(_sample(state))
+        for l, w in enumerate(state.weights, 1):
+            rms = math.sqrt(float(np.vdot(w, w)) / w.size)
+            predicted = self.predicted_rms(state, l)
+            ratio = rms / predicted if predicted > 0 else math.nan
+            if l not in self.departure and abs(ratio - 1.0) > self.tolerance:
+                self.departure[l] = state.epoch
+            power = float(np.mean(np.sum(acts[l - 1] ** 2, axis=1)))
+            out.update({f"layer{l}/rms": rms, f"layer{l}/predicted_rms": predicted,
+                        f"layer{l}/rms_ratio": ratio,
+                        f"layer{l}/ref_inv_sqrt_N": 1.0 / math.sqrt(n_weights),
+                        f"layer{l}/ref_inv_sqrt_fan_in": 1.0 / math.sqrt(w.shape[1]),
+                        f"layer{l}/ref_inv_sqrt_input_power":
+                            1.0 / math.sqrt(power) if power > 0 else math.inf,
+                        f"layer{l}/departure_epoch": self.departure.get(l, math.nan)})
+        return out
+
+
+class Saturation(Monitor):
+    """Mean activation derivative of each hidden layer, ``layer{l}/mean_fprime``.
+
+    For sigmoid units sigma'(z) = a (1 - a) is at most 0.25 (at z = 0); with
+    N(0, 1) weights on MNIST most units are saturated and it starts far lower.
+    Weights stop shrinking about when the units leave saturation. Measured on
+    the evaluation data if given, else on the first rows of the training data.
+    """
+
+    def on_epoch_end(self, state):
+        zs, _ = state.forward(_sample(state))
+        return {f"layer{l}/mean_fprime": float(np.mean(state.activation.prime(z)))
+                for l, z in enumerate(zs[:-1], 1)}

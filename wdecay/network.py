@@ -1,0 +1,167 @@
+"""Fully connected feed-forward networks in ``network2.py``'s orientation.
+
+``weights[l]`` has shape (sizes[l+1], sizes[l]) and ``biases[l]`` shape
+(sizes[l+1],). Data are batches of rows: ``X`` has shape (n_samples, sizes[0]),
+and layer l maps a -> f(a W_l^T + b_l).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ._validation import check_features, check_scalar, check_targets
+from .activations import get_activation
+from .costs import get_cost
+from .initializers import get_initializer
+from .regularizers import get_regularizer
+
+EVAL_CHUNK = 8192  # rows per chunk when evaluating large data sets
+
+
+class Network:
+    """A sigmoid (or tanh, ReLU) network trained by Nielsen's mini-batch SGD.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, input first, e.g. ``[784, 30, 10]``.
+    cost : str, Cost or Cost class
+        ``"cross-entropy"`` (default), ``"quadratic"`` or ``"log-likelihood"``.
+    initializer : str or Initializer
+        ``"default"`` (weights N(0, 1/n_in)) or ``"large"`` (N(0, 1)).
+    activation : str or Activation
+        Hidden activation: ``"sigmoid"`` (default), ``"tanh"`` or ``"relu"``.
+    seed : int, Generator or None
+        Seed of the initial weights.
+
+    Examples
+    --------
+    >>> net = Network([4, 3, 2], seed=0)
+    >>> net.feedforward(np.zeros((5, 4))).shape
+    (5, 2)
+    """
+
+    def __init__(self, sizes, cost="cross-entropy", initializer="default",
+                 activation="sigmoid", seed=None):
+        sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else sizes
+        if not isinstance(sizes, list) or len(sizes) < 2:
+            raise ValueError(f"`sizes` must list at least 2 layer sizes, got {sizes!r}")
+        for s in sizes:
+            if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
+                raise ValueError(f"`sizes` must be positive integers, got {sizes!r}")
+        self.sizes = [int(s) for s in sizes]
+        self.cost = get_cost(cost)
+        self.activation = get_activation(activation)
+        self.initializer = get_initializer(initializer)
+        self.weights, self.biases = self.initializer.init(
+            self.sizes, np.random.default_rng(seed))
+
+    # -- structure -------------------------------------------------------------
+    @property
+    def num_layers(self):
+        """Number of layers including the input layer."""
+        return len(self.sizes)
+
+    @property
+    def n_weights(self):
+        """Total number of weights N (biases excluded)."""
+        return sum(w.size for w in self.weights)
+
+    def parameters(self):
+        """All weight and bias arrays, weights first."""
+        return [*self.weights, *self.biases]
+
+    def copy(self):
+        """An independent copy of the network."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.weights = [w.copy() for w in self.weights]
+        other.biases = [b.copy() for b in self.biases]
+        return other
+
+    def __repr__(self):
+        return (f"Network(sizes={self.sizes}, cost={self.cost.name!r}, "
+                f"activation={self.activation.name!r}, "
+                f"initializer={self.initializer.name!r})")
+
+    # -- forward and backward --------------------------------------------------
+    def _layer_fn(self, layer):
+        last = layer == len(self.weights) - 1
+        return self.cost.output if last else self.activation.fn
+
+    def forward(self, X):
+        """Return the weighted inputs ``zs`` and activations (input first) for ``X``."""
+        a = X
+        zs, activations = [], [X]
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
+            z = a @ w.T + b
+            a = self._layer_fn(layer)(z)
+            zs.append(z)
+            activations.append(a)
+        return zs, activations
+
+    def feedforward(self, X):
+        """Network output for the rows of ``X``, shape (n_samples, sizes[-1])."""
+        X = check_features(X, "X", self.sizes[0])
+        if len(X) <= EVAL_CHUNK:
+            return self.forward(X)[1][-1]
+        return np.concatenate([self.forward(X[i:i + EVAL_CHUNK])[1][-1]
+                               for i in range(0, len(X), EVAL_CHUNK)])
+
+    def backprop(self, X, Y):
+        """Gradients of the summed cost sum_x C_x over the rows of ``X``.
+
+        Returns ``(grad_weights, grad_biases)``, lists shaped like the parameters.
+        ``Y`` are targets of shape (n_samples, sizes[-1]). Vectorized: one matrix
+        product per layer for the whole batch.
+        """
+        zs, activations = self.forward(X)
+        delta = self.cost.delta(zs[-1], activations[-1], Y)
+        grad_w = [None] * len(self.weights)
+        grad_b = [None] * len(self.biases)
+        for layer in range(len(self.weights) - 1, -1, -1):
+            grad_w[layer] = delta.T @ activations[layer]
+            grad_b[layer] = delta.sum(axis=0)
+            if layer > 0:
+                delta = delta @ self.weights[layer]
+                self.activation.multiply_prime(delta, activations[layer])
+        return grad_w, grad_b
+
+    # -- evaluation ------------------------------------------------------------
+    def predict(self, X):
+        """Predicted class indices, the argmax of the output."""
+        return np.argmax(self.feedforward(X), axis=1)
+
+    def accuracy(self, X, y):
+        """Fraction of rows whose predicted class equals the label (or one-hot argmax)."""
+        X = check_features(X, "X", self.sizes[0])
+        labels, _ = check_targets(y, len(X), self.sizes[-1])
+        return float(np.mean(self.predict(X) == labels))
+
+    def total_cost(self, X, y, regularizer=None, n=None):
+        """Mean cost over the rows plus the regularizer's penalty.
+
+        ``n`` is the training-set size used by the penalty (Nielsen's convention);
+        it defaults to ``len(X)``.
+        """
+        X = check_features(X, "X", self.sizes[0])
+        _, Y = check_targets(y, len(X), self.sizes[-1])
+        regularizer = get_regularizer(regularizer)
+        n = len(X) if n is None else check_scalar(n, "n", kind=numbers.Integral, low=1)
+        total = 0.0
+        for i in range(0, len(X), EVAL_CHUNK):
+            zs, activations = self.forward(X[i:i + EVAL_CHUNK])
+            total += float(np.sum(self.cost.fn(zs[-1], activations[-1], Y[i:i + EVAL_CHUNK])))
+        return total / len(X) + regularizer.penalty(self.weights, n)
+
+    # -- training --------------------------------------------------------------
+    def fit(self, X, y, *, epochs, batch_size, eta, regularizer=None,
+            evaluation_data=None, monitors=(), seed=None, history=None):
+        """Train by mini-batch SGD with Nielsen's update; see :func:`wdecay.training.fit`."""
+        from .training import fit
+
+        return fit(self, X, y, epochs=epochs, batch_size=batch_size, eta=eta,
+                   regularizer=regularizer, evaluation_data=evaluation_data,
+                   monitors=monitors, seed=seed, history=history)
