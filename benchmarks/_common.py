@@ -24,9 +24,16 @@ def training_data(n=50_000, n_eval=10_000, seed=0):
                 rng.random((n_eval, 784)), rng.integers(0, 10, n_eval))
 
 
-def interleaved(fns, repeats):
-    """Run each callable of ``fns`` (a dict) once per round, ``repeats`` rounds; return medians."""
+def interleaved(fns, repeats, warmup=True):
+    """Run each callable of ``fns`` (a dict) once per round, ``repeats`` rounds; return medians.
+
+    One untimed warm-up round first: on these virtual machines the first touch
+    of fresh memory is many times slower than later use.
+    """
     times = {name: [] for name in fns}
+    if warmup:
+        for fn in fns.values():
+            fn()
     for _ in range(repeats):
         for name, fn in fns.items():
             t0 = time.perf_counter()

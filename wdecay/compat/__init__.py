@@ -1,0 +1,1 @@
+"""Drop-in modules for existing network2.py scripts: ``network2`` and ``mnist_loader``."""
