@@ -54,6 +54,7 @@ class SGDStep:
         self.grad_b = [np.empty_like(b) for b in network.biases]
         self._views = {}
         self.record = False
+        self.keep_weights_before = True
 
     def _buffers(self, m):
         """Row views of the buffers for a batch of ``m`` rows (cached per size)."""
@@ -105,12 +106,15 @@ class SGDStep:
         if not hasattr(self, "_before"):
             self._before = [np.empty_like(w) for w in self.net.weights]
             self._before_views = tuple(read_only(w) for w in self._before)
-            self._grad_w_views = tuple(read_only(g) for g in self.grad_w)
-            self._grad_b_views = tuple(read_only(g) for g in self.grad_b)
-        for buf, w in zip(self._before, self.net.weights):
-            np.copyto(buf, w)
-        self.parts = StepParts(self._before_views, self._grad_w_views, self._grad_b_views,
-                               eta, n, regularizer)
+            self.parts = StepParts(None, tuple(read_only(g) for g in self.grad_w),
+                                   tuple(read_only(g) for g in self.grad_b), eta, n, regularizer)
+        if self.keep_weights_before:
+            for buf, w in zip(self._before, self.net.weights):
+                np.copyto(buf, w)
+        parts = self.parts
+        parts.weights_before = self._before_views if self.keep_weights_before else None
+        parts.eta, parts.n, parts.regularizer = eta, n, regularizer
+        parts.renew()
 
 
 def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
@@ -166,6 +170,7 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
     first = int(history.last("epoch", -1)) + 1
     with blas_threads(TRAINING_BLAS_THREADS):
         monitors.call("on_train_begin", state)
+        step.keep_weights_before = monitors.needs_weights_before
         if first == 0:
             state.epoch = 0
             history.append({"epoch": 0, **monitors.call("on_epoch_end", state)})
@@ -178,7 +183,7 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
                 step(X, Y, order[start:start + m], eta, n, regularizer)
                 if step.record:
                     state.batch, state.step = k, step.parts
-                    monitors.call("on_batch_end", state)
+                    monitors.call_batch_end(state)
             state.step = None
             _check_finite(network, epoch, eta, history)
             history.append({"epoch": epoch, **monitors.call("on_epoch_end", state)})

@@ -33,6 +33,10 @@ class Monitor:
     ...         return {"max|w|": max(float(abs(w).max()) for w in state.weights)}
     """
 
+    #: Set to False in a per-batch monitor that never reads ``state.weights_before``;
+    #: if no per-batch monitor needs them, the loop skips copying the weights each step.
+    needs_weights_before = True
+
     def on_train_begin(self, state):
         """Called once before epoch 0 is recorded."""
 
@@ -41,6 +45,8 @@ class Monitor:
 
     def on_batch_end(self, state):
         """Called after every SGD step; the state then holds that step's parts.
+
+        Returns None: accumulate per-step values and record them in ``on_epoch_end``.
 
         Overriding this hook switches the loop to its per-batch path, which
         computes ``state.grad_weights``, ``state.decay_update`` and
@@ -140,6 +146,7 @@ class TrainingState:
         self.batch = 0
         self.stop_training = False
         self.record = {}
+        self._forward_cache = {}
         self.step = None  # the current step's StepParts, in on_batch_end only
 
     @property
@@ -169,11 +176,20 @@ class TrainingState:
 
     def feedforward(self, X):
         """The network's output for the rows of ``X``."""
-        return self._network.feedforward(X)
+        return self.forward(X)[1][-1]
 
     def forward(self, X):
-        """The network's weighted inputs and activations for ``X`` (see ``Network.forward``)."""
-        return self._network.forward(np.asarray(X, dtype=np.float64))
+        """The network's weighted inputs and activations for ``X`` (see ``Network.forward``).
+
+        Within one hook call the weights cannot change, so results are cached by
+        the array's memory and shape: monitors that evaluate the same data share
+        one forward pass.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        key = (X.__array_interface__["data"][0], X.shape, X.strides)
+        if key not in self._forward_cache:
+            self._forward_cache[key] = self._network.forward(X)
+        return self._forward_cache[key]
 
 
 class StepParts:
@@ -184,11 +200,17 @@ class StepParts:
     """
 
     def __init__(self, weights_before, scaled_grad_w, scaled_grad_b, eta, n, regularizer):
+        # weights_before is None when no per-batch monitor asked for it
         self.weights_before = weights_before
         self.scaled_grad_w = scaled_grad_w
         self.scaled_grad_b = scaled_grad_b
         self.eta, self.n, self.regularizer = eta, n, regularizer
         self._cache = {}
+
+    def renew(self):
+        """Forget values derived from the previous step (the buffers are reused)."""
+        if self._cache:
+            self._cache = {}
 
     def _cached(self, key, make):
         if key not in self._cache:
@@ -229,7 +251,26 @@ class MonitorList:
             if not isinstance(m, Monitor):
                 raise TypeError(f"`monitors` must contain Monitor instances, got {m!r}; "
                                 "wrap plain functions in LambdaMonitor")
-        self.per_batch = any(overrides_batch_end(m) for m in self.monitors)
+        self.batch_monitors = [m for m in self.monitors if overrides_batch_end(m)]
+        self.per_batch = bool(self.batch_monitors)
+
+    def call_batch_end(self, state):
+        """``on_batch_end`` of the per-batch monitors only, with the least overhead."""
+        for m in self.batch_monitors:
+            try:
+                out = m.on_batch_end(state)
+            except Exception as exc:
+                raise MonitorError(
+                    f"monitor {type(m).__name__} raised in on_batch_end at epoch {state.epoch}: "
+                    f"{type(exc).__name__}: {exc}", state.history) from exc
+            if out:
+                raise TypeError(f"monitor {type(m).__name__}: on_batch_end must return None; "
+                                "accumulate and return values from on_epoch_end")
+
+    @property
+    def needs_weights_before(self):
+        """True if a per-batch monitor reads ``state.weights_before`` (asked after on_train_begin)."""
+        return any(m.needs_weights_before for m in self.monitors if overrides_batch_end(m))
 
     def call(self, hook, state):
         """Call ``hook`` on every monitor; return the merged values.
@@ -239,6 +280,7 @@ class MonitorList:
         """
         values = {}
         state.record = values
+        state._forward_cache = {}
         for m in self.monitors:
             try:
                 out = getattr(m, hook)(state)

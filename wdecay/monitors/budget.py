@@ -34,41 +34,69 @@ class NormBudget(Monitor):
     does. Per-batch: it costs a few dot products per layer and step.
     """
 
+    needs_weights_before = True  # only under L1 or no penalty; see on_train_begin
+
     def __init__(self, threshold=0.5):
         self.threshold = threshold
 
     def on_train_begin(self, state):
+        # Under L2 the weights before a step follow from the norms after it (below),
+        # so the loop need not copy them every step.
+        self.needs_weights_before = state.regularizer.name != "l2"
         self.tailoff = {}
-        self.last_step = None
+        self._last = []
         self._reset(len(state.weights))
 
     def _reset(self, layers):
-        self._sums = np.zeros((layers, 4))  # D, G, Q, measured
-        self._rho = np.zeros(layers)
+        self._sums = [[0.0] * 4 for _ in range(layers)]  # D, G, Q, measured per layer
+        self._rho = [0.0] * layers
         self._steps = 0
 
     def on_epoch_begin(self, state):
         self._reset(len(state.weights))
+        self._norm2 = [float(np.vdot(w, w)) for w in state.weights]
 
     def on_batch_end(self, state):
+        if not self.needs_weights_before:
+            return self._l2_step(state)
         step = state.step
-        a = 1.0 - state.eta * state.lmbda / state.n if state.regularizer.name == "l2" else None
         rows = []
         for l, (before, after, s) in enumerate(zip(step.weights_before, state.weights,
                                                    step.scaled_grad_w)):
             ww, ws, ss = np.vdot(before, before), np.vdot(before, s), np.vdot(s, s)
-            if a is not None:
-                D, G, d_norm = (a * a - 1.0) * ww, -2.0 * a * ws, (1.0 - a) * math.sqrt(ww)
-            else:
-                d = step.decay_update[l]
-                wd, dd = np.vdot(before, d), np.vdot(d, d)
-                D, G, d_norm = 2.0 * wd + dd, -2.0 * (ws + np.vdot(d, s)), math.sqrt(dd)
+            d = step.decay_update[l]
+            wd, dd = np.vdot(before, d), np.vdot(d, d)
+            D, G, d_norm = 2.0 * wd + dd, -2.0 * (ws + np.vdot(d, s)), math.sqrt(dd)
             measured = np.vdot(after, after) - ww
             rows.append((D, G, ss, measured))
             self._rho[l] += d_norm / math.sqrt(ss) if ss > 0 else math.nan
-        self.last_step = np.array(rows)
-        self._sums += self.last_step
+        self._add(rows)
+
+    def _l2_step(self, state):
+        # W_after = a W - s with s = eta g, so <W, s> = (<W_after, s> + ||s||^2) / a, and
+        # ||W||^2 is the previous step's ||W_after||^2 (measured afresh each epoch).
+        a = 1.0 - state.eta * state.lmbda / state.n
+        rows = []
+        for l, (after, s) in enumerate(zip(state.weights, state.step.scaled_grad_w)):
+            ww = self._norm2[l]
+            ss, ws_after, new = float(np.vdot(s, s)), float(np.vdot(after, s)), float(np.vdot(after, after))
+            D, G = (a * a - 1.0) * ww, -2.0 * (ws_after + ss)
+            rows.append((D, G, ss, new - ww))
+            self._rho[l] += (1.0 - a) * math.sqrt(ww) / math.sqrt(ss) if ss > 0 else math.nan
+            self._norm2[l] = new
+        self._add(rows)
+
+    def _add(self, rows):
+        self._last = rows
+        for sums, row in zip(self._sums, rows):
+            for i, v in enumerate(row):
+                sums[i] += v
         self._steps += 1
+
+    @property
+    def last_step(self):
+        """The last step's (D, G, Q, measured change) per layer, shape (layers, 4)."""
+        return np.array(self._last, dtype=float)
 
     def on_epoch_end(self, state):
         out = {}
