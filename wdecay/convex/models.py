@@ -1,0 +1,109 @@
+"""Models without a hidden layer: their mean cost C0, gradient and Hessian.
+
+Parameters are ``W`` (k, d) and ``b`` (k,); outputs a = f(X W^T + b). Costs are
+the core library's: ``ridge`` (linear outputs, C_x = 1/2 ||a - y||^2),
+``logistic`` (sigmoid outputs, ``CrossEntropyCost``, one-vs-rest) and
+``softmax`` (``LogLikelihoodCost``). C0 is the mean over the n examples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import lookup
+from ..costs import CrossEntropyCost, LogLikelihoodCost
+
+
+class ConvexModel:
+    """Base: ``value_grad(W, b, X, Y)`` and ``hessian(W, b, X)`` of the mean cost C0."""
+
+    name = "model"
+    cost = None
+
+    def outputs(self, z):
+        return self.cost.output(z)
+
+    def value_grad(self, W, b, X, Y):
+        """Return (C0, dC0/dW, dC0/db)."""
+        z = X @ W.T + b
+        a = self.outputs(z)
+        value = float(np.mean(self.fn(z, a, Y)))
+        delta = self.delta(z, a, Y) / len(X)
+        return value, delta.T @ X, delta.sum(axis=0)
+
+    def fn(self, z, a, Y):
+        return self.cost.fn(z, a, Y)
+
+    def delta(self, z, a, Y):
+        return self.cost.delta(z, a, Y)
+
+    def hessian(self, W, b, X):
+        """d^2 C0 over the parameters ordered per class as [w_j (d), b_j], shape (p, p)."""
+        raise NotImplementedError
+
+
+def _augment(X):
+    return np.hstack([X, np.ones((len(X), 1))])
+
+
+class Ridge(ConvexModel):
+    """Linear outputs with the quadratic cost: C_x = 1/2 ||W x + b - y||^2."""
+
+    name = "ridge"
+
+    def outputs(self, z):
+        return z
+
+    def fn(self, z, a, Y):
+        return 0.5 * np.sum((z - Y) ** 2, axis=1)
+
+    def delta(self, z, a, Y):
+        return z - Y
+
+    def hessian(self, W, b, X):
+        X1 = _augment(X)
+        block = X1.T @ X1 / len(X)
+        return np.kron(np.eye(len(W)), block)
+
+
+class Logistic(ConvexModel):
+    """Sigmoid outputs with the cross-entropy cost, each output an independent logistic model."""
+
+    name = "logistic"
+    cost = CrossEntropyCost()
+
+    def hessian(self, W, b, X):
+        X1 = _augment(X)
+        s = self.outputs(X @ W.T + b)
+        s = s * (1 - s)
+        k, p1 = len(W), X1.shape[1]
+        H = np.zeros((k * p1, k * p1))
+        for j in range(k):
+            H[j * p1:(j + 1) * p1, j * p1:(j + 1) * p1] = (X1 * s[:, [j]]).T @ X1 / len(X)
+        return H
+
+
+class Softmax(ConvexModel):
+    """Softmax outputs with the log-likelihood cost (multinomial logistic regression)."""
+
+    name = "softmax"
+    cost = LogLikelihoodCost()
+
+    def hessian(self, W, b, X):
+        X1 = _augment(X)
+        a = self.outputs(X @ W.T + b)
+        k, p1 = a.shape[1], X1.shape[1]
+        # H[(j,u),(l,v)] = mean_i (delta_jl a_ij - a_ij a_il) x_iu x_iv
+        cov = np.einsum("ij,jl->ijl", a, np.eye(k)) - np.einsum("ij,il->ijl", a, a)
+        H = np.einsum("ijl,iu,iv->julv", cov, X1, X1) / len(X)
+        return H.reshape(k * p1, k * p1)
+
+
+MODELS = {cls.name: cls for cls in (Ridge, Logistic, Softmax)}
+
+
+def get_model(model):
+    """A :class:`ConvexModel` from an instance or a name ('ridge', 'logistic', 'softmax')."""
+    if isinstance(model, ConvexModel):
+        return model
+    return lookup(MODELS, model, "model")()
