@@ -47,20 +47,7 @@ def main():
         ref.weights, ref.biases = [w.copy() for w in w0], [b.copy() for b in b0]
         random.seed(0)
         with blas_threads(1):
-            for _ in range(1):
-                random.shuffle(train)
-                for k in range(0, len(train), 10):
-                    batch = train[k:k + 10]
-                    nb = [np.zeros(b.shape) for b in ref.biases]
-                    nw = [np.zeros(w.shape) for w in ref.weights]
-                    for x, t in batch:
-                        db, dw = ref.backprop(x, t)
-                        nb = [a + d for a, d in zip(nb, db)]
-                        nw = [a + d for a, d in zip(nw, dw)]
-                    ref.weights = [(1 - 0.1 * 5.0 / len(train)) * w - 0.01 * g
-                                   for w, g in zip(ref.weights, nw)]
-                    ref.biases = [b - 0.01 * g for b, g in zip(ref.biases, nb)]
-                ref.accuracy(evaluation)
+            ref.SGD(train, 1, 10, 0.1, 5.0, evaluation, monitor=("ea",))
 
     med, _ = interleaved({"compat": compat, "reference": reference}, args.repeats)
     print(f"compat      {med['compat']:.3f} s/epoch")

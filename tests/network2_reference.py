@@ -64,7 +64,8 @@ class Ref:
             cost += self.fn(self.ff(x), y) / len(data)
         return cost + 0.5 * (lmbda / len(data)) * sum(np.linalg.norm(w) ** 2 for w in self.weights)
 
-    def SGD(self, training_data, epochs, m, eta, lmbda, evaluation_data, early_stopping_n=0):
+    def SGD(self, training_data, epochs, m, eta, lmbda, evaluation_data, early_stopping_n=0,
+            monitor=("ec", "ea", "tc", "ta")):
         training_data = list(training_data)
         n = len(training_data)
         ec, ea, tc, ta = [], [], [], []
@@ -82,10 +83,14 @@ class Ref:
                 self.weights = [(1 - eta * (lmbda / n)) * w - (eta / len(batch)) * g
                                 for w, g in zip(self.weights, nw)]
                 self.biases = [b - (eta / len(batch)) * g for b, g in zip(self.biases, nb)]
-            tc.append(self.total_cost(training_data, lmbda))
-            ta.append(self.accuracy(training_data, convert=True))
-            ec.append(self.total_cost(evaluation_data, lmbda, convert=True))
-            ea.append(self.accuracy(evaluation_data))
+            if "tc" in monitor:
+                tc.append(self.total_cost(training_data, lmbda))
+            if "ta" in monitor:
+                ta.append(self.accuracy(training_data, convert=True))
+            if "ec" in monitor:
+                ec.append(self.total_cost(evaluation_data, lmbda, convert=True))
+            if "ea" in monitor:
+                ea.append(self.accuracy(evaluation_data))
             if early_stopping_n > 0:
                 if ea[-1] > best:
                     best, no_change = ea[-1], 0

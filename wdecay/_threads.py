@@ -1,8 +1,10 @@
 """Pin the BLAS thread pool during training.
 
-At batch sizes 10-100 the products of a ``[784, 30, 10]`` step are tiny; a
-second BLAS thread only adds synchronisation, and on a loaded 2-core machine
-it made them many times slower (``benchmarks/blas_threads.py`` measures it).
+At batch sizes 10-100 the products of a ``[784, 30, 10]`` step are small. On
+the 2-core development machine (``benchmarks/blas_threads.py``), two threads
+were 2-9% faster per epoch when the other core was idle, but 12% (batch 10)
+and 3x (batch 100) slower with the other core busy; one thread is the choice
+that never loses much, so training pins BLAS to it.
 ``threadpoolctl`` (the ``fast`` extra) does the pinning; without it the
 context manager does nothing and BLAS keeps its own default.
 """

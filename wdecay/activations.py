@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from ._validation import lookup
+from ._registry import Stateless, resolve
 
 
-class Activation:
+class Activation(Stateless):
     """Base class: ``fn(z)``, ``prime(z)`` and ``multiply_prime(delta, a)``."""
 
     name = "activation"
@@ -28,14 +28,6 @@ class Activation:
         """In place: ``delta *= f'(z)``, using the output ``a = f(z)``."""
         raise NotImplementedError
 
-    def __repr__(self):
-        return f"{type(self).__name__}()"
-
-    def __eq__(self, other):
-        return type(self) is type(other)
-
-    def __hash__(self):
-        return hash(type(self))
 
 
 class Sigmoid(Activation):
@@ -114,8 +106,4 @@ def get_activation(activation):
     >>> get_activation("tanh")
     Tanh()
     """
-    if isinstance(activation, Activation):
-        return activation
-    if isinstance(activation, type) and issubclass(activation, Activation):
-        return activation()
-    return lookup(ACTIVATIONS, activation, "activation")()
+    return resolve(activation, Activation, ACTIVATIONS, "activation")

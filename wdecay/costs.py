@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
-from ._validation import lookup
+from ._registry import Stateless, resolve
 
 
-class Cost:
+class Cost(Stateless):
     """Base class of costs; see the module docstring for the shapes."""
 
     name = "cost"
@@ -34,14 +34,6 @@ class Cost:
         """Output error dC_x/dz, shape (n_samples, k)."""
         raise NotImplementedError
 
-    def __repr__(self):
-        return f"{type(self).__name__}()"
-
-    def __eq__(self, other):
-        return type(self) is type(other)
-
-    def __hash__(self):
-        return hash(type(self))
 
 
 class QuadraticCost(Cost):
@@ -139,12 +131,5 @@ def get_cost(cost):
     >>> get_cost("cross-entropy")
     CrossEntropyCost()
     """
-    if isinstance(cost, Cost):
-        return cost
-    if isinstance(cost, type) and issubclass(cost, Cost):
-        return cost()
     by_class_name = {cls.__name__.lower(): cls for cls in COSTS.values()}
-    key = str(cost).lower()
-    if key in by_class_name:
-        return by_class_name[key]()
-    return lookup(COSTS, cost, "cost")()
+    return resolve(cost, Cost, COSTS, "cost", aliases=by_class_name)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import lookup
+from ._registry import Stateless, resolve
 
 
-class Initializer:
+class Initializer(Stateless):
     """Base class: ``init(sizes, rng) -> (weights, biases)``; see subclasses."""
 
     name = "initializer"
@@ -29,14 +29,6 @@ class Initializer:
         ]
         return weights, biases
 
-    def __repr__(self):
-        return f"{type(self).__name__}()"
-
-    def __eq__(self, other):
-        return type(self) is type(other)
-
-    def __hash__(self):
-        return hash(type(self))
 
 
 class DefaultWeightInitializer(Initializer):
@@ -81,8 +73,4 @@ def get_initializer(initializer):
     >>> get_initializer("large")
     LargeWeightInitializer()
     """
-    if isinstance(initializer, Initializer):
-        return initializer
-    if isinstance(initializer, type) and issubclass(initializer, Initializer):
-        return initializer()
-    return lookup(INITIALIZERS, initializer, "initializer")()
+    return resolve(initializer, Initializer, INITIALIZERS, "initializer")

@@ -66,13 +66,23 @@ class SGDStep:
         return views
 
     def __call__(self, X, Y, idx, eta, n, regularizer):
-        net, m = self.net, len(idx)
+        acts, _, _, targets = self._buffers(len(idx))
+        np.take(X, idx, axis=0, out=acts[0], mode="clip")
+        np.take(Y, idx, axis=0, out=targets, mode="clip")
+        self.run(len(idx), eta, n, regularizer)
+
+    def load_batch(self, m):
+        """The input and target buffers (m rows) to fill before calling :meth:`run`."""
+        acts, _, _, targets = self._buffers(m)
+        return acts[0], targets
+
+    def run(self, m, eta, n, regularizer):
+        """The step on the ``m`` rows already in the input and target buffers."""
+        net = self.net
         weights, biases, grad_w, grad_b = net.weights, net.biases, self.grad_w, self.grad_b
         acts, zs, deltas, targets = self._buffers(m)
         hidden = net.activation
         last = len(weights) - 1
-        np.take(X, idx, axis=0, out=acts[0], mode="clip")
-        np.take(Y, idx, axis=0, out=targets, mode="clip")
         for layer in range(last):
             z = zs[layer]
             np.matmul(acts[layer], weights[layer].T, out=z)

@@ -155,7 +155,8 @@ class Network:
         if early_stopping_n > 0 and not (monitor_evaluation_accuracy or monitor_training_accuracy):
             raise ValueError("early_stopping_n needs monitor_evaluation_accuracy or "
                              "monitor_training_accuracy")
-        X, labels, Y = _columns_to_rows(training_data, one_hot=True)
+        if monitor_training_cost or monitor_training_accuracy:
+            X, labels, Y = _columns_to_rows(training_data, one_hot=True)
         if evaluation_data:
             evaluation_data = list(evaluation_data)
             n_data = len(evaluation_data)
@@ -170,9 +171,13 @@ class Network:
         with blas_threads(TRAINING_BLAS_THREADS):
             for j in range(epochs):
                 random.shuffle(order)  # consumes `random` exactly as shuffling the data list
-                index = np.array(order, dtype=np.intp)
                 for k in range(0, n, mini_batch_size):
-                    step(X, Y, index[k:k + mini_batch_size], eta, n, regularizer)
+                    # stack this mini-batch's columns into the step's input rows
+                    batch = [training_data[i] for i in order[k:k + mini_batch_size]]
+                    inputs, targets = step.load_batch(len(batch))
+                    np.concatenate([x for x, _ in batch], axis=1, out=inputs.T)
+                    np.concatenate([t for _, t in batch], axis=1, out=targets.T)
+                    step.run(len(batch), eta, n, regularizer)
                 print("Epoch %s training complete" % j)
                 if monitor_training_cost:
                     cost = self._total_cost(X, Y, lmbda)
