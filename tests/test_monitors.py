@@ -78,6 +78,10 @@ def test_builtins_match_numpy_on_known_weights():
     s = 1 / (1 + np.exp(-z1))
     assert r["layer1/mean_fprime"] == pytest.approx(np.mean(s * (1 - s)), rel=1e-12)
     assert r["eval/accuracy"] == np.mean(np.argmax(net.feedforward(Xe), 1) == y[:10])
+    out = net.feedforward(Xe)
+    Ye = np.eye(3)[y[:10]]
+    ce = -np.sum(Ye * np.log(out) + (1 - Ye) * np.log(1 - out), axis=1).mean()
+    assert r["eval/cost"] == pytest.approx(ce + 5.0 / (2 * 40) * r["total/fro2"], rel=1e-10)
 
 
 def test_decay_prediction_uses_exact_per_step_factor():
