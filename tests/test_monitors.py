@@ -210,3 +210,14 @@ def test_seed_settings_follow_the_theory_on_real_digits():
     #    (measured 1.06-1.38), and its RMS grows from epoch 1 on.
     assert np.all(np.abs(h["layer2/R"][3:] - 1) < 0.5)
     assert np.all(np.diff(h["layer2/rms"][1:]) > 0)
+
+
+def test_forward_cache_never_confuses_temporary_arrays():
+    class Temporaries(M.Monitor):
+        def on_epoch_end(self, state):
+            outs = []
+            for scale in (1.0, 2.0, 3.0):
+                outs.append(state.feedforward(np.full((4, 6), scale)).copy())
+            assert not np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[1], outs[2])
+
+    small_run([Temporaries()], epochs=1)

@@ -238,10 +238,7 @@ class Network:
 
     def to_wdecay(self):
         """A ``wdecay.Network`` with copies of this network's weights and biases."""
-        net = self._engine().copy()
-        net.weights = [w.copy() for w in net.weights]
-        net.biases = [b.copy() for b in net.biases]
-        return net
+        return self._engine().copy()
 
 
 def from_wdecay(net):

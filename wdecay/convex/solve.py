@@ -127,7 +127,7 @@ def fit_optimum(X, y, lmbda, model="logistic", penalty="l2", tol=1e-10, init=Non
     X, Y = prepare(X, y, model)
     n, d, k = len(X), X.shape[1], Y.shape[1]
     if penalty == "l2" and model.name == "ridge":
-        W, b, iters = _ridge_closed_form(X, Y, lmbda), None, 0
+        W, iters = _ridge_closed_form(X, Y, lmbda), 0
         b = Y.mean(axis=0) - W @ X.mean(axis=0)
     elif penalty == "l2":
         W, b, iters = _solve_l2(model, X, Y, lmbda, tol, init, maxiter, k, d)

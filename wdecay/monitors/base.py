@@ -188,8 +188,10 @@ class TrainingState:
         X = np.asarray(X, dtype=np.float64)
         key = (X.__array_interface__["data"][0], X.shape, X.strides)
         if key not in self._forward_cache:
-            self._forward_cache[key] = self._network.forward(X)
-        return self._forward_cache[key]
+            # Keeping X alive with its result means no other array can take its
+            # memory address, and so its key, while the cache lives.
+            self._forward_cache[key] = (X, self._network.forward(X))
+        return self._forward_cache[key][1]
 
 
 class StepParts:
