@@ -87,7 +87,10 @@ def regularization_path(X, y, lmbdas=None, model="logistic", penalty="l2", n_lmb
             value, _, _ = model.value_grad(s.weights, s.biases, Xe, Ye)
             out = Xe @ s.weights.T + s.biases
             costs.append(value)
-            accs.append(float(np.mean(out.argmax(1) == Ye.argmax(1))))
+            if Ye.shape[1] == 1:  # one logistic output: class 1 where z > 0
+                accs.append(float(np.mean((out[:, 0] > 0) == (Ye[:, 0] > 0.5))))
+            else:
+                accs.append(float(np.mean(out.argmax(1) == Ye.argmax(1))))
         path.eval_cost, path.eval_accuracy = np.array(costs), np.array(accs)
     return path
 

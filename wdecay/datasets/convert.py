@@ -43,3 +43,22 @@ def from_network2(data):
     X = np.stack([np.asarray(x, dtype=np.float64).reshape(-1) for x, _ in pairs])
     y = np.array([int(np.argmax(t)) if np.ndim(t) else int(t) for _, t in pairs], dtype=np.intp)
     return X, y
+
+
+def write_mnist_pickle(path, splits):
+    """Write ``splits`` as Nielsen's ``mnist.pkl.gz``: a gzip pickle of three (X float32, y) pairs.
+
+    Lets network2 scripts (and ``wdecay.compat.mnist_loader``) run on other
+    data, e.g. the embedded sample. The file is written atomically.
+    """
+    import gzip
+    import io
+    import pickle
+
+    from .._files import atomic_write
+
+    parts = tuple((np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64)) for X, y in splits)
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as fh:
+        pickle.dump(parts, fh, protocol=2)
+    atomic_write(path, buf.getvalue())

@@ -1,0 +1,58 @@
+"""Every example runs with small settings (WDECAY_EXAMPLE_SMALL=1), exits 0 and writes what it promises."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).parents[1] / "examples"
+
+
+def run(name, cwd, *args):
+    env = dict(os.environ, WDECAY_EXAMPLE_SMALL="1", MPLBACKEND="Agg")
+    proc = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_seed_question(tmp_path):
+    out = run("seed_question.py", tmp_path)
+    assert (tmp_path / "mnist.pkl.gz").exists()
+    assert out.count("training complete") == 2 and "Accuracy on evaluation data:" in out
+
+
+def test_tailoff_study(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = run("tailoff_study.py", tmp_path)
+    assert "plateau RMS" in out
+    assert (tmp_path / "tailoff" / "tailoff.json").exists()
+    assert (tmp_path / "tailoff" / "tailoff.png").exists()
+
+
+def test_custom_monitor(tmp_path):
+    out = run("custom_monitor.py", tmp_path)
+    assert "small weights" in out
+    assert "layer1/frac_small" in (tmp_path / "custom_monitor" / "history.csv").read_text()
+
+
+def test_regularization_path(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = run("regularization_path.py", tmp_path)
+    assert "total norm grows as lmbda falls: True" in out
+    for name in ("coefficient_paths.png", "path_norm.png", "ridge_example.png"):
+        assert (tmp_path / "regularization_path" / name).exists()
+
+
+def test_compare_l1_l2(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = run("compare_l1_l2.py", tmp_path)
+    assert "L1: eval accuracy" in out and "L2: eval accuracy" in out
+    assert (tmp_path / "compare_l1_l2" / "layer1_rms.png").exists()
+
+
+def test_convex_bridge(tmp_path):
+    out = run("convex_bridge.py", tmp_path, "--epochs", "4", "--checkpoints", "2")
+    assert out.count("|W - W*|") == 2
