@@ -26,14 +26,14 @@ def check_scalar(value, name, *, kind=numbers.Real, low=None, inclusive=True):
     return value
 
 
-def check_features(X, name="X", n_features=None):
-    """Return ``X`` as a C-contiguous float64 array of shape (n_samples, n_features).
+def check_features(X, name="X", n_features=None, dtype=np.float64):
+    """Return ``X`` as a C-contiguous array of ``dtype``, shape (n_samples, n_features).
 
     Raises ``ValueError`` for the wrong number of dimensions or columns, for an
     empty array and for NaN or inf entries.
     """
     try:
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"`{name}` must be a numeric array, got {type(X).__name__}") from exc
     if X.ndim != 2:
@@ -57,11 +57,11 @@ def check_features(X, name="X", n_features=None):
     return np.ascontiguousarray(X)
 
 
-def check_targets(y, n_samples, n_classes, name="y"):
+def check_targets(y, n_samples, n_classes, name="y", dtype=np.float64):
     """Return ``(labels, targets)`` for integer labels (n,) or one-hot targets (n, k).
 
     ``labels`` are integer class indices (the argmax of one-hot rows) and
-    ``targets`` is a C-contiguous float64 array of shape (n_samples, n_classes).
+    ``targets`` is a C-contiguous array of ``dtype``, shape (n_samples, n_classes).
     """
     y = np.asarray(y)
     if y.shape[:1] != (n_samples,):
@@ -80,7 +80,7 @@ def check_targets(y, n_samples, n_classes, name="y"):
                 f"`{name}` labels must be in [0, {n_classes - 1}] (the network has "
                 f"{n_classes} outputs), got values in [{labels.min()}, {labels.max()}]"
             )
-        targets = np.zeros((n_samples, n_classes))
+        targets = np.zeros((n_samples, n_classes), dtype=dtype)
         targets[np.arange(n_samples), labels] = 1.0
         return labels, targets
     if y.ndim == 2:
@@ -89,7 +89,7 @@ def check_targets(y, n_samples, n_classes, name="y"):
                 f"one-hot `{name}` must have {n_classes} columns (the network's output "
                 f"size), got shape {y.shape}"
             )
-        targets = np.ascontiguousarray(y, dtype=np.float64)
+        targets = np.ascontiguousarray(y, dtype=dtype)
         if not np.isfinite(targets).all():
             raise ValueError(f"`{name}` contains NaN or inf values; it must be finite")
         return np.argmax(targets, axis=1), targets

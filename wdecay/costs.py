@@ -54,7 +54,7 @@ class QuadraticCost(Cost):
         return expit(z, out=out) if out is not None else expit(z)
 
     def fn(self, z, a, y):
-        return 0.5 * np.sum((a - y) ** 2, axis=1)
+        return 0.5 * np.sum((a - y) ** 2, axis=-1)
 
     def delta(self, z, a, y, out=None):
         out = np.subtract(a, y, out=out)
@@ -85,7 +85,7 @@ class CrossEntropyCost(Cost):
         return expit(z, out=out) if out is not None else expit(z)
 
     def fn(self, z, a, y):
-        return np.sum(np.logaddexp(0.0, z) - y * z, axis=1)
+        return np.sum(np.logaddexp(0.0, z) - y * z, axis=-1)
 
     def delta(self, z, a, y, out=None):
         return np.subtract(a, y, out=out)
@@ -106,15 +106,15 @@ class LogLikelihoodCost(Cost):
     name = "log-likelihood"
 
     def output(self, z, out=None):
-        a = softmax(z, axis=1)
+        a = softmax(z, axis=-1)
         if out is None:
             return a
         out[...] = a
         return out
 
     def fn(self, z, a, y):
-        log_a = z - logsumexp(z, axis=1, keepdims=True)
-        return -np.sum(y * log_a, axis=1)
+        log_a = z - logsumexp(z, axis=-1, keepdims=True)
+        return -np.sum(y * log_a, axis=-1)
 
     def delta(self, z, a, y, out=None):
         return np.subtract(a, y, out=out)

@@ -35,6 +35,9 @@ class Network:
         Hidden activation: ``"sigmoid"`` (default), ``"tanh"`` or ``"relu"``.
     seed : int, Generator or None
         Seed of the initial weights.
+    dtype : numpy float dtype
+        ``np.float64`` (default) or ``np.float32``: the weights' precision, and
+        that of the one copy of the training inputs ``fit`` works on.
 
     Examples
     --------
@@ -44,7 +47,7 @@ class Network:
     """
 
     def __init__(self, sizes, cost="cross-entropy", initializer="default",
-                 activation="sigmoid", seed=None):
+                 activation="sigmoid", seed=None, dtype=np.float64):
         sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else sizes
         if not isinstance(sizes, list) or len(sizes) < 2:
             raise ValueError(f"`sizes` must list at least 2 layer sizes, got {sizes!r}")
@@ -55,8 +58,12 @@ class Network:
         self.cost = get_cost(cost)
         self.activation = get_activation(activation)
         self.initializer = get_initializer(initializer)
-        self.weights, self.biases = self.initializer.init(
-            self.sizes, np.random.default_rng(seed))
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ValueError(f"`dtype` must be float64 or float32, got {self.dtype}")
+        weights, biases = self.initializer.init(self.sizes, np.random.default_rng(seed))
+        self.weights = [w.astype(self.dtype, copy=False) for w in weights]
+        self.biases = [b.astype(self.dtype, copy=False) for b in biases]
 
     # -- structure -------------------------------------------------------------
     @property

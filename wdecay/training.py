@@ -46,10 +46,11 @@ class SGDStep:
     def __init__(self, network, batch_size):
         self.net = network
         sizes = network.sizes
-        self._full = [np.empty((batch_size, s)) for s in sizes]  # inputs, then activations
-        self._z = [np.empty((batch_size, s)) for s in sizes[1:]]
-        self._delta = [np.empty((batch_size, s)) for s in sizes[1:]]
-        self._targets = np.empty((batch_size, sizes[-1]))
+        dt = network.weights[0].dtype
+        self._full = [np.empty((batch_size, s), dt) for s in sizes]  # inputs, then activations
+        self._z = [np.empty((batch_size, s), dt) for s in sizes[1:]]
+        self._delta = [np.empty((batch_size, s), dt) for s in sizes[1:]]
+        self._targets = np.empty((batch_size, sizes[-1]), dt)
         self.grad_w = [np.empty_like(w) for w in network.weights]
         self.grad_b = [np.empty_like(b) for b in network.biases]
         self._views = {}
@@ -161,8 +162,9 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
     TrainingDivergedError
         If weights become NaN or inf; the message names the epoch.
     """
-    X = check_features(X, "X", network.sizes[0])
-    labels, Y = check_targets(y, len(X), network.sizes[-1])
+    dtype = network.weights[0].dtype
+    X = check_features(X, "X", network.sizes[0], dtype=dtype)
+    labels, Y = check_targets(y, len(X), network.sizes[-1], dtype=dtype)
     check_scalar(epochs, "epochs", kind=numbers.Integral, low=0)
     check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1)
     check_scalar(eta, "eta", low=0, inclusive=False)

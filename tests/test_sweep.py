@@ -1,0 +1,135 @@
+"""Lockstep training equals one-by-one training; sweeps give the same table on any executor."""
+
+import concurrent.futures
+
+import numpy as np
+import pytest
+
+import wdecay
+from wdecay import monitors as M
+from wdecay.regularizers import get_regularizer
+from wdecay.sweep import expand, run, train_many
+
+CONFIGS = [dict(eta=0.1, lmbda=5.0, regularizer="l2", initializer="large", init_seed=1),
+           dict(eta=0.3, lmbda=2.0, regularizer="l1", initializer="default", init_seed=2),
+           dict(eta=0.2, lmbda=0.0, regularizer="none", initializer="large", init_seed=3),
+           dict(eta=0.05, lmbda=50.0, regularizer="l2", initializer="default", init_seed=4)]
+
+
+def data(n=203, d=6, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, d)), rng.integers(0, k, n)
+
+
+def alone(c, X, y, sizes, cost, activation, **kw):
+    net = wdecay.Network(sizes, cost=cost, activation=activation, initializer=c["initializer"],
+                         seed=c["init_seed"])
+    h = net.fit(X, y, eta=c["eta"], regularizer=get_regularizer(c["regularizer"], c["lmbda"]), **kw)
+    return net, h
+
+
+@pytest.mark.parametrize("cost", ["cross-entropy", "quadratic", "log-likelihood"])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("sizes", [[6, 3], [6, 5, 3], [6, 5, 4, 3]])
+def test_each_network_equals_training_it_alone(cost, activation, sizes):
+    X, y = data()
+    nets, _ = train_many(X, y, CONFIGS, sizes=sizes, epochs=3, batch_size=7, seed=9, cost=cost,
+                         activation=activation)
+    for c, net in zip(CONFIGS, nets):
+        ref, _ = alone(c, X, y, sizes, cost, activation, epochs=3, batch_size=7, seed=9)
+        for a, b in zip(net.parameters(), ref.parameters()):
+            assert np.max(np.abs(a - b)) <= 1e-10 * np.max(np.abs(b))
+
+
+def test_monitors_work_per_network():
+    X, y = data()
+    _, histories = train_many(X, y, CONFIGS, sizes=[6, 5, 3], epochs=2, batch_size=10, seed=1,
+                              evaluation_data=(X[:50], y[:50]),
+                              monitors=lambda k: [M.WeightNorms(), M.DecayPrediction()])
+    for c, h in zip(CONFIGS, histories):
+        _, ref = alone(c, X, y, [6, 5, 3], "cross-entropy", "sigmoid", epochs=2, batch_size=10,
+                       seed=1, evaluation_data=(X[:50], y[:50]),
+                       monitors=[M.WeightNorms(), M.DecayPrediction()])
+        assert h.keys == ref.keys
+        for key in ("layer1/rms", "total/penalty", "eval/accuracy", "layer1/predicted_rms"):
+            np.testing.assert_allclose(h[key], ref[key], rtol=1e-10)
+
+
+def test_per_batch_monitors_are_refused():
+    X, y = data()
+    with pytest.raises(ValueError, match="per-batch monitors"):
+        train_many(X, y, CONFIGS[:1], sizes=[6, 3], epochs=1, batch_size=5,
+                   monitors=lambda k: [M.NormBudget()])
+
+
+def test_divergence_raises_or_marks():
+    X, y = data()
+    X = X * 1e3
+    bad = [dict(eta=1e308, initializer="large", init_seed=0), dict(eta=0.01, init_seed=1)]
+    kw = dict(sizes=[6, 8, 3], epochs=30, batch_size=5, cost="log-likelihood", activation="relu")
+    with pytest.raises(FloatingPointError, match="network 0 diverged"):
+        with np.errstate(all="ignore"):
+            train_many(X, y, bad, **kw)
+    nets, hs = train_many(X, y, bad, on_divergence="mark", **kw)
+    assert hs[0].last("diverged_epoch", None) is not None
+    assert "diverged_epoch" not in hs[1] and len(hs[1]) == 31
+    assert all(np.isfinite(p).all() for p in nets[1].parameters())
+
+
+def test_bad_configs_name_the_problem():
+    X, y = data()
+    with pytest.raises(ValueError, match=r"configs\[0\]\['eta'\]"):
+        train_many(X, y, [dict(eta=-1.0)], sizes=[6, 3], epochs=1, batch_size=5)
+    with pytest.raises(ValueError, match="unknown keys"):
+        train_many(X, y, [dict(etaa=1.0)], sizes=[6, 3], epochs=1, batch_size=5)
+    with pytest.raises(ValueError, match="empty"):
+        train_many(X, y, [], sizes=[6, 3], epochs=1, batch_size=5)
+
+
+GRID = {"data": "random:300:8:3:0", "sizes": [8, 6, 3], "epochs": 2, "batch_size": 10,
+        "lmbda": [0.0, 1.0, 5.0], "eta": [0.1, 0.5]}
+
+
+def test_grid_expands_and_groups():
+    configs = expand(GRID)
+    assert len(configs) == 6 and configs[0]["lmbda"] == 0.0 and configs[1]["eta"] == 0.5
+    result = run(GRID, max_batch=4)
+    assert [r["index"] for r in result.runs] == list(range(6)) and not result.failed
+    rows = result.table()
+    assert len(rows) == 6 and all(0 <= r["eval/accuracy"] <= 1 for r in rows)
+
+
+def test_a_failed_batch_is_marked_and_the_others_kept():
+    configs = expand(GRID) + expand({**GRID, "data": "random:not-a-number", "lmbda": 1.0, "eta": 0.1})
+    result = run(configs)
+    assert len(result.failed) == 1 and result.failed[0]["config"]["data"] == "random:not-a-number"
+    assert "ValueError" in result.failed[0]["error"]
+    assert sum(r["error"] is None for r in result.runs) == 6
+
+
+def same(a, b):
+    assert [r["index"] for r in a.runs] == [r["index"] for r in b.runs]
+    for ra, rb in zip(a.runs, b.runs):
+        assert ra["error"] == rb["error"] and ra["history"] == rb["history"]
+
+
+def test_process_pool_gives_identical_results():
+    local = run(GRID, max_batch=4)
+    with concurrent.futures.ProcessPoolExecutor(max_workers=2) as pool:
+        same(local, run(GRID, executor=pool, max_batch=4))
+
+
+def test_dask_cluster_gives_identical_results():
+    distributed = pytest.importorskip("distributed")
+    local = run(GRID, max_batch=4)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                       dashboard_address=None, processes=True)
+    try:
+        with distributed.Client(cluster) as client:
+            dask_result = run(GRID, executor=client.get_executor(), max_batch=4)
+        with concurrent.futures.ProcessPoolExecutor(max_workers=2) as pool:
+            pool_result = run(GRID, executor=pool, max_batch=4)
+    finally:
+        cluster.close()
+    same(local, dask_result)
+    same(local, pool_result)
