@@ -90,3 +90,13 @@ def test_tailoff_study_reproduces_two_stored_rows():
         old = stored[fresh["lmbda"]]
         for key in ("plateau_rms", "tailoff_epoch", "R_final"):
             assert fresh[key] == pytest.approx(old[key], rel=2e-3)
+
+
+def test_float32_figures_in_the_docs_are_reproduced():
+    sweeps = (DOCS / "sweeps.rst").read_text()
+    runs, diff = runpy.run_path(str(DOCS.parent / "examples" / "float32_effect.py"))["main"]([])
+    for r in runs.values():
+        assert f"validation ({r['validation']:.3f})" in sweeps or f"{r['validation']:.3f}" in sweeps
+        assert f"test ({r['test']:.3f})" in sweeps
+    assert f"{runs['float32']['rms1']:.5f}" in sweeps and f"{runs['float64']['rms1']:.5f}" in sweeps
+    assert f"{diff:.1e}" in sweeps

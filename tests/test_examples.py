@@ -56,3 +56,8 @@ def test_compare_l1_l2(tmp_path):
 def test_convex_bridge(tmp_path):
     out = run("convex_bridge.py", tmp_path, "--epochs", "4", "--checkpoints", "2")
     assert out.count("|W - W*|") == 2
+
+
+def test_float32_effect(tmp_path):
+    out = run("float32_effect.py", tmp_path)
+    assert "float32: validation" in out and "largest weight difference" in out

@@ -51,8 +51,8 @@ def save(network, path):
 
 def _meta(network):
     return {"sizes": network.sizes, "cost": _CLASS_NAMES[network.cost.name],
-            "activation": network.activation.name,
-            "initializer": network.initializer.name, "format": "wdecay-1"}
+            "activation": network.activation.name, "initializer": network.initializer.name,
+            "dtype": str(network.weights[0].dtype), "format": "wdecay-1"}
 
 
 def load(path):
@@ -86,7 +86,8 @@ def _build(meta, weights, biases, path):
         sizes = [int(s) for s in meta["sizes"]]
         cost = get_cost(meta.get("cost", "CrossEntropyCost"))
         net = Network(sizes, cost=cost, activation=meta.get("activation", "sigmoid"),
-                      initializer=meta.get("initializer", "default"), seed=0)
+                      initializer=meta.get("initializer", "default"), seed=0,
+                      dtype=meta.get("dtype", "float64"))
     except (ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"{path!r} describes an invalid network: {exc}") from exc
     n = len(sizes) - 1
@@ -95,8 +96,8 @@ def _build(meta, weights, biases, path):
                          f"arrays, found {len(weights)} and {len(biases)}")
     for i, (w, b) in enumerate(zip(weights, biases)):
         try:
-            w = np.asarray(w, dtype=np.float64)
-            b = np.asarray(b, dtype=np.float64).reshape(-1)
+            w = np.asarray(w, dtype=net.dtype)
+            b = np.asarray(b, dtype=net.dtype).reshape(-1)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{path!r}: layer {i + 1}'s arrays are ragged or not numeric") from exc
         if w.shape != (sizes[i + 1], sizes[i]) or b.shape != (sizes[i + 1],):
