@@ -133,3 +133,26 @@ def test_dask_cluster_gives_identical_results():
         cluster.close()
     same(local, dask_result)
     same(local, pool_result)
+
+
+def test_own_orders_equal_training_alone():
+    X, y = data()
+    configs = [dict(c, order_seed=10 + i) for i, c in enumerate(CONFIGS)]
+    for sizes in ([6, 3], [6, 5, 3], [6, 5, 4, 3]):
+        nets, _ = train_many(X, y, configs, sizes=sizes, epochs=3, batch_size=7)
+        for c, net in zip(configs, nets):
+            ref, _ = alone(c, X, y, sizes, "cross-entropy", "sigmoid", epochs=3, batch_size=7,
+                           seed=c["order_seed"])
+            for a, b in zip(net.parameters(), ref.parameters()):
+                assert np.max(np.abs(a - b)) <= 1e-10 * np.max(np.abs(b))
+    with pytest.raises(ValueError, match="order_seed"):
+        train_many(X, y, [configs[0], CONFIGS[1]], sizes=[6, 3], epochs=1, batch_size=7)
+
+
+def test_grid_with_own_orders_runs():
+    grid = {**GRID, "order_seed": [None, 7]}
+    result = run(grid)
+    assert len(result.runs) == 12 and not result.failed
+    own = [r for r in result.runs if r["config"]["order_seed"] == 7]
+    shared = [r for r in result.runs if r["config"]["order_seed"] is None]
+    assert own[0]["history"]["layer1/rms"] != shared[0]["history"]["layer1/rms"]

@@ -2,7 +2,8 @@
 
 A grid maps setting names to a value or a list of values; :func:`expand` takes
 the cartesian product. Runs that share everything but the per-network settings
-(eta, lmbda, regularizer, initializer, init_seed) form lockstep batches. Each
+(eta, lmbda, regularizer, initializer, init_seed, order_seed) form lockstep
+batches. Each
 batch is one task: a plain, picklable function (:func:`run_batch`) of a plain
 config that loads its own data, so it runs the same in this process, in a
 ``concurrent.futures`` process pool or on a Dask cluster
@@ -16,12 +17,12 @@ import traceback
 
 import numpy as np
 
-PER_NETWORK = ("eta", "lmbda", "regularizer", "initializer", "init_seed")
+PER_NETWORK = ("eta", "lmbda", "regularizer", "initializer", "init_seed", "order_seed")
 SHARED_DEFAULTS = {"data": "mnist-sample", "sizes": (784, 30, 10), "cost": "cross-entropy",
                    "activation": "sigmoid", "epochs": 1, "batch_size": 10, "seed": 0,
                    "monitors": ("weight_norms",)}
 NETWORK_DEFAULTS = {"eta": 0.1, "lmbda": 0.0, "regularizer": "l2", "initializer": "default",
-                    "init_seed": 0}
+                    "init_seed": 0, "order_seed": None}
 MONITORS = ("weight_norms", "layer_statistics", "sum_vs_abs_sum", "decay_prediction", "saturation")
 
 
@@ -61,6 +62,7 @@ def batches(configs, max_batch=16):
     groups = {}
     for i, c in enumerate(configs):
         key = tuple((k, _hashable(c[k])) for k in sorted(SHARED_DEFAULTS))
+        key += (c["order_seed"] is None,)  # shared and own mini-batch orders do not mix
         groups.setdefault(key, []).append((i, c))
     out = []
     for members in groups.values():

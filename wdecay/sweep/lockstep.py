@@ -126,6 +126,40 @@ class Lockstep:
         else:
             V0T -= Xb.T @ d_flat
 
+    def step_separate(self, Xs, Ys, eta, decay, l1, l1_mask):
+        """One step where network k trains on its own mini-batch ``Xs[k]`` (K, m, d).
+
+        Every layer uses batched matrix products; the first layer's scale stays
+        lazy as in :meth:`step`.
+        """
+        m, L = Xs.shape[1], len(self.V)
+        V, B, s0 = self.V, self.B, self.s[0]
+        acts = [Xs]
+        for l in range(L):
+            z = np.matmul(acts[-1], V[l].transpose(0, 2, 1))
+            if l == 0:
+                z *= s0[:, None, None]
+            z += B[l][:, None, :]
+            acts.append(self.cost.output(z, out=z) if l == L - 1 else self.activation.fn(z, out=z))
+        delta = self.cost.delta(None, acts[-1], Ys)
+        delta *= (eta / m)[:, None, None]
+        for l in range(L - 1, -1, -1):
+            below = None
+            if l > 0:
+                below = np.matmul(delta, V[l])
+                self.activation.multiply_prime(below, acts[l])
+            B[l] -= delta.sum(axis=1)
+            if l == 0:
+                s0 *= decay
+                scale = s0
+            else:
+                V[l] *= decay[:, None, None]
+                scale = np.ones_like(decay)
+            if l1_mask is not None:
+                V[l][l1_mask] -= (l1 / scale)[l1_mask, None, None] * np.sign(V[l][l1_mask])
+            V[l] -= np.matmul((delta / scale[:, None, None]).transpose(0, 2, 1), acts[l])
+            delta = below
+
 
 def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy",
                activation="sigmoid", seed=None, evaluation_data=None, monitors=None,
@@ -137,11 +171,14 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
     X, y : training data, as for :meth:`wdecay.Network.fit`
     configs : list of dict
         Per network: ``eta``, ``lmbda``, ``regularizer`` ('l2', 'l1', 'none'),
-        ``initializer`` ('default', 'large') and ``init_seed``.
+        ``initializer`` ('default', 'large'), ``init_seed`` and, optionally,
+        ``order_seed``: given for every network, each draws its own mini-batch
+        order from it (batched products instead of one shared product).
     sizes, epochs, batch_size, cost, activation
         Shared by all networks.
     seed : int or None
-        Seed of the mini-batch order, shared by all networks: network k ends
+        Seed of the mini-batch order shared by all networks (when the configs
+        give no ``order_seed``): network k ends
         exactly where ``Network(sizes, cost, initializer_k, activation,
         seed=init_seed_k).fit(X, y, ..., eta=eta_k, regularizer=..., seed=seed)``
         does, up to rounding.
@@ -193,7 +230,12 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
         lists.append(mons)
         states.append(TrainingState(net, eta=float(eta[k]), regularizer=regs[k], batch_size=m, n=n,
                                     history=h, train_data=(X, labels), evaluation_data=evaluation))
-    rng = np.random.default_rng(seed)
+    separate = any(c["order_seed"] is not None for c in configs)
+    if separate and any(c["order_seed"] is None for c in configs):
+        raise ValueError("give every config an 'order_seed' (own mini-batch orders) or none "
+                         "(one shared order from `seed`)")
+    rngs = ([np.random.default_rng(c["order_seed"]) for c in configs] if separate
+            else [np.random.default_rng(seed)])
     alive = np.ones(len(networks), bool)
     with blas_threads(TRAINING_BLAS_THREADS):
         _each(lists, states, "on_train_begin")
@@ -202,11 +244,15 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
             for st in states:
                 st.epoch = epoch
             _each(lists, states, "on_epoch_begin", alive)
-            order = rng.permutation(n)
+            orders = np.array([rng.permutation(n) for rng in rngs])
+            mask = l1_mask if has_l1 else None
             with np.errstate(all="ignore") if on_divergence == "mark" else contextlib.nullcontext():
                 for start in range(0, n, m):
-                    idx = order[start:start + m]
-                    stack.step(X[idx], Y[idx], eta, decay, l1, l1_mask if has_l1 else None)
+                    idx = orders[:, start:start + m]
+                    if separate:
+                        stack.step_separate(X[idx], Y[idx], eta, decay, l1, mask)
+                    else:
+                        stack.step(X[idx[0]], Y[idx[0]], eta, decay, l1, mask)
             stack.fold()
             _check(networks, epoch, eta, histories, alive, on_divergence)
             _record(lists, states, histories, epoch, alive)
