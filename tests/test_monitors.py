@@ -183,7 +183,9 @@ def test_progress_bar_plain_text(capsys):
     import io
     out = io.StringIO()
     small_run([M.ProgressBar(stream=out, force=True)], epochs=2)
-    assert "epoch 2" in out.getvalue() or "2" in out.getvalue()
+    text = out.getvalue()
+    assert "training epoch 1/2" in text and "training epoch 2/2" in text
+    assert text.count("\r\033[K") == 2  # erased after each epoch
 
 
 def test_seed_settings_follow_the_theory_on_real_digits():

@@ -134,7 +134,7 @@ def summary_text(summary):
                                  f"more epochs to reach {name} = {L[key]:.4f}.")
         if L["cancellation_final"] < 0.2:
             lines.append(
-                f"  Beware signed sums: |sum w| is only {L['cancellation_final']:.3f} of "
+                f"  Beware signed sums: |sum w| is only {L['cancellation_final']:.2g} of "
                 f"sum|w| = {L['abs_sum_final']:.1f}, and np.linalg.norm(W, 1) = "
                 f"{L['induced_l1_final']:.2f} is the largest column sum, not sum|w|.")
     return "\n".join(lines)

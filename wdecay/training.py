@@ -180,6 +180,7 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
     step = SGDStep(network, min(m, n))
     step.record = monitors.per_batch
     first = int(history.last("epoch", -1)) + 1
+    state.last_epoch = max(first, 1) + int(epochs) - 1
     with blas_threads(TRAINING_BLAS_THREADS):
         monitors.call("on_train_begin", state)
         step.keep_weights_before = monitors.needs_weights_before

@@ -103,6 +103,8 @@ class TrainingState:
     ----------
     epoch, batch : int
         Current epoch (0 before training) and step index within the epoch.
+    last_epoch : int
+        The epoch at which this call of ``fit`` will stop (unless stopped early).
     weights, biases : tuple of ndarray
         Read-only views of the network's parameters, updated in place by training.
     eta, lmbda, regularizer, batch_size, n, steps_per_epoch
@@ -143,6 +145,7 @@ class TrainingState:
         self.evaluation_data = (None if evaluation_data is None
                                 else tuple(read_only(a) for a in evaluation_data))
         self.epoch = 0
+        self.last_epoch = 0  # the epoch training will end at, set by the loop
         self.batch = 0
         self.stop_training = False
         self.record = {}

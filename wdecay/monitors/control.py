@@ -50,8 +50,12 @@ class EarlyStopping(Monitor):
 class ProgressBar(Monitor):
     """A progress bar over epochs: tqdm if installed, plain text otherwise.
 
-    Silent when the stream is not a terminal (unless ``force=True``).
+    It shows the epoch being trained and erases itself when the epoch ends, so
+    monitors that print one line per epoch (such as the command line's table)
+    stay readable. Silent when the stream is not a terminal (unless ``force=True``).
     """
+
+    width = 30
 
     def __init__(self, stream=None, force=False):
         self.stream, self.force = stream, force
@@ -66,19 +70,32 @@ class ProgressBar(Monitor):
             from tqdm import tqdm
         except ImportError:
             return
-        self.bar = tqdm(total=None, unit="epoch", file=self.out, leave=False)
+        self.bar = tqdm(total=state.last_epoch - state.epoch, unit="epoch", file=self.out,
+                        leave=False)
+
+    def on_epoch_begin(self, state):
+        if not self.active:
+            return
+        if self.bar is not None:
+            self.bar.set_description(f"epoch {state.epoch}")
+            self.bar.refresh()
+            return
+        total = max(state.last_epoch, 1)
+        done = int(self.width * (state.epoch - 1) / total)
+        self.out.write(f"\r[{'#' * done}{'.' * (self.width - done)}] "
+                       f"training epoch {state.epoch}/{state.last_epoch}")
+        self.out.flush()
 
     def on_epoch_end(self, state):
         if not self.active or state.epoch == 0:
             return
         if self.bar is not None:
             self.bar.update(1)
+            self.bar.clear()
         else:
-            self.out.write(f"\repoch {state.epoch} ")
+            self.out.write("\r\033[K")  # erase the bar before anything prints the epoch
             self.out.flush()
 
     def on_train_end(self, state):
         if self.bar is not None:
             self.bar.close()
-        elif self.active:
-            self.out.write("\n")

@@ -230,6 +230,7 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
         lists.append(mons)
         states.append(TrainingState(net, eta=float(eta[k]), regularizer=regs[k], batch_size=m, n=n,
                                     history=h, train_data=(X, labels), evaluation_data=evaluation))
+        states[-1].last_epoch = int(epochs)
     separate = any(c["order_seed"] is not None for c in configs)
     if separate and any(c["order_seed"] is None for c in configs):
         raise ValueError("give every config an 'order_seed' (own mini-batch orders) or none "
