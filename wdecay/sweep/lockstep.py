@@ -53,14 +53,14 @@ def _configs(configs):
 class Lockstep:
     """The stacked state of K networks and one vectorized SGD step for all of them."""
 
-    def __init__(self, networks, batch_size, dtype=np.float64):
+    def __init__(self, networks, dtype=np.float64):
         self.K = len(networks)
         self.sizes = networks[0].sizes
         self.cost, self.activation = networks[0].cost, networks[0].activation
         L = len(self.sizes) - 1
         self.V = [np.array([net.weights[l] for net in networks], dtype=dtype) for l in range(L)]
         self.B = [np.array([net.biases[l] for net in networks], dtype=dtype) for l in range(L)]
-        self.s = [np.ones(self.K, dtype=dtype)]  # the first layer's lazy scales
+        self.scale = np.ones(self.K, dtype=dtype)  # the first layer's lazy scales
         self.dtype = dtype
         self.gemm = {np.dtype(np.float64): dgemm, np.dtype(np.float32): sgemm}.get(np.dtype(dtype))
 
@@ -70,10 +70,9 @@ class Lockstep:
 
     def fold(self):
         """Multiply the scales into V, so that V holds the weights."""
-        s = self.s[0]
-        if np.any(s != 1.0):
-            self.V[0] *= s[:, None, None]
-            s[:] = 1.0
+        if np.any(self.scale != 1.0):
+            self.V[0] *= self.scale[:, None, None]
+            self.scale[:] = 1.0
 
     def step(self, Xb, Yb, eta, decay, l1, l1_mask):
         """One step for all K networks on the shared mini-batch ``Xb`` (m, d), ``Yb`` (m, k).
@@ -84,7 +83,7 @@ class Lockstep:
         scale; the small layers above it are decayed directly.
         """
         K, m, L = self.K, len(Xb), len(self.V)
-        V, B, s0 = self.V, self.B, self.s[0]
+        V, B, s0 = self.V, self.B, self.scale
         h0 = self.sizes[1]
         # layer 0 for all networks at once: (m, d) @ (d, K*h0); elementwise work on
         # the contiguous (m, K*h0) layout, per-network work on its (K, m, h0) view
@@ -133,7 +132,7 @@ class Lockstep:
         lazy as in :meth:`step`.
         """
         m, L = Xs.shape[1], len(self.V)
-        V, B, s0 = self.V, self.B, self.s[0]
+        V, B, s0 = self.V, self.B, self.scale
         acts = [Xs]
         for l in range(L):
             z = np.matmul(acts[-1], V[l].transpose(0, 2, 1))
@@ -209,7 +208,7 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
     labels, Y = check_targets(y, len(X), networks[0].sizes[-1], dtype=dtype)
     evaluation = _check_evaluation(evaluation_data, networks[0])
     n, m = len(X), int(batch_size)
-    stack = Lockstep(networks, m, dtype=dtype)
+    stack = Lockstep(networks, dtype=dtype)
     for k, net in enumerate(networks):  # the networks now view the stacked arrays
         net.weights, net.biases = stack.views(k)
     eta = np.array([c["eta"] for c in configs], dtype=dtype)
