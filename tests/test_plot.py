@@ -91,6 +91,9 @@ def test_experiment_report_holds_every_plot_and_the_summary(tmp_path, capsys):
 
     assert main(["experiment", "--epochs", "2", "--lmbda", "5", "20", "--out", str(tmp_path),
                  "--quiet"]) == 0
+    assert main(["experiment", "--epochs", "1", "--seeds", "0", "1", "--out", str(tmp_path / "s"),
+                 "--quiet", "--no-plot"]) == 0
+    assert (tmp_path / "s" / "lmbda=5_seed=1" / "summary.json").exists()
     parser = _Collector()
     parser.feed((tmp_path / "report.html").read_text())
     alts = [img["alt"] for img in parser.images]

@@ -51,7 +51,8 @@ def build_parser():
     exp.add_argument("--eta", type=float, default=d["eta"])
     exp.add_argument("--batch-size", type=int, default=d["batch_size"])
     exp.add_argument("--epochs", type=int, default=d["epochs"])
-    exp.add_argument("--seed", type=int, default=d["seed"])
+    exp.add_argument("--seed", "--seeds", dest="seed", type=int, nargs="+", default=[d["seed"]],
+                     help="one seed, or several to compare (each run seeds weights and order)")
     path = sub.add_parser("path", help="exact convex optima along a grid of lmbda")
     _common(path)
     path.add_argument("--digits", type=int, nargs=2, default=[3, 8], metavar=("A", "B"),
@@ -97,26 +98,31 @@ def experiment(args, stream=None):
     splits = load_dataset(args.dataset)
     plots = args.out is not None and _plots_available(args)
     runs, summaries = [], []
-    for lmbda in args.lmbda:
+    # Each run keeps the per-step NormBudget, which lockstep training (wdecay.sweep)
+    # does not support, so the runs of a comparison train one after another.
+    combos = [(lmbda, seed) for lmbda in args.lmbda for seed in args.seed]
+    for lmbda, seed in combos:
         settings = {k: getattr(args, k) for k in
                     ("sizes", "init", "cost", "activation", "regularizer", "eta", "batch_size",
-                     "epochs", "seed")}
-        settings.update(lmbda=lmbda, dataset=" ".join(args.dataset))
+                     "epochs")}
+        settings.update(lmbda=lmbda, seed=seed, dataset=" ".join(args.dataset))
+        title = f"lmbda={lmbda:g}" + (f", seed={seed}" if len(args.seed) > 1 else "")
         folder = None
         if args.out:
-            folder = args.out if len(args.lmbda) == 1 else os.path.join(args.out, f"lmbda={lmbda:g}")
+            name = f"lmbda={lmbda:g}" + (f"_seed={seed}" if len(args.seed) > 1 else "")
+            folder = args.out if len(combos) == 1 else os.path.join(args.out, name)
             os.makedirs(folder, exist_ok=True)
             history_csv = os.path.join(folder, "history.csv")
             if os.path.exists(history_csv):
                 os.unlink(history_csv)  # a new run, not a continuation
-        if len(args.lmbda) > 1 and not args.quiet and args.format == "table":
-            print(f"\n== lmbda = {lmbda:g} ==", file=stream)
+        if len(combos) > 1 and not args.quiet and args.format == "table":
+            print(f"\n== {title} ==", file=stream)
         net, history, summary = E.run(
             splits, settings, table=not args.quiet and args.format == "table",
             history_path=folder and os.path.join(folder, "history.csv"), stream=stream)
         text = E.summary_text(summary)
         plot_paths = write_run(folder, net, history, summary, plots) if folder else {}
-        runs.append((f"lmbda = {lmbda:g}", text, plot_paths, history))
+        runs.append((title, text, plot_paths, history))
         summaries.append(summary)
         if args.format == "table":
             print("\n" + text, file=stream)

@@ -104,7 +104,7 @@ def summary_text(summary):
     """The summary in sentences."""
     s = summary["settings"]
     lines = [f"{s['regularizer'].upper()} lmbda={s['lmbda']:g}, eta={s['eta']:g}, batch "
-             f"{s['batch_size']}, {s['epochs']} epochs: test accuracy "
+             f"{s['batch_size']}, {s['epochs']} epochs, seed {s['seed']}: test accuracy "
              f"{summary['test_accuracy']:.4f} (validation {summary['eval_accuracy_final']:.4f})."]
     for L in summary["layers"]:
         verb = "shrank" if L["factor"] < 1 else "grew"
