@@ -242,8 +242,10 @@ class StepParts:
 
 def overrides_batch_end(monitor):
     """True if ``monitor`` does per-batch work."""
+    if "on_batch_end" in vars(monitor):  # set on the instance, as LambdaMonitor does
+        return True
     if isinstance(monitor, LambdaMonitor):
-        return "on_batch_end" in vars(monitor)
+        return False
     return type(monitor).on_batch_end is not Monitor.on_batch_end
 
 
