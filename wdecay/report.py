@@ -80,8 +80,10 @@ def write_html(path, runs, overlay_plots=None):
     """
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>wdecay report</title>"
              f"<style>{STYLE}</style></head><body><h1>wdecay: what weight decay did</h1>"]
+    if overlay_plots:
+        parts.append("<h2>All runs</h2>")
     for name, plot_path in (overlay_plots or {}).items():
-        parts.append(f"<h2>All runs</h2><img alt='{html.escape(name)}' src='{_data_uri(plot_path)}'>")
+        parts.append(f"<img alt='{html.escape(name)}' src='{_data_uri(plot_path)}'>")
     for title, text, plot_paths, history in runs:
         parts.append(f"<h2>{html.escape(title)}</h2><section class='summary'><pre>"
                      f"{html.escape(text)}</pre></section>")
