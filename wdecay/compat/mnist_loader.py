@@ -1,39 +1,55 @@
 """A drop-in replacement for network2's ``mnist_loader`` (Python 3 port).
 
-Differences that only remove surprises: the wrapper returns lists, not one-shot
-``zip`` iterators, so using the data twice does not silently give nothing, and
-a missing file says how to get one.
+Differences that only remove surprises:
+
+- ``load_data()`` without a path finds ``mnist.pkl.gz`` where a book script
+  expects it, in this order: ``./mnist.pkl.gz``; ``../data/mnist.pkl.gz`` (the
+  book's layout, scripts run from ``src/``); ``$WDECAY_DATA`` (a folder holding
+  the file, or the file itself); ``download_mnist``'s cache
+  (``~/.cache/wdecay/mnist.pkl.gz``). When none exists it says, in one line,
+  how to get one.
+- The file is a pickle, and a pickle is code: it is read with wdecay's
+  restricted unpickler, which admits only numpy arrays, dtypes and tuples, so a
+  hostile file cannot run anything.
+- The wrapper returns lists, not one-shot ``zip`` iterators, so using the data
+  twice does not silently give nothing.
 """
 
 from __future__ import annotations
 
-import gzip
-import os
-import pickle
-
 import numpy as np
 
-MISSING = ("no MNIST file at {path!r}. Download Nielsen's mnist.pkl.gz with "
-           "`from wdecay.datasets import download_mnist; path, _ = download_mnist()` and "
-           "pass load_data_wrapper(path), or use the embedded 5,000-digit sample: "
-           "`from wdecay.datasets import load_mnist_sample, to_network2`.")
+from ..datasets.files import find_mnist, load_mnist
 
 
-def load_data(path="mnist.pkl.gz"):
-    """Return ``(training_data, validation_data, test_data)`` as pickled: tuples (X, y)."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(MISSING.format(path=os.fspath(path)))
-    with gzip.open(path, "rb") as f:
-        return pickle.load(f, encoding="latin1")
+def load_data(path=None):
+    """Return ``(training_data, validation_data, test_data)``: three tuples ``(X, y)``.
+
+    X is float64 (n, 784) holding the file's float32 values exactly, y integer
+    labels; every split is checked (shapes, finite pixels, labels 0-9).
+    ``path`` may also be a folder of the four IDX files; ``None`` searches as
+    the module docstring says.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file, with the one-line fix.
+    ValueError
+        A file that is not a readable MNIST pickle (or tries to run code).
+    """
+    if path is None:
+        path = find_mnist()
+    splits = load_mnist(path)
+    return tuple((X, y) for X, y in splits)
 
 
-def load_data_wrapper(path="mnist.pkl.gz"):
+def load_data_wrapper(path=None):
     """Return lists: training ``(x (784, 1), one-hot (10, 1))``, validation and test ``(x, int)``."""
     tr_d, va_d, te_d = load_data(path)
     training_data = [(np.reshape(x, (784, 1)), vectorized_result(y))
                      for x, y in zip(tr_d[0], tr_d[1])]
-    validation_data = [(np.reshape(x, (784, 1)), y) for x, y in zip(va_d[0], va_d[1])]
-    test_data = [(np.reshape(x, (784, 1)), y) for x, y in zip(te_d[0], te_d[1])]
+    validation_data = [(np.reshape(x, (784, 1)), int(y)) for x, y in zip(va_d[0], va_d[1])]
+    test_data = [(np.reshape(x, (784, 1)), int(y)) for x, y in zip(te_d[0], te_d[1])]
     return training_data, validation_data, test_data
 
 

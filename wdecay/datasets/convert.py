@@ -6,11 +6,20 @@ one-hot (10, 1) column, and evaluates on ``(x, label)`` pairs with an int label.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
+
+from .._validation import check_features, check_scalar
+from .splits import check_labels, warn_if_unscaled
 
 
 def to_network2(X, y, one_hot=True, n_classes=10):
     """Return a list of ``(column, one-hot column)`` (or ``(column, int)`` if not ``one_hot``).
+
+    Labels must be whole numbers in ``[0, n_classes)`` and X finite; anything
+    else raises ``ValueError`` (a label -1 would otherwise index class
+    ``n_classes - 1``). Warns if X looks like 0-255 pixels.
 
     Examples
     --------
@@ -18,8 +27,13 @@ def to_network2(X, y, one_hot=True, n_classes=10):
     >>> data[0][0].shape, data[0][1].ravel().tolist()
     ((3, 1), [0.0, 1.0])
     """
-    X = np.asarray(X, dtype=np.float64)
+    check_scalar(n_classes, "n_classes", kind=numbers.Integral, low=1)
+    X = check_features(X, "X")
     y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(X):
+        raise ValueError(f"`y` must hold one label per row of X ({len(X)}), got shape {y.shape}")
+    y = check_labels(y, "`y`", n_classes)
+    warn_if_unscaled([X], "to_network2: `X`")
     if one_hot:
         eye = np.eye(n_classes)
         return [(x.reshape(-1, 1), eye[int(label)].reshape(-1, 1)) for x, label in zip(X, y)]
@@ -50,6 +64,11 @@ def write_mnist_pickle(path, splits):
 
     Lets network2 scripts (and ``wdecay.compat.mnist_loader``) run on other
     data, e.g. the embedded sample. The file is written atomically.
+
+    Give the file a name of its own (``mnist_sample.pkl.gz``, not
+    ``mnist.pkl.gz``) unless it is the real data set: the loaders find
+    ``mnist.pkl.gz`` by name. The file is a pickle of numpy arrays only; wdecay
+    reads it back with its restricted unpickler.
     """
     import gzip
     import io
