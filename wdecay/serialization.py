@@ -23,8 +23,15 @@ _CLASS_NAMES = {"quadratic": "QuadraticCost", "cross-entropy": "CrossEntropyCost
                 "log-likelihood": "LogLikelihoodCost"}
 
 
+SUFFIXES = (".json", ".npz")
+MAX_DEFLATE_RATIO = 1100  # deflate cannot compress more than about 1032:1
+
+
 def save(network, path):
-    """Save ``network`` to ``path``; the format follows the suffix (.json or .npz).
+    """Save ``network`` to ``path``; the format follows the suffix, ``.json`` or ``.npz``.
+
+    Any other suffix (``m.pkl``, ``m``) raises ``ValueError`` rather than
+    writing JSON under a misleading name. wdecay never writes pickles.
 
     Examples
     --------
@@ -35,7 +42,10 @@ def save(network, path):
     [3, 2]
     """
     path = os.fspath(path)
-    if path.endswith(".npz"):
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in SUFFIXES:
+        raise ValueError(f"`path` must end in .json (network2's format) or .npz, got {path!r}")
+    if suffix == ".npz":
         buf = io.BytesIO()
         arrays = {f"weights_{i}": w for i, w in enumerate(network.weights)}
         arrays.update({f"biases_{i}": b for i, b in enumerate(network.biases)})
@@ -58,27 +68,122 @@ def _meta(network):
 def load(path):
     """Load a network saved by :func:`save` or by ``network2.Network.save``.
 
+    A ``.npz`` file is read as npz (never with ``allow_pickle``), anything else
+    as network2's JSON. Model files never import code.
+
+    The declared ``sizes`` are checked against the arrays actually in the file
+    before anything is allocated: a small file that declares huge layers is
+    refused with ``ValueError``, not by running out of memory.
+
     Raises ``ValueError`` naming the file for a corrupt, truncated or
     inconsistent file (shapes that do not match ``sizes``, an unknown cost).
     """
     path = os.fspath(path)
     try:
-        if path.endswith(".npz"):
-            with np.load(path, allow_pickle=False) as f:
-                meta = json.loads(str(f["meta"]))
-                n = len(meta["sizes"]) - 1
-                weights = [f[f"weights_{i}"] for i in range(n)]
-                biases = [f[f"biases_{i}"] for i in range(n)]
+        if path.lower().endswith(".npz"):
+            meta, weights, biases = _read_npz(path)
         else:
             with open(path, "rb") as fh:
                 meta = json.loads(fh.read().decode())
+            if not isinstance(meta, dict):
+                raise ValueError("the JSON is not an object")
+            sizes = _sizes(meta, path)
             weights, biases = meta["weights"], meta["biases"]
+            _check_nested(weights, biases, sizes, path)
     except FileNotFoundError:
         raise
-    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError) as exc:
+    except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError,
+            RecursionError) as exc:
+        if isinstance(exc, _Mismatch):
+            raise ValueError(str(exc)) from None
         raise ValueError(f"cannot read a network from {path!r}: the file is corrupt, "
                          f"truncated or not a saved network ({type(exc).__name__}: {exc})") from exc
-    return _build(meta, weights, biases, path)
+    except MemoryError:
+        raise ValueError(f"{path!r} declares layers too large to load in memory") from None
+    try:
+        return _build(meta, weights, biases, path)
+    except MemoryError:
+        raise ValueError(f"{path!r} declares layers too large to load in memory") from None
+
+
+class _Mismatch(ValueError):
+    """A file whose declared sizes disagree with its arrays (message already complete)."""
+
+
+def _sizes(meta, path):
+    sizes = meta["sizes"]
+    if (not isinstance(sizes, list) or len(sizes) < 2
+            or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes)):
+        raise _Mismatch(f"{path!r}: `sizes` must list at least 2 positive integers, got {sizes!r}")
+    return sizes
+
+
+def _check_nested(weights, biases, sizes, path):
+    """Compare nested-list lengths with ``sizes`` before any array is built."""
+    n = len(sizes) - 1
+    if not isinstance(weights, list) or not isinstance(biases, list) \
+            or len(weights) != n or len(biases) != n:
+        raise _Mismatch(f"{path!r} is mismatched: sizes {sizes} need {n} weight and bias "
+                        f"arrays, found {_length(weights)} and {_length(biases)}")
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        out, inp = sizes[i + 1], sizes[i]
+        if (not isinstance(w, list) or len(w) != out
+                or any(not isinstance(row, list) or len(row) != inp for row in w)
+                or not isinstance(b, list) or len(b) != out):
+            raise _Mismatch(
+                f"{path!r} is mismatched: layer {i + 1} needs weights {(out, inp)} and {out} "
+                f"biases for sizes {sizes}, found {_shape(w)} and {_shape(b)}")
+
+
+def _length(x):
+    return len(x) if isinstance(x, list) else type(x).__name__
+
+
+def _shape(x):
+    shape = []
+    while isinstance(x, list):
+        shape.append(len(x))
+        x = x[0] if x else None
+    return tuple(shape)
+
+
+def _read_npz(path):
+    """Meta and arrays of a saved ``.npz``; array headers are checked before their data are read."""
+    with zipfile.ZipFile(path) as zf:
+        with zf.open("meta.npy") as fh:
+            meta = json.loads(str(np.lib.format.read_array(fh, allow_pickle=False)))
+        if not isinstance(meta, dict):
+            raise ValueError("meta is not a JSON object")
+        sizes = _sizes(meta, path)
+        n = len(sizes) - 1
+        expected = {}
+        for i in range(n):
+            expected[f"weights_{i}"] = (sizes[i + 1], sizes[i])
+            expected[f"biases_{i}"] = (sizes[i + 1],)
+        for name, shape in expected.items():
+            info = zf.getinfo(name + ".npy") if name + ".npy" in zf.namelist() else None
+            if info is None:
+                raise _Mismatch(f"{path!r} is mismatched: sizes {sizes} need {name}, "
+                                "which the file lacks")
+            with zf.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                found, _, dtype = read_header(fh)
+            if tuple(found) != shape:
+                raise _Mismatch(f"{path!r} is mismatched: sizes {sizes} need {name} of shape "
+                                f"{shape}, found {tuple(found)}")
+            need = int(np.prod(shape)) * dtype.itemsize
+            if dtype.kind != "f" or info.file_size < need \
+                    or need > MAX_DEFLATE_RATIO * max(info.compress_size, 1) + 4096:
+                raise _Mismatch(f"{path!r}: {name} declares {need} bytes of {dtype}, but the "
+                                f"file holds {info.compress_size} compressed bytes for it")
+        weights, biases = [], []
+        for i in range(n):
+            for name, out in ((f"weights_{i}", weights), (f"biases_{i}", biases)):
+                with zf.open(name + ".npy") as fh:
+                    out.append(np.lib.format.read_array(fh, allow_pickle=False))
+    return meta, weights, biases
 
 
 def _build(meta, weights, biases, path):

@@ -260,13 +260,38 @@ def from_wdecay(net):
 
 
 def load(filename):
-    """Load a network saved by ``Network.save`` (draws from the RNG, as network2 does)."""
-    with open(filename) as f:
-        data = json.load(f)
-    cost = getattr(sys.modules[__name__], data["cost"])
-    net = Network(data["sizes"], cost=cost)
-    net.weights = [np.array(w) for w in data["weights"]]
-    net.biases = [np.array(b) for b in data["biases"]]
+    """Load a network saved by ``Network.save`` (draws from the RNG, as network2 does).
+
+    Unlike network2, which did ``getattr(module, data["cost"])``, only the cost
+    classes are accepted: ``"QuadraticCost"`` or ``"CrossEntropyCost"``. The
+    declared ``sizes`` are checked against the stored weights and biases
+    before the network is built, so a small file cannot make it allocate
+    huge layers. Bad files raise ``ValueError`` naming the file.
+    """
+    from ..serialization import _Mismatch, _check_nested, _sizes
+
+    costs = {cls.__name__: cls for cls in (QuadraticCost, CrossEntropyCost)}
+    name = repr(str(filename))
+    try:
+        with open(filename) as f:
+            data = json.load(f)
+        if not isinstance(data, dict):
+            raise ValueError("the JSON is not an object")
+        sizes = _sizes(data, name)
+        _check_nested(data["weights"], data["biases"], sizes, name)
+        weights = [np.array(w, dtype=float) for w in data["weights"]]
+        biases = [np.array(b, dtype=float).reshape(-1, 1) for b in data["biases"]]
+    except _Mismatch as exc:
+        raise ValueError(str(exc)) from None
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"cannot read a network from {name}: the file is corrupt or not a "
+                         f"saved network ({type(exc).__name__}: {exc})") from None
+    cost_name = data.get("cost")
+    if not isinstance(cost_name, str) or cost_name not in costs:
+        raise ValueError(f"{name}: `cost` must be one of {sorted(costs)}, got {cost_name!r}")
+    net = Network(sizes, cost=costs[cost_name])
+    net.weights = weights
+    net.biases = biases
     return net
 
 

@@ -8,14 +8,23 @@ batch is one task: a plain, picklable function (:func:`run_batch`) of a plain
 config that loads its own data, so it runs the same in this process, in a
 ``concurrent.futures`` process pool or on a Dask cluster
 (``distributed.Client.get_executor()``), and returns plain data.
+
+Before any training, :func:`validate` checks every point of the grid; a bad
+point is marked failed with the bad value named (or, with
+``on_invalid="raise"``, nothing runs) and the good points train. Should a
+batch still fail as a whole, its runs are retried one by one, so one bad point
+never costs the others.
 """
 
 from __future__ import annotations
 
 import itertools
+import numbers
 import traceback
 
 import numpy as np
+
+from .._validation import check_scalar
 
 PER_NETWORK = ("eta", "lmbda", "regularizer", "initializer", "init_seed", "order_seed")
 SHARED_DEFAULTS = {"data": "mnist-sample", "sizes": (784, 30, 10), "cost": "cross-entropy",
@@ -52,15 +61,109 @@ def expand(grid):
 
 def _choices(key, value):
     """A list sweeps its values; for sizes and monitors a list of lists does."""
+    if key == "monitors" and isinstance(value, str):
+        return [[value]]
     if key in ("sizes", "monitors"):
         return [list(v) for v in value] if value and isinstance(value[0], (list, tuple)) else [value]
     return value if isinstance(value, list) else [value]
 
 
+def _data_shape(spec):
+    """``(n, d, k)`` of a data spec, without loading it."""
+    if spec == "mnist-sample":
+        return 4000, 784, 10
+    if isinstance(spec, str) and spec.startswith("random:"):
+        fields = spec.split(":")[1:]
+        try:
+            n, d, k, seed = (int(x) for x in fields)
+        except ValueError:
+            raise ValueError(f"random data must be 'random:N:D:K:SEED' with four integers, "
+                             f"got {spec!r}") from None
+        if n < 1 or d < 1 or k < 2 or seed < 0:
+            raise ValueError(f"random data needs N >= 1, D >= 1, K >= 2, SEED >= 0, got {spec!r}")
+        return n, d, k
+    raise ValueError(f"unknown data {spec!r}; use 'mnist-sample' or 'random:N:D:K:SEED'")
+
+
+def _check_config(c):
+    """Raise ValueError naming the first bad setting of one config as ``key=value: reason``."""
+    from .. import activations, costs, initializers
+    from .lockstep import _configs
+
+    def check(key, fn):
+        try:
+            fn(c[key])
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"{key}={c[key]!r}: {exc}") from None
+
+    known = set(SHARED_DEFAULTS) | set(NETWORK_DEFAULTS)
+    unknown = set(c) - known
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)}; choose from {sorted(known)}")
+    check("data", _data_shape)
+    _, d, k = _data_shape(c["data"])
+
+    def sizes(v):
+        if isinstance(v, (str, bytes)) or len(v) < 2 or any(
+                isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 1 for x in v):
+            raise ValueError(f"`sizes` must list at least 2 positive integers, got {v!r}")
+        if v[0] != d:
+            raise ValueError(f"the data have {d} inputs, so sizes[0] must be {d}")
+        if v[-1] < k:
+            raise ValueError(f"the data have {k} classes, so sizes[-1] must be >= {k}")
+
+    check("sizes", sizes)
+    check("cost", costs.get_cost)
+    check("activation", activations.get_activation)
+    check("epochs", lambda v: check_scalar(v, "epochs", kind=numbers.Integral, low=1))
+    check("batch_size", lambda v: check_scalar(v, "batch_size", kind=numbers.Integral, low=1))
+    check("seed", lambda v: check_scalar(v, "seed", kind=numbers.Integral, low=0))
+    check("monitors", _monitors)
+    check("initializer", initializers.get_initializer)
+    check("eta", lambda v: check_scalar(v, "eta", low=0, inclusive=False))
+    check("lmbda", lambda v: check_scalar(v, "lmbda", low=0))
+    for key in ("init_seed", "order_seed"):
+        if c[key] is not None:
+            check(key, lambda v, key=key: check_scalar(v, key, kind=numbers.Integral, low=0))
+    try:
+        _configs([{key: c[key] for key in PER_NETWORK}])
+    except (ValueError, TypeError) as exc:
+        detail = ", ".join(f"{key}={c[key]!r}" for key in ("regularizer", "lmbda", "eta"))
+        raise ValueError(f"{detail}: {exc}") from None
+
+
+def validate(configs):
+    """Check every config; return ``{index: "ValueError: key=value: reason"}`` for the bad ones.
+
+    Nothing is trained or loaded. An empty dict means every point is valid.
+
+    Examples
+    --------
+    >>> bad = validate(expand({"data": "random:60:5:3:0", "sizes": [5, 4, 3],
+    ...                        "lmbda": [1.0, -1.0]}))
+    >>> bad
+    {1: 'ValueError: lmbda=-1.0: `lmbda` must be >= 0, got -1.0'}
+    """
+    bad = {}
+    for i, c in enumerate(configs):
+        try:
+            if not isinstance(c, dict):
+                raise ValueError(f"a config must be a dict, got {type(c).__name__}")
+            _check_config({**SHARED_DEFAULTS, **NETWORK_DEFAULTS, **c})
+        except ValueError as exc:
+            bad[i] = f"ValueError: {exc}"
+    return bad
+
+
 def batches(configs, max_batch=16):
-    """Group configs that can train in lockstep; each batch is a list of (index, config)."""
+    """Group configs that can train in lockstep; each batch is a list of (index, config).
+
+    A None in ``configs`` (an invalid point) is skipped; indices stay those of ``configs``.
+    """
     groups = {}
     for i, c in enumerate(configs):
+        if c is None:
+            continue
         key = tuple((k, _hashable(c[k])) for k in sorted(SHARED_DEFAULTS))
         key += (c["order_seed"] is None,)  # shared and own mini-batch orders do not mix
         groups.setdefault(key, []).append((i, c))
@@ -110,8 +213,9 @@ def run_batch(batch):
 
     ``batch`` is a list of ``(index, config)``. A result holds ``index``,
     ``config``, ``history`` (key -> list over epochs) and ``error`` (None, or
-    the reason the run failed). This function never raises: a failure of the
-    whole batch marks every run in it.
+    the reason the run failed). This function never raises: if the batch fails
+    as a whole, each run is retried alone, and only the runs that fail alone
+    are marked.
     """
     from .lockstep import train_many
 
@@ -124,6 +228,8 @@ def run_batch(batch):
             activation=shared["activation"], seed=shared["seed"], evaluation_data=evaluation,
             monitors=_monitors(shared["monitors"]), on_divergence="mark")
     except Exception as exc:  # the task reports, the sweep goes on
+        if len(batch) > 1:  # isolate the failure: no good point is lost to a bad one
+            return [r for member in batch for r in run_batch([member])]
         reason = f"{type(exc).__name__}: {exc}"
         return [{"index": i, "config": c, "history": {}, "error": reason,
                  "traceback": traceback.format_exc()} for i, c in batch]
@@ -134,6 +240,60 @@ def run_batch(batch):
         results.append({"index": i, "config": c, "error": error,
                         "history": {k: h[k].tolist() for k in h.keys}})
     return results
+
+
+class Table(list):
+    """The rows of :meth:`SweepResult.table`: a list of dicts that prints as an aligned table.
+
+    Settings shared by every row are printed once above the table; the
+    columns show what varies, the final values and the error (``-`` if none).
+    The rows stay plain dicts (``table[0]["eval/accuracy"]``, ``table.records``).
+    """
+
+    @property
+    def records(self):
+        """The rows as a plain list of dicts."""
+        return list(self)
+
+    def __str__(self):
+        if not self:
+            return "(no runs)"
+        columns = list(self[0])
+        varying = [c for c in columns
+                   if c == "error" or "/" in c or len({_cell(r[c]) for r in self}) > 1]
+        shared = [c for c in columns if c not in varying]
+        cells = [[_cell(r[c]) for c in varying] for r in self]
+        widths = [max(len(c), *(len(row[j]) for row in cells)) for j, c in enumerate(varying)]
+        numeric = [all(_is_number(r[c]) for r in self) for c in varying]
+
+        def line(items):
+            return "  ".join(item.rjust(w) if num else item.ljust(w)
+                             for item, w, num in zip(items, widths, numeric)).rstrip()
+
+        out = []
+        if shared:
+            out.append("same for all runs: " + ", ".join(f"{c}={_cell(self[0][c])}" for c in shared))
+        out += [line(varying), line(["-" * w for w in widths])]
+        out += [line(row) for row in cells]
+        return "\n".join(out)
+
+    def __repr__(self):
+        return str(self)
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
+
+
+def _cell(value):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return "nan" if value != value else f"{value:.4g}"
+    if isinstance(value, (tuple, list)):
+        return "-".join(str(v) for v in value) if all(isinstance(v, int) for v in value) \
+            else ",".join(str(v) for v in value)
+    return str(value)
 
 
 class SweepResult:
@@ -148,8 +308,20 @@ class SweepResult:
         return [r for r in self.runs if r["error"] is not None]
 
     def table(self, keys=("eval/accuracy", "layer1/rms")):
-        """One row per run: its config and the final value of each key (NaN if failed)."""
-        rows = []
+        """One row per run: its config and the final value of each key (NaN if failed).
+
+        Returns a :class:`Table`: a list of dicts that prints as an aligned table.
+
+        Examples
+        --------
+        >>> result = run({"data": "random:60:5:3:0", "sizes": [5, 4, 3], "lmbda": [0.0, 1.0]})
+        >>> table = result.table()
+        >>> table[1]["lmbda"], len(table.records)
+        (1.0, 2)
+        >>> print(str(table).splitlines()[1])
+        lmbda  eval/accuracy  layer1/rms  error
+        """
+        rows = Table()
         for r in self.runs:
             row = {k: r["config"][k] for k in ("data", "sizes", "epochs", "batch_size", "seed",
                                                *PER_NETWORK)}
@@ -161,8 +333,13 @@ class SweepResult:
         return rows
 
 
-def run(grid, executor=None, max_batch=16):
+def run(grid, executor=None, max_batch=16, on_invalid="mark"):
     """Run every config of ``grid``; return a :class:`SweepResult`.
+
+    Every config is validated before any training (:func:`validate`). Invalid
+    points are not trained: with ``on_invalid="mark"`` they are marked failed
+    with the bad value named and every valid point still trains; with
+    ``on_invalid="raise"`` a ``ValueError`` lists them and nothing runs.
 
     Parameters
     ----------
@@ -173,15 +350,32 @@ def run(grid, executor=None, max_batch=16):
         A Dask cluster's ``client.get_executor()`` works the same way.
     max_batch : int
         Most networks per lockstep batch.
+    on_invalid : {"mark", "raise"}
+        What to do with invalid points.
 
     Examples
     --------
     >>> result = run({"data": "random:60:5:3:0", "sizes": [5, 4, 3], "lmbda": [0.0, 1.0]})
     >>> [r["error"] for r in result.runs]
     [None, None]
+    >>> result = run({"data": "random:60:5:3:0", "sizes": [5, 4, 3], "eta": [0.1, -1.0]})
+    >>> [r["error"] for r in result.runs]
+    [None, 'ValueError: eta=-1.0: `eta` must be > 0, got -1.0']
     """
+    if on_invalid not in ("mark", "raise"):
+        raise ValueError(f"`on_invalid` must be 'mark' or 'raise', got {on_invalid!r}")
     configs = grid if isinstance(grid, list) else expand(grid)
-    work = batches(configs, max_batch)
+    if not configs:
+        raise ValueError("`grid` is empty: give at least one config")
+    bad = validate(configs)
+    if bad and on_invalid == "raise":
+        lines = "\n".join(f"  point {i}: {reason}" for i, reason in bad.items())
+        raise ValueError(f"{len(bad)} of {len(configs)} grid points are invalid; nothing was "
+                         f"trained:\n{lines}")
+    failed = [{"index": i, "config": configs[i], "history": {}, "error": reason}
+              for i, reason in bad.items()]
+    good = [c if i not in bad else None for i, c in enumerate(configs)]
+    work = batches(good, max_batch)
     if executor is None:
         results = [run_batch(b) for b in work]
     else:
@@ -194,4 +388,4 @@ def run(grid, executor=None, max_batch=16):
                 results.append([{"index": i, "config": c, "history": {},
                                  "error": f"task failed: {type(exc).__name__}: {exc}"}
                                 for i, c in b])
-    return SweepResult([r for batch in results for r in batch])
+    return SweepResult(failed + [r for batch in results for r in batch])
