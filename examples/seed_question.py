@@ -1,7 +1,11 @@
 """The user's original network2 script, with only the import line changed.
 
-Without Nielsen's ``mnist.pkl.gz`` in the working folder, the embedded
-5,000-digit sample is written there in the same format first.
+``mnist_loader.load_data_wrapper()`` finds Nielsen's ``mnist.pkl.gz`` where a
+book script expects it: ./mnist.pkl.gz, ../data/mnist.pkl.gz, $WDECAY_DATA,
+then download_mnist's cache. Without the real file, this example writes the
+embedded 5,000-digit sample (4,000/500/500) as ``mnist_sample.pkl.gz`` -- a name
+of its own, so it is never mistaken for the real data set -- and points
+$WDECAY_DATA at it for this process only.
 
     python examples/seed_question.py          # 30 epochs
     WDECAY_EXAMPLE_SMALL=1 python examples/seed_question.py   # 2 epochs
@@ -9,11 +13,16 @@ Without Nielsen's ``mnist.pkl.gz`` in the working folder, the embedded
 
 import os
 
-from wdecay.datasets import load_mnist_sample, write_mnist_pickle
+from wdecay.datasets import find_mnist, load_mnist_sample, write_mnist_pickle
 
-if not os.path.exists("mnist.pkl.gz"):
-    write_mnist_pickle("mnist.pkl.gz", load_mnist_sample())
-    print("wrote the embedded MNIST sample (4,000/500/500) as mnist.pkl.gz")
+try:
+    print(f"using {find_mnist()}")
+except FileNotFoundError:
+    sample = os.path.abspath("mnist_sample.pkl.gz")
+    write_mnist_pickle(sample, load_mnist_sample())
+    os.environ["WDECAY_DATA"] = sample
+    print(f"no mnist.pkl.gz found: using the embedded MNIST sample (4,000/500/500), "
+          f"written as {os.path.basename(sample)}")
 epochs = 2 if os.environ.get("WDECAY_EXAMPLE_SMALL") == "1" else 30
 
 # --- the script as users wrote it; only this import differs from network2.py ---
