@@ -438,3 +438,17 @@ def test_http_error_is_one_clear_error(server, tmp_path):
     _, base = server
     with pytest.raises(ConnectionError, match="answered HTTP 404"):
         datasets.download_mnist(tmp_path, url=base + "/missing.pkl.gz")
+
+
+def test_bytes_is_admitted_only_empty():
+    empty = (np.zeros((0, 784), np.float32), np.zeros(0, np.int64))
+    blob = gz_pickle((empty,))
+    assert b"bytes" in gzip.decompress(blob)
+    assert read_mnist_pickle(blob)[0][0].shape == (0, 784)
+
+    class Big:
+        def __reduce__(self):
+            return bytes, (10**12,)
+
+    with pytest.raises(ValueError, match="without arguments only"):
+        read_mnist_pickle(gz_pickle(Big()))

@@ -82,3 +82,22 @@ def test_atomic_write_replaces_content(tmp_path):
     atomic_write(tmp_path / "f", b"one")
     atomic_write(tmp_path / "f", b"two")
     assert (tmp_path / "f").read_bytes() == b"two"
+
+
+@pytest.mark.parametrize("name", ["m.pkl", "m", "m.pickle", "m.json.bak"])
+def test_save_refuses_an_unknown_suffix(tmp_path, name):
+    with pytest.raises(ValueError, match=r"`path` must end in .json \(network2's format\) or .npz"):
+        wdecay.save(wdecay.Network([3, 2]), tmp_path / name)
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_accepts_upper_case_suffixes(tmp_path):
+    wdecay.save(wdecay.Network([3, 2], seed=0), tmp_path / "M.NPZ")
+    assert wdecay.load(tmp_path / "M.NPZ").sizes == [3, 2]
+
+
+@pytest.mark.parametrize("sizes", [[3], [3, 0], [3, -2], [3, 2.5], [3, True], "32", None])
+def test_invalid_sizes_are_refused_before_anything_is_built(tmp_path, sizes):
+    (tmp_path / "n.json").write_text(json.dumps({"sizes": sizes, "weights": [], "biases": []}))
+    with pytest.raises(ValueError, match="`sizes` must list at least 2 positive integers"):
+        wdecay.load(tmp_path / "n.json")

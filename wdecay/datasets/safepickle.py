@@ -56,12 +56,21 @@ def _latin1(text, encoding="latin1", errors="strict"):
     return text.encode("latin1", errors)
 
 
+def _empty_bytes(*args):
+    """``bytes()``: how Python 3's protocol 2 writes the empty data of an empty array."""
+    if args:
+        raise pickle.UnpicklingError("bytes(...) is admitted without arguments only")
+    return b""
+
+
 ALLOWED = {
     ("numpy.core.multiarray", "_reconstruct"): _reconstruct,   # written by numpy < 2
     ("numpy._core.multiarray", "_reconstruct"): _reconstruct,  # written by numpy >= 2
     ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): _dtype,
     ("_codecs", "encode"): _latin1,
+    ("__builtin__", "bytes"): _empty_bytes,
+    ("builtins", "bytes"): _empty_bytes,
 }
 
 
@@ -121,7 +130,7 @@ def read_mnist_pickle(source, max_bytes=MAX_BYTES, name=None):
     ------
     ValueError
         If the file is not a gzip pickle, names any global other than numpy's
-        array constructors, holds other objects than tuples of numeric arrays,
+        array constructors (and ``bytes()`` for empty data), holds other objects than tuples of numeric arrays,
         or decompresses to more than ``max_bytes``.
 
     Examples

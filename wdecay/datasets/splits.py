@@ -39,7 +39,7 @@ def check_labels(y, name, n_classes=10):
         bad = ~np.isfinite(y) | (y != np.round(y))
         if bad.any():
             raise ValueError(f"{name}: labels must be whole numbers 0-{n_classes - 1}, "
-                             f"got {y[bad][0]!r}")
+                             f"got {float(y[bad][0]):g}")
     if y.size and (y.min() < 0 or y.max() > n_classes - 1):
         raise ValueError(f"{name}: labels must be 0-{n_classes - 1}, got values in "
                          f"[{y.min():g}, {y.max():g}]")
