@@ -452,3 +452,13 @@ def test_bytes_is_admitted_only_empty():
 
     with pytest.raises(ValueError, match="without arguments only"):
         read_mnist_pickle(gz_pickle(Big()))
+
+
+def test_safety_page_states_the_download_defaults():
+    import inspect
+    import pathlib
+
+    page = (pathlib.Path(__file__).parents[1] / "docs" / "safety.rst").read_text()
+    default = inspect.signature(datasets.download_mnist).parameters["max_bytes"].default
+    assert default == 64 * 2**20 and "64 MiB by default" in page
+    assert "safety" in (pathlib.Path(__file__).parents[1] / "docs" / "index.rst").read_text()
