@@ -462,3 +462,14 @@ def test_safety_page_states_the_download_defaults():
     default = inspect.signature(datasets.download_mnist).parameters["max_bytes"].default
     assert default == 64 * 2**20 and "64 MiB by default" in page
     assert "safety" in (pathlib.Path(__file__).parents[1] / "docs" / "index.rst").read_text()
+
+
+def test_deeply_nested_or_foreign_objects_are_refused_cleanly(tmp_path):
+    blob = gzip.compress(b"\x80\x02" + b")" + b"\x85" * 50_000 + b".")  # 50,000 nested 1-tuples
+    read_mnist_pickle(blob)  # checked without recursion
+    (tmp_path / "deep.pkl.gz").write_bytes(blob)
+    with pytest.raises(ValueError, match=r"must pickle a \(training, validation, test\) tuple"):
+        datasets.load_mnist(tmp_path / "deep.pkl.gz")
+    for obj in ({"a": 1}, "text", 3, None, [np.zeros(2), {1}]):
+        with pytest.raises(ValueError, match="holds a|refusing global"):
+            read_mnist_pickle(gz_pickle(obj))

@@ -87,25 +87,34 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError("persistent ids are not allowed")
 
 
-class _Capped(io.RawIOBase):
-    """A read-only stream that refuses to give more than ``limit`` bytes in total."""
+class _Capped:
+    """The read methods pickle uses, on a stream that may give at most ``limit`` bytes in total."""
 
-    def __init__(self, raw, limit, name):
-        self.raw, self.left, self.limit, self.name = raw, limit, limit, name
+    def __init__(self, raw, limit):
+        self.raw, self.left, self.limit = raw, limit, limit
 
-    def readable(self):
-        return True
+    def _count(self, n):
+        self.left -= n
+        if self.left < 0:
+            raise ValueError(f"it holds more than max_bytes={self.limit} decompressed "
+                             "bytes; refusing to read further")
+        return n
+
+    def read(self, n=-1):
+        n = self.left + 1 if n is None or n < 0 else min(n, self.left + 1)
+        data = self.raw.read(n)
+        self._count(len(data))
+        return data
 
     def readinto(self, buffer):
-        if self.left <= 0:
-            if self.raw.read(1):
-                raise ValueError(f"it holds more than max_bytes={self.limit} decompressed "
-                                 "bytes; refusing to read further")
-            return 0
-        data = self.raw.read(min(len(buffer), self.left))
-        buffer[:len(data)] = data
-        self.left -= len(data)
-        return len(data)
+        view = memoryview(buffer).cast("B")
+        return self._count(self.raw.readinto(view[:self.left + 1]))
+
+    def readline(self, size=-1):
+        size = self.left + 1 if size is None or size < 0 else min(size, self.left + 1)
+        line = self.raw.readline(size)
+        self._count(len(line))
+        return line
 
 
 def read_mnist_pickle(source, max_bytes=MAX_BYTES, name=None):
@@ -153,8 +162,7 @@ def read_mnist_pickle(source, max_bytes=MAX_BYTES, name=None):
         raw = open(source, "rb")
     try:
         with raw, gzip.GzipFile(fileobj=raw, mode="rb") as fh:
-            stream = io.BufferedReader(_Capped(fh, max_bytes, name), buffer_size=1 << 16)
-            parts = _Unpickler(stream, encoding="latin1").load()
+            parts = _Unpickler(_Capped(fh, max_bytes), encoding="latin1").load()
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
             IndexError, KeyError, MemoryError) as exc:
         raise ValueError(f"{name} is not a readable mnist.pkl.gz: {exc}") from None
@@ -163,13 +171,15 @@ def read_mnist_pickle(source, max_bytes=MAX_BYTES, name=None):
 
 
 def _check_types(obj, name):
-    """Only tuples (and lists) of plain numeric arrays may come out."""
-    if isinstance(obj, (tuple, list)):
-        for item in obj:
-            _check_types(item, name)
-    elif isinstance(obj, np.ndarray):
-        if type(obj) is not np.ndarray or obj.dtype.kind not in NUMERIC_KINDS:
-            raise ValueError(f"{name} holds an array of dtype {obj.dtype}, not numbers")
-    else:
-        raise ValueError(f"{name} holds a {type(obj).__name__}; an MNIST pickle holds "
-                         "only tuples of numpy arrays")
+    """Only tuples (and lists) of plain numeric arrays may come out; iterative, so depth is no risk."""
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (tuple, list)):
+            stack.extend(item)
+        elif isinstance(item, np.ndarray):
+            if type(item) is not np.ndarray or item.dtype.kind not in NUMERIC_KINDS:
+                raise ValueError(f"{name} holds an array of dtype {item.dtype}, not numbers")
+        else:
+            raise ValueError(f"{name} holds a {type(item).__name__}; an MNIST pickle holds "
+                             "only tuples of numpy arrays")
