@@ -473,3 +473,39 @@ def test_deeply_nested_or_foreign_objects_are_refused_cleanly(tmp_path):
     for obj in ({"a": 1}, "text", 3, None, [np.zeros(2), {1}]):
         with pytest.raises(ValueError, match="holds a|refusing global"):
             read_mnist_pickle(gz_pickle(obj))
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """A local HTTPS server with a self-signed certificate (skipped without openssl)."""
+    import shutil
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: no certificate for a local HTTPS server")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    httpd.routes = {}
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    yield httpd.routes, f"https://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+def test_https_verifies_certificates(tls_server, tmp_path):
+    routes, base = tls_server
+    routes["/mnist.pkl.gz"] = send_bytes(gz_pickle(mnist_parts()))
+    with pytest.raises(ConnectionError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        datasets.download_mnist(tmp_path / "cache", url=base + "/mnist.pkl.gz",
+                                expected_sizes=None, timeout=10)
+    assert os.listdir(tmp_path / "cache") == []

@@ -39,7 +39,7 @@ CHUNK = 1 << 16
 def default_cache_dir():
     """``$WDECAY_DATA`` or ``~/.cache/wdecay``."""
     env = os.environ.get("WDECAY_DATA")
-    if env and env.endswith((".gz", ".pkl")):  # WDECAY_DATA names the file itself
+    if env and (env.endswith((".gz", ".pkl")) or os.path.isfile(env)):  # it names the file itself
         env = os.path.dirname(os.path.abspath(env))
     return env or os.path.join(os.path.expanduser("~"), ".cache", "wdecay")
 

@@ -74,7 +74,8 @@ def data_locations():
     places = [os.path.join(".", "mnist.pkl.gz"), os.path.join("..", "data", "mnist.pkl.gz")]
     env = os.environ.get("WDECAY_DATA")
     if env:
-        places.append(env if env.endswith((".gz", ".pkl")) else os.path.join(env, "mnist.pkl.gz"))
+        is_file = env.endswith((".gz", ".pkl")) or os.path.isfile(env)
+        places.append(env if is_file else os.path.join(env, "mnist.pkl.gz"))
     cache = os.path.join(default_cache_dir(), "mnist.pkl.gz")
     if cache not in places:
         places.append(cache)
