@@ -10,8 +10,9 @@ import pytest
 EXAMPLES = pathlib.Path(__file__).parents[1] / "examples"
 
 
-def run(name, cwd, *args):
-    env = dict(os.environ, WDECAY_EXAMPLE_SMALL="1", MPLBACKEND="Agg")
+def run(name, cwd, *args, **env_changes):
+    env = dict(os.environ, WDECAY_EXAMPLE_SMALL="1", MPLBACKEND="Agg", **env_changes)
+    env.pop("WDECAY_DATA", None)
     proc = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -19,8 +20,9 @@ def run(name, cwd, *args):
 
 
 def test_seed_question(tmp_path):
-    out = run("seed_question.py", tmp_path)
-    assert (tmp_path / "mnist.pkl.gz").exists()
+    out = run("seed_question.py", tmp_path, HOME=str(tmp_path))  # no real data in reach
+    assert not (tmp_path / "mnist.pkl.gz").exists()  # never under the real data set's name
+    assert (tmp_path / "mnist_sample.pkl.gz").exists()
     assert out.count("training complete") == 2 and "Accuracy on evaluation data:" in out
 
 
