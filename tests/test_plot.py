@@ -125,6 +125,17 @@ def test_norm_budget_without_decay_says_so(tmp_path):
     check_png(tmp_path / "n.png", fig)
 
 
+def test_layer_norms_without_decay_draws_no_prediction():
+    import wdecay as w
+
+    h = w.History(records=[{"epoch": e, "layer1/rms": 1.0 + 0.01 * e, "layer1/predicted_rms": 1.0,
+                            "layer1/R": float("nan")} for e in range(3)])
+    fig = plot.layer_norms(h)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels == ["layer 1 RMS"] and "no decay" in fig.axes[0].get_title()
+    assert not plot.has_decay(h)
+
+
 def test_overlay_and_plateau(history, tmp_path):
     fig = plot.overlay({"a": history, "b": history}, "layer1/rms", path=tmp_path / "o.png")
     check_png(tmp_path / "o.png", fig)

@@ -47,6 +47,13 @@ def _colors(n):
     return [f"C{i % 10}" for i in range(n)]
 
 
+def has_decay(history):
+    """False when the history's norm budget shows no decay step (R undefined in every layer)."""
+    ratios = [np.asarray(history[f"layer{l}/R"], dtype=float) for l in layers_of(history)
+              if f"layer{l}/R" in history]
+    return not ratios or any(np.isfinite(R).any() for R in ratios)
+
+
 def _integer_epochs(ax):
     from matplotlib.ticker import MaxNLocator
 
@@ -90,13 +97,15 @@ def layer_norms(history, path=None):
     """Per-layer RMS against epoch (log scale), with the pure-decay prediction and reference levels.
 
     Solid: measured RMS; dashed: the pure-decay prediction (``DecayPrediction``);
-    dotted: 1/sqrt(E|a_in|^2), 1/sqrt(n_in) and 1/sqrt(N) for each layer.
+    dotted: 1/sqrt(E|a_in|^2), 1/sqrt(n_in) and 1/sqrt(N) for each layer. A run
+    without decay has no prediction to draw; its title says so.
     """
     fig, (ax,) = _figure(width=6.5, height=4.6)
     epochs = history["epoch"]
+    decay = has_decay(history)
     for l, color in zip(layers_of(history), _colors(9)):
         ax.plot(epochs, history[f"layer{l}/rms"], color=color, lw=2, label=f"layer {l} RMS")
-        if f"layer{l}/predicted_rms" in history:
+        if f"layer{l}/predicted_rms" in history and decay:
             ax.plot(epochs, history[f"layer{l}/predicted_rms"], color=color, ls="--", lw=1,
                     label=f"layer {l} pure decay")
         for key, ls, name in (("ref_inv_sqrt_input_power", ":", "1/sqrt(E|a_in|^2)"),
@@ -111,7 +120,7 @@ def layer_norms(history, path=None):
     _integer_epochs(ax)
     ax.set_xlabel("epoch")
     ax.set_ylabel("weight RMS (log scale)")
-    ax.set_title("Weight RMS per layer")
+    ax.set_title("Weight RMS per layer" + ("" if decay else " (no decay in this run)"))
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=7)
     return _finish(fig, path)
 
@@ -126,7 +135,7 @@ def sum_vs_abs(history, path=None):
     1-norm, the largest column sum of |w|) is drawn too: it is not sum |w|.
     """
     layers = layers_of(history)
-    fig, axes = _figure(ncols=len(layers), height=4.0)
+    fig, axes = _figure(ncols=len(layers), height=4.3)
     epochs = np.asarray(history["epoch"])
     for ax, l in zip(axes, layers):
         ax.plot(epochs, history[f"layer{l}/abs_sum"], lw=2, color="C0", label="\u03a3|w|")
@@ -146,7 +155,7 @@ def sum_vs_abs(history, path=None):
         ax.set_xlabel("epoch")
         ax.set_ylabel("sum over the layer's weights (log scale)")
         ax.set_title(f"layer {l}: \u03a3|w| against |\u03a3w|")
-        ax.legend(fontsize=7)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=5, fontsize=8)
     return _finish(fig, path)
 
 
@@ -256,7 +265,7 @@ def coefficient_paths(path_result, path=None, max_lines=400):
     keep = np.argsort(-np.abs(coef).max(axis=0))[:max_lines]
     ax.plot(path_result.lmbdas, coef[:, keep], lw=0.8)
     ax.set_xscale("log")
-    ax.set_xlabel("lmbda")
+    ax.set_xlabel("lmbda (log scale)")
     ax.set_ylabel("coefficient")
     ax.set_title("Coefficient paths" + (f" (largest {max_lines})" if coef.shape[1] > max_lines else ""))
     return _finish(fig, path)
@@ -265,12 +274,12 @@ def coefficient_paths(path_result, path=None, max_lines=400):
 def path_norm(path_result, path=None):
     """The optimum's sum w^2 and sum |w| against lmbda: never increasing in the convex case."""
     fig, (ax,) = _figure(width=6.0)
-    ax.plot(path_result.lmbdas, path_result.l2_norm2, lw=2, label="sum w^2")
-    ax.plot(path_result.lmbdas, path_result.l1_norm, lw=2, label="sum |w|")
+    ax.plot(path_result.lmbdas, path_result.l2_norm2, lw=2, label="\u03a3w\u00b2")
+    ax.plot(path_result.lmbdas, path_result.l1_norm, lw=2, label="\u03a3|w|")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("lmbda")
-    ax.set_ylabel("norm of the optimum")
+    ax.set_xlabel("lmbda (log scale)")
+    ax.set_ylabel("norm of the optimum (log scale)")
     ax.set_title("Total norm along the path")
     ax.legend(fontsize=8)
     return _finish(fig, path)
@@ -283,7 +292,7 @@ def path_costs(path_result, path=None):
     if path_result.eval_cost is not None:
         ax.plot(path_result.lmbdas, path_result.eval_cost, lw=2, label="evaluation cost")
     ax.set_xscale("log")
-    ax.set_xlabel("lmbda")
+    ax.set_xlabel("lmbda (log scale)")
     ax.set_ylabel("mean cost (unregularized)")
     ax.set_title("Cost along the path")
     ax.legend(fontsize=8)
