@@ -18,7 +18,8 @@ import pytest
 import wdecay
 from wdecay import experiment as E
 from wdecay.history import History
-from wdecay.report import RUN_PLOTS, column_format, write_html, write_overlays, write_run
+from wdecay.report import (RUN_PLOTS, column_format, write_html, write_overlays, write_path_html,
+                           write_run)
 
 XSS_KEY = "<img src=x onerror=alert(1)>"
 XSS_VALUE = "<script>alert(2)</script>"
@@ -318,3 +319,56 @@ def test_browser_probe_sees_a_request_and_a_broken_image(tmp_path):
     result = _probe(page, tmp_path)
     assert result["images"] == [["remote", False]]
     assert result["violations"] == ["http://example.invalid/a.png"]
+
+
+# -- the regularization path's page ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def path_result():
+    from wdecay.convex import regularization_path
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 3)), (np.arange(40) % 2).astype(float)[:, None]
+    return regularization_path(X, y, model="logistic", n_lmbdas=5, evaluation_data=(X, y))
+
+
+def _path_rows(result):
+    return [{"lmbda": float(l), "sum_w2": float(w2), "sum_abs_w": float(w1), "train_cost": float(c),
+             "eval_accuracy": float(a), XSS_KEY: XSS_VALUE}
+            for l, w2, w1, c, a in zip(result.lmbdas, result.l2_norm2, result.l1_norm,
+                                       result.train_cost, result.eval_accuracy)]
+
+
+def test_path_page_names_columns_formats_them_and_escapes(tmp_path, path_result):
+    page = tmp_path / "report.html"
+    write_path_html(page, _path_rows(path_result), {"data": "<i>random</i>", "n": 40,
+                                                    "penalty": "L2"}, text="a < b")
+    parsed = Page(page.read_text(encoding="utf-8"))
+    assert "script" not in parsed.tag_names() and "i" not in parsed.tag_names()
+    assert not any(k.startswith("on") for _, a in parsed.tags for k in a)
+    setup, table = parsed.tables
+    assert [c[1] for row in setup for c in row] == ["data", "<i>random</i>", "n", "40", "penalty", "L2"]
+    assert [c[1] for c in table[0]] == ["lmbda", "\u03a3w\u00b2", "\u03a3|w|", "training C0",
+                                        "evaluation accuracy", XSS_KEY]
+    assert len(table) == 1 + len(path_result.lmbdas)
+    for i, cells in _numeric_columns(table, header_rows=1):
+        assert len({_shape(c) for c in cells}) == 1, (i, cells)
+    assert {row[-1][1] for row in table[1:]} == {XSS_VALUE}
+    assert "a < b" in "".join(parsed.text)
+
+
+@needs_chromium
+def test_path_page_renders_in_chromium_with_every_image(tmp_path, path_result):
+    pytest.importorskip("matplotlib")
+    from wdecay import plot
+
+    plots = {}
+    for name in ("coefficient_paths", "path_norm", "path_costs"):
+        plots[name] = tmp_path / f"{name}.png"
+        getattr(plot, name)(path_result, path=plots[name])
+    page = tmp_path / "report.html"
+    write_path_html(page, _path_rows(path_result), {"penalty": "L2"}, plots)
+    result = _probe(page, tmp_path)
+    assert result["h1"].startswith("wdecay path")
+    assert [alt for alt, loaded in result["images"] if loaded] == list(plots)
+    assert result["resources"] == [] and result["violations"] == [] and result["tables"] == 2

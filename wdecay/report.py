@@ -330,8 +330,8 @@ def _data_uri(path):
         return "data:image/png;base64," + base64.b64encode(fh.read()).decode("ascii")
 
 
-def _figure(name, path):
-    caption = CAPTIONS.get(name)
+def _figure(name, path, captions=CAPTIONS):
+    caption = captions.get(name)
     if caption is None and name.startswith("overlay_"):
         caption = "One curve per run: " + name[len("overlay_"):].replace("_", " ") + "."
     return (f"<figure><img alt='{_esc(name)}' src='{_data_uri(path)}'>"
@@ -346,7 +346,15 @@ STYLE = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0
          "tbody th{text-align:left;font-weight:normal}"
          ".scroll{overflow-x:auto}figure{margin:.5em 0 1em}figcaption{font-size:12px;color:#555;"
          "max-width:800px}img{max-width:100%;border:1px solid #eee}"
-         "details{margin:.5em 0}summary{cursor:pointer}")
+         "details{margin:.5em 0}summary{cursor:pointer}td.text{text-align:left}")
+
+
+def _head(title):
+    """Doctype, charset, a policy that forbids every request but inline data, the style."""
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+            f"img-src data:; style-src 'unsafe-inline'\"><title>{_esc(title)}</title>"
+            f"<style>{STYLE}</style></head><body>")
 
 
 def write_html(path, runs, overlay_plots=None):
@@ -376,11 +384,7 @@ def write_html(path, runs, overlay_plots=None):
 
     runs = [_as_run(r) for r in runs]
     several = len(runs) > 1
-    parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
-             "img-src data:; style-src 'unsafe-inline'\">",
-             f"<title>wdecay report</title><style>{STYLE}</style></head><body>",
-             "<h1>wdecay: what weight decay did</h1>",
+    parts = [_head("wdecay report"), "<h1>wdecay: what weight decay did</h1>",
              f"<p class='version'>Written by wdecay {_esc(__version__)}; "
              f"{len(runs)} run{'s' if several else ''}.</p>",
              "<h2>Setup</h2><div class='scroll setup'>", _setup_table(runs), "</div>",
@@ -399,4 +403,65 @@ def write_html(path, runs, overlay_plots=None):
                      f"<div class='scroll'>{_records_table(run['history'])}</div></details>")
         parts.append("</section>")
     parts.append("</body></html>")
+    atomic_write(path, "\n".join(parts).encode("utf-8"))
+
+
+PATH_COLUMNS = {"lmbda": ("lmbda", "auto"), "sum_w2": ("\u03a3w\u00b2", "auto"),
+                "sum_abs_w": ("\u03a3|w|", "auto"), "train_cost": ("training C0", "auto"),
+                "eval_cost": ("evaluation C0", "auto"), "eval_accuracy": ("evaluation accuracy", "accuracy"),
+                "residual": ("residual", "auto")}
+"""Column names and formats of the regularization-path table (``wdecay path``)."""
+
+PATH_CAPTIONS = {
+    "coefficient_paths": "Each weight of the exact optimum against lmbda (log scale).",
+    "path_norm": "\u03a3w\u00b2 and \u03a3|w| of the exact optimum against lmbda: in the convex "
+                 "case they never increase.",
+    "path_costs": "Mean unregularized cost C0 of the optimum on the training and evaluation data.",
+}
+
+
+def write_path_html(path, rows, setup, plots=None, text=""):
+    """Write one self-contained page about a regularization path (``wdecay path --out``).
+
+    Parameters
+    ----------
+    path : str
+        The HTML file to write (atomically).
+    rows : list of dict
+        One dict per lmbda; known keys (``lmbda``, ``sum_w2``, ``sum_abs_w``,
+        ``train_cost``, ``eval_cost``, ``eval_accuracy``, ``residual``) get
+        readable column names, any other key is shown as it is (escaped).
+    setup : dict
+        What was solved (data, classes, n, penalty, grid...): shown as a
+        two-column table, names and values escaped.
+    plots : dict, optional
+        ``{name: png path}``, inlined as data URIs.
+    text : str, optional
+        A summary in sentences, shown before the table.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> page = os.path.join(tempfile.mkdtemp(), "report.html")
+    >>> write_path_html(page, [{"lmbda": 1.0, "sum_w2": 2.5}], {"penalty": "L2 <b>"})
+    >>> "L2 &lt;b&gt;" in open(page, encoding="utf-8").read()
+    True
+    """
+    from . import __version__
+
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    head = [[(PATH_COLUMNS.get(k, (k, "auto"))[0], 1) for k in keys]]
+    body = [[r.get(k) for k in keys] for r in rows]
+    kinds = [PATH_COLUMNS.get(k, (k, "auto"))[1] for k in keys]
+    setup_rows = "".join(f"<tr><th scope='row'>{_esc(k)}</th><td class='text'>{_esc(v)}</td></tr>"
+                         for k, v in setup.items())
+    figures = [_figure(name, png, PATH_CAPTIONS) for name, png in (plots or {}).items()]
+    parts = [_head("wdecay path report"), "<h1>wdecay path: exact optima along lmbda</h1>",
+             f"<p class='version'>Written by wdecay {_esc(__version__)}.</p>",
+             f"<h2>Setup</h2><table><tbody>{setup_rows}</tbody></table>"]
+    if text:
+        parts.append(f"<pre class='summary'>{_esc(text)}</pre>")
+    parts += figures
+    parts += ["<h2>Along the path</h2><div class='scroll'>", _table(head, body, kinds), "</div>",
+              "</body></html>"]
     atomic_write(path, "\n".join(parts).encode("utf-8"))
