@@ -179,7 +179,8 @@ def _clip_outliers(ax, epochs, curves, low, high):
                 edge = low if r < low else high
                 ax.plot([e], [edge], "v" if r < low else "^", color=color, ms=8)
                 ax.annotate(f"R = {r:.2f} (off scale)".replace("-", "\u2212"), (e, edge), textcoords="offset points",
-                            xytext=(8, 4 if r < low else -10), fontsize=7, color=color)
+                            xytext=(8, 4 if r < low else -10), fontsize=7, color=color,
+                            bbox=dict(fc="white", ec="none", alpha=0.85, pad=1))
 
 
 def norm_budget(history, path=None, threshold=0.5):
