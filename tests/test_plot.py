@@ -136,6 +136,20 @@ def test_layer_norms_without_decay_draws_no_prediction():
     assert not plot.has_decay(h)
 
 
+def test_plateau_reference_levels_are_told_apart():
+    """docs/figures/tailoff.png drew 1/sqrt(n_in) and 1/sqrt(E|x|^2) in the same grey dotted style."""
+    refs = {"1/sqrt(N)": 0.0065, "1/sqrt(n_in)": 0.036, "1/sqrt(E|x|^2)": 0.107}
+    fig = plot.plateau([1.25e-3, 2.5e-3, 5e-3, 1e-2, 2e-2], [0.1, 0.08, 0.063, 0.05, 0.038], refs)
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    from matplotlib.colors import to_hex
+
+    assert len({to_hex(lines[n].get_color()) for n in refs}) == 3
+    assert to_hex(lines["first-layer plateau RMS"].get_color()) not in {to_hex(lines[n].get_color())
+                                                                        for n in refs}
+    labels = _visible_tick_labels(fig.axes[0], _render(fig), axis="x")
+    assert len(labels) >= 3  # lmbda/n spans 16x: more than one labelled tick
+
+
 def test_overlay_and_plateau(history, tmp_path):
     fig = plot.overlay({"a": history, "b": history}, "layer1/rms", path=tmp_path / "o.png")
     check_png(tmp_path / "o.png", fig)

@@ -300,17 +300,27 @@ def path_costs(path_result, path=None):
     return _finish(fig, path)
 
 
-def plateau(lmbda_over_n, plateau_rms, references=None, path=None):
-    """Plateau RMS against lmbda/n on log-log axes, with horizontal reference levels."""
-    fig, (ax,) = _figure(width=6.0)
-    from matplotlib.ticker import NullFormatter
+REFERENCE_STYLES = (("k", ":"), ("C1", "--"), ("C2", "-."), ("C3", (0, (1, 4))), ("C4", (0, (5, 2, 1, 2))))
+"""Colour and line style of each reference level, in order: no two alike."""
 
+
+def plateau(lmbda_over_n, plateau_rms, references=None, path=None):
+    """Plateau RMS against lmbda/n on log-log axes, with horizontal reference levels.
+
+    Each reference level (``{name: value}``) gets its own colour and line
+    style, in the order given.
+    """
+    fig, (ax,) = _figure(width=6.0)
     ax.loglog(lmbda_over_n, plateau_rms, "o-", lw=2, label="first-layer plateau RMS")
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    for name, value in (references or {}).items():
-        ax.axhline(value, ls=":", lw=1, color="k" if "N" in name else "grey", label=name)
-    ax.set_xlabel("lmbda / n")
-    ax.set_ylabel("plateau RMS of layer 1")
+    refs = list((references or {}).items())
+    if len(refs) > len(REFERENCE_STYLES):
+        raise ValueError(f"`references` takes at most {len(REFERENCE_STYLES)} levels, got {len(refs)}")
+    for (name, value), (color, ls) in zip(refs, REFERENCE_STYLES):
+        ax.axhline(value, ls=ls, lw=1.2, color=color, label=name)
+    readable_log_axis(ax, "x")
+    readable_log_axis(ax, "y")
+    ax.set_xlabel("lmbda / n (log scale)")
+    ax.set_ylabel("plateau RMS of layer 1 (log scale)")
     ax.set_title("Where weight decay levels off")
     ax.legend(fontsize=8)
     return _finish(fig, path)
