@@ -21,8 +21,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def built(tmp_path_factory):
     pytest.importorskip("sphinx")
     src, out = tmp_path_factory.mktemp("src"), tmp_path_factory.mktemp("html")
-    (src / "index.rst").write_text("Math\n====\n\nThe scale :math:`1/\\sqrt{n}` and\n\n"
-                                   ".. math::\n\n   w \\leftarrow \\left(1 - \\frac{\\eta\\lambda}{n}\\right) w\n")
+    (src / "index.rst").write_text(
+        "Math\n====\n\nThe scale :math:`1/\\sqrt{n}` and\n\n.. math::\n\n"
+        "   w \\leftarrow \\left(1 - \\frac{\\eta\\lambda}{n}\\right) w\n")
     proc = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", "-c", str(DOCS),
                            str(src), str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

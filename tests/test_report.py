@@ -274,7 +274,8 @@ def _probe(page_path, tmp_path):
     """A copy of the page whose only change is a script reporting images, requests and CSP."""
     text = page_path.read_text(encoding="utf-8")
     csp = re.search(r"content=\"(default-src[^\"]*)\"", text).group(1)
-    text = text.replace(csp, csp + "; script-src 'unsafe-inline'").replace("<title>", PROBE + "<title>", 1)
+    text = text.replace(csp, csp + "; script-src 'unsafe-inline'")
+    text = text.replace("<title>", PROBE + "<title>", 1)
     copy = tmp_path / "probe.html"
     copy.write_text(text, encoding="utf-8")
     dom = _browse(copy, "--dump-dom")

@@ -159,8 +159,9 @@ def sum_vs_abs(history, path=None):
     return _finish(fig, path)
 
 
-R_CAPTION = ("R = (G + Q)/(\u2212D): how much the gradient steps change the squared norm, against the "
-             "shrinkage D < 0 that decay causes.\nR \u2248 0: decay alone sets the norm;  R = 1: balance;  "
+R_CAPTION = ("R = (G + Q)/(\u2212D): how much the gradient steps change the squared norm, "
+             "against the shrinkage D < 0 that decay causes.\n"
+             "R \u2248 0: decay alone sets the norm;  R = 1: balance;  "
              "R > 1: the gradient grows the layer;  R < 0: the gradient also shrinks it.")
 
 
@@ -178,7 +179,8 @@ def _clip_outliers(ax, epochs, curves, low, high):
             if r < low or r > high:
                 edge = low if r < low else high
                 ax.plot([e], [edge], "v" if r < low else "^", color=color, ms=8)
-                ax.annotate(f"R = {r:.2f} (off scale)".replace("-", "\u2212"), (e, edge), textcoords="offset points",
+                ax.annotate(f"R = {r:.2f} (off scale)".replace("-", "\u2212"), (e, edge),
+                            textcoords="offset points",
                             xytext=(8, 4 if r < low else -10), fontsize=7, color=color,
                             bbox=dict(fc="white", ec="none", alpha=0.85, pad=1))
 
@@ -205,9 +207,11 @@ def norm_budget(history, path=None, threshold=0.5):
             continue
         drawn.append((R, color))
         ax.plot(epochs, np.clip(R, *R_CLIP), color=color, lw=2, marker=".", label=f"layer {l}")
-        tail = history[f"layer{l}/tailoff_epoch"][-1] if f"layer{l}/tailoff_epoch" in history else math.nan
+        tail = history.last(f"layer{l}/tailoff_epoch") if f"layer{l}/tailoff_epoch" in history \
+            else math.nan
         if not math.isnan(tail):
-            ax.axvline(tail, color=color, ls="--", lw=1, label=f"layer {l} tail-off (epoch {int(tail)})")
+            ax.axvline(tail, color=color, ls="--", lw=1,
+                       label=f"layer {l} tail-off (epoch {int(tail)})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("R = (G + Q)/(\u2212D)")
     _integer_epochs(ax)
@@ -300,7 +304,8 @@ def path_costs(path_result, path=None):
     return _finish(fig, path)
 
 
-REFERENCE_STYLES = (("k", ":"), ("C1", "--"), ("C2", "-."), ("C3", (0, (1, 4))), ("C4", (0, (5, 2, 1, 2))))
+REFERENCE_STYLES = (("k", ":"), ("C1", "--"), ("C2", "-."), ("C3", (0, (1, 4))),
+                    ("C4", (0, (5, 2, 1, 2))))
 """Colour and line style of each reference level, in order: no two alike."""
 
 

@@ -230,7 +230,8 @@ def _as_run(run):
     if isinstance(run, dict):
         missing = {"title", "history"} - set(run)
         if missing:
-            raise ValueError(f"each of `runs` needs the keys title and history; missing {sorted(missing)}")
+            raise ValueError("each of `runs` needs the keys title and history; "
+                             f"missing {sorted(missing)}")
         return {"summary_text": "", "summary": None, "plots": {}, **run}
     if isinstance(run, (tuple, list)) and len(run) == 4:
         title, text, plots, history = run
@@ -408,7 +409,8 @@ def write_html(path, runs, overlay_plots=None):
 
 PATH_COLUMNS = {"lmbda": ("lmbda", "auto"), "sum_w2": ("\u03a3w\u00b2", "auto"),
                 "sum_abs_w": ("\u03a3|w|", "auto"), "train_cost": ("training C0", "auto"),
-                "eval_cost": ("evaluation C0", "auto"), "eval_accuracy": ("evaluation accuracy", "accuracy"),
+                "eval_cost": ("evaluation C0", "auto"),
+                "eval_accuracy": ("evaluation accuracy", "accuracy"),
                 "residual": ("residual", "auto")}
 """Column names and formats of the regularization-path table (``wdecay path``)."""
 
