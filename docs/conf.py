@@ -3,7 +3,11 @@
 project = "wdecay"
 author = "The wdecay developers"
 copyright = "2026, The wdecay developers"
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax"]
+# Math is typeset by MathJax 3 shipped with the docs, not loaded from a CDN, so the
+# pages read offline: "sphinx-mathjax-offline" (in the dev extra) copies MathJax
+# into _static/mathjax and points mathjax_path at it.
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax",
+              "sphinx-mathjax-offline"]
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 autodoc_member_order = "bysource"

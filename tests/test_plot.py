@@ -49,6 +49,107 @@ def test_layer_norms_draws_prediction_and_reference_levels(history):
     assert any("1/sqrt(E|a_in|^2)" in label for label in labels)
 
 
+def _render(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    return fig.canvas.get_renderer()
+
+
+def _visible_tick_labels(ax, renderer, axis="y"):
+    lo, hi = sorted(ax.get_ylim() if axis == "y" else ax.get_xlim())
+    ticks = ax.yaxis.get_major_ticks() + ax.yaxis.get_minor_ticks() if axis == "y" else \
+        ax.xaxis.get_major_ticks() + ax.xaxis.get_minor_ticks()
+    out = []
+    for t in ticks:
+        label = t.label1
+        if label.get_visible() and label.get_text() and lo <= t.get_loc() <= hi:
+            out.append((label.get_text(), label.get_window_extent(renderer)))
+    return out
+
+
+@pytest.mark.parametrize("values", [[0.995, 0.775], [1.003, 0.84, 0.9], [20.0, 1.5], [1e4, 0.5]])
+def test_log_axis_tick_labels_never_overlap(values, tmp_path):
+    """The overlay's log axis labelled 9x10^-1 beside 10^0; labels now are plain and apart."""
+    import wdecay as w
+
+    h = w.History(records=[{"epoch": i, "layer1/rms": v} for i, v in enumerate(values)])
+    h2 = w.History(records=[{"epoch": i, "layer1/rms": v * 0.97} for i, v in enumerate(values)])
+    fig = plot.overlay({"a": h, "b": h2}, "layer1/rms")
+    labels = _visible_tick_labels(fig.axes[0], _render(fig))
+    assert len(labels) >= 2, labels
+    boxes = sorted((b for _, b in labels), key=lambda b: b.y0)
+    for a, b in zip(boxes, boxes[1:]):
+        assert a.y1 <= b.y0 + 0.5, [t for t, _ in labels]
+    if max(values) / min(values) < 10:
+        assert all("10^" not in t and "\\times" not in t for t, _ in labels)
+
+
+def test_sum_vs_abs_uses_a_log_scale_so_the_signed_sum_is_not_flat(history):
+    fig = plot.sum_vs_abs(history)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "\u03a3|w|" in labels and "|\u03a3w|" in labels
+    lo, hi = ax.get_ylim()
+    signed = np.abs(history["layer1/sum"])
+    assert lo <= signed[signed > 0].min() and hi >= history["layer1/abs_sum"].max()
+
+
+def test_norm_budget_explains_R_and_keeps_outliers_off_the_scale():
+    import wdecay as w
+
+    R = [float("nan"), -2.76, 1.06, 1.38]
+    h = w.History(records=[{"epoch": e, "layer1/rms": 1.0, "layer1/R": 0.001 * e,
+                            "layer2/rms": 1.0, "layer2/R": r, "layer1/tailoff_epoch": float("nan"),
+                            "layer2/tailoff_epoch": 2.0} for e, r in enumerate(R)])
+    fig = plot.norm_budget(h)
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    assert -1.2 < lo < -0.9 and 1.38 < hi < 1.6  # R = -2.76 does not squash the curves
+    texts = [t.get_text() for t in ax.texts]
+    assert any("\u22122.76" in t and "off scale" in t for t in texts)
+    caption = fig.get_supxlabel()
+    assert "R = (G + Q)/(\u2212D)" in caption and "balance" in caption and "R < 0" in caption
+
+
+def test_norm_budget_without_decay_says_so(tmp_path):
+    import wdecay as w
+
+    h = w.History(records=[{"epoch": e, "layer1/rms": 1.0, "layer1/R": float("nan"),
+                            "layer1/tailoff_epoch": float("nan")} for e in range(3)])
+    fig = plot.norm_budget(h, path=tmp_path / "n.png")
+    ax = fig.axes[0]
+    assert ax.get_legend() is None and ax.get_lines() == []
+    assert any("no decay in this run" in t.get_text() for t in ax.texts)
+    check_png(tmp_path / "n.png", fig)
+
+
+def test_layer_norms_without_decay_draws_no_prediction():
+    import wdecay as w
+
+    h = w.History(records=[{"epoch": e, "layer1/rms": 1.0 + 0.01 * e, "layer1/predicted_rms": 1.0,
+                            "layer1/R": float("nan")} for e in range(3)])
+    fig = plot.layer_norms(h)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels == ["layer 1 RMS"] and "no decay" in fig.axes[0].get_title()
+    assert not plot.has_decay(h)
+
+
+def test_plateau_reference_levels_are_told_apart():
+    """docs/figures/tailoff.png drew 1/sqrt(n_in) and 1/sqrt(E|x|^2) in the same grey dotted style."""
+    refs = {"1/sqrt(N)": 0.0065, "1/sqrt(n_in)": 0.036, "1/sqrt(E|x|^2)": 0.107}
+    fig = plot.plateau([1.25e-3, 2.5e-3, 5e-3, 1e-2, 2e-2], [0.1, 0.08, 0.063, 0.05, 0.038], refs)
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    from matplotlib.colors import to_hex
+
+    assert len({to_hex(lines[n].get_color()) for n in refs}) == 3
+    assert to_hex(lines["first-layer plateau RMS"].get_color()) not in {to_hex(lines[n].get_color())
+                                                                        for n in refs}
+    labels = _visible_tick_labels(fig.axes[0], _render(fig), axis="x")
+    assert len(labels) >= 3  # lmbda/n spans 16x: more than one labelled tick
+
+
 def test_overlay_and_plateau(history, tmp_path):
     fig = plot.overlay({"a": history, "b": history}, "layer1/rms", path=tmp_path / "o.png")
     check_png(tmp_path / "o.png", fig)
@@ -80,7 +181,7 @@ class _Collector(html.parser.HTMLParser):
         attrs = dict(attrs)
         if tag == "img":
             self.images.append(attrs)
-        if tag == "section" and attrs.get("class") == "summary":
+        if tag == "pre" and attrs.get("class") == "summary":
             self.sections += 1
         if tag == "table":
             self.tables += 1
@@ -100,7 +201,8 @@ def test_experiment_report_holds_every_plot_and_the_summary(tmp_path, capsys):
     assert alts.count("layer_norms") == alts.count("norm_budget") == alts.count("sum_vs_abs") == 2
     assert "overlay_layer1_rms" in alts
     assert all(img["src"].startswith("data:image/png;base64,") for img in parser.images)
-    assert parser.sections == 2 and parser.tables == 2
+    # setup and final figures across runs, then per run its per-epoch and every-value tables
+    assert parser.sections == 2 and parser.tables == 2 + 2 * 2
     for sub in ("lmbda=5", "lmbda=20"):
         for name in ("history.csv", "history.json", "summary.json", "model.json", "layer_norms.png"):
             assert (tmp_path / sub / name).exists()

@@ -31,9 +31,15 @@ def _finish(fig, path):
     return fig
 
 
+def _keys(history):
+    """The history's keys, whether ``History.keys`` is a property or a method."""
+    keys = history.keys
+    return list(keys() if callable(keys) else keys)
+
+
 def layers_of(history):
     """Layer numbers that have an ``rms`` record, e.g. [1, 2]."""
-    found = {int(m.group(1)) for k in history.keys if (m := re.fullmatch(r"layer(\d+)/rms", k))}
+    found = {int(m.group(1)) for k in _keys(history) if (m := re.fullmatch(r"layer(\d+)/rms", k))}
     return sorted(found)
 
 
@@ -41,17 +47,65 @@ def _colors(n):
     return [f"C{i % 10}" for i in range(n)]
 
 
+def has_decay(history):
+    """False when the history's norm budget shows no decay step (R undefined in every layer)."""
+    ratios = [np.asarray(history[f"layer{l}/R"], dtype=float) for l in layers_of(history)
+              if f"layer{l}/R" in history]
+    return not ratios or any(np.isfinite(R).any() for R in ratios)
+
+
+def _integer_epochs(ax):
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def readable_log_axis(ax, axis="y"):
+    """Tick labels on a log axis that never overlap and read as plain numbers.
+
+    matplotlib labels minor ticks on a log axis that spans less than a decade
+    or two (``9x10^-1`` beside ``10^0``), and those labels collide. Over
+    less than a decade, ticks are placed as on a linear axis and printed
+    in one decimal format; up to three decades, 1, 2 and 5 times each power
+    of ten are labelled as plain numbers; over more, only the decades.
+    """
+    from matplotlib.ticker import (FuncFormatter, LogFormatterSciNotation, LogLocator, MaxNLocator,
+                                   NullFormatter, NullLocator, StrMethodFormatter)
+
+    which = ax.yaxis if axis == "y" else ax.xaxis
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    if lo > 0 and hi / lo < 10:
+        which.set_major_locator(MaxNLocator(nbins=6))
+        which.set_minor_locator(NullLocator())
+        ticks = [t for t in which.get_major_locator().tick_values(lo, hi) if lo <= t <= hi]
+        step = min((b - a for a, b in zip(ticks, ticks[1:])), default=1.0)
+        decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
+        which.set_major_formatter(StrMethodFormatter(f"{{x:.{decimals}f}}"))
+    elif lo > 0 and hi / lo < 1000:
+        which.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        which.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+        which.set_minor_locator(LogLocator(base=10, subs=np.arange(2, 10)))
+        which.set_minor_formatter(NullFormatter())
+    else:
+        which.set_major_locator(LogLocator(base=10))
+        which.set_major_formatter(LogFormatterSciNotation())
+        which.set_minor_locator(LogLocator(base=10, subs=np.arange(2, 10)))
+        which.set_minor_formatter(NullFormatter())
+
+
 def layer_norms(history, path=None):
     """Per-layer RMS against epoch (log scale), with the pure-decay prediction and reference levels.
 
     Solid: measured RMS; dashed: the pure-decay prediction (``DecayPrediction``);
-    dotted: 1/sqrt(E|a_in|^2), 1/sqrt(n_in) and 1/sqrt(N) for each layer.
+    dotted: 1/sqrt(E|a_in|^2), 1/sqrt(n_in) and 1/sqrt(N) for each layer. A run
+    without decay has no prediction to draw; its title says so.
     """
-    fig, (ax,) = _figure(width=6.5, height=4.2)
+    fig, (ax,) = _figure(width=6.5, height=4.6)
     epochs = history["epoch"]
+    decay = has_decay(history)
     for l, color in zip(layers_of(history), _colors(9)):
         ax.plot(epochs, history[f"layer{l}/rms"], color=color, lw=2, label=f"layer {l} RMS")
-        if f"layer{l}/predicted_rms" in history:
+        if f"layer{l}/predicted_rms" in history and decay:
             ax.plot(epochs, history[f"layer{l}/predicted_rms"], color=color, ls="--", lw=1,
                     label=f"layer {l} pure decay")
         for key, ls, name in (("ref_inv_sqrt_input_power", ":", "1/sqrt(E|a_in|^2)"),
@@ -62,50 +116,135 @@ def layer_norms(history, path=None):
     if "layer1/ref_inv_sqrt_N" in history:
         ax.axhline(history["layer1/ref_inv_sqrt_N"][-1], color="k", ls=":", lw=1, label="1/sqrt(N)")
     ax.set_yscale("log")
+    readable_log_axis(ax)
+    _integer_epochs(ax)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("weight RMS")
-    ax.set_title("Weight RMS per layer")
-    ax.legend(fontsize=7, ncol=2)
+    ax.set_ylabel("weight RMS (log scale)")
+    ax.set_title("Weight RMS per layer" + ("" if decay else " (no decay in this run)"))
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=7)
     return _finish(fig, path)
 
 
 def sum_vs_abs(history, path=None):
-    """Signed sum sum(w) against absolute sum sum|w| per layer: the signed sum hides the size."""
+    """Sum |w| against |sum w| per layer on a log scale: the signed sum hides the size.
+
+    In a layer of 23,520 weights, sum |w| is in the tens of thousands while the
+    signed sum, whose terms cancel, stays near zero; on a linear axis the
+    signed sum is a flat line. The log scale shows both; hollow markers
+    mark epochs where sum w is negative. ``norm(W, 1)`` (numpy's induced
+    1-norm, the largest column sum of |w|) is drawn too: it is not sum |w|.
+    """
     layers = layers_of(history)
-    fig, axes = _figure(ncols=len(layers))
-    epochs = history["epoch"]
+    fig, axes = _figure(ncols=len(layers), height=4.3)
+    epochs = np.asarray(history["epoch"])
     for ax, l in zip(axes, layers):
-        ax.plot(epochs, history[f"layer{l}/abs_sum"], lw=2, label="sum |w|")
-        ax.plot(epochs, history[f"layer{l}/sum"], lw=2, label="sum w")
+        ax.plot(epochs, history[f"layer{l}/abs_sum"], lw=2, color="C0", label="\u03a3|w|")
+        signed = np.asarray(history[f"layer{l}/sum"], dtype=float)
+        size = np.where(signed != 0, np.abs(signed), np.nan)
+        ax.plot(epochs, size, lw=1.5, color="C1", label="|\u03a3w|")
+        positive, negative = signed > 0, signed < 0
+        ax.plot(epochs[positive], size[positive], "o", color="C1", ms=5, label="\u03a3w > 0")
+        ax.plot(epochs[negative], size[negative], "o", mfc="white", mec="C1", ms=5,
+                label="\u03a3w < 0")
         if f"layer{l}/induced_l1" in history:
-            ax.plot(epochs, history[f"layer{l}/induced_l1"], lw=1, ls="--",
-                    label="norm(W, 1) (max column sum)")
-        ax.axhline(0, color="k", lw=0.5)
+            ax.plot(epochs, history[f"layer{l}/induced_l1"], lw=1, ls="--", color="C2",
+                    label="norm(W, 1): max column \u03a3|w|")
+        ax.set_yscale("log")
+        readable_log_axis(ax)
+        _integer_epochs(ax)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("sum over the layer's weights")
-        ax.set_title(f"layer {l}: signed vs absolute sum")
-        ax.legend(fontsize=7)
+        ax.set_ylabel("sum over the layer's weights (log scale)")
+        ax.set_title(f"layer {l}: \u03a3|w| against |\u03a3w|")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=5, fontsize=8)
     return _finish(fig, path)
+
+
+R_CAPTION = ("R = (G + Q)/(\u2212D): how much the gradient steps change the squared norm, "
+             "against the shrinkage D < 0 that decay causes.\n"
+             "R \u2248 0: decay alone sets the norm;  R = 1: balance;  "
+             "R > 1: the gradient grows the layer;  R < 0: the gradient also shrinks it.")
+
+
+R_CLIP = (-1.0, 3.0)
+
+
+def _clip_outliers(ax, epochs, curves, low, high):
+    """Fix the y range to what the data need within [low, high]; mark and label points beyond it."""
+    values = np.concatenate([R[np.isfinite(R)] for R, _ in curves] + [np.array([0.0, 1.0])])
+    bottom, top = max(values.min(), low), min(values.max(), high)
+    pad = 0.06 * (top - bottom)
+    ax.set_ylim(bottom - pad, top + pad)
+    for R, color in curves:
+        for e, r in zip(epochs, R):
+            if r < low or r > high:
+                edge = low if r < low else high
+                ax.plot([e], [edge], "v" if r < low else "^", color=color, ms=8)
+                ax.annotate(f"R = {r:.2f} (off scale)".replace("-", "\u2212"), (e, edge),
+                            textcoords="offset points",
+                            xytext=(8, 4 if r < low else -10), fontsize=7, color=color,
+                            bbox=dict(fc="white", ec="none", alpha=0.85, pad=1))
 
 
 def norm_budget(history, path=None, threshold=0.5):
-    """The norm-budget ratio R = (G + Q)/(-D) per layer against epoch, with the tail-off marked."""
-    fig, (ax,) = _figure(width=6.0)
+    """The norm-budget ratio R = (G + Q)/(-D) per layer against epoch, with the tail-off marked.
+
+    R is the gradient's share of the epoch's change of the squared norm, against
+    the decay's shrinkage -D (see :class:`wdecay.monitors.NormBudget`): about
+    0 while decay alone sets the norm, 1 at balance, negative when the
+    gradient also shrinks the layer. Values outside ``R_CLIP`` (an early epoch
+    can give R = -2.8) are drawn at the axis edge as triangles labelled with
+    their value, so that the curves near 0 and 1 stay readable. A run
+    without decay has no R: the plot says so instead of drawing nothing.
+    """
+    fig, (ax,) = _figure(width=6.4, height=4.6)
     epochs = history["epoch"]
+    drawn = []
     for l, color in zip(layers_of(history), _colors(9)):
         if f"layer{l}/R" not in history:
             continue
-        ax.plot(epochs, history[f"layer{l}/R"], color=color, lw=2, marker=".", label=f"layer {l}")
-        tail = history[f"layer{l}/tailoff_epoch"][-1]
+        R = np.asarray(history[f"layer{l}/R"], dtype=float)
+        if not np.isfinite(R).any():
+            continue
+        drawn.append((R, color))
+        ax.plot(epochs, np.clip(R, *R_CLIP), color=color, lw=2, marker=".", label=f"layer {l}")
+        tail = history.last(f"layer{l}/tailoff_epoch") if f"layer{l}/tailoff_epoch" in history \
+            else math.nan
         if not math.isnan(tail):
-            ax.axvline(tail, color=color, ls="--", lw=1, label=f"layer {l} tail-off (epoch {int(tail)})")
-    ax.axhline(threshold, color="k", ls=":", lw=1, label=f"R = {threshold}")
-    ax.axhline(1.0, color="grey", ls=":", lw=1, label="R = 1 (equilibrium)")
+            ax.axvline(tail, color=color, ls="--", lw=1,
+                       label=f"layer {l} tail-off (epoch {int(tail)})")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("R = (G + Q) / (-D)")
-    ax.set_title("Norm budget: gradient against decay")
+    ax.set_ylabel("R = (G + Q)/(\u2212D)")
+    _integer_epochs(ax)
+    if not drawn:
+        ax.text(0.5, 0.5, "no decay in this run:\nR is undefined without a decay step (D = 0)",
+                ha="center", va="center", transform=ax.transAxes, fontsize=11)
+        ax.set_yticks([])
+        if len(epochs) > 1:
+            ax.set_xlim(min(epochs), max(epochs))
+        ax.set_title("Norm budget: no decay in this run")
+        fig.supxlabel(R_CAPTION, fontsize=7)
+        return _finish(fig, path)
+    ax.axhline(threshold, color="k", ls=":", lw=1, label=f"R = {threshold:g} (tail-off threshold)")
+    ax.axhline(1.0, color="grey", ls="--", lw=0.8, label="R = 1 (balance)")
+    ax.axhline(0.0, color="grey", lw=0.5)
+    _clip_outliers(ax, epochs, drawn, low=R_CLIP[0], high=R_CLIP[1])
+    ax.set_title("Norm budget R per layer: gradient against decay")
     ax.legend(fontsize=7)
+    fig.supxlabel(R_CAPTION, fontsize=7)
     return _finish(fig, path)
+
+
+QUANTITIES = {"rms": "RMS", "l1": "\u03a3|w|", "abs_sum": "\u03a3|w|", "sum": "\u03a3w",
+              "var": "variance", "R": "R = (G+Q)/(\u2212D)", "fro": "Frobenius norm",
+              "predicted_rms": "pure-decay RMS"}
+
+
+def describe(key):
+    """A readable name for a history key: ``"layer1/rms"`` -> ``"layer 1 RMS"``."""
+    m = re.fullmatch(r"layer(\d+)/(.+)", key)
+    if m:
+        return f"layer {m.group(1)} {QUANTITIES.get(m.group(2), m.group(2))}"
+    return key.replace("/", " ")
 
 
 def overlay(histories, key="layer1/rms", path=None, log=True):
@@ -115,9 +254,11 @@ def overlay(histories, key="layer1/rms", path=None, log=True):
         ax.plot(h["epoch"], h[key], lw=2, label=str(label))
     if log:
         ax.set_yscale("log")
+        readable_log_axis(ax)
+    _integer_epochs(ax)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(key)
-    ax.set_title(f"{key} for each run")
+    ax.set_ylabel(describe(key) + (" (log scale)" if log else ""))
+    ax.set_title(f"{describe(key)} for each run")
     ax.legend(fontsize=8)
     return _finish(fig, path)
 
@@ -129,7 +270,7 @@ def coefficient_paths(path_result, path=None, max_lines=400):
     keep = np.argsort(-np.abs(coef).max(axis=0))[:max_lines]
     ax.plot(path_result.lmbdas, coef[:, keep], lw=0.8)
     ax.set_xscale("log")
-    ax.set_xlabel("lmbda")
+    ax.set_xlabel("lmbda (log scale)")
     ax.set_ylabel("coefficient")
     ax.set_title("Coefficient paths" + (f" (largest {max_lines})" if coef.shape[1] > max_lines else ""))
     return _finish(fig, path)
@@ -138,12 +279,12 @@ def coefficient_paths(path_result, path=None, max_lines=400):
 def path_norm(path_result, path=None):
     """The optimum's sum w^2 and sum |w| against lmbda: never increasing in the convex case."""
     fig, (ax,) = _figure(width=6.0)
-    ax.plot(path_result.lmbdas, path_result.l2_norm2, lw=2, label="sum w^2")
-    ax.plot(path_result.lmbdas, path_result.l1_norm, lw=2, label="sum |w|")
+    ax.plot(path_result.lmbdas, path_result.l2_norm2, lw=2, label="\u03a3w\u00b2")
+    ax.plot(path_result.lmbdas, path_result.l1_norm, lw=2, label="\u03a3|w|")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("lmbda")
-    ax.set_ylabel("norm of the optimum")
+    ax.set_xlabel("lmbda (log scale)")
+    ax.set_ylabel("norm of the optimum (log scale)")
     ax.set_title("Total norm along the path")
     ax.legend(fontsize=8)
     return _finish(fig, path)
@@ -156,24 +297,35 @@ def path_costs(path_result, path=None):
     if path_result.eval_cost is not None:
         ax.plot(path_result.lmbdas, path_result.eval_cost, lw=2, label="evaluation cost")
     ax.set_xscale("log")
-    ax.set_xlabel("lmbda")
+    ax.set_xlabel("lmbda (log scale)")
     ax.set_ylabel("mean cost (unregularized)")
     ax.set_title("Cost along the path")
     ax.legend(fontsize=8)
     return _finish(fig, path)
 
 
-def plateau(lmbda_over_n, plateau_rms, references=None, path=None):
-    """Plateau RMS against lmbda/n on log-log axes, with horizontal reference levels."""
-    fig, (ax,) = _figure(width=6.0)
-    from matplotlib.ticker import NullFormatter
+REFERENCE_STYLES = (("k", ":"), ("C1", "--"), ("C2", "-."), ("C3", (0, (1, 4))),
+                    ("C4", (0, (5, 2, 1, 2))))
+"""Colour and line style of each reference level, in order: no two alike."""
 
+
+def plateau(lmbda_over_n, plateau_rms, references=None, path=None):
+    """Plateau RMS against lmbda/n on log-log axes, with horizontal reference levels.
+
+    Each reference level (``{name: value}``) gets its own colour and line
+    style, in the order given.
+    """
+    fig, (ax,) = _figure(width=6.0)
     ax.loglog(lmbda_over_n, plateau_rms, "o-", lw=2, label="first-layer plateau RMS")
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    for name, value in (references or {}).items():
-        ax.axhline(value, ls=":", lw=1, color="k" if "N" in name else "grey", label=name)
-    ax.set_xlabel("lmbda / n")
-    ax.set_ylabel("plateau RMS of layer 1")
+    refs = list((references or {}).items())
+    if len(refs) > len(REFERENCE_STYLES):
+        raise ValueError(f"`references` takes at most {len(REFERENCE_STYLES)} levels, got {len(refs)}")
+    for (name, value), (color, ls) in zip(refs, REFERENCE_STYLES):
+        ax.axhline(value, ls=ls, lw=1.2, color=color, label=name)
+    readable_log_axis(ax, "x")
+    readable_log_axis(ax, "y")
+    ax.set_xlabel("lmbda / n (log scale)")
+    ax.set_ylabel("plateau RMS of layer 1 (log scale)")
     ax.set_title("Where weight decay levels off")
     ax.legend(fontsize=8)
     return _finish(fig, path)
