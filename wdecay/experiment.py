@@ -196,8 +196,8 @@ def run(splits, settings, table=True, history_path=None, stream=None, *,
         monitors.append(M.ProgressBar())
     if table:
         monitors.append(TablePrinter(len(net.weights), stream))
-    if checkpoint_dir is not None:
-        monitors.append(Checkpoint(net, checkpoint_dir))
+    if checkpoint_dir is not None:  # first, so each epoch is saved before anything else runs
+        monitors.insert(0, Checkpoint(net, checkpoint_dir))
     s["n_train"] = len(X)
     if epochs > 0 or not resume:
         net.fit(X, y, epochs=epochs, batch_size=s["batch_size"], eta=s["eta"],
