@@ -246,8 +246,13 @@ def _warn(message):
 
 
 def _number(value):
-    """A float's exact, reversible text: ``float(_number(x)) == x``."""
-    return repr(float(value))
+    """A float's shortest exact text, without a trailing ".0": ``float(_number(x)) == x``.
+
+    ``repr`` of a float is the shortest text that reads back as the same float,
+    so names are unique and reversible: 1 -> "1", 1.000001 -> "1.000001".
+    """
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 # -- output folders --------------------------------------------------------------
@@ -266,13 +271,22 @@ def _check_out(out, overwrite, names=RESULT_FILES):
                        f"them, or --resume {out} to continue an interrupted experiment")
 
 
+def _is_result(name, names):
+    return (name in names or bool(E._CHECKPOINT.fullmatch(name))
+            or (name.startswith("overlay_") and name.endswith(".png")))
+
+
 def _results_in(out, names):
+    """Result files in ``out`` and its run folders (one level down), relative to ``out``."""
     found = []
-    for root, dirs, files in os.walk(out):
-        for f in sorted(files):
-            if f in names or E._CHECKPOINT.fullmatch(f):
-                found.append(os.path.relpath(os.path.join(root, f), out))
-    return sorted(found)
+    for entry in sorted(os.listdir(out)):
+        full = os.path.join(out, entry)
+        if os.path.isfile(full) and _is_result(entry, names):
+            found.append(entry)
+        elif os.path.isdir(full) and "=" in entry:  # a run folder such as lmbda=5.0
+            found += [os.path.join(entry, f) for f in sorted(os.listdir(full))
+                      if _is_result(f, names)]
+    return found
 
 
 def _clear(out, names=RESULT_FILES):
@@ -394,15 +408,24 @@ def experiment(args, stream=None):
     """Run ``wdecay experiment``; return the summaries."""
     stream = _Output(sys.stdout if stream is None else stream)
     dataset, runs = _plan(args)
+    for _, _, settings in runs:
+        settings["dataset"] = " ".join(dataset)
     out = args.resume or args.out
     if not args.resume:
         _check_out(out, args.overwrite)
+    if args.resume:
+        for title, folder, settings in runs:
+            found = E.checkpoints(os.path.join(out, folder))
+            if found and found[-1][1] > settings["epochs"]:
+                raise CLIError(f"argument --epochs: {title} has finished {found[-1][1]} epochs; "
+                               f"the new total must be at least that, got {settings['epochs']}")
     splits = load_dataset(dataset)
     for _, _, settings in runs:
         _check_data(splits, settings)
     plots = out is not None and _plots_available(args)
     table = not args.quiet and args.format == "table"
-    if out is not None and not args.resume:  # everything is checked: now touch files
+    if out is not None and (not args.resume or _given(args, "epochs")):
+        # everything is checked: now touch files
         os.makedirs(out, exist_ok=True)
         if args.overwrite:
             _clear(out)
