@@ -342,3 +342,24 @@ def test_resume_with_more_epochs_extends_the_run(tmp_path, capsys):
     assert json.loads((short / "run.json").read_text())["runs"][0]["settings"]["epochs"] == 4
     assert main(["experiment", "--resume", str(short), "--quiet"]) == 0  # finished: no-op
     assert len(History.from_csv(short / "history.csv")) == 5
+
+
+def test_path_summary_names_the_nonmonotone_coefficients():
+    """Against the interface SCIENCE adds to the convex Path (nonmonotone, n_nonzero)."""
+    from types import SimpleNamespace
+
+    result = SimpleNamespace(
+        lmbdas=np.array([10.0, 1.0, 0.1]), l2_norm2=np.array([0.5, 2.0, 4.0]),
+        l1_norm=np.array([0.0, 2.0, 3.0]), train_cost=np.ones(3), residual=np.zeros(3),
+        eval_cost=np.array([0.3, 0.2, 0.25]), eval_accuracy=np.array([0.8, 0.9, 0.9]),
+        coefficients=np.zeros((3, 6)), n_nonzero=np.array([0, 4, 6]),
+        nonmonotone=lambda tol=None: SimpleNamespace(count=2, largest_excursion=0.25,
+                                                     tolerance=1e-8, skipped_zero_columns=1))
+    summary = cli.path_summary(result, "l1")
+    text = cli.path_summary_text(summary)
+    assert "Non-monotone coefficients: 2 of 6" in text and "1 coefficient that is 0 all along skipped" in text
+    assert "Best evaluation accuracy 0.9000 at lmbda = 1;" in text  # the larger of two ties
+    assert "between lmbda = 1 and 10: sum |w| goes from 2 to 0" in text
+    rows = cli.path_rows(result)
+    assert [r["nonzero"] for r in rows] == [0, 4, 6]
+    assert "nonzero" in cli.path_table(rows)[0]

@@ -624,10 +624,11 @@ def path_summary_text(summary):
                      f"{b['lowest_cost_lmbda']:.4g}.")
     nm = summary.get("nonmonotone")
     if nm:
-        skipped = (f"; {nm['skipped_zero_columns']} coefficients that are 0 all along skipped"
-                   if nm["skipped_zero_columns"] else "")
-        lines.append(f"  Non-monotone coefficients: {nm['count']} of {nm['of']} grow in "
-                     f"magnitude somewhere as lmbda grows (largest excursion "
+        k = nm["skipped_zero_columns"]
+        skipped = (f"; {k} coefficient{' that is' if k == 1 else 's that are'} 0 all along "
+                   f"skipped" if k else "")
+        lines.append(f"  Non-monotone coefficients: {nm['count']} of {nm['of']} do not change "
+                     f"monotonically along the path (largest excursion "
                      f"{nm['largest_excursion']:.3g}, tolerance {nm['tolerance']:.1e}{skipped}).")
     return "\n".join(lines)
 
