@@ -430,7 +430,8 @@ def experiment(args, stream=None):
         if args.overwrite:
             _clear(out)
         atomic_write(os.path.join(out, "run.json"), dumps(
-            {"wdecay": __version__, "command": "experiment", "dataset": dataset,
+            {"wdecay": __version__, "command": "experiment",
+             "dataset": dataset[:1] + [os.path.abspath(p) for p in dataset[1:]],  # any cwd
              "runs": [{"title": t, "folder": f, "settings": s} for t, f, s in runs]},
             indent=1).encode())
     done, summaries = [], []
