@@ -359,7 +359,7 @@ def test_path_summary_names_the_nonmonotone_coefficients():
     text = cli.path_summary_text(summary)
     assert "Non-monotone coefficients: 2 of 6" in text and "1 coefficient that is 0 all along skipped" in text
     assert "Best evaluation accuracy 0.9000 at lmbda = 1;" in text  # the larger of two ties
-    assert "between lmbda = 1 and 10: sum |w| goes from 2 to 0" in text
+    assert "between lmbda = 1 and 10, where sum |w| goes from 2 to 0 (-100%)" in text
     rows = cli.path_rows(result)
     assert [r["nonzero"] for r in rows] == [0, 4, 6]
     assert "nonzero" in cli.path_table(rows)[0]

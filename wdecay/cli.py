@@ -578,7 +578,14 @@ def path_header(settings):
 
 
 def path_summary(result, penalty):
-    """The path's summary: a dict of numbers, and :func:`path_summary_text` for sentences."""
+    """The path's summary: a dict of numbers, and :func:`path_summary_text` for sentences.
+
+    ``fastest_fall`` is the pair of neighbouring grid values across which the
+    penalty's norm (sum w^2 for L2, sum |w| for L1) falls most per decade of
+    lmbda; ``share_per_decade`` is that fall as a fraction of the norm's largest
+    value on the grid. ``best_eval`` holds the lmbda of the best evaluation
+    accuracy (the largest lmbda among ties) and of the lowest evaluation cost.
+    """
     lm = np.asarray(result.lmbdas, dtype=float)
     norm = np.asarray(result.l2_norm2 if penalty == "l2" else result.l1_norm, dtype=float)
     order = np.argsort(lm)
@@ -612,10 +619,12 @@ def path_summary_text(summary):
     lines = ["Summary:"]
     f = summary.get("fastest_fall")
     if f:
+        change = (f" ({100 * (f['norm_to'] / f['norm_from'] - 1):+.0f}%)"
+                  if f["norm_from"] > 0 else "")
         lines.append(f"  The norm falls fastest between lmbda = {f['lmbda_from']:.4g} and "
-                     f"{f['lmbda_to']:.4g}: {name} goes from {f['norm_from']:.4g} to "
-                     f"{f['norm_to']:.4g}, a fall of {100 * f['share_per_decade']:.0f}% of its "
-                     f"largest value per decade of lmbda.")
+                     f"{f['lmbda_to']:.4g}, where {name} goes from {f['norm_from']:.4g} to "
+                     f"{f['norm_to']:.4g}{change}: the largest fall per decade of lmbda on "
+                     f"this grid.")
     else:
         lines.append(f"  {name} is 0 all along the grid.")
     b = summary.get("best_eval")

@@ -13,9 +13,9 @@ The CSV round trip is exact for all four types:
 - a field reads back as an int only if it is an int's canonical text (``"7"``,
   never ``"007"``), as a float only if it is a float's ``repr`` (``"100000.0"``,
   never ``"1e5"``), as a bool only if it is ``True`` or ``False``;
-- a string that would read back as something else (``"007"`` does not, but
-  ``"7"``, ``"1e5"``... ``"True"`` and the empty string would not survive plain)
-  is written with a leading apostrophe, as spreadsheets do, and so is a string
+- a string that would read back as something else (``"7"``, ``"0.5"``,
+  ``"nan"``, ``"True"``, the empty string; but not ``"007"`` or ``"1e5"``) is
+  written with a leading apostrophe, as spreadsheets do, and so is a string
   that starts with one; reading removes one apostrophe;
 - an empty field is a value the record does not have.
 
