@@ -691,10 +691,11 @@ def path(args, stream=None):
                 "lmbda_bottom": float(np.min(result.lmbdas)),
                 "digits": None if args.multiclass else list(args.digits or (3, 8))}
     rows = path_rows(result)
-    summary = {"settings": settings, **path_summary(result, args.penalty)}
+    numbers = path_summary(result, args.penalty)
+    summary = {"settings": settings, **numbers}  # the report's form: settings inside
     header, text = path_header(settings), path_summary_text(summary)
     if args.format == "json":
-        print(dumps({"settings": settings, "rows": rows, "summary": summary}, indent=1),
+        print(dumps({"settings": settings, "rows": rows, "summary": numbers}, indent=1),
               file=stream)
     else:
         lines = [] if args.quiet else header + [""] + path_table(rows) + [""]
@@ -704,7 +705,7 @@ def path(args, stream=None):
         if args.overwrite:
             _clear(args.out)
         atomic_write(os.path.join(args.out, "path.json"),
-                     dumps({"settings": settings, "rows": rows, "summary": summary},
+                     dumps({"settings": settings, "rows": rows, "summary": numbers},
                            indent=1).encode())
         plot_paths = {}
         if plots:
