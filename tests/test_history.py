@@ -1,4 +1,4 @@
-"""History: array access, lossless CSV/JSON round trips, streaming appends."""
+"""History: array access, lossless CSV/JSON round trips, streaming appends and file modes."""
 
 import math
 import subprocess
@@ -6,7 +6,9 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
+import wdecay
 from wdecay.history import History
 
 
@@ -24,12 +26,49 @@ def test_getitem_returns_arrays():
     assert h["layer1/rms"][1] == 0.1 + 0.2
 
 
+def test_keys_is_a_method():
+    h = sample_history()
+    assert h.keys() == ["epoch", "layer1/rms", "eval/accuracy", "x"]
+    assert list(h.keys) == h.keys()  # the old property spelling still iterates
+
+
 def test_csv_and_json_round_trips_are_lossless(tmp_path):
     h = sample_history()
     h.to_csv(tmp_path / "h.csv")
     h.to_json(tmp_path / "h.json")
     assert History.from_csv(tmp_path / "h.csv") == h
     assert History.from_json(tmp_path / "h.json") == h
+
+
+VALUES = ["1e5", "007", "7", "", "'", "'quoted", "True", "False", "nan", "inf", "-0.0",
+          "text, with comma", 'a "quote"', True, False, 7, -3, 10**30, 1e5, 0.1 + 0.2,
+          math.inf, -math.inf, -0.0, 5e-324, np.int64(4), np.float32(0.5), np.bool_(True)]
+
+
+def test_csv_round_trip_keeps_every_value_and_its_type(tmp_path):
+    h = History([{"epoch": 0, **{f"v{i}": v for i, v in enumerate(VALUES)}}])
+    h.to_csv(tmp_path / "h.csv")
+    back = History.from_csv(tmp_path / "h.csv")
+    assert back == h
+    for i, v in enumerate(VALUES):
+        got = back[0][f"v{i}"]
+        plain = v.item() if isinstance(v, np.generic) else v
+        assert type(got) is type(plain) and (got == plain or got != got), (v, got)
+    assert back[0]["v0"] == "1e5" and back[0]["v1"] == "007" and back[0]["v13"] is True
+
+
+def test_unsupported_values_are_refused_with_their_key():
+    with pytest.raises(TypeError, match="'w' is list"):
+        History().append({"epoch": 0, "w": [1, 2]})
+
+
+def test_json_is_strict_and_reads_null_back_as_nan(tmp_path):
+    h = History([{"epoch": 0, "a": math.nan, "b": math.inf}])
+    h.to_json(tmp_path / "h.json")
+    text = (tmp_path / "h.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text and "null" in text
+    back = History.from_json(tmp_path / "h.json")
+    assert math.isnan(back[0]["a"]) and math.isnan(back[0]["b"])  # inf does not survive JSON
 
 
 def test_streaming_file_survives_a_killed_run(tmp_path):
@@ -47,12 +86,90 @@ def test_streaming_file_survives_a_killed_run(tmp_path):
     assert list(back["epoch"]) == [0, 1, 2] and back["v"][2] == 2 / 7
 
 
-def test_resumed_history_appends_without_a_second_header(tmp_path):
+def test_new_mode_refuses_an_existing_file(tmp_path):
     path = tmp_path / "h.csv"
-    h = History(path=path)
-    h.append({"epoch": 0, "v": 1.0})
-    resumed = History(path=path)
+    History(path=path).append({"epoch": 0, "v": 1.0})
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError, match="mode='append'"):
+        History(path=path)
+    assert path.read_bytes() == before
+    with pytest.raises(ValueError, match="`mode` must be one of"):
+        History(path=path, mode="continue")
+
+
+def test_overwrite_mode_replaces_the_file(tmp_path):
+    path = tmp_path / "h.csv"
+    History(path=path).append({"epoch": 0, "v": 1.0})
+    h = History(path=path, mode="overwrite")
+    h.append({"epoch": 0, "w": 2.0})
+    assert History.from_csv(path) == h and "v" not in History.from_csv(path)
+
+
+def test_append_mode_continues_without_a_second_header(tmp_path):
+    path = tmp_path / "h.csv"
+    History(path=path).append({"epoch": 0, "v": 1.0})
+    resumed = History(path=path, mode="append")
     assert len(resumed) == 1
     resumed.append({"epoch": 1, "v": 2.0})
     lines = path.read_text().splitlines()
     assert lines[0] == "epoch,v" and lines.count("epoch,v") == 1 and len(lines) == 3
+
+
+def test_records_and_path_with_a_new_key_keep_the_files_rows(tmp_path):
+    path = tmp_path / "h.csv"
+    h = History(path=path)
+    h.append({"epoch": 0, "v": 1.0})
+    h.append({"epoch": 1, "v": 2.0})
+    more = History(records=[{"epoch": 2, "v": 3.0}], path=path, mode="append")
+    more.append({"epoch": 3, "v": 4.0, "new": 1})  # a new key rewrites the file from memory
+    back = History.from_csv(path)
+    assert list(back["epoch"]) == [0, 1, 2, 3] and back["v"].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_a_last_line_without_newline_is_not_glued(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("epoch,v\r\n0,1.0\r\n1,2.0")  # complete row, newline missing
+    h = History(path=path, mode="resume")
+    h.append({"epoch": 2, "v": 3.0})
+    assert History.from_csv(path)["v"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_a_torn_last_row_is_dropped_on_resume(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("epoch,v,w\r\n0,1.0,5\r\n1,2.0")  # cut short mid-row
+    with pytest.raises(ValueError, match="cut short"):
+        History.from_csv(path)
+    with pytest.warns(UserWarning, match="dropped its last row"):
+        h = History(path=path, mode="resume")
+    assert len(h) == 1
+    h.append({"epoch": 1, "v": 2.5, "w": 6})
+    assert History.from_csv(path)["v"].tolist() == [1.0, 2.5]
+
+
+def test_resume_mode_needs_the_file_and_no_records(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no history to resume"):
+        History(path=tmp_path / "none.csv", mode="resume")
+    History(path=tmp_path / "h.csv").append({"epoch": 0})
+    with pytest.raises(ValueError, match="do not pass `records`"):
+        History(records=[{"epoch": 1}], path=tmp_path / "h.csv", mode="resume")
+
+
+def test_check_resumable_matches_records_with_the_network():
+    net = wdecay.Network([3, 2], seed=0)
+    rms = math.sqrt(float(np.vdot(net.weights[0], net.weights[0])) / 6)
+    h = History([{"epoch": 0, "layer1/rms": rms}])
+    h.check_resumable(net, 0)
+    with pytest.raises(ValueError, match="ends at epoch 0, but the checkpoint is of epoch 1"):
+        h.check_resumable(net, 1)
+    with pytest.raises(ValueError, match="network has 1 layers"):
+        History([{"epoch": 0, "layer2/rms": 1.0}]).check_resumable(net)
+    with pytest.raises(ValueError, match="not from the same run"):
+        History([{"epoch": 0, "layer1/rms": rms * 1.01}]).check_resumable(net)
+
+
+def test_truncate_drops_later_epochs_in_the_file_too(tmp_path):
+    h = History(path=tmp_path / "h.csv")
+    for e in range(4):
+        h.append({"epoch": e})
+    assert h.truncate(1) == 2
+    assert list(History.from_csv(tmp_path / "h.csv")["epoch"]) == [0, 1]

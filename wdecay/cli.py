@@ -1,84 +1,233 @@
 """Command line: ``wdecay experiment`` and ``wdecay path``.
 
 ``wdecay experiment`` trains the book's weight-decay experiment (defaults:
-sizes 784,30,10, large initializer, cross-entropy, L2 lmbda=5, eta=0.1,
+sizes 784 30 10, large initializer, cross-entropy, L2 lmbda=5, eta=0.1,
 mini-batch 10, 30 epochs, seed 0, the embedded MNIST sample) with every
 diagnostic on, and says what decay did. ``wdecay path`` solves the convex
-case exactly along a grid of lmbda.
+case (no hidden layer) exactly along a grid of lmbda.
+
+Every failure is one ``wdecay: error: ...`` line on stderr with exit code 2;
+Ctrl-C exits with 130 after keeping the finished epochs. Every argument is
+checked, and the data loaded, before any file is written, and no earlier result
+is replaced without ``--overwrite``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import gzip
+import math
 import os
+import shutil
 import sys
+import warnings
 
+import numpy as np
+
+from . import __version__
 from . import experiment as E
-from .report import write_html, write_run
+from ._files import atomic_write
+from ._json import dumps
+from .activations import ACTIVATIONS
+from .costs import COSTS
+from .history import History
+from .initializers import INITIALIZERS
+from .monitors.base import MonitorError
+from .regularizers import REGULARIZERS
+from .training import TrainingDivergedError
+
+DESCRIPTION = ("wdecay: train Nielsen-style sigmoid networks with L2 or L1 weight decay, "
+               "and see what decay does to the weights.")
+RESULT_FILES = ("history.csv", "history.json", "summary.json", "model.json", "report.html",
+                "run.json", "path.json", "layer_norms.png", "sum_vs_abs.png", "norm_budget.png",
+                "coefficient_paths.png", "path_norm.png", "path_costs.png")
+EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
 
 
-def _sizes(text):
+class CLIError(Exception):
+    """A failure the command line reports as one line."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C, after the finished epochs were kept; the message says what was kept."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors as one ``wdecay: error:`` line."""
+
+    def error(self, message):
+        raise CLIError(f"{message} (see '{self.prog} --help')")
+
+
+class _Output:
+    """A stream that survives a closed pipe (``wdecay ... | head``): later writes vanish.
+
+    The run goes on and still writes its files; stdout is pointed at /dev/null
+    so that Python's final flush does not fail either.
+    """
+
+    def __init__(self, stream):
+        self.stream, self.broken = stream, False
+
+    def _closed(self):
+        self.broken = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+        except (OSError, AttributeError, ValueError):  # not a real file: nothing to redirect
+            pass
+
+    def write(self, text):
+        if not self.broken:
+            try:
+                self.stream.write(text)
+            except BrokenPipeError:
+                self._closed()
+        return len(text)
+
+    def flush(self):
+        if not self.broken:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._closed()
+
+    def isatty(self):
+        return not self.broken and getattr(self.stream, "isatty", lambda: False)()
+
+
+# -- parsing -------------------------------------------------------------------
+def _choices(registry):
+    return sorted(registry)
+
+
+def _sizes(words):
+    """``["784", "30", "10"]`` or ``["784,30,10"]`` -> ``[784, 30, 10]``."""
+    parts = [p for w in words for p in w.replace(",", " ").split()]
     try:
-        return [int(s) for s in text.split(",")]
+        sizes = [int(p) for p in parts]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--sizes must be integers separated by commas, got {text!r}")
+        raise CLIError(f"argument --sizes: expected positive integers such as '784 30 10' or "
+                       f"'784,30,10', got {' '.join(words)!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise CLIError(f"argument --sizes: expected at least 2 positive layer sizes, got {sizes}")
+    return sizes
 
 
 def _common(parser):
-    parser.add_argument("--dataset", nargs="+", default=["mnist-sample"], metavar="NAME [PATH]",
-                        help="mnist-sample (default), 'mnist PATH' (mnist.pkl.gz or IDX folder) "
-                             "or 'fashion-mnist [PATH]'")
-    parser.add_argument("--out", default=None, help="folder for the files and plots")
-    parser.add_argument("--no-plot", action="store_true", help="write no PNG plots")
-    parser.add_argument("--quiet", action="store_true", help="print only the summary")
-    parser.add_argument("--format", choices=["table", "json"], default="table")
+    parser.add_argument("--dataset", nargs="+", default=None, metavar=("NAME", "PATH"),
+                        help="the data: 'mnist-sample' (5,000 digits shipped with wdecay; the "
+                             "default), 'mnist [PATH]' (Nielsen's mnist.pkl.gz or a folder of the "
+                             "four IDX files; without PATH the usual places are searched) or "
+                             "'fashion-mnist [PATH]' (an IDX folder; default: Debian's package)")
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help="write the results and report.html into DIR (default: write no "
+                             "files); DIR must not hold earlier results unless --overwrite")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the earlier results in --out DIR (default: refuse)")
+    parser.add_argument("--no-plot", action="store_true",
+                        help="write no PNG plots (default: plot when matplotlib is installed)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="print only the summary, not the per-epoch or per-lmbda table")
+    parser.add_argument("--format", choices=["table", "json"], default="table",
+                        help="'table' (default): readable text; 'json': the summary as strict "
+                             "JSON (NaN and inf as null)")
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="wdecay", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    exp = sub.add_parser("experiment", help="train a network and report what weight decay did")
-    _common(exp)
     d = E.DEFAULTS
-    exp.add_argument("--sizes", type=_sizes, default=d["sizes"])
-    exp.add_argument("--init", default=d["init"], help="large (default) or default")
-    exp.add_argument("--cost", default=d["cost"])
-    exp.add_argument("--activation", default=d["activation"])
-    exp.add_argument("--regularizer", default=d["regularizer"], help="l2 (default), l1 or none")
-    exp.add_argument("--lmbda", type=float, nargs="+", default=[d["lmbda"]],
-                     help="one value, or several to compare")
-    exp.add_argument("--eta", type=float, default=d["eta"])
-    exp.add_argument("--batch-size", type=int, default=d["batch_size"])
-    exp.add_argument("--epochs", type=int, default=d["epochs"])
-    exp.add_argument("--seed", "--seeds", dest="seed", type=int, nargs="+", default=[d["seed"]],
-                     help="one seed, or several to compare (each run seeds weights and order)")
-    path = sub.add_parser("path", help="exact convex optima along a grid of lmbda")
+    parser = _Parser(prog="wdecay", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"wdecay {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{experiment,path}")
+    exp = sub.add_parser(
+        "experiment", help="train a network and report what weight decay did",
+        description="Train a network with every diagnostic on and report what weight decay "
+                    "did to its weights. The defaults are the book's chapter 3 experiment. "
+                    "With --out, the model is checkpointed after every epoch; Ctrl-C keeps the "
+                    "finished epochs, and --resume DIR continues the run exactly.")
+    _common(exp)
+    exp.add_argument("--resume", metavar="DIR", default=None,
+                     help="continue the runs in DIR (written by --out DIR) from their last "
+                          "checkpoints, with the settings stored there; only --epochs (a new "
+                          "total), --quiet, --format and --no-plot may be given with it (default: start a new "
+                          "experiment)")
+    exp.add_argument("--sizes", nargs="+", default=None, metavar="N",
+                     help=f"units per layer, input first: '784 30 10' or '784,30,10' "
+                          f"(default: {' '.join(map(str, d['sizes']))})")
+    exp.add_argument("--init", choices=_choices(INITIALIZERS), default=None,
+                     help=f"initial weights: 'large' N(0, 1), the book's experiment, or "
+                          f"'default' N(0, 1/n_in) (default here: {d['init']}; note that the "
+                          f"Python wdecay.Network's default is 'default')")
+    exp.add_argument("--cost", choices=_choices(COSTS), default=None,
+                     help=f"the cost C0 (default: {d['cost']})")
+    exp.add_argument("--activation", choices=_choices(ACTIVATIONS), default=None,
+                     help=f"hidden units (default: {d['activation']})")
+    exp.add_argument("--regularizer", choices=_choices(REGULARIZERS), default=None,
+                     help=f"the weight penalty: l2 (lmbda/2n) sum w^2, l1 (lmbda/n) sum |w|, or "
+                          f"none (default: {d['regularizer']})")
+    exp.add_argument("--lmbda", type=float, nargs="+", default=None, metavar="X",
+                     help=f"the penalty's lmbda (see --regularizer; n is the training-set size); "
+                          f"several values are compared (default: {d['lmbda']:g})")
+    exp.add_argument("--eta", type=float, default=None,
+                     help=f"learning rate (default: {d['eta']:g})")
+    exp.add_argument("--batch-size", type=int, default=None, metavar="M",
+                     help=f"mini-batch size (default: {d['batch_size']})")
+    exp.add_argument("--epochs", type=int, default=None, metavar="K",
+                     help=f"epochs to train (default: {d['epochs']}); with --resume, the new "
+                          "total")
+    exp.add_argument("--seed", "--seeds", dest="seed", type=int, nargs="+", default=None,
+                     metavar="S",
+                     help=f"seed of the initial weights and the mini-batch order; several "
+                          f"seeds are compared (default: {d['seed']})")
+    path = sub.add_parser(
+        "path", help="exact convex optima along a grid of lmbda",
+        description="Solve logistic (two digits) or softmax (ten digits) regression, a network "
+                    "without hidden layer, exactly for each lmbda of a grid, and show how the "
+                    "weights shrink as lmbda grows.")
     _common(path)
-    path.add_argument("--digits", type=int, nargs=2, default=[3, 8], metavar=("A", "B"),
-                      help="a binary task: digit A against digit B (default 3 8)")
-    path.add_argument("--multiclass", action="store_true", help="all ten digits, softmax")
-    path.add_argument("--penalty", choices=["l2", "l1"], default="l2")
-    path.add_argument("--n-lmbdas", type=int, default=20)
-    path.add_argument("--lmbdas", type=float, nargs="+", default=None)
+    path.add_argument("--digits", type=int, nargs=2, default=None, metavar=("A", "B"),
+                      help="a binary task: digit A (target 0) against digit B (target 1); two "
+                           "different digits 0-9 (default: 3 8)")
+    path.add_argument("--multiclass", action="store_true",
+                      help="all ten digits, softmax regression (not with --digits)")
+    path.add_argument("--penalty", choices=["l2", "l1"], default="l2",
+                      help="l2: (lmbda/2n) sum w^2; l1: (lmbda/n) sum |w| (default: l2)")
+    path.add_argument("--n-lmbdas", type=int, default=20, metavar="K",
+                      help="grid size: K values log-spaced from lmbda_max down to 1e-4 of it "
+                           "(default: 20)")
+    path.add_argument("--lmbdas", type=float, nargs="+", default=None, metavar="X",
+                      help="the grid itself, positive values, instead of --n-lmbdas (default: the "
+                           "--n-lmbdas grid)")
     return parser
 
 
 def load_dataset(spec):
-    """Return DataSplits for a ``--dataset`` value (a list of words)."""
+    """Return DataSplits for a ``--dataset`` value (a list of words); errors name the value."""
+    try:
+        return _load_dataset(spec)
+    except CLIError:
+        raise
+    except (ValueError, TypeError, OSError, EOFError) as exc:
+        raise CLIError(f"--dataset {' '.join(spec)}: {_one_line(exc)}") from exc
+
+
+def _load_dataset(spec):
     from . import datasets
 
     name, rest = spec[0], spec[1:]
+    if len(rest) > 1 or (name == "mnist-sample" and rest):
+        raise CLIError(f"argument --dataset: {name!r} takes "
+                       f"{'no PATH' if name == 'mnist-sample' else 'at most one PATH'}, "
+                       f"got {' '.join(spec)!r}")
     if name == "mnist-sample":
         return datasets.load_mnist_sample()
     if name == "mnist":
-        if not rest:
-            raise ValueError("--dataset mnist needs a PATH (mnist.pkl.gz or an IDX folder)")
-        return datasets.load_mnist(rest[0])
+        return datasets.load_mnist(rest[0] if rest else None)
     if name == "fashion-mnist":
         return datasets.load_fashion_mnist(rest[0] if rest else None)
-    raise ValueError(f"unknown dataset {name!r}; choose mnist-sample, mnist PATH or "
-                     "fashion-mnist [PATH]")
+    raise CLIError(f"argument --dataset: unknown data set {name!r}; choose mnist-sample, "
+                   "mnist [PATH] or fashion-mnist [PATH]")
 
 
 def _plots_available(args):
@@ -87,120 +236,539 @@ def _plots_available(args):
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        print('wdecay: no plots: matplotlib is missing (pip install "wdecay[plot]")',
-              file=sys.stderr)
+        _warn('no plots: matplotlib is missing (pip install "wdecay[plot]")')
         return False
     return True
 
 
+def _warn(message):
+    print(f"wdecay: warning: {message}", file=sys.stderr)
+
+
+def _number(value):
+    """A float's shortest exact text, without a trailing ".0": ``float(_number(x)) == x``.
+
+    ``repr`` of a float is the shortest text that reads back as the same float,
+    so names are unique and reversible: 1 -> "1", 1.000001 -> "1.000001".
+    """
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+# -- output folders --------------------------------------------------------------
+def _check_out(out, overwrite, names=RESULT_FILES):
+    """Refuse a file, or a folder with earlier results (unless ``overwrite``); write nothing."""
+    if out is None:
+        return
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise CLIError(f"--out {out}: a file of that name exists; name a folder")
+    if overwrite or not os.path.isdir(out):
+        return
+    earlier = _results_in(out, names)
+    if earlier:
+        raise CLIError(f"--out {out} holds earlier results ({', '.join(earlier[:3])}"
+                       f"{', ...' if len(earlier) > 3 else ''}); pass --overwrite to replace "
+                       f"them, or --resume {out} to continue an interrupted experiment")
+
+
+def _is_result(name, names):
+    return (name in names or bool(E._CHECKPOINT.fullmatch(name))
+            or (name.startswith("overlay_") and name.endswith(".png")))
+
+
+def _results_in(out, names):
+    """Result files in ``out`` and its run folders (one level down), relative to ``out``."""
+    found = []
+    for entry in sorted(os.listdir(out)):
+        full = os.path.join(out, entry)
+        if os.path.isfile(full) and _is_result(entry, names):
+            found.append(entry)
+        elif os.path.isdir(full) and "=" in entry:  # a run folder such as lmbda=5.0
+            found += [os.path.join(entry, f) for f in sorted(os.listdir(full))
+                      if _is_result(f, names)]
+    return found
+
+
+def _clear(out, names=RESULT_FILES):
+    """Remove the results an earlier run left in ``out`` (after --overwrite was given)."""
+    for rel in _results_in(out, names):
+        os.unlink(os.path.join(out, rel))
+    for entry in os.listdir(out):
+        sub = os.path.join(out, entry)
+        if os.path.isdir(sub) and "=" in entry and not os.listdir(sub):
+            shutil.rmtree(sub)  # an empty run folder of the earlier experiment
+
+
+def _write_report(path, runs, overlays=None):
+    """``report.write_html`` with run dicts.
+
+    Transitional: report.py's write_html before its dict form unpacks 4-tuples;
+    this falls back to that form. Remove the fallback once both are merged.
+    """
+    from .report import write_html
+
+    try:
+        write_html(path, runs, overlays)
+    except ValueError as exc:
+        if "unpack" not in str(exc):
+            raise
+        write_html(path, [(r["title"], r["summary_text"], r["plots"], r["history"])
+                          for r in runs], overlays)
+
+
+# -- wdecay experiment -------------------------------------------------------------
+def _given(args, name):
+    return getattr(args, name) is not None
+
+
+def _plan(args):
+    """The runs to do: ``(dataset words, [(title, folder, settings), ...])``, all checked."""
+    d = E.DEFAULTS
+    if args.resume:
+        return _resume_plan(args)
+    sizes = _sizes(args.sizes) if _given(args, "sizes") else list(d["sizes"])
+    base = {"sizes": sizes}
+    for key, value in (("init", args.init), ("cost", args.cost),
+                       ("activation", args.activation), ("regularizer", args.regularizer),
+                       ("eta", args.eta), ("batch_size", args.batch_size),
+                       ("epochs", args.epochs)):
+        base[key] = d[key] if value is None else value
+    lmbdas = args.lmbda if _given(args, "lmbda") else [d["lmbda"]]
+    seeds = args.seed if _given(args, "seed") else [d["seed"]]
+    for name, values in (("--lmbda", lmbdas), ("--seed", seeds)):
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise CLIError(f"argument {name}: {', '.join(map(str, repeated))} given twice")
+    if base["regularizer"] == "none":
+        if _given(args, "lmbda"):
+            _warn("--lmbda is ignored with --regularizer none: there is no weight decay")
+        lmbdas = [0.0]
+    elif any(l == 0 for l in lmbdas):
+        _warn("lmbda=0: no weight decay in that run")
+    runs = []
+    several = len(lmbdas) * len(seeds) > 1
+    for lmbda in lmbdas:
+        for seed in seeds:
+            settings = E.check_settings({**base, "lmbda": lmbda, "seed": seed})
+            name = f"lmbda={_number(lmbda)}" + (f"_seed={seed}" if len(seeds) > 1 else "")
+            title = name.replace("_", ", ")
+            runs.append((title, name if several else ".", settings))
+    return list(args.dataset or ["mnist-sample"]), runs
+
+
+def _resume_plan(args):
+    allowed = {"epochs"}
+    for name in ("sizes", "init", "cost", "activation", "regularizer", "lmbda", "eta",
+                 "batch_size", "seed"):
+        if _given(args, name) and name not in allowed:
+            raise CLIError(f"--resume takes the settings stored in {args.resume}; drop "
+                           f"--{name.replace('_', '-')}")
+    if args.out is not None or args.overwrite:
+        raise CLIError("--resume DIR writes into DIR; drop --out and --overwrite")
+    if args.dataset is not None:
+        raise CLIError(f"--resume takes the data set stored in {args.resume}; drop --dataset")
+    stored = os.path.join(args.resume, "run.json")
+    if not os.path.isfile(stored):
+        raise CLIError(f"--resume {args.resume}: no run.json there; it is not an experiment "
+                       "written by 'wdecay experiment --out'")
+    import json
+
+    try:
+        with open(stored) as fh:
+            data = json.load(fh)
+        dataset, entries = list(data["dataset"]), data["runs"]
+        runs = [(e["title"], e["folder"], E.check_settings(
+            {**e["settings"], **({"epochs": args.epochs} if _given(args, "epochs") else {})}))
+            for e in entries]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CLIError(f"{stored} is not a valid wdecay run.json ({type(exc).__name__}: "
+                       f"{exc})") from None
+    return dataset, runs
+
+
+def _check_data(splits, settings):
+    (X, y), _, _ = splits
+    sizes = settings["sizes"]
+    if sizes[0] != X.shape[1]:
+        raise CLIError(f"argument --sizes: the first layer must have the data's {X.shape[1]} "
+                       f"inputs, got {sizes[0]}")
+    classes = int(np.max(y)) + 1
+    if sizes[-1] < classes:
+        raise CLIError(f"argument --sizes: the last layer must have at least the data's "
+                       f"{classes} classes, got {sizes[-1]}")
+    if settings["regularizer"] == "l2":
+        factor = 1.0 - settings["eta"] * settings["lmbda"] / len(X)
+        if factor <= 0:
+            raise CLIError(f"the L2 decay factor 1 - eta*lmbda/n = {factor:.4g} must be > 0 "
+                           f"(eta={settings['eta']:g}, lmbda={settings['lmbda']:g}, "
+                           f"n={len(X)}); use a smaller eta or lmbda")
+
+
 def experiment(args, stream=None):
-    stream = sys.stdout if stream is None else stream
-    splits = load_dataset(args.dataset)
-    plots = args.out is not None and _plots_available(args)
-    runs, summaries = [], []
-    # Each run keeps the per-step NormBudget, which lockstep training (wdecay.sweep)
-    # does not support, so the runs of a comparison train one after another.
-    combos = [(lmbda, seed) for lmbda in args.lmbda for seed in args.seed]
-    for lmbda, seed in combos:
-        settings = {k: getattr(args, k) for k in
-                    ("sizes", "init", "cost", "activation", "regularizer", "eta", "batch_size",
-                     "epochs")}
-        settings.update(lmbda=lmbda, seed=seed, dataset=" ".join(args.dataset))
-        title = f"lmbda={lmbda:g}" + (f", seed={seed}" if len(args.seed) > 1 else "")
-        folder = None
-        if args.out:
-            name = f"lmbda={lmbda:g}" + (f"_seed={seed}" if len(args.seed) > 1 else "")
-            folder = args.out if len(combos) == 1 else os.path.join(args.out, name)
+    """Run ``wdecay experiment``; return the summaries."""
+    stream = _Output(sys.stdout if stream is None else stream)
+    dataset, runs = _plan(args)
+    for _, _, settings in runs:
+        settings["dataset"] = " ".join(dataset)
+    out = args.resume or args.out
+    if not args.resume:
+        _check_out(out, args.overwrite)
+    if args.resume:
+        for title, folder, settings in runs:
+            found = E.checkpoints(os.path.join(out, folder))
+            if found and found[-1][1] > settings["epochs"]:
+                raise CLIError(f"argument --epochs: {title} has finished {found[-1][1]} epochs; "
+                               f"the new total must be at least that, got {settings['epochs']}")
+    splits = load_dataset(dataset)
+    for _, _, settings in runs:
+        _check_data(splits, settings)
+    plots = out is not None and _plots_available(args)
+    table = not args.quiet and args.format == "table"
+    if out is not None and (not args.resume or _given(args, "epochs")):
+        # everything is checked: now touch files
+        os.makedirs(out, exist_ok=True)
+        if args.overwrite:
+            _clear(out)
+        atomic_write(os.path.join(out, "run.json"), dumps(
+            {"wdecay": __version__, "command": "experiment",
+             "dataset": dataset[:1] + [os.path.abspath(p) for p in dataset[1:]],  # any cwd
+             "runs": [{"title": t, "folder": f, "settings": s} for t, f, s in runs]},
+            indent=1).encode())
+    done, summaries = [], []
+    for i, (title, folder, settings) in enumerate(runs):
+        folder = None if out is None else os.path.normpath(os.path.join(out, folder))
+        resume = bool(args.resume) and folder is not None and bool(E.checkpoints(folder))
+        if folder is not None:
             os.makedirs(folder, exist_ok=True)
-            history_csv = os.path.join(folder, "history.csv")
-            if os.path.exists(history_csv):
-                os.unlink(history_csv)  # a new run, not a continuation
-        if len(combos) > 1 and not args.quiet and args.format == "table":
-            print(f"\n== {title} ==", file=stream)
-        net, history, summary = E.run(
-            splits, settings, table=not args.quiet and args.format == "table",
-            history_path=folder and os.path.join(folder, "history.csv"), stream=stream)
+        if len(runs) > 1 and table:
+            print(("\n" if i else "") + f"== {title} ==", file=stream)
+        try:
+            net, history, summary = E.run(
+                splits, settings, table=table, stream=stream, resume=resume,
+                history_path=folder and os.path.join(folder, "history.csv"),
+                checkpoint_dir=folder, history_mode="overwrite")
+        except KeyboardInterrupt:
+            raise Interrupted(_keep_interrupted(out, folder, title, settings, splits, done,
+                                                plots)) from None
         text = E.summary_text(summary)
-        plot_paths = write_run(folder, net, history, summary, plots) if folder else {}
-        runs.append((title, text, plot_paths, history))
+        plot_paths = _write_run(folder, net, history, summary, plots) if folder else {}
+        done.append(_run_entry(title, text, summary, plot_paths, history))
         summaries.append(summary)
         if args.format == "table":
-            print("\n" + text, file=stream)
-    if args.out:
-        overlays = {}
-        if plots and len(runs) > 1:
-            from . import plot
-
-            histories = {title: h for title, _, _, h in runs}
-            for key in ("layer1/rms", f"layer{len(args.sizes) - 1}/rms"):
-                name = f"overlay_{key.replace('/', '_')}"
-                overlays[name] = os.path.join(args.out, f"{name}.png")
-                plot.overlay(histories, key, path=overlays[name])
-        write_html(os.path.join(args.out, "report.html"), runs, overlays)
+            gap = "\n" if (table or i) else ""
+            print(gap + text, file=stream, flush=True)
+    if out is not None:
+        _finish_report(out, done, plots, runs)
     if args.format == "json":
-        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=1), file=stream)
+        print(dumps(summaries[0] if len(summaries) == 1 else summaries, indent=1), file=stream)
     return summaries
 
 
-def path(args, stream=None):
-    import numpy as np
+def _run_entry(title, text, summary, plot_paths, history):
+    return {"title": title, "summary_text": text, "summary": summary, "plots": plot_paths,
+            "history": history}
 
+
+def _write_run(folder, net, history, summary, plots):
+    from .report import write_run
+
+    return write_run(folder, net, history, summary, plots)
+
+
+def _finish_report(out, done, plots, runs):
+    overlays = {}
+    if plots and len(done) > 1:
+        from . import plot
+
+        histories = {r["title"]: r["history"] for r in done}
+        layers = len(runs[0][2]["sizes"]) - 1
+        for key in ("layer1/rms", f"layer{layers}/rms"):
+            name = f"overlay_{key.replace('/', '_')}"
+            overlays[name] = os.path.join(out, f"{name}.png")
+            plot.overlay(histories, key, path=overlays[name])
+    _write_report(os.path.join(out, "report.html"), done, overlays)
+
+
+def _keep_interrupted(out, folder, title, settings, splits, done, plots):
+    """After Ctrl-C: write the finished epochs' model, summary and report; say what was kept."""
+    if folder is None:
+        return "interrupted; nothing kept (no --out)"
+    found = E.checkpoints(folder)
+    kept = []
+    if found and found[-1][1] > 0:
+        from .serialization import load
+
+        path, epoch = found[-1]
+        net = load(path)
+        history = History(E.History.from_csv(os.path.join(folder, "history.csv")).records)
+        history.truncate(epoch)
+        (X, _), _, (X_test, y_test) = splits
+        s = {**settings, "epochs": epoch, "n_train": len(X)}
+        summary = E.summarize(history, net, s, net.accuracy(X_test, y_test))
+        plot_paths = _write_run(folder, net, history, summary, plots)
+        done.append(_run_entry(f"{title} (interrupted after epoch {epoch})",
+                               E.summary_text(summary), summary, plot_paths, history))
+        kept.append(f"epochs 0-{epoch} of {title}")
+    if done:
+        _finish_report(out, done, plots, [(None, None, settings)])
+    what = ", ".join(kept) if kept else f"no finished epoch of {title}"
+    return (f"interrupted: kept {what}{' and the runs before it' if len(done) > len(kept) else ''}"
+            f" in {out} (history, checkpoint{', model, summary, report' if done else ''}); "
+            f"continue with: wdecay experiment --resume {out}")
+
+
+# -- wdecay path -----------------------------------------------------------------
+def _path_task(args, splits):
+    (X, y), (Xv, yv), _ = splits
+    if args.multiclass:
+        if args.digits is not None:
+            raise CLIError("--multiclass uses all ten digits; drop --digits (or --multiclass)")
+        return "softmax", X, y, Xv, yv, f"classes 0-{int(np.max(y))} (softmax regression)"
+    a, b = args.digits if args.digits is not None else (3, 8)
+    for v in (a, b):
+        if not 0 <= v <= 9:
+            raise CLIError(f"argument --digits: digits are 0-9, got {v}")
+    if a == b:
+        raise CLIError(f"argument --digits: two different digits are needed, got {a} {b}")
+    keep, keep_v = np.isin(y, (a, b)), np.isin(yv, (a, b))
+    if not keep.any() or not keep_v.any():
+        raise CLIError(f"argument --digits: the data have no examples of digits {a} and {b}")
+    Y = (y[keep] == b).astype(float)[:, None]
+    Yv = (yv[keep_v] == b).astype(float)[:, None]
+    return ("logistic", X[keep], Y, Xv[keep_v], Yv,
+            f"digit {a} (target 0) against digit {b} (target 1), logistic regression")
+
+
+def _path_checks(args):
+    if args.n_lmbdas < 2:
+        raise CLIError(f"argument --n-lmbdas: must be >= 2, got {args.n_lmbdas}")
+    if args.lmbdas is not None and not all(l > 0 and math.isfinite(l) for l in args.lmbdas):
+        raise CLIError(f"argument --lmbdas: values must be positive and finite, got {args.lmbdas}")
+    if args.multiclass and args.digits is not None:
+        raise CLIError("--multiclass uses all ten digits; drop --digits (or --multiclass)")
+    if args.digits is not None:
+        a, b = args.digits
+        if not (0 <= a <= 9 and 0 <= b <= 9):
+            raise CLIError(f"argument --digits: digits are 0-9, got {a} {b}")
+        if a == b:
+            raise CLIError(f"argument --digits: two different digits are needed, got {a} {b}")
+
+
+PENALTY_TEXT = {"l2": "L2: (lmbda/2n) sum w^2 added to C0", "l1": "L1: (lmbda/n) sum |w| added to C0"}
+COST_TEXT = {"logistic": "mean cross-entropy", "softmax": "mean log-likelihood cost -ln a_y"}
+
+
+def path_header(settings):
+    """The lines printed above the path's table: data, task, n, penalty, grid, definitions."""
+    s = settings
+    grid = (f"{s['n_lmbdas']} values log-spaced from lmbda_max = {s['lmbda_top']:.4g} down to "
+            f"{s['lmbda_bottom']:.4g}" if s["grid"] == "default" else
+            f"{s['n_lmbdas']} given values from {s['lmbda_top']:.4g} down to {s['lmbda_bottom']:.4g}")
+    return [
+        f"Exact optima of {s['task']}",
+        f"  data:     {s['dataset']}: n = {s['n_train']} training, {s['n_eval']} evaluation "
+        f"examples, {s['n_features']} inputs",
+        f"  penalty:  {PENALTY_TEXT[s['penalty']]}, n = {s['n_train']}; biases are not penalized",
+        f"  grid:     {grid}",
+        f"  C0:       the {COST_TEXT[s['model']]} over the training examples, without the "
+        f"penalty; eval C0 the same on the evaluation examples",
+        f"  residual: 2-norm of the gradient of C0 + penalty at the solution (for L1, the part "
+        f"no subgradient cancels); 0 at the exact optimum",
+    ]
+
+
+def path_summary(result, penalty):
+    """The path's summary: a dict of numbers, and :func:`path_summary_text` for sentences.
+
+    ``fastest_fall`` is the pair of neighbouring grid values across which the
+    penalty's norm (sum w^2 for L2, sum |w| for L1) falls most per decade of
+    lmbda; ``share_per_decade`` is that fall as a fraction of the norm's largest
+    value on the grid. ``best_eval`` holds the lmbda of the best evaluation
+    accuracy (the largest lmbda among ties) and of the lowest evaluation cost.
+    """
+    lm = np.asarray(result.lmbdas, dtype=float)
+    norm = np.asarray(result.l2_norm2 if penalty == "l2" else result.l1_norm, dtype=float)
+    order = np.argsort(lm)
+    lm, norm = lm[order], norm[order]
+    summary = {"norm": "sum_w2" if penalty == "l2" else "sum_abs_w"}
+    if len(lm) >= 2 and norm.max() > 0:
+        per_decade = (norm[:-1] - norm[1:]) / np.log10(lm[1:] / lm[:-1]) / norm.max()
+        i = int(np.argmax(per_decade))
+        summary["fastest_fall"] = {"lmbda_from": float(lm[i]), "lmbda_to": float(lm[i + 1]),
+                                   "norm_from": float(norm[i]), "norm_to": float(norm[i + 1]),
+                                   "share_per_decade": float(per_decade[i])}
+    if result.eval_accuracy is not None:
+        acc = np.asarray(result.eval_accuracy)
+        cost = np.asarray(result.eval_cost)
+        best = int(np.argmax(acc))  # largest lmbda among equal accuracies: the first
+        low = int(np.argmin(cost))
+        summary["best_eval"] = {"lmbda": float(result.lmbdas[best]), "accuracy": float(acc[best]),
+                                "lowest_cost_lmbda": float(result.lmbdas[low]),
+                                "lowest_cost": float(cost[low])}
+    if hasattr(result, "nonmonotone"):  # transitional guard until SCIENCE's Path.nonmonotone merges
+        nm = result.nonmonotone()
+        summary["nonmonotone"] = {"count": int(nm.count), "of": int(result.coefficients.shape[1]),
+                                  "largest_excursion": float(nm.largest_excursion),
+                                  "tolerance": float(nm.tolerance),
+                                  "skipped_zero_columns": int(nm.skipped_zero_columns)}
+    return summary
+
+
+def path_summary_text(summary):
+    name = {"sum_w2": "sum w^2", "sum_abs_w": "sum |w|"}[summary["norm"]]
+    lines = ["Summary:"]
+    f = summary.get("fastest_fall")
+    if f:
+        change = (f" ({100 * (f['norm_to'] / f['norm_from'] - 1):+.0f}%)"
+                  if f["norm_from"] > 0 else "")
+        lines.append(f"  The norm falls fastest between lmbda = {f['lmbda_from']:.4g} and "
+                     f"{f['lmbda_to']:.4g}, where {name} goes from {f['norm_from']:.4g} to "
+                     f"{f['norm_to']:.4g}{change}: the largest fall per decade of lmbda on "
+                     f"this grid.")
+    else:
+        lines.append(f"  {name} is 0 all along the grid.")
+    b = summary.get("best_eval")
+    if b:
+        lines.append(f"  Best evaluation accuracy {b['accuracy']:.4f} at lmbda = {b['lmbda']:.4g}; "
+                     f"lowest evaluation C0 {b['lowest_cost']:.4f} at lmbda = "
+                     f"{b['lowest_cost_lmbda']:.4g}.")
+    nm = summary.get("nonmonotone")
+    if nm:
+        k = nm["skipped_zero_columns"]
+        skipped = (f"; {k} coefficient{' that is' if k == 1 else 's that are'} 0 all along "
+                   f"skipped" if k else "")
+        lines.append(f"  Non-monotone coefficients: {nm['count']} of {nm['of']} do not change "
+                     f"monotonically along the path (largest excursion "
+                     f"{nm['largest_excursion']:.3g}, tolerance {nm['tolerance']:.1e}{skipped}).")
+    return "\n".join(lines)
+
+
+def path_rows(result):
+    nonzero = getattr(result, "n_nonzero", None)  # transitional: SCIENCE adds n_nonzero
+    rows = []
+    for i, l in enumerate(result.lmbdas):
+        row = {"lmbda": float(l), "sum_w2": float(result.l2_norm2[i]),
+               "sum_abs_w": float(result.l1_norm[i]), "train_cost": float(result.train_cost[i]),
+               "residual": float(result.residual[i])}
+        if result.eval_cost is not None:
+            row.update(eval_cost=float(result.eval_cost[i]),
+                       eval_accuracy=float(result.eval_accuracy[i]))
+        if nonzero is not None:
+            row["nonzero"] = int(nonzero[i])
+        rows.append(row)
+    return rows
+
+
+def path_table(rows):
+    cols = [("lmbda", "lmbda", 12, ".4g"), ("sum_w2", "sum w^2", 12, ".5g"),
+            ("sum_abs_w", "sum |w|", 12, ".5g"), ("nonzero", "nonzero", 8, "d"),
+            ("train_cost", "C0", 10, ".5f"), ("eval_cost", "eval C0", 10, ".5f"),
+            ("eval_accuracy", "eval acc", 8, ".4f"), ("residual", "residual", 9, ".1e")]
+    cols = [c for c in cols if c[0] in rows[0]]
+    lines = [" ".join(f"{head:>{w}}" for _, head, w, _ in cols)]
+    for r in rows:
+        lines.append(" ".join(f"{r[k]:>{w}{fmt}}" for k, _, w, fmt in cols))
+    return lines
+
+
+def path(args, stream=None):
+    """Run ``wdecay path``; return the convex Path result."""
     from .convex import regularization_path
 
-    stream = sys.stdout if stream is None else stream
-    (X, y), (Xv, yv), _ = load_dataset(args.dataset)
-    if args.multiclass:
-        model, Y, Yv = "softmax", y, yv
-    else:
-        a, b = args.digits
-        keep, keep_v = np.isin(y, (a, b)), np.isin(yv, (a, b))
-        if not keep.any():
-            raise ValueError(f"no training examples of digits {a} and {b}")
-        X, Xv = X[keep], Xv[keep_v]
-        Y = (y[keep] == b).astype(float)[:, None]
-        Yv = (yv[keep_v] == b).astype(float)[:, None]
-        model = "logistic"
+    stream = _Output(sys.stdout if stream is None else stream)
+    _path_checks(args)
+    _check_out(args.out, args.overwrite)
+    args.dataset = args.dataset or ["mnist-sample"]
+    splits = load_dataset(args.dataset)
+    model, X, Y, Xv, Yv, task = _path_task(args, splits)
+    plots = args.out is not None and _plots_available(args)
     result = regularization_path(X, Y, lmbdas=args.lmbdas, model=model, penalty=args.penalty,
                                  n_lmbdas=args.n_lmbdas, evaluation_data=(Xv, Yv))
-    rows = [{"lmbda": float(l), "sum_w2": float(w2), "sum_abs_w": float(w1), "train_cost": float(c),
-             "eval_cost": float(ec), "eval_accuracy": float(acc), "residual": float(r)}
-            for l, w2, w1, c, ec, acc, r in zip(result.lmbdas, result.l2_norm2, result.l1_norm,
-                                                 result.train_cost, result.eval_cost,
-                                                 result.eval_accuracy, result.residual)]
+    settings = {"dataset": " ".join(args.dataset), "task": task, "model": model,
+                "penalty": args.penalty, "n_train": len(X), "n_eval": len(Xv),
+                "n_features": X.shape[1], "grid": "default" if args.lmbdas is None else "given",
+                "n_lmbdas": len(result.lmbdas), "lmbda_top": float(np.max(result.lmbdas)),
+                "lmbda_bottom": float(np.min(result.lmbdas)),
+                "digits": None if args.multiclass else list(args.digits or (3, 8))}
+    rows = path_rows(result)
+    numbers = path_summary(result, args.penalty)
+    summary = {"settings": settings, **numbers}  # the report's form: settings inside
+    header, text = path_header(settings), path_summary_text(summary)
     if args.format == "json":
-        print(json.dumps(rows, indent=1), file=stream)
-    elif not args.quiet:
-        print(f"{'lmbda':>12} {'sum w^2':>12} {'sum |w|':>12} {'train C0':>10} {'eval C0':>10} "
-              f"{'eval acc':>8} {'residual':>9}", file=stream)
-        for r in rows:
-            print(f"{r['lmbda']:>12.4g} {r['sum_w2']:>12.5g} {r['sum_abs_w']:>12.5g} "
-                  f"{r['train_cost']:>10.5f} {r['eval_cost']:>10.5f} {r['eval_accuracy']:>8.4f} "
-                  f"{r['residual']:>9.1e}", file=stream)
+        print(dumps({"settings": settings, "rows": rows, "summary": numbers}, indent=1),
+              file=stream)
+    else:
+        lines = [] if args.quiet else header + [""] + path_table(rows) + [""]
+        print("\n".join(lines + [text]), file=stream, flush=True)
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-        from ._files import atomic_write
-
-        atomic_write(os.path.join(args.out, "path.json"), json.dumps(rows, indent=1).encode())
-        if _plots_available(args):
+        if args.overwrite:
+            _clear(args.out)
+        atomic_write(os.path.join(args.out, "path.json"),
+                     dumps({"settings": settings, "rows": rows, "summary": numbers},
+                           indent=1).encode())
+        plot_paths = {}
+        if plots:
             from . import plot
 
-            plot.coefficient_paths(result, path=os.path.join(args.out, "coefficient_paths.png"))
-            plot.path_norm(result, path=os.path.join(args.out, "path_norm.png"))
-            plot.path_costs(result, path=os.path.join(args.out, "path_costs.png"))
+            for name, fn in (("coefficient_paths", plot.coefficient_paths),
+                             ("path_norm", plot.path_norm), ("path_costs", plot.path_costs)):
+                plot_paths[name] = os.path.join(args.out, f"{name}.png")
+                fn(result, path=plot_paths[name])
+        page_text = "\n".join(header + [""] + path_table(rows) + ["", text])
+        _write_report(os.path.join(args.out, "report.html"),
+                      [{"title": f"wdecay path: {task}", "summary_text": page_text,
+                        "summary": summary, "plots": plot_paths, "history": History()}])
     return result
 
 
+# -- entry point -------------------------------------------------------------------
+ERRORS = (CLIError, ValueError, TypeError, OSError, gzip.BadGzipFile, TrainingDivergedError,
+          MonitorError, EOFError)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"wdecay: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    """``wdecay``: return the exit code (0, 2 for an error, 130 after Ctrl-C).
+
+    Warnings are printed as one ``wdecay: warning:`` line each; numpy's
+    floating-point RuntimeWarnings are silenced (training checks for NaN and
+    inf after every epoch and stops with one error line).
+    """
     try:
-        if args.command == "experiment":
-            experiment(args)
-        else:
-            path(args)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        print(f"wdecay: error: {exc}", file=sys.stderr)
-        return 2
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version
+            return exc.code if isinstance(exc.code, int) else 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.showwarning = _show_warning
+            if args.command == "experiment":
+                experiment(args)
+            else:
+                path(args)
+    except Interrupted as exc:
+        print(f"wdecay: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("wdecay: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ERRORS as exc:
+        print(f"wdecay: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
     return 0
+
+
+def _one_line(exc):
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}"
+    elif isinstance(exc, (KeyError, EOFError, gzip.BadGzipFile)):
+        text = f"{type(exc).__name__}: {text}"
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

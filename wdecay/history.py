@@ -1,10 +1,28 @@
-"""The training history: one record (a flat dict of named numbers) per epoch.
+"""The training history: one record (a flat dict of named values) per epoch.
 
 Epoch 0 holds the values at the initial weights. ``history["layer1/rms"]``
-returns a numpy array over epochs. Histories export to CSV and JSON without
-loss (floats are written with ``repr``, which round-trips exactly), and given a
-``path`` a history appends each epoch to a CSV file as soon as it is recorded,
-so a run that is killed keeps the epochs it finished.
+returns a numpy array over epochs. Given a ``path``, a history appends each
+epoch to a CSV file as soon as it is recorded, so a run that is killed keeps
+the epochs it finished; ``mode`` says what to do with a file that exists.
+
+Values are ints, floats, bools or strings (numpy scalars become Python ones).
+The CSV round trip is exact for all four types:
+
+- an int is written as its digits and a float with ``repr`` (which round-trips
+  exactly, ``nan``, ``inf`` and ``-inf`` included); a bool as ``True`` or ``False``;
+- a field reads back as an int only if it is an int's canonical text (``"7"``,
+  never ``"007"``), as a float only if it is a float's ``repr`` (``"100000.0"``,
+  never ``"1e5"``), as a bool only if it is ``True`` or ``False``;
+- a string that would read back as something else (``"7"``, ``"0.5"``,
+  ``"nan"``, ``"True"``, the empty string; but not ``"007"`` or ``"1e5"``) is
+  written with a leading apostrophe, as spreadsheets do, and so is a string
+  that starts with one; reading removes one apostrophe;
+- an empty field is a value the record does not have.
+
+Other types (lists, arrays, None) are refused with a ``TypeError`` naming the key.
+JSON (:meth:`History.to_json`) is strict: NaN and infinities are written as
+``null`` and ``null`` reads back as NaN, so infinities come back as NaN there;
+use the CSV file to keep them.
 """
 
 from __future__ import annotations
@@ -13,40 +31,74 @@ import csv
 import io
 import json
 import math
+import numbers
 import os
+import warnings
 
 import numpy as np
 
 from ._files import atomic_write
+from ._json import dumps
+
+MODES = ("new", "append", "resume", "overwrite")
 
 
 def _format(value):
-    if isinstance(value, (bool, np.bool_)):
-        return str(int(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    return str(value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if value == "" or value.startswith("'") or _parse(value) != value:
+        return "'" + value  # would not read back as this string
+    return value
 
 
 def _parse(text):
-    if text == "":
-        return math.nan
+    if text.startswith("'"):
+        return text[1:]
+    if text in ("True", "False"):
+        return text == "True"
     try:
-        return int(text)
+        number = int(text)
     except ValueError:
         pass
+    else:
+        if str(number) == text:
+            return number
+        return text
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return text
+    return number if repr(number) == text else text
 
 
-def _plain(value):
+def _plain(key, value):
+    """``value`` as a Python int, float, bool or str; refuse other types."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
     if isinstance(value, np.generic):
-        return value.item()
-    return value
+        value = value.item()
+    if isinstance(value, (bool, str, float)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise TypeError(f"history values must be numbers, bools or strings; {key!r} is "
+                    f"{type(value).__name__} ({value!r:.60})")
+
+
+class _Keys(list):
+    """The keys as a list; calling it (``history.keys()``) returns a copy.
+
+    Transitional: ``history.keys`` used to be a property, so both spellings work.
+    """
+
+    def __call__(self):
+        return list(self)
 
 
 class History:
@@ -58,6 +110,18 @@ class History:
         Records to start from.
     path : str or path-like, optional
         A CSV file that every new record is appended to as soon as it is added.
+    mode : {"new", "append", "resume", "overwrite"}
+        What to do when ``path`` exists and is not empty:
+
+        - ``"new"`` (default) refuses it with ``FileExistsError``;
+        - ``"append"`` keeps the file's rows, then ``records``, and appends after them;
+        - ``"resume"`` continues a killed or interrupted run: the file must
+          exist, its rows become the records (``records`` must not be given);
+          check it against the network with :meth:`check_resumable`;
+        - ``"overwrite"`` replaces it (with ``records``, if any).
+
+        A file whose last line lacks its newline (a write cut short) has that
+        line kept if it has all its fields, dropped with a warning otherwise.
 
     Examples
     --------
@@ -65,14 +129,19 @@ class History:
     >>> h.append({"epoch": 0, "layer1/rms": 1.0}); h.append({"epoch": 1, "layer1/rms": 0.5})
     >>> h["layer1/rms"]
     array([1. , 0.5])
+    >>> h.keys()
+    ['epoch', 'layer1/rms']
     """
 
-    def __init__(self, records=None, path=None):
-        self.records = [dict(r) for r in (records or [])]
+    def __init__(self, records=None, path=None, mode="new"):
+        if mode not in MODES:
+            raise ValueError(f"`mode` must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
+        self.records = [{k: _plain(k, v) for k, v in r.items()} for r in (records or [])]
         self.path = None if path is None else os.fspath(path)
+        self.mode = mode
         self._columns = None
         if self.path is not None:
-            self._start_file()
+            self._start_file(records is not None)
 
     # -- access ------------------------------------------------------------
     def __len__(self):
@@ -83,12 +152,12 @@ class History:
 
     @property
     def keys(self):
-        """All keys in order of first appearance."""
+        """All keys in order of first appearance: ``history.keys()``."""
         seen = {}
         for record in self.records:
             for key in record:
                 seen.setdefault(key, None)
-        return list(seen)
+        return _Keys(seen)
 
     def __contains__(self, key):
         return any(key in r for r in self.records)
@@ -97,7 +166,7 @@ class History:
         if isinstance(key, int):
             return self.records[key]
         if key not in self:
-            raise KeyError(f"no key {key!r} in the history; keys are {self.keys}")
+            raise KeyError(f"no key {key!r} in the history; keys are {self.keys()}")
         values = [r.get(key, math.nan) for r in self.records]
         return np.asarray(values)
 
@@ -109,7 +178,7 @@ class History:
         return default
 
     def __repr__(self):
-        return f"History({len(self.records)} records, keys={self.keys})"
+        return f"History({len(self.records)} records, keys={self.keys()})"
 
     def __eq__(self, other):
         return isinstance(other, History) and _records_equal(self.records, other.records)
@@ -117,19 +186,72 @@ class History:
     # -- recording ---------------------------------------------------------
     def append(self, record):
         """Add one epoch's record (and append it to ``path`` if set)."""
-        record = {k: _plain(v) for k, v in record.items()}
+        record = {k: _plain(k, v) for k, v in record.items()}
         self.records.append(record)
         if self.path is not None:
             self._write_record(record)
 
-    def _start_file(self):
-        if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
+    def truncate(self, last_epoch):
+        """Drop the records after epoch ``last_epoch`` (rewriting ``path``); return how many."""
+        keep = [r for r in self.records if r.get("epoch", -math.inf) <= last_epoch]
+        dropped = len(self.records) - len(keep)
+        if dropped:
+            self.records = keep
+            if self.path is not None:
+                self._rewrite()
+        return dropped
+
+    def check_resumable(self, network, epoch=None):
+        """Raise ``ValueError`` unless these records and ``network`` belong to one run.
+
+        The records must end at ``epoch`` (the checkpoint's, if given), name no
+        layer the network lacks, and, where they hold ``layer{l}/rms`` for the
+        last epoch, agree with the network's RMS to 1e-12 relative.
+        """
+        where = self.path or "the history"
+        if not self.records:
+            raise ValueError(f"{where} has no records to resume from")
+        last = self.last("epoch", None)
+        if epoch is not None and last != epoch:
+            raise ValueError(f"{where} ends at epoch {last}, but the checkpoint is of epoch "
+                             f"{epoch}: they are not from the same point of one run")
+        layers = len(network.weights)
+        for key in self.keys():
+            if key.startswith("layer") and "/" in key:
+                index = key[5:key.index("/")]
+                if index.isdigit() and not 1 <= int(index) <= layers:
+                    raise ValueError(f"{where} records {key!r}, but the network has "
+                                     f"{layers} layers: they are not from the same run")
+        record = self.records[-1]
+        for l, w in enumerate(network.weights, 1):
+            recorded = record.get(f"layer{l}/rms")
+            if isinstance(recorded, float) and math.isfinite(recorded):
+                rms = math.sqrt(float(np.vdot(w, w)) / w.size)
+                if not math.isclose(rms, recorded, rel_tol=1e-12, abs_tol=1e-300):
+                    raise ValueError(
+                        f"{where} records layer {l} RMS {recorded!r} at epoch {last}, but "
+                        f"the network's is {rms!r}: they are not from the same run")
+
+    def _start_file(self, records_given):
+        exists = os.path.exists(self.path) and os.path.getsize(self.path) > 0
+        if self.mode == "new" and exists:
+            raise FileExistsError(
+                f"{self.path} exists; History(path=..., mode='append') continues it, "
+                "mode='overwrite' replaces it")
+        if self.mode == "resume":
+            if not exists:
+                raise FileNotFoundError(f"no history to resume at {self.path}")
+            if records_given:
+                raise ValueError("History(mode='resume') takes its records from the file; "
+                                 "do not pass `records`")
+        if exists and self.mode in ("append", "resume"):
+            stored = History._read_csv(self.path, repair=True)
+            self.records = stored + self.records
             with open(self.path, newline="") as fh:
-                header = next(csv.reader(fh), None)
-            self._columns = header
-            if not self.records:
-                self.records = History.from_csv(self.path).records
-        elif self.records:
+                self._columns = next(csv.reader(fh), None)
+            if len(self.records) > len(stored):
+                self._rewrite()
+        elif self.records or (exists and self.mode == "overwrite"):
             self._rewrite()
 
     def _write_record(self, record):
@@ -137,18 +259,19 @@ class History:
             self._rewrite()
             return
         with open(self.path, "a", newline="") as fh:
-            csv.writer(fh).writerow([_format(record.get(k, "")) for k in self._columns])
+            csv.writer(fh).writerow([_format(record[k]) if k in record else ""
+                                     for k in self._columns])
             fh.flush()
             os.fsync(fh.fileno())
 
     def _rewrite(self):
-        self._columns = self.keys
+        self._columns = self.keys()
         self.to_csv(self.path)
 
     # -- export ------------------------------------------------------------
     def to_csv(self, path):
         """Write all records to a CSV file (atomically); missing values are empty."""
-        columns = self.keys
+        columns = self.keys()
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(columns)
@@ -158,27 +281,50 @@ class History:
 
     @classmethod
     def from_csv(cls, path):
-        """Read a history written by :meth:`to_csv`."""
+        """Read a history written by :meth:`to_csv` or streamed to ``path``."""
+        return cls(cls._read_csv(path))
+
+    @staticmethod
+    def _read_csv(path, repair=False):
+        """The records of a CSV history; ``repair`` fixes a last line cut short."""
+        path = os.fspath(path)
         with open(path, newline="") as fh:
-            rows = list(csv.reader(fh))
+            text = fh.read()
+        rows = list(csv.reader(io.StringIO(text)))
         if not rows:
-            return cls()
+            return []
         header, body = rows[0], rows[1:]
+        torn = bool(body) and not text.endswith("\n")
+        if torn and len(body[-1]) != len(header):
+            if not repair:
+                raise ValueError(f"{path}: the last row was cut short ({len(body[-1])} of "
+                                 f"{len(header)} fields); History(path, mode='resume') drops it")
+            warnings.warn(f"{path}: dropped its last row, which was cut short "
+                          f"({len(body[-1])} of {len(header)} fields)", stacklevel=4)
+            body = body[:-1]
+            torn = False
         records = []
-        for row in body:
+        for i, row in enumerate(body, 2):
             if len(row) != len(header):
                 raise ValueError(
-                    f"{os.fspath(path)}: a row has {len(row)} fields, the header {len(header)}")
+                    f"{path}: line {i} has {len(row)} fields, the header {len(header)}")
             records.append({k: _parse(v) for k, v in zip(header, row) if v != ""})
-        return cls(records)
+        if repair and torn:  # a complete last row without its newline: add it
+            with open(path, "a", newline="") as fh:
+                fh.write("\r\n")
+        elif repair and body != rows[1:]:
+            buf = io.StringIO()
+            csv.writer(buf).writerows([header, *body])
+            atomic_write(path, buf.getvalue().encode())
+        return records
 
     def to_json(self, path):
-        """Write all records to a JSON file (atomically)."""
-        atomic_write(path, json.dumps({"records": self.records}, indent=1).encode())
+        """Write all records to a strict JSON file (atomically); NaN and inf become null."""
+        atomic_write(path, dumps({"records": self.records}, indent=1).encode())
 
     @classmethod
     def from_json(cls, path):
-        """Read a history written by :meth:`to_json`."""
+        """Read a history written by :meth:`to_json`; ``null`` reads back as NaN."""
         with open(path) as fh:
             try:
                 data = json.load(fh)
@@ -186,7 +332,8 @@ class History:
                 raise ValueError(f"{os.fspath(path)} is not a valid history JSON file: {exc}") from exc
         if not isinstance(data, dict) or not isinstance(data.get("records"), list):
             raise ValueError(f"{os.fspath(path)} has no 'records' list; not a wdecay history")
-        return cls(data["records"])
+        return cls([{k: math.nan if v is None else v for k, v in r.items()}
+                    for r in data["records"]])
 
 
 def _records_equal(a, b):
@@ -198,6 +345,6 @@ def _records_equal(a, b):
         for k in ra:
             x, y = ra[k], rb[k]
             both_nan = isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y)
-            if not both_nan and x != y:
+            if not both_nan and (x != y or type(x) is not type(y)):
                 return False
     return True

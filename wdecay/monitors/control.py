@@ -53,37 +53,61 @@ class ProgressBar(Monitor):
     It shows the epoch being trained and erases itself when the epoch ends, so
     monitors that print one line per epoch (such as the command line's table)
     stay readable. Silent when the stream is not a terminal (unless ``force=True``).
+
+    Parameters
+    ----------
+    stream : file-like, optional
+        Where to draw (default ``sys.stderr``).
+    force : bool
+        Draw even when ``stream`` is not a terminal.
+    use_tqdm : bool
+        Use tqdm when it is installed (default); ``False`` always draws the
+        plain-text bar.
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.StringIO()
+    >>> bar = ProgressBar(out, force=True, use_tqdm=False)
+    >>> bar.label(2, 30)
+    'epoch 2/30'
     """
 
     width = 30
 
-    def __init__(self, stream=None, force=False):
-        self.stream, self.force = stream, force
+    def __init__(self, stream=None, force=False, use_tqdm=True):
+        self.stream, self.force, self.use_tqdm = stream, force, use_tqdm
+
+    @staticmethod
+    def label(epoch, last_epoch):
+        """What the bar says while training ``epoch`` of ``last_epoch``."""
+        return f"epoch {epoch}/{last_epoch}"
 
     def on_train_begin(self, state):
         self.out = self.stream or sys.stderr
         self.active = self.force or getattr(self.out, "isatty", lambda: False)()
         self.bar = None
-        if not self.active:
+        if not self.active or not self.use_tqdm:
             return
         try:
             from tqdm import tqdm
         except ImportError:
             return
-        self.bar = tqdm(total=state.last_epoch - state.epoch, unit="epoch", file=self.out,
-                        leave=False)
+        total = state.last_epoch - max(state.epoch, 1) + 1
+        # tqdm shows "<n>/<total>" and a rate in unit/s: the unit stays singular
+        self.bar = tqdm(total=total, unit="epoch", file=self.out, leave=False)
 
     def on_epoch_begin(self, state):
         if not self.active:
             return
         if self.bar is not None:
-            self.bar.set_description(f"epoch {state.epoch}")
+            self.bar.set_description(self.label(state.epoch, state.last_epoch))
             self.bar.refresh()
             return
         total = max(state.last_epoch, 1)
         done = int(self.width * (state.epoch - 1) / total)
         self.out.write(f"\r[{'#' * done}{'.' * (self.width - done)}] "
-                       f"training epoch {state.epoch}/{state.last_epoch}")
+                       f"training {self.label(state.epoch, state.last_epoch)}")
         self.out.flush()
 
     def on_epoch_end(self, state):

@@ -1,0 +1,108 @@
+"""The experiment: exact resumption from checkpoints, and the summary from Python."""
+
+import math
+
+import numpy as np
+import pytest
+
+import wdecay
+from wdecay import experiment as E
+from wdecay import monitors as M
+from wdecay._json import dumps
+from wdecay.datasets import DataSplits, load_mnist_sample
+from wdecay.history import History
+
+
+@pytest.fixture(scope="module")
+def splits():
+    (X, y), (Xv, yv), (Xt, yt) = load_mnist_sample()
+    return DataSplits((X[:300], y[:300]), (Xv[:100], yv[:100]), (Xt[:100], yt[:100]))
+
+
+SETTINGS = dict(sizes=[784, 8, 10], epochs=4, batch_size=10, lmbda=5.0, eta=0.1, seed=3)
+
+
+class InterruptAt(M.Monitor):
+    """Raise KeyboardInterrupt in the middle of epoch ``epoch``."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_end(self, state):
+        if state.epoch == self.epoch and state.batch == 7:
+            raise KeyboardInterrupt
+
+
+def run_folder(splits, folder, **kw):
+    return E.run(splits, SETTINGS, table=False, progress=False,
+                 history_path=str(folder / "history.csv"), checkpoint_dir=str(folder), **kw)
+
+
+@pytest.mark.parametrize("regularizer", ["l2", "l1"])
+def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(splits, tmp_path, regularizer):
+    settings = {**SETTINGS, "regularizer": regularizer}
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    whole.mkdir(), broken.mkdir()
+    net, history, summary = E.run(splits, settings, table=False, progress=False,
+                                  history_path=str(whole / "history.csv"),
+                                  checkpoint_dir=str(whole))
+    with pytest.raises(KeyboardInterrupt):
+        E.run(splits, settings, table=False, progress=False,
+              history_path=str(broken / "history.csv"), checkpoint_dir=str(broken),
+              monitors=[InterruptAt(3)])
+    assert [k for _, k in E.checkpoints(broken)] == [2]
+    assert list(History.from_csv(broken / "history.csv")["epoch"]) == [0, 1, 2]
+    net2, history2, summary2 = E.run(splits, settings, table=False, progress=False,
+                                     history_path=str(broken / "history.csv"),
+                                     checkpoint_dir=str(broken), resume=True)
+    assert history2 == history
+    assert History.from_csv(broken / "history.csv") == history
+    for a, b in zip(net.parameters(), net2.parameters()):
+        np.testing.assert_array_equal(a, b)
+    assert dumps(summary2) == dumps(summary)  # NaN-aware
+    assert [k for _, k in E.checkpoints(broken)] == [4]
+
+
+def test_resume_refuses_a_history_of_another_run(splits, tmp_path):
+    run_folder(splits, tmp_path)
+    other = History(path=tmp_path / "other.csv")
+    for r in History.from_csv(tmp_path / "history.csv"):
+        other.append({**r, "layer1/rms": r["layer1/rms"] * 1.5})
+    (tmp_path / "other.csv").replace(tmp_path / "history.csv")
+    with pytest.raises(ValueError, match="not from the same run"):
+        run_folder(splits, tmp_path, resume=True)
+
+
+def test_resume_drops_rows_after_the_checkpoint(splits, tmp_path):
+    """Killed after epoch 3's history row, before its checkpoint: resume from epoch 2."""
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    whole.mkdir(), broken.mkdir()
+    _, history, _ = run_folder(splits, whole)
+    with pytest.raises(KeyboardInterrupt):
+        run_folder(splits, broken, monitors=[InterruptAt(3)])
+    extra = History(path=broken / "history.csv", mode="append")
+    extra.append({**history[3], "layer1/rms": 123.0})  # a row the checkpoint lacks
+    _, history2, _ = run_folder(splits, broken, resume=True)
+    assert history2 == history
+
+
+def test_summarize_run_on_a_plain_fit_history_names_what_is_missing():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((30, 4)), rng.integers(0, 2, 30)
+    net = wdecay.Network([4, 3, 2], seed=0)
+    plain = net.fit(X, y, epochs=1, batch_size=10, eta=0.5, regularizer=wdecay.L2(1.0), seed=0)
+    with pytest.raises(ValueError, match="monitors=wdecay.monitors.diagnostics"):
+        E.summarize_run(plain, net, regularizer=wdecay.L2(1.0), eta=0.5, batch_size=10, n_train=30)
+    h = net.fit(X, y, epochs=2, batch_size=10, eta=0.5, regularizer=wdecay.L2(1.0),
+                monitors=M.diagnostics(), seed=0)
+    summary = E.summarize_run(h, net, regularizer=wdecay.L2(1.0), eta=0.5, batch_size=10,
+                              n_train=30)
+    assert summary["settings"]["regularizer"] == "l2" and math.isnan(summary["test_accuracy"])
+    assert "L2 lmbda=1" in E.summary_text(summary)
+
+
+def test_check_settings_names_the_bad_setting():
+    with pytest.raises(ValueError, match="`eta` must be > 0"):
+        E.check_settings({"eta": 0.0})
+    with pytest.raises(ValueError, match="unknown settings"):
+        E.check_settings({"etaa": 0.1})
