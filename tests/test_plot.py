@@ -208,11 +208,12 @@ def test_experiment_report_holds_every_plot_and_the_summary(tmp_path, capsys):
             assert (tmp_path / sub / name).exists()
 
 
+@pytest.mark.slow  # solves the convex path on the real sample (about 20-50 s)
 def test_path_command(tmp_path, capsys):
     from wdecay.cli import main
 
     assert main(["path", "--n-lmbdas", "4", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "sum w^2" in out and len(out.strip().splitlines()) == 5
+    assert "sum w^2" in out and "Summary:" in out
     for name in ("path.json", "coefficient_paths.png", "path_norm.png", "path_costs.png"):
         assert (tmp_path / name).exists()

@@ -50,7 +50,7 @@ def test_monitors_work_per_network():
         _, ref = alone(c, X, y, [6, 5, 3], "cross-entropy", "sigmoid", epochs=2, batch_size=10,
                        seed=1, evaluation_data=(X[:50], y[:50]),
                        monitors=[M.WeightNorms(), M.DecayPrediction()])
-        assert h.keys == ref.keys
+        assert h.keys() == ref.keys()
         for key in ("layer1/rms", "total/penalty", "eval/accuracy", "layer1/predicted_rms"):
             np.testing.assert_allclose(h[key], ref[key], rtol=1e-10)
 

@@ -91,16 +91,6 @@ def _plain(key, value):
                     f"{type(value).__name__} ({value!r:.60})")
 
 
-class _Keys(list):
-    """The keys as a list; calling it (``history.keys()``) returns a copy.
-
-    Transitional: ``history.keys`` used to be a property, so both spellings work.
-    """
-
-    def __call__(self):
-        return list(self)
-
-
 class History:
     """Per-epoch records of a training run.
 
@@ -150,14 +140,13 @@ class History:
     def __iter__(self):
         return iter(self.records)
 
-    @property
     def keys(self):
         """All keys in order of first appearance: ``history.keys()``."""
         seen = {}
         for record in self.records:
             for key in record:
                 seen.setdefault(key, None)
-        return _Keys(seen)
+        return list(seen)
 
     def __contains__(self, key):
         return any(key in r for r in self.records)

@@ -31,15 +31,9 @@ def _finish(fig, path):
     return fig
 
 
-def _keys(history):
-    """The history's keys, whether ``History.keys`` is a property or a method."""
-    keys = history.keys
-    return list(keys() if callable(keys) else keys)
-
-
 def layers_of(history):
     """Layer numbers that have an ``rms`` record, e.g. [1, 2]."""
-    found = {int(m.group(1)) for k in _keys(history) if (m := re.fullmatch(r"layer(\d+)/rms", k))}
+    found = {int(m.group(1)) for k in history.keys() if (m := re.fullmatch(r"layer(\d+)/rms", k))}
     return sorted(found)
 
 

@@ -202,13 +202,8 @@ def _table(head_rows, body, kinds, row_headers=True):
 
 # -- what the page shows ---------------------------------------------------------------
 
-def _keys(history):
-    keys = history.keys
-    return list(keys() if callable(keys) else keys)
-
-
 def _layers(history):
-    found = {int(m.group(1)) for k in _keys(history) if (m := re.fullmatch(r"layer(\d+)/rms", k))}
+    found = {int(m.group(1)) for k in history.keys() if (m := re.fullmatch(r"layer(\d+)/rms", k))}
     return sorted(found)
 
 
@@ -315,7 +310,7 @@ def _records_table(history):
     epochs = [r.get("epoch", i) for i, r in enumerate(records)]
     head = "<tr><th>key</th>" + "".join(f"<th>{_esc(e)}</th>" for e in epochs) + "</tr>"
     rows = []
-    for key in _keys(history):
+    for key in history.keys():
         if key == "epoch":
             continue
         values = [r.get(key) for r in records]

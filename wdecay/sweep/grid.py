@@ -238,7 +238,7 @@ def run_batch(batch):
         diverged = h.last("diverged_epoch", None)
         error = None if diverged is None else f"diverged in epoch {diverged}"
         results.append({"index": i, "config": c, "error": error,
-                        "history": {k: h[k].tolist() for k in h.keys}})
+                        "history": {k: h[k].tolist() for k in h.keys()}})
     return results
 
 
