@@ -43,7 +43,8 @@ from .. import costs as _costs
 from ..network import Network as _EngineNetwork
 from ..regularizers import L2, NoRegularizer
 from .._threads import blas_threads
-from ..training import TRAINING_BLAS_THREADS, SGDStep
+from ..loop import TRAINING_BLAS_THREADS
+from ..training import Step
 from .._files import atomic_write
 
 PORT_TOTAL_COST_BUG = False
@@ -162,8 +163,9 @@ class Network:
             n_data = len(evaluation_data)
             X_eval, labels_eval, _ = _columns_to_rows(evaluation_data, one_hot=False)
             Y_eval = np.eye(self.sizes[-1])[labels_eval]
-        step = SGDStep(self._engine(), min(mini_batch_size, n))
         regularizer = L2(lmbda) if lmbda else NoRegularizer()
+        step = Step(self._engine(), min(mini_batch_size, n), eta=eta, n=n,
+                    regularizer=regularizer)
         order = list(range(n))
         best_accuracy, no_change = 0, 0
         evaluation_cost, evaluation_accuracy = [], []
@@ -177,7 +179,7 @@ class Network:
                     inputs, targets = step.load_batch(len(batch))
                     np.concatenate([x for x, _ in batch], axis=1, out=inputs.T)
                     np.concatenate([t for _, t in batch], axis=1, out=targets.T)
-                    step.run(len(batch), eta, n, regularizer)
+                    step.run(len(batch))
                 print("Epoch %s training complete" % j)
                 if monitor_training_cost:
                     cost = self._total_cost(X, Y, lmbda)
