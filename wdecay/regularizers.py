@@ -68,7 +68,7 @@ class Regularizer:
     ...         w -= eta * self.l1 / n * np.sign(w)
     >>> w = np.array([1.0, -2.0])
     >>> ElasticNet(1.0, 2.0).decay(w, eta=0.5, n=10); w
-    array([ 0.85, -1.85])
+    array([ 0.85, -1.75])
     >>> ElasticNet(1.0, 2.0).has_shrink
     True
     """
@@ -221,7 +221,7 @@ class L1(Regularizer):
     >>> L1(5.0).penalty([-np.ones((2, 2))], n=10)
     2.0
     >>> w = np.array([0.3, -0.02]); L1(1.0).decay(w, eta=0.5, n=10); w
-    array([ 0.25,  0.03])
+    array([0.25, 0.03])
     >>> w = np.array([0.3, -0.02]); L1(1.0, clip=True).decay(w, eta=0.5, n=10); w
     array([ 0.25, -0.  ])
     """
