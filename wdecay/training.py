@@ -48,6 +48,9 @@ GEMM = {np.dtype(np.float64): dgemm, np.dtype(np.float32): sgemm}
 class Step:
     """One vectorized training step with preallocated buffers for batches up to ``batch_size``.
 
+    Calling the step with ``X``, ``Y`` and ``idx`` trains on those rows;
+    :meth:`load_batch` and :meth:`run` do the same on rows placed in the buffers.
+
     Parameters
     ----------
     network : Network
@@ -63,9 +66,6 @@ class Step:
     record : bool
         Keep each step's parts in the attribute ``parts`` (a
         :class:`wdecay.monitors.StepParts`) for per-batch monitors.
-
-    Calling the step with ``X``, ``Y`` and ``idx`` trains on those rows;
-    :meth:`load_batch` and :meth:`run` do the same on rows placed in the buffers.
     """
 
     def __init__(self, network, batch_size, *, eta, n, regularizer, optimizer=None,
