@@ -299,3 +299,15 @@ def test_needs_weights_before_is_read_after_on_train_begin():
             assert state.weights_before is None
 
     small_run([Late()], epochs=1)
+
+
+def test_norm_budget_ratios():
+    """R = G/(-D) + Q/(-D), and R = 1 + (measured change)/|D| when D < 0."""
+    _, h, _, _ = small_run([M.NormBudget()], epochs=3)
+    for l in (1, 2):
+        D, R = h[f"layer{l}/budget_D"][1:], h[f"layer{l}/R"][1:]
+        np.testing.assert_allclose(h[f"layer{l}/G_ratio"][1:] + h[f"layer{l}/Q_ratio"][1:], R,
+                                   rtol=1e-12)
+        assert np.all(D < 0)
+        np.testing.assert_allclose(R, 1 + h[f"layer{l}/budget_measured"][1:] / np.abs(D),
+                                   rtol=1e-9)

@@ -190,3 +190,16 @@ def test_a_single_monitor_works():
     h = wdecay.Network([4, 3]).fit(X, y, epochs=1, batch_size=5, eta=0.1,
                                    monitors=M.WeightNorms())
     assert "layer1/fro" in h.keys
+
+
+def test_which_update_path():
+    """Fused for SGD with a factor-only decay; separate for a shrink or per-batch monitors."""
+    from wdecay.optim import Adam
+    from wdecay.training import Step
+    net = wdecay.Network([4, 3], seed=0)
+    kw = dict(eta=0.1, n=20)
+    assert Step(net, 5, regularizer=wdecay.L2(5.0), **kw).fused  # the path the reference test runs
+    assert Step(net, 5, regularizer=wdecay.NoRegularizer(), **kw).fused
+    assert not Step(net, 5, regularizer=wdecay.L1(5.0), **kw).fused
+    assert not Step(net, 5, regularizer=wdecay.L2(5.0), record=True, **kw).fused
+    assert not Step(net, 5, regularizer=wdecay.L2(5.0), optimizer=Adam(), **kw).fused

@@ -35,6 +35,8 @@ class Monitor:
 
     #: Set to False in a per-batch monitor that never reads ``state.weights_before``;
     #: if no per-batch monitor needs them, the loop skips copying the weights each step.
+    #: The loop reads it after ``on_train_begin``; ``decay_update``,
+    #: ``gradient_update`` and the gradients never need it.
     needs_weights_before = True
 
     def on_train_begin(self, state):
