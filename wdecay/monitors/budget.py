@@ -23,8 +23,10 @@ class NormBudget(Monitor):
 
     D is the change the decay part alone makes. The monitor never needs the
     weights before the step: W + d = W_after - u, and
-    D = 2 <W + d, d> - ||d||^2 has no cancellation. Under L2 with SGD,
-    d = (a - 1) W with a = 1 - eta lmbda / n, so D = (a^2 - 1) ||W||^2.
+    D = 2 <W + d, d> - ||d||^2 has no cancellation. When the decay is a pure
+    factor applied as its own step (L2 or none, with SGD or a decoupled
+    optimizer), d = (a - 1) W with a = 1 - eta lmbda / n, and the monitor uses
+    D = (a^2 - 1) ||W||^2 and G = 2 (<W_after, u> - ||u||^2) directly.
 
     Per layer and epoch the monitor records the sums ``budget_D``,
     ``budget_G``, ``budget_Q``, the measured change ``budget_measured`` (which
@@ -58,6 +60,12 @@ class NormBudget(Monitor):
         self.threshold = threshold
 
     def on_train_begin(self, state):
+        # a decay that is a pure factor a (no shrink, applied as its own step) gives
+        # D = (a^2 - 1) ||W||^2 exactly; otherwise D follows from d and u
+        reg, opt = state.regularizer, state.optimizer
+        self._factor = None
+        if not reg.has_shrink and (opt is None or opt.decoupled):
+            self._factor = reg.factor(state.eta, state.n)
         self.tailoff = {}
         self._last = []
         self._reset(len(state.weights))
@@ -72,6 +80,8 @@ class NormBudget(Monitor):
         self._norm2 = [float(np.vdot(w, w)) for w in state.weights]
 
     def on_batch_end(self, state):
+        if self._factor is not None:
+            return self._factor_step(state, self._factor)
         rows = []
         for l, (after, d, u) in enumerate(zip(state.weights, state.decay_update,
                                               state.gradient_update)):
@@ -83,6 +93,20 @@ class NormBudget(Monitor):
             new = float(np.vdot(after, after))
             rows.append((2.0 * wd - dd, 2.0 * wu, uu, new - ww))
             self._rho[l] += math.sqrt(dd) / math.sqrt(uu) if uu > 0 else math.nan
+            self._norm2[l] = new
+        self._add(rows)
+
+    def _factor_step(self, state, a):
+        # W_after = a W + u, so <W, u> = (<W_after, u> - ||u||^2) / a: G = 2 a <W, u>
+        # = 2 (<W_after, u> - ||u||^2); ||W||^2 is the previous step's ||W_after||^2
+        rows = []
+        for l, (after, u) in enumerate(zip(state.weights, state.gradient_update)):
+            ww = self._norm2[l]
+            uu, wu_after, new = (float(np.vdot(u, u)), float(np.vdot(after, u)),
+                                 float(np.vdot(after, after)))
+            D, G = (a * a - 1.0) * ww, 2.0 * (wu_after - uu)
+            rows.append((D, G, uu, new - ww))
+            self._rho[l] += (1.0 - a) * math.sqrt(ww) / math.sqrt(uu) if uu > 0 else math.nan
             self._norm2[l] = new
         self._add(rows)
 
