@@ -1,6 +1,5 @@
 """The shared epoch loop: hook order, records, stopping, divergence, for fit and train_many."""
 
-import numpy as np
 import pytest
 from strategies import make_data
 
