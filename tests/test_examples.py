@@ -63,3 +63,16 @@ def test_convex_bridge(tmp_path):
 def test_float32_effect(tmp_path):
     out = run("float32_effect.py", tmp_path)
     assert "float32: validation" in out and "largest weight difference" in out
+
+
+def test_coupled_vs_decoupled(tmp_path):
+    """AdamW's decay is its factor's prediction; coupled Adam's is many times larger."""
+    out = run("coupled_vs_decoupled.py", tmp_path)
+    blocks = out.split("\n\n")
+    adamw = [b for b in blocks if b.startswith("AdamW")][0].splitlines()
+    steps, eta, lmbda, n = 100, 0.001, 5.0, 1000  # small mode: 1,000 digits, batch 10
+    predicted = 1 - (1 - eta * lmbda / n) ** (2 * steps)
+    first = adamw[2].split()
+    assert float(first[3]) == pytest.approx(predicted, rel=0.05)
+    ratios = [float(v.strip(",")) for v in out.strip().splitlines()[-1].split()[-4::3]]
+    assert all(r > 5 for r in ratios), ratios

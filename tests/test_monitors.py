@@ -223,3 +223,91 @@ def test_forward_cache_never_confuses_temporary_arrays():
             assert not np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[1], outs[2])
 
     small_run([Temporaries()], epochs=1)
+
+
+def test_views_cannot_be_made_writeable_again():
+    attempts = []
+
+    class Sneaky(M.Monitor):
+        def on_epoch_end(self, state):
+            for view in (state.weights[0], state.biases[0], state.train_data[0]):
+                with pytest.raises(ValueError):
+                    view.flags.writeable = True
+                with pytest.raises((TypeError, ValueError)):
+                    view.base[...] = 7
+                attempts.append(view)
+
+    net, h, X, y = small_run([Sneaky()], epochs=1)
+    assert len(attempts) == 6
+    assert not np.any(net.weights[0] == 7) and not np.any(X == 7)
+
+
+def test_step_views_cannot_be_made_writeable_again():
+    class Sneaky(M.Monitor):
+        def on_batch_end(self, state):
+            for view in (state.weights_before[0], state.decay_update[0],
+                         state.gradient_update[0], state.grad_weights[0]):
+                with pytest.raises(ValueError):
+                    view.flags.writeable = True
+
+    small_run([Sneaky()], epochs=1)
+
+
+@pytest.mark.parametrize("bad,match", [([1, 2], "must return a dict or None, got list"),
+                                        ({"epoch": 3}, "returned the key 'epoch'")])
+def test_bad_monitor_returns_name_the_monitor(bad, match):
+    class Odd(M.Monitor):
+        def on_epoch_end(self, state):
+            return bad
+
+    with pytest.raises((TypeError, ValueError), match="monitor Odd: on_epoch_end " + match[:4]):
+        small_run([Odd()])
+
+
+def test_decay_update_without_weights_before():
+    """The tutorial's advice: needs_weights_before = False, yet decay_update still works."""
+    seen = []
+
+    class Light(M.Monitor):
+        needs_weights_before = False
+
+        def on_batch_end(self, state):
+            assert state.weights_before is None
+            seen.append([np.array(d) for d in state.decay_update])
+
+    class Full(M.Monitor):
+        def on_batch_end(self, state):
+            seen.append([np.array(d) for d in state.decay_update])
+
+    small_run([Light()], epochs=1)
+    light, seen[:] = list(seen), []
+    small_run([Full()], epochs=1)
+    for a, b in zip(light, seen):
+        for x, z in zip(a, b):
+            np.testing.assert_array_equal(x, z)
+    assert np.abs(light[0][0]).max() > 0
+
+
+def test_needs_weights_before_is_read_after_on_train_begin():
+    class Late(M.Monitor):
+        needs_weights_before = True
+
+        def on_train_begin(self, state):
+            self.needs_weights_before = False
+
+        def on_batch_end(self, state):
+            assert state.weights_before is None
+
+    small_run([Late()], epochs=1)
+
+
+def test_norm_budget_ratios():
+    """R = G/(-D) + Q/(-D), and R = 1 + (measured change)/|D| when D < 0."""
+    _, h, _, _ = small_run([M.NormBudget()], epochs=3)
+    for l in (1, 2):
+        D, R = h[f"layer{l}/budget_D"][1:], h[f"layer{l}/R"][1:]
+        np.testing.assert_allclose(h[f"layer{l}/G_ratio"][1:] + h[f"layer{l}/Q_ratio"][1:], R,
+                                   rtol=1e-12)
+        assert np.all(D < 0)
+        np.testing.assert_allclose(R, 1 + h[f"layer{l}/budget_measured"][1:] / np.abs(D),
+                                   rtol=1e-9)

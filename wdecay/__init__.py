@@ -5,7 +5,8 @@ from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from .history import History
 from .initializers import DefaultWeightInitializer, LargeWeightInitializer
 from .network import Network
-from .regularizers import L1, L2, NoRegularizer
+from . import optim
+from .regularizers import L1, L2, NoRegularizer, Regularizer
 from .serialization import load, save
 from .training import TrainingDivergedError, fit
 
@@ -15,5 +16,5 @@ __all__ = [
     "Network", "fit", "History", "TrainingDivergedError", "save", "load",
     "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost",
     "DefaultWeightInitializer", "LargeWeightInitializer",
-    "L2", "L1", "NoRegularizer", "Sigmoid", "Tanh", "ReLU",
+    "L2", "L1", "NoRegularizer", "Regularizer", "Sigmoid", "Tanh", "ReLU", "optim",
 ]

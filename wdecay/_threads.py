@@ -21,12 +21,3 @@ def blas_threads(n):
     except ImportError:
         return contextlib.nullcontext()
     return threadpool_limits(limits=n, user_api="blas")
-
-
-def have_threadpoolctl():
-    """True if BLAS threads can be pinned."""
-    try:
-        import threadpoolctl  # noqa: F401
-    except ImportError:
-        return False
-    return True

@@ -11,13 +11,13 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_features, check_scalar, check_targets
+from . import passes
+from ._validation import check_features, check_targets
 from .activations import get_activation
 from .costs import get_cost
 from .initializers import get_initializer
-from .regularizers import get_regularizer
 
-EVAL_CHUNK = 8192  # rows per chunk when evaluating large data sets
+EVAL_CHUNK = 8192  # rows per chunk when evaluating large data sets (also the monitors')
 
 
 class Network:
@@ -94,20 +94,12 @@ class Network:
                 f"initializer={self.initializer.name!r})")
 
     # -- forward and backward --------------------------------------------------
-    def _layer_fn(self, layer):
-        last = layer == len(self.weights) - 1
-        return self.cost.output if last else self.activation.fn
-
     def forward(self, X):
-        """Return the weighted inputs ``zs`` and activations (input first) for ``X``."""
-        a = X
-        zs, activations = [], [X]
-        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
-            z = a @ w.T + b
-            a = self._layer_fn(layer)(z)
-            zs.append(z)
-            activations.append(a)
-        return zs, activations
+        """Return the weighted inputs ``zs`` and activations (input first) for ``X``.
+
+        The one forward pass of :mod:`wdecay.passes`, which training also runs.
+        """
+        return passes.forward(self.weights, self.biases, self.activation, self.cost, X)
 
     def feedforward(self, X):
         """Network output for the rows of ``X``, shape (n_samples, sizes[-1])."""
@@ -121,20 +113,18 @@ class Network:
         """Gradients of the summed cost sum_x C_x over the rows of ``X``.
 
         Returns ``(grad_weights, grad_biases)``, lists shaped like the parameters.
-        ``Y`` are targets of shape (n_samples, sizes[-1]). Vectorized: one matrix
-        product per layer for the whole batch.
+        ``Y`` are targets of shape (n_samples, sizes[-1]). The backward pass of
+        :mod:`wdecay.passes` that training runs, without the step's scaling.
+
+        Examples
+        --------
+        >>> net = Network([3, 2], seed=0)
+        >>> gw, gb = net.backprop(np.zeros((4, 3)), np.zeros((4, 2)))
+        >>> gw[0].shape, gb[0].shape
+        ((2, 3), (2,))
         """
         zs, activations = self.forward(X)
-        delta = self.cost.delta(zs[-1], activations[-1], Y)
-        grad_w = [None] * len(self.weights)
-        grad_b = [None] * len(self.biases)
-        for layer in range(len(self.weights) - 1, -1, -1):
-            grad_w[layer] = delta.T @ activations[layer]
-            grad_b[layer] = delta.sum(axis=0)
-            if layer > 0:
-                delta = delta @ self.weights[layer]
-                self.activation.multiply_prime(delta, activations[layer])
-        return grad_w, grad_b
+        return passes.backward(self.weights, self.activation, self.cost, zs, activations, Y)
 
     # -- evaluation ------------------------------------------------------------
     def predict(self, X):
@@ -147,28 +137,14 @@ class Network:
         labels, _ = check_targets(y, len(X), self.sizes[-1])
         return float(np.mean(self.predict(X) == labels))
 
-    def total_cost(self, X, y, regularizer=None, n=None):
-        """Mean cost over the rows plus the regularizer's penalty.
-
-        ``n`` is the training-set size used by the penalty (Nielsen's convention);
-        it defaults to ``len(X)``.
-        """
-        X = check_features(X, "X", self.sizes[0])
-        _, Y = check_targets(y, len(X), self.sizes[-1])
-        regularizer = get_regularizer(regularizer)
-        n = len(X) if n is None else check_scalar(n, "n", kind=numbers.Integral, low=1)
-        total = 0.0
-        for i in range(0, len(X), EVAL_CHUNK):
-            zs, activations = self.forward(X[i:i + EVAL_CHUNK])
-            total += float(np.sum(self.cost.fn(zs[-1], activations[-1], Y[i:i + EVAL_CHUNK])))
-        return total / len(X) + regularizer.penalty(self.weights, n)
-
     # -- training --------------------------------------------------------------
     def fit(self, X, y, *, epochs, batch_size, eta, regularizer=None,
-            evaluation_data=None, monitors=(), seed=None, history=None):
-        """Train by mini-batch SGD with Nielsen's update; see :func:`wdecay.training.fit`."""
+            evaluation_data=None, monitors=(), seed=None, history=None, optimizer=None,
+            **unknown):
+        """Train by mini-batch SGD (Nielsen's update by default); see :func:`wdecay.training.fit`."""
         from .training import fit
 
         return fit(self, X, y, epochs=epochs, batch_size=batch_size, eta=eta,
                    regularizer=regularizer, evaluation_data=evaluation_data,
-                   monitors=monitors, seed=seed, history=history)
+                   monitors=monitors, seed=seed, history=history, optimizer=optimizer,
+                   **unknown)

@@ -2,29 +2,78 @@
 
 ``n`` is always the size of the training set, as in Nielsen's book:
 
-- L2: penalty (lmbda / 2n) sum w^2; each step scales w by (1 - eta lmbda / n).
+- L2: penalty (lmbda / 2n) sum w^2; each step scales w by a = 1 - eta lmbda / n.
 - L1: penalty (lmbda / n) sum |w|; each step subtracts eta (lmbda / n) sign(w).
+
+Every regularizer gives its decay through one contract, which the training
+step, the optimizers, the lockstep sweep, the monitors and the convex solvers
+all use; nothing anywhere asks for a regularizer's name:
+
+- ``penalty(weights, n)`` and ``gradient(w, n)``, the penalty and d penalty / dw;
+- ``factor(eta, n)``, the multiplicative part a of one step's decay, w <- a w
+  (1 for no penalty and for L1); it refuses a <= 0 and warns below 0.5;
+- ``shrink(w, eta, n)``, the in-place non-multiplicative part applied after the
+  factor (L1's step; nothing by default), and ``has_shrink``, True when a class
+  overrides it: layers without a shrink get the fused one-gemm update;
+- ``decay(w, eta, n)`` = ``w *= factor; shrink(w)`` and ``decay_step``, the change
+  that makes, as a new array.
 
 Conversions (L2, m the mini-batch size): PyTorch's SGD ``weight_decay`` equals
 ``lmbda / n``; scikit-learn's ``MLPClassifier(alpha=...)`` adds
 (alpha / 2 m) ||w||^2 per batch of m, so ``alpha = lmbda * m / n`` with SGD and
 ``alpha = lmbda`` with L-BFGS (whole data set, m = n); for
-``LogisticRegression``, ``C = 1 / lmbda``.
+``LogisticRegression``, ``C = 1 / lmbda``. Momentum and Adam: see
+``docs/optimizers.rst``.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
 from ._validation import check_scalar, lookup
 
+#: A per-step decay factor below this draws a warning: half the weight gone every step.
+SMALL_FACTOR = 0.5
+
+_NEED_LMBDA = ("{cls}() needs the penalty strength lmbda, e.g. wdecay.{cls}(5.0) "
+               "(lmbda = 0 means no decay: use wdecay.NoRegularizer())")
+
 
 class Regularizer:
-    """Base class: ``penalty``, ``gradient`` and the in-place ``decay``."""
+    """Base class of weight penalties: override ``penalty``, ``gradient`` and the decay parts.
 
-    name = "regularizer"
+    A subclass gives ``penalty`` and ``gradient``; its decay step is then
+    ``w <- factor(eta, n) w`` followed by ``shrink(w, eta, n)``. The defaults are
+    a factor of 1 and no shrink, so a new regularizer overrides the part(s) its
+    step needs and inherits everything else.
 
-    def __init__(self, lmbda=0.0):
+    Examples
+    --------
+    An elastic net as one small class (L2 factor, L1 shrink):
+
+    >>> class ElasticNet(Regularizer):
+    ...     def __init__(self, l1, l2):
+    ...         super().__init__(l1 + l2)
+    ...         self.l1, self.l2 = l1, l2
+    ...     def penalty(self, weights, n):
+    ...         return sum(self.l1 / n * np.abs(w).sum() + 0.5 * self.l2 / n * np.vdot(w, w)
+    ...                    for w in weights)
+    ...     def gradient(self, w, n):
+    ...         return self.l1 / n * np.sign(w) + self.l2 / n * w
+    ...     def factor(self, eta, n):
+    ...         return self.check_factor(1.0 - eta * self.l2 / n, eta, n)
+    ...     def shrink(self, w, eta, n):
+    ...         w -= eta * self.l1 / n * np.sign(w)
+    >>> w = np.array([1.0, -2.0])
+    >>> ElasticNet(1.0, 2.0).decay(w, eta=0.5, n=10); w
+    array([ 0.85, -1.75])
+    >>> ElasticNet(1.0, 2.0).has_shrink
+    True
+    """
+
+    def __init__(self, lmbda):
         self.lmbda = float(check_scalar(lmbda, "lmbda", low=0))
 
     def penalty(self, weights, n):
@@ -35,19 +84,60 @@ class Regularizer:
         """d(penalty)/dw for one weight array."""
         raise NotImplementedError
 
-    def decay_step(self, w, eta, n):
-        """The change that one SGD step's decay makes to ``w`` (a new array)."""
-        raise NotImplementedError
+    def penalized(self, weights):
+        """The weight measure the penalty grows with (``total/penalized`` of WeightNorms).
+
+        sum w^2 for L2, sum |w| for L1, 0 without penalty; by default the
+        penalty per unit of lmbda / n, penalty(weights, n=1) / lmbda.
+        """
+        return self.penalty(weights, 1) / self.lmbda if self.lmbda else 0.0
+
+    # -- the decay step ----------------------------------------------------------
+    def factor(self, eta, n):
+        """The multiplicative part a of one step's decay, w <- a w (1.0 by default)."""
+        return 1.0
+
+    def shrink(self, w, eta, n):
+        """The in-place non-multiplicative part of one step's decay, after the factor."""
+
+    @property
+    def has_shrink(self):
+        """True when this class overrides :meth:`shrink` (no fused one-gemm update then)."""
+        return type(self).shrink is not Regularizer.shrink
+
+    def check_factor(self, a, eta, n):
+        """Return the decay factor ``a``; refuse a <= 0 and warn when a < 0.5."""
+        if not a > 0:
+            raise ValueError(
+                f"the decay factor 1 - eta*lmbda/n must be > 0, got {a!r} "
+                f"(eta={eta!r}, lmbda={self.lmbda!r}, n={n!r}): every step would flip or "
+                "zero the weights; use a smaller eta or lmbda")
+        if a < SMALL_FACTOR:
+            warnings.warn(
+                f"the decay factor 1 - eta*lmbda/n = {a:.3g} (eta={eta!r}, lmbda={self.lmbda!r}, "
+                f"n={n!r}) removes more than half of every weight each step", UserWarning,
+                stacklevel=3)
+        return a
 
     def decay(self, w, eta, n):
-        """Apply one SGD step's decay to ``w`` in place."""
-        raise NotImplementedError
+        """Apply one step's decay to ``w`` in place: ``w *= factor(eta, n)``, then ``shrink``."""
+        a = self.factor(eta, n)
+        if a != 1.0:
+            w *= a
+        self.shrink(w, eta, n)
+
+    def decay_step(self, w, eta, n):
+        """The change that one step's decay makes to ``w``, as a new array."""
+        new = np.array(w, copy=True)
+        self.decay(new, eta, n)
+        new -= w
+        return new
 
     def __repr__(self):
         return f"{type(self).__name__}(lmbda={self.lmbda!r})"
 
     def __eq__(self, other):
-        return type(self) is type(other) and self.lmbda == other.lmbda
+        return type(self) is type(other) and vars(self) == vars(other)
 
     def __hash__(self):
         return hash((type(self), self.lmbda))
@@ -71,14 +161,11 @@ class NoRegularizer(Regularizer):
     def penalty(self, weights, n):
         return 0.0
 
+    def penalized(self, weights):
+        return 0.0
+
     def gradient(self, w, n):
         return np.zeros_like(w)
-
-    def decay_step(self, w, eta, n):
-        return np.zeros_like(w)
-
-    def decay(self, w, eta, n):
-        return None
 
     def __repr__(self):
         return "NoRegularizer()"
@@ -91,52 +178,101 @@ class L2(Regularizer):
     --------
     >>> L2(5.0).penalty([np.ones((2, 2))], n=10)
     1.0
+    >>> L2(5.0).factor(eta=0.1, n=10)
+    0.95
     """
 
     name = "l2"
 
+    def __init__(self, lmbda=None):
+        if lmbda is None:
+            raise TypeError(_NEED_LMBDA.format(cls=type(self).__name__))
+        super().__init__(lmbda)
+
     def penalty(self, weights, n):
         return 0.5 * self.lmbda / n * float(sum(np.vdot(w, w) for w in weights))
+
+    def penalized(self, weights):
+        return sum(float(np.vdot(w, w)) for w in weights)
 
     def gradient(self, w, n):
         return (self.lmbda / n) * w
 
-    def decay_step(self, w, eta, n):
-        return -(eta * self.lmbda / n) * w
-
-    def decay(self, w, eta, n):
-        w *= 1.0 - eta * self.lmbda / n
+    def factor(self, eta, n):
+        return self.check_factor(1.0 - eta * self.lmbda / n, eta, n)
 
 
 class L1(Regularizer):
     """L1 weight decay: penalty (lmbda / n) sum_w |w|, step w <- w - eta (lmbda / n) sign(w).
 
+    Parameters
+    ----------
+    lmbda : float >= 0
+    clip : bool
+        False (default): Nielsen's sign step, which moves every weight by
+        c = eta lmbda / n towards zero and so overshoots a weight smaller than
+        c, which then oscillates around zero with amplitude below c. True: the
+        proximal (soft-thresholding) step w <- sign(w) max(|w| - c, 0), which
+        stops at zero, so weights become exactly zero as in the convex L1
+        optimum.
+
     Examples
     --------
     >>> L1(5.0).penalty([-np.ones((2, 2))], n=10)
     2.0
+    >>> w = np.array([0.3, -0.02]); L1(1.0).decay(w, eta=0.5, n=10); w
+    array([0.25, 0.03])
+    >>> w = np.array([0.3, -0.02]); L1(1.0, clip=True).decay(w, eta=0.5, n=10); w
+    array([ 0.25, -0.  ])
     """
 
     name = "l1"
 
+    def __init__(self, lmbda=None, clip=False):
+        if lmbda is None:
+            raise TypeError(_NEED_LMBDA.format(cls=type(self).__name__))
+        super().__init__(lmbda)
+        if not isinstance(clip, bool):
+            raise TypeError(f"`clip` must be True or False, got {clip!r}")
+        self.clip = clip
+
     def penalty(self, weights, n):
         return self.lmbda / n * float(sum(np.abs(w).sum() for w in weights))
+
+    def penalized(self, weights):
+        return sum(float(np.abs(w).sum()) for w in weights)
 
     def gradient(self, w, n):
         return (self.lmbda / n) * np.sign(w)
 
-    def decay_step(self, w, eta, n):
-        return -(eta * self.lmbda / n) * np.sign(w)
+    def shrink(self, w, eta, n):
+        c = eta * self.lmbda / n
+        if self.clip:
+            sign = np.sign(w)
+            np.abs(w, out=w)
+            w -= c
+            np.maximum(w, 0.0, out=w)
+            w *= sign
+        else:
+            w -= c * np.sign(w)
 
-    def decay(self, w, eta, n):
-        w -= (eta * self.lmbda / n) * np.sign(w)
+    def decay_steps(self, w, eta, n, t):
+        """The weights after ``t`` steps of decay alone, sign(w) max(|w| - t c, 0).
+
+        Exact for ``clip=True``; with the sign step a weight that reaches zero
+        then oscillates within c = eta lmbda / n of it instead.
+        """
+        return np.sign(w) * np.maximum(np.abs(w) - t * (eta * self.lmbda / n), 0.0)
+
+    def __repr__(self):
+        return f"L1(lmbda={self.lmbda!r}" + (", clip=True)" if self.clip else ")")
 
 
 REGULARIZERS = {cls.name: cls for cls in (L2, L1, NoRegularizer)}
 
 
 def get_regularizer(regularizer, lmbda=None):
-    """Return a :class:`Regularizer` from an instance, ``None`` or a name.
+    """Return a :class:`Regularizer` from an instance, ``None`` or a name with its lmbda.
 
     Examples
     --------
@@ -150,4 +286,8 @@ def get_regularizer(regularizer, lmbda=None):
     if regularizer is None:
         return NoRegularizer()
     cls = lookup(REGULARIZERS, regularizer, "regularizer")
+    if lmbda is None and cls is not NoRegularizer:
+        raise TypeError(f"regularizer {regularizer!r} needs lmbda: pass "
+                        f"regularizer=wdecay.{cls.__name__}(5.0) (or get_regularizer("
+                        f"{regularizer!r}, 5.0))")
     return cls() if lmbda is None else cls(lmbda)

@@ -42,8 +42,10 @@ import numpy as np
 from .. import costs as _costs
 from ..network import Network as _EngineNetwork
 from ..regularizers import L2, NoRegularizer
-from .._threads import blas_threads
-from ..training import TRAINING_BLAS_THREADS, SGDStep
+from ..history import History
+from ..loop import Run, train_loop
+from ..monitors.base import LambdaMonitor, MonitorList, TrainingState
+from ..training import Step
 from .._files import atomic_write
 
 PORT_TOTAL_COST_BUG = False
@@ -162,46 +164,61 @@ class Network:
             n_data = len(evaluation_data)
             X_eval, labels_eval, _ = _columns_to_rows(evaluation_data, one_hot=False)
             Y_eval = np.eye(self.sizes[-1])[labels_eval]
-        step = SGDStep(self._engine(), min(mini_batch_size, n))
         regularizer = L2(lmbda) if lmbda else NoRegularizer()
+        engine = self._engine()
+        step = Step(engine, min(mini_batch_size, n), eta=eta, n=n, regularizer=regularizer)
         order = list(range(n))
-        best_accuracy, no_change = 0, 0
+        best = {"accuracy": 0, "no_change": 0}
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
-        with blas_threads(TRAINING_BLAS_THREADS):
-            for j in range(epochs):
-                random.shuffle(order)  # consumes `random` exactly as shuffling the data list
-                for k in range(0, n, mini_batch_size):
-                    # stack this mini-batch's columns into the step's input rows
-                    batch = [training_data[i] for i in order[k:k + mini_batch_size]]
-                    inputs, targets = step.load_batch(len(batch))
-                    np.concatenate([x for x, _ in batch], axis=1, out=inputs.T)
-                    np.concatenate([t for _, t in batch], axis=1, out=targets.T)
-                    step.run(len(batch), eta, n, regularizer)
-                print("Epoch %s training complete" % j)
-                if monitor_training_cost:
-                    cost = self._total_cost(X, Y, lmbda)
-                    training_cost.append(cost)
-                    print("Cost on training data: {}".format(cost))
-                if monitor_training_accuracy:
-                    accuracy = self._accuracy(X, labels)
-                    training_accuracy.append(accuracy)
-                    print("Accuracy on training data: {} / {}".format(accuracy, n))
-                if monitor_evaluation_cost:
-                    cost = self._total_cost(X_eval, Y_eval, lmbda)
-                    evaluation_cost.append(cost)
-                    print("Cost on evaluation data: {}".format(cost))
-                if monitor_evaluation_accuracy:
-                    accuracy = self._accuracy(X_eval, labels_eval)
-                    evaluation_accuracy.append(accuracy)
-                    print("Accuracy on evaluation data: {} / {}".format(accuracy, n_data))
-                if early_stopping_n > 0:
-                    if accuracy > best_accuracy:
-                        best_accuracy, no_change = accuracy, 0
-                    else:
-                        no_change += 1
-                    if no_change == early_stopping_n:
-                        break
+
+        def permute():
+            random.shuffle(order)  # consumes `random` exactly as shuffling the data list
+            return order
+
+        def run_epoch(order, epoch):
+            for k in range(0, n, mini_batch_size):
+                # stack this mini-batch's columns into the step's input rows
+                batch = [training_data[i] for i in order[k:k + mini_batch_size]]
+                inputs, targets = step.load_batch(len(batch))
+                np.concatenate([x for x, _ in batch], axis=1, out=inputs.T)
+                np.concatenate([t for _, t in batch], axis=1, out=targets.T)
+                step.run(len(batch))
+
+        def report(state):
+            print("Epoch %s training complete" % (state.epoch - 1))
+            accuracy = None
+            if monitor_training_cost:
+                cost = self._total_cost(X, Y, lmbda)
+                training_cost.append(cost)
+                print("Cost on training data: {}".format(cost))
+            if monitor_training_accuracy:
+                accuracy = self._accuracy(X, labels)
+                training_accuracy.append(accuracy)
+                print("Accuracy on training data: {} / {}".format(accuracy, n))
+            if monitor_evaluation_cost:
+                cost = self._total_cost(X_eval, Y_eval, lmbda)
+                evaluation_cost.append(cost)
+                print("Cost on evaluation data: {}".format(cost))
+            if monitor_evaluation_accuracy:
+                accuracy = self._accuracy(X_eval, labels_eval)
+                evaluation_accuracy.append(accuracy)
+                print("Accuracy on evaluation data: {} / {}".format(accuracy, n_data))
+            if early_stopping_n > 0:
+                if accuracy > best["accuracy"]:
+                    best["accuracy"], best["no_change"] = accuracy, 0
+                else:
+                    best["no_change"] += 1
+                state.stop_training = best["no_change"] == early_stopping_n
+
+        # network2's loop is wdecay's loop: no epoch-0 record, no finiteness check
+        history = History()
+        state = TrainingState(engine, eta=eta, regularizer=regularizer, batch_size=mini_batch_size,
+                              n=n, history=history,
+                              train_data=(np.empty((0, self.sizes[0])), np.empty(0, np.intp)))
+        run = Run(MonitorList([LambdaMonitor(on_epoch_end=report)]), state, history)
+        train_loop([run], first=1, epochs=epochs, permute=permute, run_epoch=run_epoch,
+                   check_finite=lambda epoch: None)
         return evaluation_cost, evaluation_accuracy, training_cost, training_accuracy
 
     # -- evaluation -------------------------------------------------------------

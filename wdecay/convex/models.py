@@ -24,7 +24,11 @@ class ConvexModel:
         return self.cost.output(z)
 
     def value_grad(self, W, b, X, Y):
-        """Return (C0, dC0/dW, dC0/db)."""
+        """Return (C0, dC0/dW, dC0/db).
+
+        Not :mod:`wdecay.passes`: Ridge's linear output is no wdecay cost, and
+        this one-layer pass also needs the Hessian beside it.
+        """
         z = X @ W.T + b
         a = self.outputs(z)
         value = float(np.mean(self.fn(z, a, Y)))

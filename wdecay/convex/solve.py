@@ -21,6 +21,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from .._validation import check_features, check_scalar, check_targets
+from ..regularizers import L1, L2, Regularizer
 from .models import get_model
 
 NEWTON_MAX_PARAMS = 4000
@@ -71,6 +72,25 @@ def prepare(X, y, model):
     return X, Y
 
 
+def penalty_kind(penalty):
+    """'l2' or 'l1' from that name or an :class:`~wdecay.L2` / :class:`~wdecay.L1` instance.
+
+    The solvers need the penalty's shape (smooth quadratic, or the L1 kink), not
+    its step: any subclass of L2 or L1 works; other regularizers are refused.
+    """
+    if isinstance(penalty, L2):
+        return "l2"
+    if isinstance(penalty, L1):
+        return "l1"
+    if isinstance(penalty, Regularizer):
+        raise ValueError(f"wdecay.convex solves L2 or L1 penalties only, got {penalty!r}: "
+                         "pass penalty='l2', 'l1', or an L2 or L1 instance")
+    if penalty not in ("l2", "l1"):
+        raise ValueError(f"`penalty` must be 'l2' or 'l1' (or an L2 or L1 instance), "
+                         f"got {penalty!r}")
+    return penalty
+
+
 def residual_vector(model, penalty, W, b, X, Y, lmbda):
     """e per parameter: (e_W, e_b); zero exactly at the optimum."""
     n = len(X)
@@ -101,7 +121,7 @@ def fit_optimum(X, y, lmbda, model="logistic", penalty="l2", tol=1e-10, init=Non
     y : int labels (n,) or targets (n, k); ridge also takes real targets
     lmbda : float >= 0 (> 0 for an L2 problem without a unique optimum otherwise)
     model : 'ridge', 'logistic' or 'softmax'
-    penalty : 'l2' or 'l1'
+    penalty : 'l2', 'l1', or an L2 or L1 instance (its lmbda is not used: pass ``lmbda``)
     tol : float
         Gradient tolerance of the solver (L-BFGS's ``gtol``).
     init : Optimum, optional
@@ -119,8 +139,7 @@ def fit_optimum(X, y, lmbda, model="logistic", penalty="l2", tol=1e-10, init=Non
     0.4
     """
     model = get_model(model)
-    if penalty not in ("l2", "l1"):
-        raise ValueError(f"`penalty` must be 'l2' or 'l1', got {penalty!r}")
+    penalty = penalty_kind(penalty)
     check_scalar(lmbda, "lmbda", low=0)
     check_scalar(tol, "tol", low=0, inclusive=False)
     check_scalar(maxiter, "maxiter", kind=numbers.Integral, low=1)

@@ -35,6 +35,8 @@ class Monitor:
 
     #: Set to False in a per-batch monitor that never reads ``state.weights_before``;
     #: if no per-batch monitor needs them, the loop skips copying the weights each step.
+    #: The loop reads it after ``on_train_begin``; ``decay_update``,
+    #: ``gradient_update`` and the gradients never need it.
     needs_weights_before = True
 
     def on_train_begin(self, state):
@@ -90,9 +92,27 @@ class MonitorError(RuntimeError):
 
 
 def read_only(array):
-    """A read-only view of ``array``: writing to it raises ``ValueError``."""
-    view = array.view()
-    view.flags.writeable = False
+    """A read-only view of ``array`` that cannot be made writeable again.
+
+    The view's memory comes through a read-only buffer, so neither
+    ``view.flags.writeable = True`` nor writing through ``view.base`` works.
+
+    Examples
+    --------
+    >>> w = np.zeros(2); v = read_only(w)
+    >>> v.flags.writeable = True
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot set WRITEABLE flag to True of this array
+    """
+    array = np.asarray(array)
+    if array.ndim == 0 or array.size == 0:
+        view = array.view()
+        view.flags.writeable = False
+        return view
+    view = np.asarray(memoryview(array).toreadonly())
+    if view.dtype != array.dtype:  # formats the buffer protocol spells differently
+        view = view.view(array.dtype)
     return view
 
 
@@ -107,7 +127,7 @@ class TrainingState:
         The epoch at which this call of ``fit`` will stop (unless stopped early).
     weights, biases : tuple of ndarray
         Read-only views of the network's parameters, updated in place by training.
-    eta, lmbda, regularizer, batch_size, n, steps_per_epoch
+    eta, lmbda, regularizer, optimizer, batch_size, n, steps_per_epoch
         The training settings; ``n`` is the training-set size.
     sizes, cost, activation
         The network's structure.
@@ -127,7 +147,7 @@ class TrainingState:
     """
 
     def __init__(self, network, *, eta, regularizer, batch_size, n, history,
-                 train_data, evaluation_data=None):
+                 train_data, evaluation_data=None, optimizer=None):
         self._network = network
         self.sizes = list(network.sizes)
         self.cost = network.cost
@@ -137,6 +157,7 @@ class TrainingState:
         self.eta = eta
         self.regularizer = regularizer
         self.lmbda = regularizer.lmbda
+        self.optimizer = optimizer
         self.batch_size = batch_size
         self.n = n
         self.steps_per_epoch = -(-n // batch_size)
@@ -188,7 +209,9 @@ class TrainingState:
         the array's memory and shape: monitors that evaluate the same data share
         one forward pass.
         """
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X)
+        if X.dtype.kind != "f":
+            X = X.astype(np.float64)
         key = (X.__array_interface__["data"][0], X.shape, X.strides)
         if key not in self._forward_cache:
             # Keeping X alive with its result means no other array can take its
@@ -198,22 +221,28 @@ class TrainingState:
 
 
 class StepParts:
-    """The parts of one SGD step, computed on first access from the step's buffers.
+    """The parts of one training step, read-only views of the step's reused buffers.
 
-    ``scaled_grad_w[l]`` is (eta / |B|) sum_B dC_x/dW_l = eta g_l, the array the
-    step subtracts; it is a read-only view of a buffer reused by the next step.
+    A step maps W -> W + d + u: ``decay_update`` d is the decay part (the
+    change the regularizer's factor and shrink make, or for coupled decay the
+    decay gradient's share of the optimizer's step) and ``gradient_update`` u
+    the rest (-eta g for SGD). ``grad_weights`` and ``grad_biases`` are the
+    mini-batch mean gradients g of the unregularized cost; ``weights_before``
+    the weights before the step (None when no per-batch monitor asked for them).
+    Derived arrays are computed on first access and valid until the next step.
     """
 
-    def __init__(self, weights_before, scaled_grad_w, scaled_grad_b, eta, n, regularizer):
-        # weights_before is None when no per-batch monitor asked for it
+    def __init__(self, weights_before, grads, grad_scale, decay_update, gradient_update=None):
         self.weights_before = weights_before
-        self.scaled_grad_w = scaled_grad_w
-        self.scaled_grad_b = scaled_grad_b
-        self.eta, self.n, self.regularizer = eta, n, regularizer
+        self._grads = grads            # (weights, biases) gradients times grad_scale
+        self._grad_scale = grad_scale  # eta for SGD (its buffers hold eta g), else 1
+        self.decay_update = decay_update
+        self._gradient_update = gradient_update
         self._cache = {}
 
-    def renew(self):
-        """Forget values derived from the previous step (the buffers are reused)."""
+    def renew(self, weights_before):
+        """Start a new step: forget derived values (the buffers are reused)."""
+        self.weights_before = weights_before
         if self._cache:
             self._cache = {}
 
@@ -222,22 +251,25 @@ class StepParts:
             self._cache[key] = tuple(read_only(x) for x in make())
         return self._cache[key]
 
+    def _unscaled(self, key, arrays):
+        if self._grad_scale == 1.0:
+            return arrays
+        return self._cached(key, lambda: [g / self._grad_scale for g in arrays])
+
     @property
     def grad_weights(self):
-        return self._cached("gw", lambda: [g / self.eta for g in self.scaled_grad_w])
+        return self._unscaled("gw", self._grads[0])
 
     @property
     def grad_biases(self):
-        return self._cached("gb", lambda: [g / self.eta for g in self.scaled_grad_b])
-
-    @property
-    def decay_update(self):
-        return self._cached("d", lambda: [self.regularizer.decay_step(w, self.eta, self.n)
-                                          for w in self.weights_before])
+        return self._unscaled("gb", self._grads[1])
 
     @property
     def gradient_update(self):
-        return self._cached("g", lambda: [-g for g in self.scaled_grad_w])
+        if self._gradient_update is not None:
+            return self._gradient_update
+        # SGD: its gradient buffers hold eta g, so u = -eta g is their negative
+        return self._cached("g", lambda: [-g for g in self._grads[0]])
 
 
 def overrides_batch_end(monitor):
@@ -295,6 +327,13 @@ class MonitorList:
                 raise MonitorError(
                     f"monitor {type(m).__name__} raised in {hook} at epoch {state.epoch}: "
                     f"{type(exc).__name__}: {exc}", state.history) from exc
-            if out:
-                values.update(out)
+            if out is None:
+                continue
+            if not isinstance(out, dict):
+                raise TypeError(f"monitor {type(m).__name__}: {hook} must return a dict or "
+                                f"None, got {type(out).__name__}")
+            if "epoch" in out:
+                raise ValueError(f"monitor {type(m).__name__}: {hook} returned the key "
+                                 "'epoch', which the loop writes; rename it")
+            values.update(out)
         return values

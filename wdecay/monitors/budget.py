@@ -12,37 +12,60 @@ from .base import Monitor
 class NormBudget(Monitor):
     """Split every step's change of ||W_l||^2 into decay, gradient and second-order parts.
 
-    A step maps W -> W + d + u, with d the decay part and u = -eta g the
-    gradient part (g the mini-batch mean gradient of the unregularized cost), so
-    exactly::
+    A step maps W -> W + d + u, with d the decay part and u the gradient part
+    (``state.decay_update`` and ``state.gradient_update``: for SGD d = (a - 1) W
+    plus the regularizer's shrink and u = -eta g, g the mini-batch mean
+    gradient of the unregularized cost; for other optimizers see
+    :mod:`wdecay.optim`), so exactly::
 
         ||W + d + u||^2 - ||W||^2 = D + G + Q,
         D = ||W + d||^2 - ||W||^2,   G = 2 <W + d, u>,   Q = ||u||^2.
 
-    Under L2, d = (a - 1) W with a = 1 - eta lmbda / n, so D = (a^2 - 1) ||W||^2,
-    G = -2 a eta <W, g> and Q = eta^2 ||g||^2. Under L1, d = -eta (lmbda/n) sign(W)
-    and D = 2 <W, d> + ||d||^2. Per layer and epoch the monitor records the
-    sums ``budget_D``, ``budget_G``, ``budget_Q``, the measured change
-    ``budget_measured`` (which they add up to, to rounding), the ratio
-    ``R = (G + Q) / (-D)`` (about 0 while decay alone sets the norm, about 1 at
-    equilibrium), ``tailoff_epoch`` (the first epoch with R >= ``threshold``,
-    NaN before) and ``rho``, the epoch's mean of the naive step-norm ratio
-    ||d|| / ||u||.
+    D is the change the decay part alone makes. The monitor never needs the
+    weights before the step: W + d = W_after - u, and
+    D = 2 <W + d, d> - ||d||^2 has no cancellation. When the decay is a pure
+    factor applied as its own step (L2 or none, with SGD or a decoupled
+    optimizer), d = (a - 1) W with a = 1 - eta lmbda / n, and the monitor uses
+    D = (a^2 - 1) ||W||^2 and G = 2 (<W_after, u> - ||u||^2) directly.
+
+    Per layer and epoch the monitor records the sums ``budget_D``,
+    ``budget_G``, ``budget_Q``, the measured change ``budget_measured`` (which
+    they add up to, to rounding), the ratio ``R = (G + Q) / (-D)``, also
+    recorded as its two parts ``G_ratio`` = G / (-D) and ``Q_ratio`` = Q / (-D)
+    (R is about 0 while decay alone sets the norm and about 1 at equilibrium;
+    when D < 0, R = 1 + Delta||W||^2 / |D|, Delta||W||^2 the measured change),
+    ``tailoff_epoch`` (the first epoch with R >= ``threshold``, NaN before) and
+    ``rho``, the epoch's mean of the naive step-norm ratio ||d|| / ||u||.
 
     ``rho`` misleads: the gradient step is far larger than the decay step, yet
     mostly orthogonal to W, so it barely changes ||W||; R measures the part that
     does. Per-batch: it costs a few dot products per layer and step.
+
+    Examples
+    --------
+    >>> import wdecay
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((30, 4)), rng.integers(0, 2, 30)
+    >>> net, budget = wdecay.Network([4, 3, 2], seed=0), NormBudget()
+    >>> h = net.fit(X, y, epochs=1, batch_size=10, eta=0.5, regularizer=wdecay.L2(5.0),
+    ...             monitors=[budget], seed=0)
+    >>> D, G, Q, measured = budget.last_step.T
+    >>> bool(np.allclose(D + G + Q, measured, rtol=1e-12))
+    True
     """
 
-    needs_weights_before = True  # only under L1 or no penalty; see on_train_begin
+    needs_weights_before = False  # the budget follows from the weights after the step
 
     def __init__(self, threshold=0.5):
         self.threshold = threshold
 
     def on_train_begin(self, state):
-        # Under L2 the weights before a step follow from the norms after it (below),
-        # so the loop need not copy them every step.
-        self.needs_weights_before = state.regularizer.name != "l2"
+        # a decay that is a pure factor a (no shrink, applied as its own step) gives
+        # D = (a^2 - 1) ||W||^2 exactly; otherwise D follows from d and u
+        reg, opt = state.regularizer, state.optimizer
+        self._factor = None
+        if not reg.has_shrink and (opt is None or opt.decoupled):
+            self._factor = reg.factor(state.eta, state.n)
         self.tailoff = {}
         self._last = []
         self._reset(len(state.weights))
@@ -57,32 +80,33 @@ class NormBudget(Monitor):
         self._norm2 = [float(np.vdot(w, w)) for w in state.weights]
 
     def on_batch_end(self, state):
-        if not self.needs_weights_before:
-            return self._l2_step(state)
-        step = state.step
+        if self._factor is not None:
+            return self._factor_step(state, self._factor)
         rows = []
-        for l, (before, after, s) in enumerate(zip(step.weights_before, state.weights,
-                                                   step.scaled_grad_w)):
-            ww, ws, ss = np.vdot(before, before), np.vdot(before, s), np.vdot(s, s)
-            d = step.decay_update[l]
-            wd, dd = np.vdot(before, d), np.vdot(d, d)
-            D, G, d_norm = 2.0 * wd + dd, -2.0 * (ws + np.vdot(d, s)), math.sqrt(dd)
-            measured = np.vdot(after, after) - ww
-            rows.append((D, G, ss, measured))
-            self._rho[l] += d_norm / math.sqrt(ss) if ss > 0 else math.nan
+        for l, (after, d, u) in enumerate(zip(state.weights, state.decay_update,
+                                              state.gradient_update)):
+            ww = self._norm2[l]
+            dd, uu = float(np.vdot(d, d)), float(np.vdot(u, u))
+            # W + d = W_after - u
+            wd = float(np.vdot(after, d)) - float(np.vdot(u, d))
+            wu = float(np.vdot(after, u)) - uu
+            new = float(np.vdot(after, after))
+            rows.append((2.0 * wd - dd, 2.0 * wu, uu, new - ww))
+            self._rho[l] += math.sqrt(dd) / math.sqrt(uu) if uu > 0 else math.nan
+            self._norm2[l] = new
         self._add(rows)
 
-    def _l2_step(self, state):
-        # W_after = a W - s with s = eta g, so <W, s> = (<W_after, s> + ||s||^2) / a, and
-        # ||W||^2 is the previous step's ||W_after||^2 (measured afresh each epoch).
-        a = 1.0 - state.eta * state.lmbda / state.n
+    def _factor_step(self, state, a):
+        # W_after = a W + u, so <W, u> = (<W_after, u> - ||u||^2) / a: G = 2 a <W, u>
+        # = 2 (<W_after, u> - ||u||^2); ||W||^2 is the previous step's ||W_after||^2
         rows = []
-        for l, (after, s) in enumerate(zip(state.weights, state.step.scaled_grad_w)):
+        for l, (after, u) in enumerate(zip(state.weights, state.gradient_update)):
             ww = self._norm2[l]
-            ss, ws_after, new = float(np.vdot(s, s)), float(np.vdot(after, s)), float(np.vdot(after, after))
-            D, G = (a * a - 1.0) * ww, -2.0 * (ws_after + ss)
-            rows.append((D, G, ss, new - ww))
-            self._rho[l] += (1.0 - a) * math.sqrt(ww) / math.sqrt(ss) if ss > 0 else math.nan
+            uu, wu_after, new = (float(np.vdot(u, u)), float(np.vdot(after, u)),
+                                 float(np.vdot(after, after)))
+            D, G = (a * a - 1.0) * ww, 2.0 * (wu_after - uu)
+            rows.append((D, G, uu, new - ww))
+            self._rho[l] += (1.0 - a) * math.sqrt(ww) / math.sqrt(uu) if uu > 0 else math.nan
             self._norm2[l] = new
         self._add(rows)
 
@@ -102,12 +126,15 @@ class NormBudget(Monitor):
         out = {}
         for l in range(1, len(state.weights) + 1):
             D, G, Q, measured = self._sums[l - 1] if self._steps else (math.nan,) * 4
-            R = (G + Q) / -D if self._steps and D != 0 else math.nan
+            ok = self._steps and D != 0
+            R = (G + Q) / -D if ok else math.nan
             if state.epoch > 0 and l not in self.tailoff and R >= self.threshold:
                 self.tailoff[l] = state.epoch
             out.update({f"layer{l}/budget_D": D, f"layer{l}/budget_G": G,
                         f"layer{l}/budget_Q": Q, f"layer{l}/budget_measured": measured,
                         f"layer{l}/R": R,
+                        f"layer{l}/G_ratio": G / -D if ok else math.nan,
+                        f"layer{l}/Q_ratio": Q / -D if ok else math.nan,
                         f"layer{l}/rho": self._rho[l - 1] / self._steps if self._steps else math.nan,
                         f"layer{l}/tailoff_epoch": self.tailoff.get(l, math.nan)})
         return out

@@ -16,14 +16,33 @@ def _sample(state):
     return data[0][:SAMPLE_ROWS]
 
 
+def pure_decay(regularizer, w0, eta, n, t):
+    """The weights after ``t`` steps of decay alone from ``w0``.
+
+    A regularizer may give the closed form as ``decay_steps(w, eta, n, t)``
+    (L1's is sign(w) max(|w| - t c, 0), c = eta lmbda / n: its sign step stays
+    within c of zero once there); otherwise its decay is applied t times.
+    """
+    closed = getattr(regularizer, "decay_steps", None)
+    if closed is not None:
+        return closed(w0, eta, n, t)
+    w = np.array(w0, dtype=np.float64)
+    for _ in range(int(t)):
+        regularizer.decay(w, eta, n)
+    return w
+
+
 class DecayPrediction(Monitor):
     """Per-layer RMS against what decay alone would give, and the reference scales.
 
     Each step scales weights by a = 1 - eta lmbda / n under L2, so after t steps
     pure decay predicts rms_t = a^t rms_0 (the exact factor, not its
-    approximation exp(-eta lmbda / m) per epoch of n/m steps). Under L1 each
-    step moves every weight c = eta lmbda / n towards 0, so the prediction is
-    sqrt(mean(max(|w_0| - t c, 0)^2)). Keys per layer: ``rms``,
+    approximation exp(-eta lmbda / m) per epoch of n/m steps); any regularizer
+    without a shrink gives its own factor a. Under L1 each step moves every
+    weight c = eta lmbda / n towards 0, so the prediction is
+    sqrt(mean(max(|w_0| - t c, 0)^2)); other regularizers with a shrink are
+    decayed step by step (see :func:`pure_decay`). The prediction is that of
+    decay applied as a step of its own (SGD, or a decoupled optimizer). Keys per layer: ``rms``,
     ``predicted_rms``, ``rms_ratio`` (measured / predicted), the reference
     levels ``ref_inv_sqrt_N`` = 1/sqrt(N) (N all weights, as the book's exercise
     states it), ``ref_inv_sqrt_fan_in`` = 1/sqrt(n_in) and
@@ -41,17 +60,20 @@ class DecayPrediction(Monitor):
             self.start_epoch = state.epoch if len(state.history) == 0 else int(
                 state.history.last("epoch", 0))
             self.departure = {}
+            self._pure = {}
 
     def predicted_rms(self, state, layer):
         w0 = self.initial[layer - 1]
         t = (state.epoch - self.start_epoch) * state.steps_per_epoch
-        c = state.eta * state.lmbda / state.n
-        name = state.regularizer.name
-        if name == "l2":
-            return math.sqrt(float(np.mean(w0 ** 2))) * (1.0 - c) ** t
-        if name == "l1":
-            return math.sqrt(float(np.mean(np.maximum(np.abs(w0) - t * c, 0.0) ** 2)))
-        return math.sqrt(float(np.mean(w0 ** 2)))
+        reg = state.regularizer
+        if not reg.has_shrink:  # pure decay is the factor a, t times
+            return math.sqrt(float(np.mean(w0 ** 2))) * reg.factor(state.eta, state.n) ** t
+        done, w = self._pure.get(layer, (0, w0))
+        if getattr(reg, "decay_steps", None) is not None or t < done:
+            done, w = 0, w0
+        w = pure_decay(reg, w, state.eta, state.n, t - done)
+        self._pure[layer] = (t, w)
+        return math.sqrt(float(np.mean(w ** 2)))
 
     def on_epoch_end(self, state):
         out = {}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..network import EVAL_CHUNK as CHUNK
 from .base import Monitor
 
 _PREFIX = {"training": "train", "evaluation": "eval"}
-CHUNK = 8192
 
 
 def _data(state, on):

@@ -17,7 +17,8 @@ class WeightNorms(Monitor):
     Per layer: ``fro`` = sqrt(sum w^2), ``fro2`` = sum w^2, ``l1`` = sum |w| (the
     entrywise norm, not ``np.linalg.norm(W, 1)``), ``rms`` = sqrt(mean w^2),
     ``max_abs`` = max |w|. Totals: ``total/fro2``, ``total/l1``,
-    ``total/penalized`` (sum w^2 under L2, sum |w| under L1, 0 without penalty)
+    ``total/penalized`` (the regularizer's ``penalized``: sum w^2 under L2,
+    sum |w| under L1, 0 without penalty)
     and ``total/penalty`` (the regularizer's penalty with n the training-set size).
 
     Examples
@@ -39,7 +40,7 @@ class WeightNorms(Monitor):
             fro2 += values["fro2"]
             l1 += values["l1"]
             out.update({f"layer{l}/{k}": v for k, v in values.items()})
-        penalized = {"l2": fro2, "l1": l1}.get(state.regularizer.name, 0.0)
+        penalized = state.regularizer.penalized(state.weights)
         out.update({"total/fro2": fro2, "total/l1": l1, "total/penalized": penalized,
                     "total/penalty": state.regularizer.penalty(state.weights, state.n)})
         return out

@@ -1,17 +1,20 @@
 """Train K networks of the same sizes in one vectorized loop ("lockstep").
 
 Weights are stacked, ``W[l]`` of shape (K, out, in). Each network may have its
-own eta, lmbda, regularizer kind, initializer and initial seed; each does
+own eta, lmbda, regularizer, initializer and initial seed; each does
 exactly the steps :meth:`wdecay.Network.fit` would do with the same seeds, so
 results agree with training the networks one by one up to rounding.
 
-With a shared mini-batch order the first layer's products for all K networks
-become two matrix products with K * sizes[1] rows. The weights are stored as
-W_k = s_k V_k with a scale s_k per network and layer, so L2 decay is a scalar
-update and the gradient step is fused into the product (BLAS gemm with
-beta = 1): V <- V - X^T (D / s'); this is done for the first layer, whose
-weights are most of the data moved per step. The scales are folded back into V
-at the end of every epoch, when monitors look at the weights.
+The forward and backward passes are :mod:`wdecay.passes` over the leading
+network axis; the epoch loop is :func:`wdecay.loop.train_loop`. With a shared
+mini-batch order the first layer's products for all K networks become two
+matrix products with K * sizes[1] rows. The first layer's weights are stored
+as W_k = s_k V_k with a scale s_k per network, so a decay that is only a
+factor (``has_shrink`` False: L2, none) is a scalar update and the gradient
+step is fused into the product (BLAS gemm with beta = 1):
+V <- V - X^T (D / s'). A network whose regularizer has a shrink (L1) keeps
+s_k = 1 and is decayed directly. The scales are folded back into V at the end
+of every epoch, when monitors look at the weights.
 """
 
 from __future__ import annotations
@@ -22,14 +25,15 @@ import numbers
 import numpy as np
 from scipy.linalg.blas import dgemm, sgemm
 
-from .._threads import blas_threads
+from .. import passes
 from .._validation import check_features, check_scalar, check_targets
 from ..history import History
-from ..monitors.base import MonitorList, TrainingState
+from ..loop import Run, TrainingDivergedError, check_evaluation, monitor_list, \
+    parameters_finite, record, train_loop
+from ..monitors.base import TrainingState
 from ..network import Network
+from ..optim import get_optimizer
 from ..regularizers import get_regularizer
-from ..training import TRAINING_BLAS_THREADS, TrainingDivergedError, _check_evaluation, \
-    _with_default_monitors
 
 CONFIG_KEYS = ("eta", "lmbda", "regularizer", "initializer", "init_seed", "order_seed")
 
@@ -74,102 +78,119 @@ class Lockstep:
             self.V[0] *= self.scale[:, None, None]
             self.scale[:] = 1.0
 
-    def step(self, Xb, Yb, eta, decay, l1, l1_mask):
-        """One step for all K networks on the shared mini-batch ``Xb`` (m, d), ``Yb`` (m, k).
+    def set_decay(self, eta, regularizers, n):
+        """Per-network decay settings for the steps: factors, lazy scales and shrinks."""
+        self.eta = np.asarray(eta, dtype=self.dtype)
+        factor = [r.factor(float(e), n) for e, r in zip(eta, regularizers)]
+        self.decay = np.array(factor, dtype=self.dtype)
+        # networks with a shrink keep s_k = 1: their factor and shrink act on V directly
+        self.shrinkers = [(k, r, float(eta[k]), factor[k]) for k, r in enumerate(regularizers)
+                          if r.has_shrink]
+        self.lazy = self.decay.copy()
+        for k, *_ in self.shrinkers:
+            self.lazy[k] = 1.0
+        self.n = n
 
-        ``eta`` (K,), ``decay`` (K,) the L2 factor 1 - eta lmbda / n (1 if not L2),
-        ``l1`` (K,) eta lmbda / n for L1 networks (0 otherwise), ``l1_mask`` bool
-        (K,) or None if no network uses L1. Only the first layer keeps a lazy
-        scale; the small layers above it are decayed directly.
-        """
-        K, m, L = self.K, len(Xb), len(self.V)
-        V, B, s0 = self.V, self.B, self.scale
-        h0 = self.sizes[1]
-        # layer 0 for all networks at once: (m, d) @ (d, K*h0); elementwise work on
-        # the contiguous (m, K*h0) layout, per-network work on its (K, m, h0) view
-        z = Xb @ V[0].reshape(K * h0, -1).T
-        z3 = z.reshape(m, K, h0)
-        z3 *= s0[None, :, None]
-        z3 += B[0][None]
-        if L == 1:
-            acts = [self.cost.output(z3.transpose(1, 0, 2))]
-        else:
-            acts = [self.activation.fn(z, out=z).reshape(m, K, h0).transpose(1, 0, 2)]
-        for l in range(1, L):
-            z = np.matmul(acts[-1], V[l].transpose(0, 2, 1))
-            z += B[l][:, None, :]
-            acts.append(self.cost.output(z, out=z) if l == L - 1 else self.activation.fn(z, out=z))
-        delta = self.cost.delta(None, acts[-1], Yb[None])
-        delta *= (eta / m)[:, None, None]
-        for l in range(L - 1, 0, -1):
-            below = np.matmul(delta, V[l])
-            self.activation.multiply_prime(below, acts[l - 1])
-            B[l] -= delta.sum(axis=1)
-            grad = np.matmul(delta.transpose(0, 2, 1), acts[l - 1])
-            V[l] *= decay[:, None, None]
-            if l1_mask is not None:
-                V[l][l1_mask] -= l1[l1_mask, None, None] * np.sign(V[l][l1_mask])
-            V[l] -= grad
-            delta = below
+    def _shrink(self, layer, scaled):
+        """Factor and shrink of the networks whose regularizer has a shrink."""
+        for k, reg, eta, factor in self.shrinkers:
+            w = self.V[layer][k]
+            if scaled and factor != 1.0:
+                w *= factor
+            reg.shrink(w, eta, self.n)
+
+    def _upper_layer(self, layer, delta, a):
+        """Update layer >= 1 of every network: decay, shrink, gradient step."""
+        V = self.V[layer]
+        self.B[layer] -= delta.sum(axis=1)
+        grad = np.matmul(delta.transpose(0, 2, 1), a)
+        V *= self.decay[:, None, None]
+        self._shrink(layer, scaled=False)
+        V -= grad
+
+    def _first_scale(self):
+        s0 = self.scale
+        s0 *= self.lazy
+        self._shrink(0, scaled=True)
+        return s0
+
+    def _shared_first_layer(self, layer, delta, a):
+        if layer > 0:
+            return self._upper_layer(layer, delta, a)
         # layer 0: fused V0^T <- V0^T - X^T (D / s'), one gemm for all networks
-        B[0] -= delta.sum(axis=1)
-        s0 *= decay
-        if l1_mask is not None:
-            V[0][l1_mask] -= (l1 / s0)[l1_mask, None, None] * np.sign(V[0][l1_mask])
+        K, m, h0 = delta.shape
+        self.B[0] -= delta.sum(axis=1)
+        s0 = self._first_scale()
         d_flat = np.empty((m, K, h0), dtype=self.dtype)
         np.divide(delta.transpose(1, 0, 2), s0[None, :, None], out=d_flat)
         d_flat = d_flat.reshape(m, K * h0)
-        V0T = V[0].reshape(K * h0, -1).T
+        V0T = self.V[0].reshape(K * h0, -1).T
         if self.gemm is not None:
-            self.gemm(-1.0, Xb.T, d_flat.T, 1.0, V0T, trans_b=1, overwrite_c=1)
+            self.gemm(-1.0, a.T, d_flat.T, 1.0, V0T, trans_b=1, overwrite_c=1)
         else:
-            V0T -= Xb.T @ d_flat
+            V0T -= a.T @ d_flat
 
-    def step_separate(self, Xs, Ys, eta, decay, l1, l1_mask):
+    def _separate_first_layer(self, layer, delta, a):
+        if layer > 0:
+            return self._upper_layer(layer, delta, a)
+        self.B[0] -= delta.sum(axis=1)
+        s0 = self._first_scale()
+        self.V[0] -= np.matmul((delta / s0[:, None, None]).transpose(0, 2, 1), a)
+
+    def _upper(self, a1, z0, Xb, Yb, m, on_layer):
+        """Layers above the first (forward), then the backward pass with updates."""
+        L = len(self.V)
+        zs, acts = [z0] + [None] * (L - 1), [Xb, a1] + [None] * (L - 1)
+        passes.forward(self.V, self.B, self.activation, self.cost, a1, zs, acts, start=1)
+        passes.backward(self.V, self.activation, self.cost, zs, acts, Yb,
+                        scale=(self.eta / m)[:, None, None], on_layer=on_layer)
+
+    def step(self, Xb, Yb):
+        """One step for all K networks on the shared mini-batch ``Xb`` (m, d), ``Yb`` (m, k).
+
+        Uses the settings of :meth:`set_decay`. Only the first layer keeps a
+        lazy scale; the small layers above it are decayed directly.
+        """
+        K, m, L = self.K, len(Xb), len(self.V)
+        h0 = self.sizes[1]
+        # layer 0 for all networks at once: (m, d) @ (d, K*h0); elementwise work on
+        # the contiguous (m, K*h0) layout, per-network work on its (K, m, h0) view
+        z = Xb @ self.V[0].reshape(K * h0, -1).T
+        z3 = z.reshape(m, K, h0)
+        z3 *= self.scale[None, :, None]
+        z3 += self.B[0][None]
+        z0 = z3.transpose(1, 0, 2)
+        if L == 1:
+            a1 = self.cost.output(z0)
+        else:
+            a1 = self.activation.fn(z, out=z).reshape(m, K, h0).transpose(1, 0, 2)
+        self._upper(a1, z0, Xb, Yb[None], m, self._shared_first_layer)
+
+    def step_separate(self, Xs, Ys):
         """One step where network k trains on its own mini-batch ``Xs[k]`` (K, m, d).
 
         Every layer uses batched matrix products; the first layer's scale stays
         lazy as in :meth:`step`.
         """
         m, L = Xs.shape[1], len(self.V)
-        V, B, s0 = self.V, self.B, self.scale
-        acts = [Xs]
-        for l in range(L):
-            z = np.matmul(acts[-1], V[l].transpose(0, 2, 1))
-            if l == 0:
-                z *= s0[:, None, None]
-            z += B[l][:, None, :]
-            acts.append(self.cost.output(z, out=z) if l == L - 1 else self.activation.fn(z, out=z))
-        delta = self.cost.delta(None, acts[-1], Ys)
-        delta *= (eta / m)[:, None, None]
-        for l in range(L - 1, -1, -1):
-            below = None
-            if l > 0:
-                below = np.matmul(delta, V[l])
-                self.activation.multiply_prime(below, acts[l])
-            B[l] -= delta.sum(axis=1)
-            if l == 0:
-                s0 *= decay
-                scale = s0
-            else:
-                V[l] *= decay[:, None, None]
-                scale = np.ones_like(decay)
-            if l1_mask is not None:
-                V[l][l1_mask] -= (l1 / scale)[l1_mask, None, None] * np.sign(V[l][l1_mask])
-            V[l] -= np.matmul((delta / scale[:, None, None]).transpose(0, 2, 1), acts[l])
-            delta = below
+        z = np.matmul(Xs, self.V[0].transpose(0, 2, 1))
+        z *= self.scale[:, None, None]
+        z += self.B[0][:, None, :]
+        a1 = self.cost.output(z, out=z) if L == 1 else self.activation.fn(z, out=z)
+        self._upper(a1, z, Xs, Ys, m, self._separate_first_layer)
 
 
 def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy",
                activation="sigmoid", seed=None, evaluation_data=None, monitors=None,
-               on_divergence="raise", dtype=np.float64):
+               on_divergence="raise", dtype=np.float64, optimizer=None):
     """Train one network per config in lockstep; return ``(networks, histories)``.
 
     Parameters
     ----------
     X, y : training data, as for :meth:`wdecay.Network.fit`
     configs : list of dict
-        Per network: ``eta``, ``lmbda``, ``regularizer`` ('l2', 'l1', 'none'),
+        Per network: ``eta``, ``lmbda``, ``regularizer`` ('l2', 'l1', 'none', or
+        any :class:`wdecay.regularizers.Regularizer` instance, whose lmbda is used),
         ``initializer`` ('default', 'large'), ``init_seed`` and, optionally,
         ``order_seed``: given for every network, each draws its own mini-batch
         order from it (batched products instead of one shared product).
@@ -190,7 +211,10 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
         and keep training the others.
     dtype : numpy float dtype
         ``np.float64`` (default) or ``np.float32`` for the weights and the one
-        copy of the training inputs.
+        copy of the training inputs (none when ``X`` already has that dtype).
+    optimizer : None, 'sgd' or SGD()
+        Only Nielsen's SGD trains in lockstep; other optimizers are refused
+        (train them with :func:`wdecay.fit`).
 
     Returns
     -------
@@ -200,84 +224,63 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
     configs = _configs(configs)
     check_scalar(epochs, "epochs", kind=numbers.Integral, low=0)
     check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1)
+    if not get_optimizer(optimizer).nielsen:
+        raise ValueError(f"train_many supports plain SGD only, got optimizer={optimizer!r}; "
+                         "train momentum or Adam networks one by one with wdecay.fit")
     if on_divergence not in ("raise", "mark"):
         raise ValueError(f"`on_divergence` must be 'raise' or 'mark', got {on_divergence!r}")
     networks = [Network(sizes, cost=cost, activation=activation, initializer=c["initializer"],
                         seed=c["init_seed"], dtype=dtype) for c in configs]
     X = check_features(X, "X", networks[0].sizes[0], dtype=dtype)
     labels, Y = check_targets(y, len(X), networks[0].sizes[-1], dtype=dtype)
-    evaluation = _check_evaluation(evaluation_data, networks[0])
+    evaluation = check_evaluation(evaluation_data, networks[0])
     n, m = len(X), int(batch_size)
     stack = Lockstep(networks, dtype=dtype)
     for k, net in enumerate(networks):  # the networks now view the stacked arrays
         net.weights, net.biases = stack.views(k)
     eta = np.array([c["eta"] for c in configs], dtype=dtype)
     regs = [c["regularizer"] for c in configs]
-    decay = np.array([1 - e * r.lmbda / n if r.name == "l2" else 1.0 for e, r in zip(eta, regs)],
-                     dtype=dtype)
-    l1_mask = np.array([r.name == "l1" for r in regs])
-    l1 = np.where(l1_mask, eta * np.array([r.lmbda for r in regs]) / n, 0.0).astype(dtype)
-    has_l1 = bool(l1_mask.any())
-    histories, lists, states = [], [], []
+    stack.set_decay(eta, regs, n)
+    runs = []
     for k, net in enumerate(networks):
-        mons = MonitorList(_with_default_monitors(monitors(k) if monitors else [], evaluation))
+        mons = monitor_list(monitors(k) if monitors else [], evaluation)
         if mons.per_batch:
             raise ValueError("per-batch monitors (on_batch_end) need Network.fit; "
                              "train_many supports epoch-level monitors")
-        h = History()
-        histories.append(h)
-        lists.append(mons)
-        states.append(TrainingState(net, eta=float(eta[k]), regularizer=regs[k], batch_size=m, n=n,
-                                    history=h, train_data=(X, labels), evaluation_data=evaluation))
-        states[-1].last_epoch = int(epochs)
+        state = TrainingState(net, eta=float(eta[k]), regularizer=regs[k], batch_size=m, n=n,
+                              history=History(), train_data=(X, labels),
+                              evaluation_data=evaluation)
+        state.last_epoch = int(epochs)
+        runs.append(Run(mons, state, state.history))
     separate = any(c["order_seed"] is not None for c in configs)
     if separate and any(c["order_seed"] is None for c in configs):
         raise ValueError("give every config an 'order_seed' (own mini-batch orders) or none "
                          "(one shared order from `seed`)")
     rngs = ([np.random.default_rng(c["order_seed"]) for c in configs] if separate
             else [np.random.default_rng(seed)])
-    alive = np.ones(len(networks), bool)
-    with blas_threads(TRAINING_BLAS_THREADS):
-        _each(lists, states, "on_train_begin")
-        _record(lists, states, histories, 0, alive)
-        for epoch in range(1, int(epochs) + 1):
-            for st in states:
-                st.epoch = epoch
-            _each(lists, states, "on_epoch_begin", alive)
-            orders = np.array([rng.permutation(n) for rng in rngs])
-            mask = l1_mask if has_l1 else None
-            with np.errstate(all="ignore") if on_divergence == "mark" else contextlib.nullcontext():
-                for start in range(0, n, m):
-                    idx = orders[:, start:start + m]
-                    if separate:
-                        stack.step_separate(X[idx], Y[idx], eta, decay, l1, mask)
-                    else:
-                        stack.step(X[idx[0]], Y[idx[0]], eta, decay, l1, mask)
-            stack.fold()
-            _check(networks, epoch, eta, histories, alive, on_divergence)
-            _record(lists, states, histories, epoch, alive)
-        _each(lists, states, "on_train_end", alive)
-    return networks, histories
 
+    def run_epoch(orders, epoch):
+        quiet = np.errstate(all="ignore") if on_divergence == "mark" else contextlib.nullcontext()
+        with quiet:
+            for start in range(0, n, m):
+                idx = orders[:, start:start + m]
+                if separate:
+                    stack.step_separate(X[idx], Y[idx])
+                else:
+                    stack.step(X[idx[0]], Y[idx[0]])
+        stack.fold()
 
-def _each(lists, states, hook, alive=None):
-    for k, (mons, st) in enumerate(zip(lists, states)):
-        if alive is None or alive[k]:
-            mons.call(hook, st)
+    def check_finite(epoch):
+        for k, (net, run) in enumerate(zip(networks, runs)):
+            if run.alive and not parameters_finite(net):
+                if on_divergence == "raise":
+                    raise TrainingDivergedError(
+                        f"network {k} diverged in epoch {epoch}: its parameters became NaN or "
+                        f"inf; try a smaller eta (got eta={eta[k]})", run.history)
+                run.alive = False
+                record(run, epoch, {"diverged_epoch": epoch})
 
-
-def _record(lists, states, histories, epoch, alive):
-    for k, (mons, st, h) in enumerate(zip(lists, states, histories)):
-        if alive[k]:
-            h.append({"epoch": epoch, **mons.call("on_epoch_end", st)})
-
-
-def _check(networks, epoch, eta, histories, alive, on_divergence):
-    for k, net in enumerate(networks):
-        if alive[k] and not all(np.isfinite(p).all() for p in net.parameters()):
-            if on_divergence == "raise":
-                raise TrainingDivergedError(
-                    f"network {k} diverged in epoch {epoch}: its parameters became NaN or inf; "
-                    f"try a smaller eta (got eta={eta[k]})", histories[k])
-            alive[k] = False
-            histories[k].append({"epoch": epoch, "diverged_epoch": epoch})
+    train_loop(runs, first=0, epochs=epochs,
+               permute=lambda: np.array([rng.permutation(n) for rng in rngs]),
+               run_epoch=run_epoch, check_finite=check_finite)
+    return networks, [run.history for run in runs]

@@ -1,0 +1,10 @@
+"""Doctest collection over wdecay/: skip modules whose optional dependency is missing."""
+
+import importlib.util
+
+OPTIONAL = {"matplotlib": ["wdecay/plot.py"]}
+
+collect_ignore = ["wdecay/__main__.py"]
+for module, paths in OPTIONAL.items():
+    if importlib.util.find_spec(module) is None:
+        collect_ignore += paths
