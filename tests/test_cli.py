@@ -363,3 +363,33 @@ def test_path_summary_names_the_nonmonotone_coefficients():
     rows = cli.path_rows(result)
     assert [r["nonzero"] for r in rows] == [0, 4, 6]
     assert "nonzero" in cli.path_table(rows)[0]
+
+
+# -- optimizers ---------------------------------------------------------------------
+@pytest.mark.parametrize("argv, expected", [
+    (["--optimizer", "momentum", "--momentum", "0.5"], "Momentum(decoupled=False, momentum=0.5, nesterov=False)"),
+    (["--optimizer", "nesterov"], "Nesterov(decoupled=False, momentum=0.9)"),
+    (["--optimizer", "adam", "--beta1", "0.8"], "Adam(beta1=0.8, beta2=0.999, eps=1e-08, decoupled=False)"),
+    (["--optimizer", "adamw", "--beta2", "0.99"], "Adam(beta1=0.9, beta2=0.99, eps=1e-08, decoupled=True)"),
+])
+def test_optimizer_options_reach_fit(argv, expected, capsys, monkeypatch):
+    seen = []
+    original = wdecay.Network.fit
+
+    def spy(self, *args, **kwargs):
+        seen.append(repr(kwargs["optimizer"]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(wdecay.Network, "fit", spy)
+    assert main(["experiment", "--epochs", "1", "--format", "json", "--eta", "0.01", *FAST,
+                 *argv]) == 0
+    assert seen == [expected]
+    assert json.loads(capsys.readouterr().out)["settings"]["optimizer"] == argv[1]
+
+
+def test_optimizer_option_for_another_optimizer_warns(capsys):
+    assert main(["experiment", "--epochs", "1", "--quiet", *FAST, "--momentum", "0.5"]) == 0
+    assert "--momentum is ignored with --optimizer sgd" in capsys.readouterr().err
+    assert main(["experiment", "--epochs", "1", *FAST, "--optimizer", "adam",
+                 "--beta1", "1.5"]) == 2
+    one_error_line(capsys.readouterr().err, "beta1")

@@ -171,6 +171,17 @@ def build_parser():
                           f"several values are compared (default: {d['lmbda']:g})")
     exp.add_argument("--eta", type=float, default=None,
                      help=f"learning rate (default: {d['eta']:g})")
+    exp.add_argument("--optimizer", choices=list(E.OPTIMIZER_SETTINGS), default=None,
+                     help="sgd: Nielsen's update; momentum, nesterov: SGD with momentum and "
+                          "coupled L2 (PyTorch's SGD(momentum, weight_decay)); adam: coupled "
+                          "L2; adamw: decoupled decay (PyTorch's AdamW); see "
+                          f"docs/optimizers.rst (default: {d['optimizer']})")
+    exp.add_argument("--momentum", type=float, default=None, metavar="MU",
+                     help=f"momentum of --optimizer momentum or nesterov (default: {d['momentum']:g})")
+    exp.add_argument("--beta1", type=float, default=None,
+                     help=f"Adam's first-moment decay rate (default: {d['beta1']:g})")
+    exp.add_argument("--beta2", type=float, default=None,
+                     help=f"Adam's second-moment decay rate (default: {d['beta2']:g})")
     exp.add_argument("--batch-size", type=int, default=None, metavar="M",
                      help=f"mini-batch size (default: {d['batch_size']})")
     exp.add_argument("--epochs", type=int, default=None, metavar="K",
@@ -300,20 +311,10 @@ def _clear(out, names=RESULT_FILES):
 
 
 def _write_report(path, runs, overlays=None):
-    """``report.write_html`` with run dicts.
-
-    Transitional: report.py's write_html before its dict form unpacks 4-tuples;
-    this falls back to that form. Remove the fallback once both are merged.
-    """
+    """``report.write_html`` with run dicts."""
     from .report import write_html
 
-    try:
-        write_html(path, runs, overlays)
-    except ValueError as exc:
-        if "unpack" not in str(exc):
-            raise
-        write_html(path, [(r["title"], r["summary_text"], r["plots"], r["history"])
-                          for r in runs], overlays)
+    write_html(path, runs, overlays)
 
 
 # -- wdecay experiment -------------------------------------------------------------
@@ -331,8 +332,12 @@ def _plan(args):
     for key, value in (("init", args.init), ("cost", args.cost),
                        ("activation", args.activation), ("regularizer", args.regularizer),
                        ("eta", args.eta), ("batch_size", args.batch_size),
-                       ("epochs", args.epochs)):
+                       ("epochs", args.epochs), ("optimizer", args.optimizer),
+                       ("momentum", args.momentum), ("beta1", args.beta1), ("beta2", args.beta2)):
         base[key] = d[key] if value is None else value
+    for option in ("momentum", "beta1", "beta2"):
+        if _given(args, option) and option not in E.OPTIMIZER_SETTINGS[base["optimizer"]]:
+            _warn(f"--{option} is ignored with --optimizer {base['optimizer']}")
     lmbdas = args.lmbda if _given(args, "lmbda") else [d["lmbda"]]
     seeds = args.seed if _given(args, "seed") else [d["seed"]]
     for name, values in (("--lmbda", lmbdas), ("--seed", seeds)):
@@ -359,7 +364,7 @@ def _plan(args):
 def _resume_plan(args):
     allowed = {"epochs"}
     for name in ("sizes", "init", "cost", "activation", "regularizer", "lmbda", "eta",
-                 "batch_size", "seed"):
+                 "batch_size", "seed", "optimizer", "momentum", "beta1", "beta2"):
         if _given(args, name) and name not in allowed:
             raise CLIError(f"--resume takes the settings stored in {args.resume}; drop "
                            f"--{name.replace('_', '-')}")

@@ -35,12 +35,18 @@ from . import monitors as M
 from ._validation import check_scalar
 from .history import History
 from .network import Network
+from .optim import get_optimizer
 from .regularizers import get_regularizer
 from .serialization import load, save
 from .summary import TablePrinter, summarize, summary_text  # noqa: F401  (re-exported)
 
 DEFAULTS = dict(sizes=[784, 30, 10], init="large", cost="cross-entropy", activation="sigmoid",
-                regularizer="l2", lmbda=5.0, eta=0.1, batch_size=10, epochs=30, seed=0)
+                regularizer="l2", lmbda=5.0, eta=0.1, batch_size=10, epochs=30, seed=0,
+                optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999)
+
+#: The settings each optimizer takes from a run's settings (the others are ignored).
+OPTIMIZER_SETTINGS = {"sgd": (), "momentum": ("momentum",), "nesterov": ("momentum",),
+                      "adam": ("beta1", "beta2"), "adamw": ("beta1", "beta2")}
 
 _CHECKPOINT = re.compile(r"checkpoint-epoch(\d+)\.npz")
 
@@ -91,11 +97,27 @@ def check_settings(settings):
         raise ValueError(f"unknown settings {unknown}; known: {sorted(DEFAULTS)}")
     Network(s["sizes"], cost=s["cost"], initializer=s["init"], activation=s["activation"], seed=0)
     get_regularizer(s["regularizer"], s["lmbda"])
+    make_optimizer(s)
     check_scalar(s["eta"], "eta", low=0, inclusive=False)
     check_scalar(s["batch_size"], "batch_size", kind=numbers.Integral, low=1)
     check_scalar(s["epochs"], "epochs", kind=numbers.Integral, low=0)
     check_scalar(s["seed"], "seed", kind=numbers.Integral, low=0)
     return s
+
+
+def make_optimizer(settings):
+    """The optimizer a run's settings name, with the options that optimizer takes.
+
+    Examples
+    --------
+    >>> make_optimizer({**DEFAULTS, "optimizer": "nesterov", "momentum": 0.5})
+    Nesterov(decoupled=False, momentum=0.5)
+    """
+    name = settings["optimizer"]
+    if name not in OPTIMIZER_SETTINGS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of "
+                         f"{', '.join(repr(k) for k in OPTIMIZER_SETTINGS)}")
+    return get_optimizer(name, **{k: settings[k] for k in OPTIMIZER_SETTINGS[name]})
 
 
 def _initial_network(s):
@@ -202,7 +224,8 @@ def run(splits, settings, table=True, history_path=None, stream=None, *,
     if epochs > 0 or not resume:
         net.fit(X, y, epochs=epochs, batch_size=s["batch_size"], eta=s["eta"],
                 regularizer=get_regularizer(s["regularizer"], s["lmbda"]),
-                evaluation_data=evaluation, monitors=monitors, seed=rng, history=history)
+                evaluation_data=evaluation, monitors=monitors, seed=rng, history=history,
+                optimizer=make_optimizer(s))
     return net, history, summarize(history, net, s, net.accuracy(X_test, y_test))
 
 
