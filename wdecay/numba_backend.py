@@ -32,7 +32,7 @@ SPARSE_DENSITY = 0.25
 """Inputs with fewer non-zero entries than this fraction run a CSR first layer.
 
 Measured by ``benchmarks/numba_density.py`` ([784, 30, 10], batch 10, float64,
-one BLAS thread): see :doc:`speed` for the table; the CSR epoch is faster than
+one BLAS thread): see docs/speed.rst for the table; the CSR epoch is faster than
 the dense one below this density and slower above it.
 """
 
@@ -256,7 +256,9 @@ def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limi
                 else:
                     a0 = acts[0][:mb]
                     for i in range(mb):
-                        a0[i, :] = X[order[start + i], :]
+                        row = order[start + i]
+                        for k in range(n_in):
+                            a0[i, k] = X[row, k]
                     np.dot(a0, v0, z)
                 for i in range(mb):
                     for j in range(n_out):
