@@ -46,6 +46,16 @@ ETA, LMBDA = 0.1, 5.0
 
 
 # -- worker side ---------------------------------------------------------------
+def clocks():
+    return time.perf_counter(), time.process_time()
+
+
+def elapsed(t0):
+    """(wall seconds, this process's CPU seconds) since ``t0 = clocks()``."""
+    wall, cpu = clocks()
+    return wall - t0[0], cpu - t0[1]
+
+
 class Worker:
     """One implementation; reads commands on stdin, answers one line each."""
 
@@ -77,11 +87,11 @@ class Worker:
 
         class Timer(Monitor):
             def on_epoch_begin(self, state):
-                self.t0 = time.perf_counter()
+                self.t0 = clocks()
 
             def on_epoch_end(self, state):
                 if state.epoch > 0:
-                    times.append(time.perf_counter() - self.t0)
+                    times.append(elapsed(self.t0))
                 return {}
 
         def run():
@@ -112,11 +122,11 @@ class Worker:
 
         def run():
             with self.blas_threads(1):
-                t0 = time.perf_counter()
+                t0 = clocks()
                 epoch.run(self.rng.permutation(self.n), ETA, factor)
                 if not all(np.isfinite(p).all() for p in self.net.parameters()):
                     raise FloatingPointError("numba epoch diverged")
-                return time.perf_counter() - t0
+                return elapsed(t0)
         return run
 
     def _prepare_per_example(self):
@@ -128,10 +138,10 @@ class Worker:
 
         def run():
             with self.blas_threads(1):
-                t0 = time.perf_counter()
+                t0 = clocks()
                 reference.train(w0, b0, self.X, Y, epochs=1, batch_size=self.batch, eta=ETA,
                                 lmbda=LMBDA, seed=self.rng)
-                return time.perf_counter() - t0
+                return elapsed(t0)
         return run
 
     def _prepare_torch(self):
@@ -151,7 +161,7 @@ class Worker:
         eye = torch.eye(10, dtype=tdt)
 
         def run():
-            t0 = time.perf_counter()
+            t0 = clocks()
             order = torch.from_numpy(self.rng.permutation(self.n))
             for k in range(0, self.n, self.batch):
                 idx = order[k:k + self.batch]
@@ -159,7 +169,7 @@ class Worker:
                 loss = loss_fn(model(X[idx]), eye[y[idx]]) / len(idx)
                 loss.backward()
                 opt.step()
-            return time.perf_counter() - t0
+            return elapsed(t0)
         return run
 
     def _prepare_floor(self):
@@ -172,11 +182,11 @@ class Worker:
 
         def run():
             with self.blas_threads(1):
-                t0 = time.perf_counter()
+                t0 = clocks()
                 for xb in batches:
                     np.matmul(xb, W.T, out=Z)
                     np.matmul(D.T, xb, out=G)
-                return time.perf_counter() - t0
+                return elapsed(t0)
         return run
 
     def serve(self):
@@ -193,7 +203,7 @@ class Worker:
                 self.prepare(*cmd[1:])
                 print("ok", flush=True)
             elif cmd[0] == "run":
-                print(repr(float(self.run())), flush=True)
+                print("%r %r" % self.run(), flush=True)
             elif cmd[0] == "quit":
                 return
 
@@ -267,7 +277,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", help="a checkout of the old wdecay (e.g. commit 4bb716b)")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--n", type=int, default=50_000)
+    parser.add_argument("--n", type=int, help="rows (default 50,000; 10,000 with --quick)")
     parser.add_argument("--quick", action="store_true",
                         help="10,000 rows, 3 repeats, MNIST only, no per-example loop")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -277,7 +287,8 @@ def main():
     if args.worker:
         return worker_main(args.worker, args.tree, args.data_dir)
     if args.quick:
-        args.n, args.repeats = 10_000, 3
+        args.repeats = 3
+    args.n = args.n or (10_000 if args.quick else 50_000)
     impls = {"numpy": ROOT, "numba": ROOT, "floor": ROOT}
     if args.baseline:
         impls = {"old": os.path.abspath(args.baseline), **impls}
@@ -297,7 +308,8 @@ def main():
               f"load average {os.getloadavg()[0]:.2f} at the start")
         remotes = {impl: Remote(impl, tree, data_dir) for impl, tree in impls.items()}
         header = (f"{'data':>8} {'dtype':>8} {'batch':>5} {'implementation':>15} "
-                  f"{'s/epoch':>8} {'vs ' + reference:>9} {'vs floor':>9}")
+                  f"{'wall s':>7} {'cpu s':>7} {'vs ' + reference:>8} {'(cpu)':>6} "
+                  f"{'vs floor':>8} {'(cpu)':>6}")
         print(header)
         for dataset, density in datasets:
             for dtype in ("float64", "float32"):
@@ -308,26 +320,31 @@ def main():
                     times = {impl: [] for impl in active}
                     for _ in range(args.repeats):
                         for impl in active:
-                            times[impl].append(float(remotes[impl].ask("run")))
-                    med = {impl: statistics.median(ts) for impl, ts in times.items()}
-                    results[dataset, dtype, batch] = med
+                            times[impl].append([float(t) for t in remotes[impl].ask("run").split()])
+                    wall = {impl: statistics.median(t[0] for t in ts) for impl, ts in times.items()}
+                    cpu = {impl: statistics.median(t[1] for t in ts) for impl, ts in times.items()}
+                    results[dataset, dtype, batch] = wall, cpu
                     for impl in active:
-                        print(f"{dataset:>8} {dtype:>8} {batch:>5} {impl:>15} {med[impl]:>8.3f} "
-                              f"{med[reference] / med[impl]:>8.2f}x "
-                              f"{med[impl] / med['floor']:>8.2f}x", flush=True)
+                        print(f"{dataset:>8} {dtype:>8} {batch:>5} {impl:>15} {wall[impl]:>7.3f} "
+                              f"{cpu[impl]:>7.3f} {wall[reference] / wall[impl]:>7.2f}x "
+                              f"{cpu[reference] / cpu[impl]:>5.2f}x "
+                              f"{wall[impl] / wall['floor']:>7.2f}x "
+                              f"{cpu[impl] / cpu['floor']:>5.2f}x", flush=True)
         for remote in remotes.values():
             remote.close()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     if "old" in impls:
-        print("float32 against the old wdecay in float64 (same data and batch):")
-        for (dataset, dtype, batch), med in results.items():
+        print("float32 against the old wdecay in float64 (same data and batch; wall, cpu):")
+        for (dataset, dtype, batch), (wall, cpu) in results.items():
             if dtype == "float32":
-                old64 = results[dataset, "float64", batch]["old"]
-                print(f"{dataset:>8} batch {batch:>3}: numpy {old64 / med['numpy']:.2f}x, "
-                      f"numba {old64 / med['numba']:.2f}x")
+                wall64, cpu64 = results[dataset, "float64", batch]
+                print(f"{dataset:>8} batch {batch:>3}: "
+                      f"numpy {wall64['old'] / wall['numpy']:.2f}x, {cpu64['old'] / cpu['numpy']:.2f}x; "
+                      f"numba {wall64['old'] / wall['numba']:.2f}x, {cpu64['old'] / cpu['numba']:.2f}x")
     print(f"load average {os.getloadavg()[0]:.2f} at the end; "
-          f"'vs {reference}': its time / this one's; 'vs floor': this time / the floor's")
+          f"'vs {reference}': its time / this one's; 'vs floor': this time / the floor's; "
+          "cpu: the worker process's CPU time, less sensitive to other load than wall time")
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def assert_close(fast, net, tol):
 
 @needs_numba
 @settings(max_examples=30, deadline=None)
-@given(hidden=st.lists(st.integers(1, 7), min_size=0, max_size=2),
+@given(hidden=st.lists(st.integers(1, 33), min_size=0, max_size=2),
        n_in=st.integers(1, 12), n_out=st.integers(2, 5), n=st.integers(1, 40),
        batch=st.integers(1, 12), eta=st.floats(0.01, 1.0),
        decay=st.sampled_from([1.0, 0.99999, 0.9, 1e-3]),

@@ -122,10 +122,17 @@ class NumbaEpoch:
         self.Y = Y
         self.acts = tuple(np.empty((m, s), dt) for s in sizes)
         self.deltas = tuple(np.empty((m, s), dt) for s in sizes[1:])
-        # grads[0] is the transposed first-layer gradient (in, out); the others are (out, in).
-        self.grads = (np.empty((sizes[0], sizes[1]), dt),
+        # The first layer's width is padded with zero columns to a multiple of 32 on the
+        # CSR path, whose row loops then vectorize without a scalar remainder.
+        width = sizes[1]
+        if self.sparse and -(-width // 32) * 32 <= 1.25 * width:
+            width = -(-width // 32) * 32
+        self.v0 = np.zeros((sizes[0], width), dt)
+        self.z0 = np.zeros((m, width), dt)
+        self.d0 = np.zeros((m, width), dt)
+        # grads[0] is the transposed first-layer gradient (in, width); the others (out, in).
+        self.grads = (np.empty((sizes[0], width), dt),
                       *(np.empty_like(w) for w in network.weights[1:]))
-        self.v0 = np.empty((sizes[0], sizes[1]), dt)
         self.cost_id = _cost_ids()[type(network.cost)]
         self.limit = FOLD_LIMIT[dt.type]
 
@@ -170,8 +177,8 @@ class NumbaEpoch:
             raise ValueError(f"`order` must have {len(self.Y)} entries, got {len(order)}")
         self.kernel(self.X, self.indptr, self.indices, self.data, self.sparse, self.Y, order,
                     self.batch_size, float(eta), float(decay_factor), self.cost_id, self.limit,
-                    tuple(net.weights), tuple(net.biases), self.v0, self.acts, self.deltas,
-                    self.grads)
+                    tuple(net.weights), tuple(net.biases), self.v0, self.z0, self.d0, self.acts,
+                    self.deltas, self.grads)
 
 
 def _network_reason(network):
@@ -221,12 +228,13 @@ def _build():
 
 
 def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limit,
-           weights, biases, v0, acts, deltas, grads):
+           weights, biases, v0, z0, d0, acts, deltas, grads):
     """The kernel (compiled by :func:`_build`): one epoch of steps, in place."""
     n = order.shape[0]
     last = len(weights) - 1
-    n_in, n_out = v0.shape
+    n_in, width = v0.shape  # columns from n_out to width are zero padding
     w0 = weights[0]
+    n_out = w0.shape[0]
     for k in range(n_in):  # V_0 = W_0^T with scale s = 1
         for j in range(n_out):
             v0[k, j] = w0[j, k]
@@ -243,26 +251,27 @@ def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limi
                     for j in range(z.shape[1]):
                         z[i, j] += b[j]
             else:
+                zp = z0[:mb]
                 if sparse:
                     for i in range(mb):
                         row = order[start + i]
-                        for j in range(n_out):
-                            z[i, j] = 0.0
+                        for j in range(width):
+                            zp[i, j] = 0.0
                         for p in range(indptr[row], indptr[row + 1]):
                             k = indices[p]
                             x = data[p]
-                            for j in range(n_out):
-                                z[i, j] += x * v0[k, j]
+                            for j in range(width):
+                                zp[i, j] += x * v0[k, j]
                 else:
                     a0 = acts[0][:mb]
                     for i in range(mb):
                         row = order[start + i]
                         for k in range(n_in):
                             a0[i, k] = X[row, k]
-                    np.dot(a0, v0, z)
+                    np.dot(a0, v0, zp)
                 for i in range(mb):
                     for j in range(n_out):
-                        z[i, j] = s * z[i, j] + b[j]
+                        z[i, j] = s * zp[i, j] + b[j]
             if layer == last and cost == 2:  # softmax outputs
                 for i in range(mb):
                     top = z[i, 0]
@@ -318,26 +327,27 @@ def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limi
         s *= decay
         if not (limit < abs(s) < 1.0 / limit):
             for k in range(n_in):
-                for j in range(n_out):
+                for j in range(width):
                     v0[k, j] *= s
             s = 1.0
         inv = 1.0 / s
+        dp = d0[:mb]
         for i in range(mb):
             for j in range(n_out):
-                delta[i, j] *= inv
+                dp[i, j] = delta[i, j] * inv
         if sparse:
             for i in range(mb):
                 row = order[start + i]
                 for p in range(indptr[row], indptr[row + 1]):
                     k = indices[p]
                     x = data[p]
-                    for j in range(n_out):
-                        v0[k, j] -= x * delta[i, j]
+                    for j in range(width):
+                        v0[k, j] -= x * dp[i, j]
         else:
             g = grads[0]
-            np.dot(acts[0][:mb].T, delta, g)
+            np.dot(acts[0][:mb].T, dp, g)
             for k in range(n_in):
-                for j in range(n_out):
+                for j in range(width):
                     v0[k, j] -= g[k, j]
     for j in range(n_out):  # fold the scale back: W_0 = s V_0^T
         for k in range(n_in):
