@@ -129,7 +129,11 @@ def test_density_threshold_chooses_csr():
     Y = np.eye(2)[[0, 1, 0, 1]]
     X = np.zeros((4, 8))
     X[:, 0] = 1.0  # density 1/8
-    assert NumbaEpoch(net, X, Y, 2).sparse == (1 / 8 < SPARSE_DENSITY)
+    assert 1 / 8 < SPARSE_DENSITY[np.float64] < 1 / 2
+    assert NumbaEpoch(net, X, Y, 2).sparse
+    X[:, 1:4] = 1.0  # density 1/2
+    assert not NumbaEpoch(net, X, Y, 2).sparse
+    X[:, 1:4] = 0.0
     assert not NumbaEpoch(net, np.ones((4, 8)), Y, 2).sparse
     assert NumbaEpoch(net, X, Y, 2).density == 1 / 8
 

@@ -18,7 +18,7 @@ folded back into ``V_0`` when ``|s|`` leaves ``[1e-100, 1e100]`` (``[1e-20,
 1e20]`` in float32, whose range is smaller) and at the end of every epoch,
 when ``network.weights[0]`` is written. Products go to BLAS through
 ``np.dot``; a sparse first layer (CSR rows) is used when the inputs' density is
-below :data:`SPARSE_DENSITY`.
+below :data:`SPARSE_DENSITY` (0.28 in float64, 0.21 in float32, measured).
 
 numba is imported lazily: this module imports without it, and
 :func:`available` then returns False.
@@ -28,12 +28,16 @@ from __future__ import annotations
 
 import numpy as np
 
-SPARSE_DENSITY = 0.25
+SPARSE_DENSITY = {np.float64: 0.28, np.float32: 0.21}
 """Inputs with fewer non-zero entries than this fraction run a CSR first layer.
 
-Measured by ``benchmarks/numba_density.py`` ([784, 30, 10], batch 10, float64,
-one BLAS thread): see docs/speed.rst for the table; the CSR epoch is faster than
-the dense one below this density and slower above it.
+Measured by ``benchmarks/numba_density.py`` ([784, 30, 10], 20,000 rows of
+uniform inputs with a random fraction of zeros, one BLAS thread, medians of
+CPU time): the dense and CSR epochs cost the same at density 0.296 (float64,
+batch 10), 0.277 (float64, batch 100), 0.235 (float32, batch 10) and 0.214
+(float32, batch 100); the thresholds are the smaller of each dtype's two,
+rounded. The MNIST sample (19% non-zero) runs CSR, Fashion-MNIST (50%) dense.
+The table is in docs/speed.rst.
 """
 
 FOLD_LIMIT = {np.float64: 1e-100, np.float32: 1e-20}
@@ -79,6 +83,9 @@ class NumbaEpoch:
         Inputs, C-contiguous in the network's dtype (as :func:`wdecay.fit`
         checks them). When fewer than :data:`SPARSE_DENSITY` of the entries
         are non-zero, a CSR copy is kept instead of reading ``X``.
+    sparse : bool, optional
+        Force the CSR (True) or the dense (False) first layer; by default
+        chosen by the density of ``X``.
     Y : array (n, sizes[-1])
         Targets (one-hot rows for labels), in the network's dtype.
     batch_size : int
@@ -105,7 +112,9 @@ class NumbaEpoch:
         m = int(min(batch_size, len(X)))
         self.batch_size = m
         self.density = np.count_nonzero(X) / X.size
-        self.sparse = self.density < SPARSE_DENSITY if sparse is None else bool(sparse)
+        if sparse is None:
+            sparse = self.density < SPARSE_DENSITY[dt.type]
+        self.sparse = bool(sparse)
         if self.sparse:
             from scipy.sparse import csr_array
 
