@@ -339,9 +339,9 @@ def main():
         for (dataset, dtype, batch), (wall, cpu) in results.items():
             if dtype == "float32":
                 wall64, cpu64 = results[dataset, "float64", batch]
-                print(f"{dataset:>8} batch {batch:>3}: "
-                      f"numpy {wall64['old'] / wall['numpy']:.2f}x, {cpu64['old'] / cpu['numpy']:.2f}x; "
-                      f"numba {wall64['old'] / wall['numba']:.2f}x, {cpu64['old'] / cpu['numba']:.2f}x")
+                ratios = [f"{impl} {wall64['old'] / wall[impl]:.2f}x, "
+                          f"{cpu64['old'] / cpu[impl]:.2f}x" for impl in ("numpy", "numba")]
+                print(f"{dataset:>8} batch {batch:>3}: " + "; ".join(ratios))
     print(f"load average {os.getloadavg()[0]:.2f} at the end; "
           f"'vs {reference}': its time / this one's; 'vs floor': this time / the floor's; "
           "cpu: the worker process's CPU time, less sensitive to other load than wall time")

@@ -186,8 +186,12 @@ def test_bad_arrays_name_the_parameter():
     with pytest.raises(ValueError, match="`Y` must be"):
         NumbaEpoch(net, np.ones((2, 4)), Y[:, :1], 1)
     epoch = NumbaEpoch(net, np.ones((2, 4)), Y, 1)
-    with pytest.raises(ValueError, match="`order` must have 2 entries, got 3"):
+    with pytest.raises(ValueError, match=r"`order` must be a 1-d array of 2 row indices, got "
+                                         r"shape \(3,\)"):
         epoch.run(np.arange(3), 0.1, 1.0)
+    with pytest.raises(ValueError, match=r"`order` must hold row indices in \[0, 2\), "
+                                         r"got \[1, 2\]"):
+        epoch.run(np.array([1, 2]), 0.1, 1.0)
 
 
 def _python(code, **env):

@@ -83,13 +83,13 @@ class NumbaEpoch:
         Inputs, C-contiguous in the network's dtype (as :func:`wdecay.fit`
         checks them). When fewer than :data:`SPARSE_DENSITY` of the entries
         are non-zero, a CSR copy is kept instead of reading ``X``.
-    sparse : bool, optional
-        Force the CSR (True) or the dense (False) first layer; by default
-        chosen by the density of ``X``.
     Y : array (n, sizes[-1])
         Targets (one-hot rows for labels), in the network's dtype.
     batch_size : int
         Mini-batch size ``m``.
+    sparse : bool, optional
+        Force the CSR (True) or the dense (False) first layer; by default
+        chosen by the density of ``X``.
 
     Examples
     --------
@@ -182,8 +182,13 @@ class NumbaEpoch:
         """
         net = self.network
         order = np.ascontiguousarray(order, dtype=np.int64)
-        if len(order) != len(self.Y):
-            raise ValueError(f"`order` must have {len(self.Y)} entries, got {len(order)}")
+        n = len(self.Y)
+        if order.ndim != 1 or len(order) != n:
+            raise ValueError(f"`order` must be a 1-d array of {n} row indices, "
+                             f"got shape {order.shape}")
+        if order.min() < 0 or order.max() >= n:  # the kernel does not check bounds
+            raise ValueError(f"`order` must hold row indices in [0, {n}), "
+                             f"got [{order.min()}, {order.max()}]")
         self.kernel(self.X, self.indptr, self.indices, self.data, self.sparse, self.Y, order,
                     self.batch_size, float(eta), float(decay_factor), self.cost_id, self.limit,
                     tuple(net.weights), tuple(net.biases), self.v0, self.z0, self.d0, self.acts,
