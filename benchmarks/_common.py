@@ -24,6 +24,15 @@ def training_data(n=50_000, n_eval=10_000, seed=0):
                 rng.random((n_eval, 784)), rng.integers(0, 10, n_eval))
 
 
+def mnist_tiled(n=50_000):
+    """The embedded 5,000-digit MNIST sample (all splits) tiled to ``n`` rows: X float64, y."""
+    with np.load(os.path.join(ROOT, "wdecay", "datasets", "data", "mnist_5k.npz")) as data:
+        X = data["images"].reshape(len(data["images"]), -1) / 255.0
+        y = data["labels"].astype(np.intp)
+    reps = -(-n // len(X))
+    return np.tile(X, (reps, 1))[:n], np.tile(y, reps)[:n]
+
+
 def interleaved(fns, repeats, warmup=True):
     """Run each callable of ``fns`` (a dict) once per round, ``repeats`` rounds; return medians.
 

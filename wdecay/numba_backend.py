@@ -1,0 +1,368 @@
+"""Optional compiled epoch: the steps of one SGD epoch in a single numba kernel.
+
+Install with ``pip install "wdecay[fast]"``. The kernel does exactly the step of
+:mod:`wdecay.training` for every mini-batch ``B = order[k:k+m]`` of the epoch::
+
+    w <- decay_factor * w - (eta / |B|) sum_{x in B} dC_x/dw
+    b <- b - (eta / |B|) sum_{x in B} dC_x/db
+
+with ``decay_factor = 1 - eta lmbda / n`` for L2 and 1 without decay, the short
+last batch averaged over its own length. It is not a second engine: the epoch
+loop, the permutation, monitors and history stay in :func:`wdecay.fit`, which
+calls :meth:`NumbaEpoch.run` once per epoch.
+
+Inside the kernel the first (largest) layer is kept transposed with a lazy L2
+scale, ``W_0 = s V_0^T``: the decay multiplies the scalar ``s`` and the update
+subtracts ``g / s``, so a step never rescales the 784x30 matrix. The scale is
+folded back into ``V_0`` when ``|s|`` leaves ``[1e-100, 1e100]`` (``[1e-20,
+1e20]`` in float32, whose range is smaller) and at the end of every epoch,
+when ``network.weights[0]`` is written. Products go to BLAS through
+``np.dot``; a sparse first layer (CSR rows) is used when the inputs' density is
+below :data:`SPARSE_DENSITY` (0.28 in float64, 0.21 in float32, measured).
+
+numba is imported lazily: this module imports without it, and
+:func:`available` then returns False.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SPARSE_DENSITY = {np.float64: 0.28, np.float32: 0.21}
+"""Inputs with fewer non-zero entries than this fraction run a CSR first layer.
+
+Measured by ``benchmarks/numba_density.py`` ([784, 30, 10], 20,000 rows of
+uniform inputs with a random fraction of zeros, one BLAS thread, medians of
+CPU time): the dense and CSR epochs cost the same at density 0.296 (float64,
+batch 10), 0.277 (float64, batch 100), 0.235 (float32, batch 10) and 0.214
+(float32, batch 100); the thresholds are the smaller of each dtype's two,
+rounded. The MNIST sample (19% non-zero) runs CSR, Fashion-MNIST (50%) dense.
+The table is in docs/speed.rst.
+"""
+
+FOLD_LIMIT = {np.float64: 1e-100, np.float32: 1e-20}
+"""The lazy scale s of the first layer is folded back when |s| leaves [limit, 1/limit]."""
+
+COSTS = None  # {cost class: kernel id}, filled on first use (avoids import cycles)
+_KERNEL = None
+
+
+def available():
+    """True if numba can be imported (the compiled backend can run).
+
+    Examples
+    --------
+    >>> isinstance(available(), bool)
+    True
+    """
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _cost_ids():
+    global COSTS
+    if COSTS is None:
+        from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+
+        COSTS = {CrossEntropyCost: 0, QuadraticCost: 1, LogLikelihoodCost: 2}
+    return COSTS
+
+
+class NumbaEpoch:
+    """The compiled steps of one epoch for ``network`` on ``(X, Y)``, prepared once per fit.
+
+    Parameters
+    ----------
+    network : Network
+        Trained in place: ``network.weights`` and ``network.biases`` are
+        updated at the end of every :meth:`run`.
+    X : array (n, sizes[0])
+        Inputs, C-contiguous in the network's dtype (as :func:`wdecay.fit`
+        checks them). When fewer than :data:`SPARSE_DENSITY` of the entries
+        are non-zero, a CSR copy is kept instead of reading ``X``.
+    Y : array (n, sizes[-1])
+        Targets (one-hot rows for labels), in the network's dtype.
+    batch_size : int
+        Mini-batch size ``m``.
+    sparse : bool, optional
+        Force the CSR (True) or the dense (False) first layer; by default
+        chosen by the density of ``X``.
+
+    Examples
+    --------
+    >>> import wdecay
+    >>> from wdecay.numba_backend import NumbaEpoch, available
+    >>> net = wdecay.Network([4, 3, 2], seed=0)
+    >>> reason = NumbaEpoch.unsupported_reason(net, wdecay.L2(1.0), per_batch_monitors=False)
+    >>> reason is None or "numba" in reason
+    True
+    """
+
+    def __init__(self, network, X, Y, batch_size, *, sparse=None):
+        reason = _network_reason(network) or _array_reason(network, X, Y)
+        if reason is not None:
+            raise ValueError(reason)
+        self.kernel = _kernel()
+        self.network = network
+        dt = network.weights[0].dtype
+        sizes = network.sizes
+        m = int(min(batch_size, len(X)))
+        self.batch_size = m
+        self.density = np.count_nonzero(X) / X.size
+        if sparse is None:
+            sparse = self.density < SPARSE_DENSITY[dt.type]
+        self.sparse = bool(sparse)
+        if self.sparse:
+            from scipy.sparse import csr_array
+
+            csr = csr_array(X)
+            self.indptr = csr.indptr.astype(np.int64)
+            self.indices = csr.indices.astype(np.int32)
+            self.data = np.ascontiguousarray(csr.data, dtype=dt)
+            self.X = np.zeros((1, sizes[0]), dt)  # not read
+        else:
+            self.indptr = np.zeros(1, np.int64)
+            self.indices = np.zeros(0, np.int32)
+            self.data = np.zeros(0, dt)
+            self.X = X
+        self.Y = Y
+        self.acts = tuple(np.empty((m, s), dt) for s in sizes)
+        self.deltas = tuple(np.empty((m, s), dt) for s in sizes[1:])
+        # The first layer's width is padded with zero columns to a multiple of 32 on the
+        # CSR path, whose row loops then vectorize without a scalar remainder.
+        width = sizes[1]
+        if self.sparse and -(-width // 32) * 32 <= 1.25 * width:
+            width = -(-width // 32) * 32
+        self.v0 = np.zeros((sizes[0], width), dt)
+        self.z0 = np.zeros((m, width), dt)
+        self.d0 = np.zeros((m, width), dt)
+        # grads[0] is the transposed first-layer gradient (in, width); the others (out, in).
+        self.grads = (np.empty((sizes[0], width), dt),
+                      *(np.empty_like(w) for w in network.weights[1:]))
+        self.cost_id = _cost_ids()[type(network.cost)]
+        self.limit = FOLD_LIMIT[dt.type]
+
+    @staticmethod
+    def unsupported_reason(network, regularizer, per_batch_monitors, optimizer=None):
+        """None if the kernel can run this training, else a one-line reason why not.
+
+        Examples
+        --------
+        >>> import wdecay
+        >>> net = wdecay.Network([4, 3, 2], activation="tanh", seed=0)
+        >>> NumbaEpoch.unsupported_reason(net, None, per_batch_monitors=False)  # doctest: +ELLIPSIS
+        '...'
+        """
+        from .regularizers import L2, NoRegularizer
+
+        if not available():
+            return "the numba backend needs numba: pip install 'wdecay[fast]'"
+        if optimizer is not None:
+            return f"the numba backend runs plain SGD only, got optimizer {optimizer!r}"
+        if per_batch_monitors:
+            return "the numba backend cannot call per-batch monitors (on_batch_end)"
+        if regularizer is not None and type(regularizer) not in (L2, NoRegularizer):
+            return f"the numba backend covers L2 and no decay only, got {regularizer!r}"
+        return _network_reason(network)
+
+    def run(self, order, eta, decay_factor):
+        """Run the steps of one epoch over the mini-batches ``order[k:k+m]``, in place.
+
+        Parameters
+        ----------
+        order : int array (n,)
+            The epoch's permutation of the rows.
+        eta : float
+            Learning rate.
+        decay_factor : float
+            The factor on the weights each step, ``1 - eta lmbda / n`` for L2.
+        """
+        net = self.network
+        order = np.ascontiguousarray(order, dtype=np.int64)
+        n = len(self.Y)
+        if order.ndim != 1 or len(order) != n:
+            raise ValueError(f"`order` must be a 1-d array of {n} row indices, "
+                             f"got shape {order.shape}")
+        if order.min() < 0 or order.max() >= n:  # the kernel does not check bounds
+            raise ValueError(f"`order` must hold row indices in [0, {n}), "
+                             f"got [{order.min()}, {order.max()}]")
+        self.kernel(self.X, self.indptr, self.indices, self.data, self.sparse, self.Y, order,
+                    self.batch_size, float(eta), float(decay_factor), self.cost_id, self.limit,
+                    tuple(net.weights), tuple(net.biases), self.v0, self.z0, self.d0, self.acts,
+                    self.deltas, self.grads)
+
+
+def _network_reason(network):
+    from .activations import Sigmoid
+
+    if type(network.activation) is not Sigmoid:
+        return f"the numba backend covers sigmoid hidden layers only, got {network.activation!r}"
+    if type(network.cost) not in _cost_ids():
+        names = ", ".join(c.__name__ for c in _cost_ids())
+        return f"the numba backend covers the costs {names}, got {network.cost!r}"
+    dtype = network.weights[0].dtype
+    if dtype.type not in FOLD_LIMIT:
+        return f"the numba backend needs float64 or float32 weights, got {dtype}"
+    return None
+
+
+def _array_reason(network, X, Y):
+    dt = network.weights[0].dtype
+    for name, a, cols in (("X", X, network.sizes[0]), ("Y", Y, network.sizes[-1])):
+        if not (isinstance(a, np.ndarray) and a.dtype == dt and a.ndim == 2
+                and a.shape[1] == cols and a.flags.c_contiguous):
+            return (f"`{name}` must be a C-contiguous {dt} array with {cols} columns, "
+                    f"got {type(a).__name__} {getattr(a, 'dtype', '')} "
+                    f"{getattr(a, 'shape', '')}")
+    if len(X) != len(Y) or len(X) == 0:
+        return f"`X` and `Y` must have the same, positive number of rows, got {len(X)} and {len(Y)}"
+    for p in network.parameters():
+        if not p.flags.c_contiguous:
+            return "the network's weights and biases must be C-contiguous arrays"
+    return None
+
+
+def _kernel():
+    """The compiled epoch function (compiled or loaded from numba's disk cache once)."""
+    global _KERNEL
+    if _KERNEL is None:
+        if not available():
+            raise ImportError("the numba backend needs numba: pip install 'wdecay[fast]'")
+        _KERNEL = _build()
+    return _KERNEL
+
+
+def _build():
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(_epoch)
+
+
+def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limit,
+           weights, biases, v0, z0, d0, acts, deltas, grads):
+    """The kernel (compiled by :func:`_build`): one epoch of steps, in place."""
+    n = order.shape[0]
+    last = len(weights) - 1
+    n_in, width = v0.shape  # columns from n_out to width are zero padding
+    w0 = weights[0]
+    n_out = w0.shape[0]
+    for k in range(n_in):  # V_0 = W_0^T with scale s = 1
+        for j in range(n_out):
+            v0[k, j] = w0[j, k]
+    s = 1.0
+    for start in range(0, n, m):
+        mb = min(m, n - start)
+        # ---- forward: z_0 = s (x V_0) + b_0, then z_l = a_l W_l^T + b_l
+        for layer in range(last + 1):
+            z = acts[layer + 1][:mb]
+            b = biases[layer]
+            if layer > 0:
+                np.dot(acts[layer][:mb], weights[layer].T, z)
+                for i in range(mb):
+                    for j in range(z.shape[1]):
+                        z[i, j] += b[j]
+            else:
+                zp = z0[:mb]
+                if sparse:
+                    for i in range(mb):
+                        row = order[start + i]
+                        for j in range(width):
+                            zp[i, j] = 0.0
+                        for p in range(indptr[row], indptr[row + 1]):
+                            k = indices[p]
+                            x = data[p]
+                            for j in range(width):
+                                zp[i, j] += x * v0[k, j]
+                else:
+                    a0 = acts[0][:mb]
+                    for i in range(mb):
+                        row = order[start + i]
+                        for k in range(n_in):
+                            a0[i, k] = X[row, k]
+                    np.dot(a0, v0, zp)
+                for i in range(mb):
+                    for j in range(n_out):
+                        z[i, j] = s * zp[i, j] + b[j]
+            if layer == last and cost == 2:  # softmax outputs
+                for i in range(mb):
+                    top = z[i, 0]
+                    for j in range(1, z.shape[1]):
+                        top = max(top, z[i, j])
+                    total = 0.0
+                    for j in range(z.shape[1]):
+                        z[i, j] = np.exp(z[i, j] - top)
+                        total += z[i, j]
+                    for j in range(z.shape[1]):
+                        z[i, j] /= total
+            else:  # sigmoid: hidden layers, and the outputs of costs 0 and 1
+                for i in range(mb):
+                    for j in range(z.shape[1]):
+                        z[i, j] = 1.0 / (1.0 + np.exp(-z[i, j]))
+        # ---- output error, scaled by eta / |B|
+        a = acts[last + 1][:mb]
+        delta = deltas[last][:mb]
+        scale = eta / mb
+        for i in range(mb):
+            row = order[start + i]
+            for j in range(a.shape[1]):
+                d = a[i, j] - Y[row, j]
+                if cost == 1:
+                    d = d * a[i, j] * (1.0 - a[i, j])
+                delta[i, j] = d * scale
+        # ---- backward and update of layers last..1 (decay applied eagerly)
+        for layer in range(last, 0, -1):
+            delta = deltas[layer][:mb]
+            a = acts[layer][:mb]
+            g = grads[layer]
+            np.dot(delta.T, a, g)
+            below = deltas[layer - 1][:mb]
+            w = weights[layer]
+            np.dot(delta, w, below)
+            for i in range(mb):
+                for j in range(below.shape[1]):
+                    below[i, j] *= a[i, j]
+                    below[i, j] *= 1.0 - a[i, j]
+            for j in range(w.shape[0]):
+                for k in range(w.shape[1]):
+                    w[j, k] = w[j, k] * decay - g[j, k]
+            b = biases[layer]
+            for i in range(mb):
+                for j in range(b.shape[0]):
+                    b[j] -= delta[i, j]
+        # ---- first layer: s <- decay s, V_0 <- V_0 - g / s
+        delta = deltas[0][:mb]
+        b = biases[0]
+        for i in range(mb):
+            for j in range(n_out):
+                b[j] -= delta[i, j]
+        s *= decay
+        if not (limit < abs(s) < 1.0 / limit):
+            for k in range(n_in):
+                for j in range(width):
+                    v0[k, j] *= s
+            s = 1.0
+        inv = 1.0 / s
+        dp = d0[:mb]
+        for i in range(mb):
+            for j in range(n_out):
+                dp[i, j] = delta[i, j] * inv
+        if sparse:
+            for i in range(mb):
+                row = order[start + i]
+                for p in range(indptr[row], indptr[row + 1]):
+                    k = indices[p]
+                    x = data[p]
+                    for j in range(width):
+                        v0[k, j] -= x * dp[i, j]
+        else:
+            g = grads[0]
+            np.dot(acts[0][:mb].T, dp, g)
+            for k in range(n_in):
+                for j in range(width):
+                    v0[k, j] -= g[k, j]
+    for j in range(n_out):  # fold the scale back: W_0 = s V_0^T
+        for k in range(n_in):
+            w0[j, k] = s * v0[k, j]
