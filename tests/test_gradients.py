@@ -38,7 +38,8 @@ def test_training_step_matches_central_differences(cost, activation, reg_name, s
     reg = get_regularizer(reg_name, lmbda)
     before = [p.copy() for p in net.parameters()]
     trained = net.copy()
-    trained.fit(X, y, epochs=1, batch_size=n, eta=1.0, regularizer=reg, seed=0)
+    trained.fit(X, y, epochs=1, batch_size=n, eta=1.0, regularizer=reg, seed=0,
+                backend="numpy")  # the numpy engine; test_training checks numba against it
     grads = [b - a for b, a in zip(before, trained.parameters())]
     rng = np.random.default_rng(seed + 1)
     h = 1e-6
@@ -61,6 +62,6 @@ def test_backprop_is_the_training_pass():
     net = wdecay.Network([4, 5, 3], seed=0)
     gw, gb = net.backprop(X, np.eye(3)[y])
     trained = net.copy()
-    trained.fit(X, y, epochs=1, batch_size=12, eta=1.0, seed=0)
+    trained.fit(X, y, epochs=1, batch_size=12, eta=1.0, seed=0, backend="numpy")
     for g, a, b in zip(gw + gb, net.parameters(), trained.parameters()):
         np.testing.assert_allclose(g / 12, a - b, rtol=1e-12, atol=1e-15)

@@ -45,7 +45,7 @@ def train_both(sizes, cost, dtype, n, batch, eta, decay, epochs, seed, density, 
     lmbda = (1.0 - decay) * n / eta
     regularizer = wdecay.L2(lmbda) if lmbda > 0 else None
     wdecay.fit(net, X, y, epochs=epochs, batch_size=batch, eta=eta, regularizer=regularizer,
-               seed=seed)
+               seed=seed, backend="numpy")
     Y = np.eye(sizes[-1], dtype=dtype)[y]
     epoch = NumbaEpoch(fast, X, Y, batch, sparse=sparse)
     epoch.limit = epoch.limit if limit is None else limit
@@ -114,10 +114,11 @@ def test_fold_back_with_moderate_decay_keeps_agreement(limit):
 
 
 @needs_numba
-def test_zero_decay_factor_is_exact_too():
-    """eta lmbda / n = 1 sets the weights to minus the gradient step every step."""
-    net, fast, _ = train_both([6, 4, 3], "quadratic", np.float64, 30, 7, 0.5, 0.0, epochs=3,
-                              seed=5, density=1.0, sparse=False)
+def test_tiny_decay_factor_is_exact_too():
+    """A factor of 0.01 nearly zeroes the weights every step (fit refuses 0 and warns here)."""
+    with pytest.warns(UserWarning, match="decay factor"):
+        net, fast, _ = train_both([6, 4, 3], "quadratic", np.float64, 30, 7, 0.5, 0.01,
+                                  epochs=3, seed=5, density=1.0, sparse=False)
     assert_close(fast, net, 1e-12)
 
 
@@ -168,6 +169,13 @@ def test_unsupported_runs_say_why():
     assert "L2" in reason(net, wdecay.L1(1.0), False)
     assert "per-batch" in reason(net, None, True)
     assert "SGD" in reason(net, None, False, optimizer=object())
+    assert "SGD" in reason(net, None, False, optimizer=wdecay.optim.Momentum(0.9))
+    assert reason(net, None, False, optimizer=wdecay.optim.SGD()) is None
+
+    class MyL2(wdecay.L2):  # a subclass decays by its factor: the kernel serves it
+        pass
+
+    assert reason(net, MyL2(1.0), False) is None
     assert "sigmoid" in reason(wdecay.Network([4, 3, 2], activation="tanh"), None, False)
     assert reason(wdecay.Network([4, 3, 2], dtype=np.float32), None, False) is None
 
@@ -228,3 +236,51 @@ def test_second_process_loads_the_kernel_from_the_disk_cache(tmp_path):
     assert _python(code, NUMBA_CACHE_DIR=cache).split() == ["0", "1"]  # compiled, saved
     assert any(name.endswith(".nbc") for _, _, files in os.walk(cache) for name in files)
     assert _python(code, NUMBA_CACHE_DIR=cache).split() == ["1", "0"]  # loaded, no compile
+
+
+# -- fit(backend=...) ---------------------------------------------------------------
+def fit_copy(net, X, y, backend, **kw):
+    other = net.copy()
+    h = other.fit(X, y, epochs=2, batch_size=7, eta=0.3, seed=1, backend=backend, **kw)
+    return other, h
+
+
+def test_fit_backends_agree_and_auto_falls_back_silently():
+    X, y = make_data(50, 6, 3, 0.5, 0, np.float64)
+    net = wdecay.Network([6, 5, 3], seed=0)
+    ref, h_ref = fit_copy(net, X, y, "numpy", regularizer=wdecay.L2(2.0))
+    auto, h_auto = fit_copy(net, X, y, "auto", regularizer=wdecay.L2(2.0))
+    assert_close(auto, ref, 1e-12)
+    assert h_auto["epoch"].tolist() == h_ref["epoch"].tolist() == [0, 1, 2]
+    # runs the kernel cannot serve fall back to numpy under "auto", bit for bit
+    for kw in ({"regularizer": wdecay.L1(2.0)}, {"optimizer": "adam"},
+               {"monitors": wdecay.monitors.NormBudget(), "regularizer": wdecay.L2(2.0)}):
+        a, _ = fit_copy(net, X, y, "auto", **kw)
+        b, _ = fit_copy(net, X, y, "numpy", **kw)
+        for p, q in zip(a.parameters(), b.parameters()):
+            np.testing.assert_array_equal(p, q)
+
+
+@needs_numba
+def test_fit_backend_numba_uses_the_kernel(monkeypatch):
+    calls = []
+    original = NumbaEpoch.run
+    monkeypatch.setattr(NumbaEpoch, "run", lambda self, *a: calls.append(1) or original(self, *a))
+    X, y = make_data(30, 4, 2, 1.0, 0, np.float64)
+    wdecay.Network([4, 3, 2], seed=0).fit(X, y, epochs=3, batch_size=5, eta=0.1, backend="numba")
+    assert len(calls) == 3
+    wdecay.Network([4, 3, 2], seed=0).fit(X, y, epochs=3, batch_size=5, eta=0.1, backend="auto")
+    assert len(calls) == 6
+    wdecay.Network([4, 3, 2], seed=0).fit(X, y, epochs=3, batch_size=5, eta=0.1, backend="numpy")
+    assert len(calls) == 6
+
+
+def test_fit_backend_errors_say_why():
+    X, y = make_data(30, 4, 2, 1.0, 0, np.float64)
+    net = wdecay.Network([4, 3, 2], seed=0)
+    with pytest.raises(ValueError, match="`backend` must be one of 'auto', 'numpy', 'numba'"):
+        net.fit(X, y, epochs=1, batch_size=5, eta=0.1, backend="gpu")
+    with pytest.raises(ValueError, match="backend='numba' cannot run this training: .*"
+                                         + ("per-batch" if available() else "pip install")):
+        net.fit(X, y, epochs=1, batch_size=5, eta=0.1, backend="numba",
+                monitors=wdecay.monitors.NormBudget())

@@ -17,15 +17,16 @@ def rel_diff(a, b):
 
 @settings(max_examples=25)
 @given(cost=costs, activation=activations, penalty=st.sampled_from(["l2", "l1", "none"]),
-       batch=st.integers(1, 9), seed=seeds)
+       batch=st.integers(1, 9), seed=seeds, backend=st.sampled_from(["numpy", "auto"]))
 def test_vectorized_step_agrees_with_per_example_reference(cost, activation, penalty, batch,
-                                                           seed):
+                                                           seed, backend):
+    """Both backends ("auto" runs the numba kernel where it is installed and applies)."""
     sizes = [5, 4, 3]
     X, y = make_data(sizes, 23, seed)  # 23 is prime: every batch > 1 leaves a short last one
     net = wdecay.Network(sizes, cost=cost, activation=activation, initializer="large", seed=seed)
     w0, b0 = [w.copy() for w in net.weights], [b.copy() for b in net.biases]
     net.fit(X, y, epochs=2, batch_size=batch, eta=0.1,
-            regularizer=get_regularizer(penalty, 5.0), seed=seed)
+            regularizer=get_regularizer(penalty, 5.0), seed=seed, backend=backend)
     ref_w, ref_b = reference_train(w0, b0, X, np.eye(3)[y], epochs=2, batch_size=batch,
                                    eta=0.1, lmbda=5.0, penalty=penalty, cost=cost,
                                    act=activation, seed=seed)
@@ -33,13 +34,15 @@ def test_vectorized_step_agrees_with_per_example_reference(cost, activation, pen
     assert rel_diff(net.biases, ref_b) <= 1e-12
 
 
-def test_update_rule_by_hand_one_step():
+@pytest.mark.parametrize("backend", ["numpy", "auto"])
+def test_update_rule_by_hand_one_step(backend):
     """One full-batch step equals w(1 - eta lmbda/n) - eta * mean gradient; biases undecayed."""
     net = wdecay.Network([3, 2], seed=1)
     X, y = make_data([3, 2], 4, 2)
     w, b = net.weights[0].copy(), net.biases[0].copy()
     gw, gb = net.backprop(X, np.eye(2)[y])
-    net.fit(X, y, epochs=1, batch_size=4, eta=0.5, regularizer=wdecay.L2(2.0), seed=0)
+    net.fit(X, y, epochs=1, batch_size=4, eta=0.5, regularizer=wdecay.L2(2.0), seed=0,
+            backend=backend)
     np.testing.assert_allclose(net.weights[0], (1 - 0.5 * 2.0 / 4) * w - 0.5 * gw[0] / 4,
                                rtol=1e-14)
     np.testing.assert_allclose(net.biases[0], b - 0.5 * gb[0] / 4, rtol=1e-14)
@@ -189,7 +192,7 @@ def test_a_single_monitor_works():
     X, y = make_data([4, 3], 30, 0)
     h = wdecay.Network([4, 3]).fit(X, y, epochs=1, batch_size=5, eta=0.1,
                                    monitors=M.WeightNorms())
-    assert "layer1/fro" in h.keys
+    assert "layer1/fro" in h.keys()
 
 
 def test_which_update_path():

@@ -140,11 +140,12 @@ class Network:
     # -- training --------------------------------------------------------------
     def fit(self, X, y, *, epochs, batch_size, eta, regularizer=None,
             evaluation_data=None, monitors=(), seed=None, history=None, optimizer=None,
-            **unknown):
+            backend="auto", **unknown):
         """Train by mini-batch SGD (Nielsen's update by default); see :func:`wdecay.training.fit`."""
         from .training import fit
 
         return fit(self, X, y, epochs=epochs, batch_size=batch_size, eta=eta,
                    regularizer=regularizer, evaluation_data=evaluation_data,
                    monitors=monitors, seed=seed, history=history, optimizer=optimizer,
+                   backend=backend,
                    **unknown)

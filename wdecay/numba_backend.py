@@ -156,16 +156,15 @@ class NumbaEpoch:
         >>> NumbaEpoch.unsupported_reason(net, None, per_batch_monitors=False)  # doctest: +ELLIPSIS
         '...'
         """
-        from .regularizers import L2, NoRegularizer
-
         if not available():
             return "the numba backend needs numba: pip install 'wdecay[fast]'"
-        if optimizer is not None:
-            return f"the numba backend runs plain SGD only, got optimizer {optimizer!r}"
+        if optimizer is not None and not getattr(optimizer, "nielsen", False):
+            return f"the numba backend runs Nielsen's plain SGD only, got optimizer {optimizer!r}"
         if per_batch_monitors:
             return "the numba backend cannot call per-batch monitors (on_batch_end)"
-        if regularizer is not None and type(regularizer) not in (L2, NoRegularizer):
-            return f"the numba backend covers L2 and no decay only, got {regularizer!r}"
+        if regularizer is not None and regularizer.has_shrink:
+            return (f"the numba backend covers decay by a factor only (L2, no decay), "
+                    f"got {regularizer!r}, whose step also shrinks the weights")
         return _network_reason(network)
 
     def run(self, order, eta, decay_factor):

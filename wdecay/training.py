@@ -213,9 +213,36 @@ class Step:
         return run_epoch
 
 
+BACKENDS = ("auto", "numpy", "numba")
+
+
+def _numba_steps(backend, network, X, Y, m, eta, regularizer, optimizer, monitors, step):
+    """The numba kernel's ``steps(order, epoch)`` if ``backend`` picks it, else None."""
+    if backend not in BACKENDS:
+        raise ValueError(f"`backend` must be one of {', '.join(map(repr, BACKENDS))}, "
+                         f"got {backend!r}")
+    if backend == "numpy":
+        return None
+    from .numba_backend import NumbaEpoch
+
+    reason = NumbaEpoch.unsupported_reason(network, regularizer, monitors.per_batch, optimizer)
+    if reason is not None:
+        if backend == "numba":
+            raise ValueError(f"backend='numba' cannot run this training: {reason}")
+        return None
+    kernel = NumbaEpoch(network, np.ascontiguousarray(X), np.ascontiguousarray(Y),
+                        min(m, len(X)))
+    factor = step.factor
+
+    def steps(order, epoch):
+        kernel.run(order, eta, factor)
+
+    return steps
+
+
 def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
         evaluation_data=None, monitors=(), seed=None, history=None, optimizer=None,
-        **unknown):
+        backend="auto", **unknown):
     """Train ``network`` in place by mini-batch SGD (Nielsen's update by default).
 
     Parameters
@@ -245,6 +272,13 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
         ``wdecay.optim.SGD()`` (default, Nielsen's update), ``Momentum``,
         ``Nesterov``, ``Adam``, ``AdamW`` or their names; its state starts
         afresh at every call.
+    backend : {"auto", "numpy", "numba"}
+        Who runs an epoch's steps. "numba" is the compiled kernel of
+        :mod:`wdecay.numba_backend` (``pip install "wdecay[fast]"``): plain SGD,
+        decay by a factor only (L2 or none), sigmoid hidden units, no per-batch
+        monitors; asked for a run it cannot serve, it raises ``ValueError``
+        saying why. "auto" (default) uses it when it is installed and the run
+        qualifies, else numpy. Both agree to about 1e-12 relative.
 
     Returns
     -------
@@ -297,7 +331,9 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
         state.batch, state.step = k, step.parts
         monitors.call_batch_end(state)
 
-    steps = step.epoch_runner(X, Y, after_step if step.record else None)
+    steps = _numba_steps(backend, network, X, Y, m, eta, regularizer, optimizer, monitors, step)
+    if steps is None:
+        steps = step.epoch_runner(X, Y, after_step if step.record else None)
 
     def run_epoch(order, epoch):
         steps(order, epoch)
