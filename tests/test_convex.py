@@ -122,7 +122,9 @@ def test_bridge_sgd_approaches_the_optimum():
     for _ in range(3):
         net.fit(X, y, epochs=200, batch_size=200, eta=0.5, regularizer=wdecay.L2(5.0))
         distances.append(distance_to_optimum(net, X, y, 5.0)[0])
-    assert distances[0] > distances[1] > distances[2] and distances[2] < 1e-3
+    # each leg gets closer, until the distance is at round-off (about 1e-15)
+    assert distances[0] > distances[1] and distances[2] < 1e-3
+    assert distances[1] > distances[2] or max(distances[1:]) < 1e-13
 
 
 @pytest.mark.slow
