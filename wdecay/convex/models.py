@@ -19,6 +19,16 @@ class ConvexModel:
 
     name = "model"
     cost = None
+    #: True when targets are real numbers (regression), not class labels
+    real_targets = False
+
+    def l2_closed_form(self, X, Y, lmbda):
+        """The exact L2 optimum ``(W, b)`` in closed form, or None where there is none."""
+        return None
+
+    def zero_weight_biases(self, Y):
+        """The optimal biases when every weight is zero (the top of an L1 path)."""
+        raise NotImplementedError
 
     def outputs(self, z):
         return self.cost.output(z)
@@ -54,9 +64,24 @@ class Ridge(ConvexModel):
     """Linear outputs with the quadratic cost: C_x = 1/2 ||W x + b - y||^2."""
 
     name = "ridge"
+    real_targets = True
 
     def outputs(self, z):
         return z
+
+    def l2_closed_form(self, X, Y, lmbda):
+        """W^T = (Xc^T Xc + lmbda I)^-1 Xc^T Yc with centred data; b = mean(Y) - W mean(X).
+
+        The bias is unpenalised, so centring removes it from the normal equations.
+        """
+        Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
+        A = Xc.T @ Xc + lmbda * np.eye(X.shape[1])
+        W = np.linalg.solve(A, Xc.T @ Yc).T
+        return W, Y.mean(axis=0) - W @ X.mean(axis=0)
+
+    def zero_weight_biases(self, Y):
+        """The mean target."""
+        return Y.mean(axis=0)
 
     def fn(self, z, a, Y):
         return 0.5 * np.sum((z - Y) ** 2, axis=1)
@@ -76,6 +101,11 @@ class Logistic(ConvexModel):
     name = "logistic"
     cost = CrossEntropyCost()
 
+    def zero_weight_biases(self, Y):
+        """logit of the mean target, clipped away from 0 and 1."""
+        p = np.clip(Y.mean(axis=0), 1e-12, 1 - 1e-12)
+        return np.log(p / (1 - p))
+
     def hessian(self, W, b, X):
         X1 = _augment(X)
         s = self.outputs(X @ W.T + b)
@@ -92,6 +122,10 @@ class Softmax(ConvexModel):
 
     name = "softmax"
     cost = LogLikelihoodCost()
+
+    def zero_weight_biases(self, Y):
+        """log of the class frequencies (clipped away from 0); softmax is shift-invariant."""
+        return np.log(np.clip(Y.mean(axis=0), 1e-12, 1 - 1e-12))
 
     def hessian(self, W, b, X):
         X1 = _augment(X)

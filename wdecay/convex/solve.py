@@ -60,7 +60,7 @@ def prepare(X, y, model):
     """Validated X (n, d) and targets Y (n, k); labels become one-hot, except for ridge targets."""
     X = check_features(X, "X")
     y = np.asarray(y)
-    if model.name == "ridge" and (y.dtype.kind == "f" or y.ndim == 2):
+    if model.real_targets and (y.dtype.kind == "f" or y.ndim == 2):
         Y = y.reshape(len(y), -1).astype(np.float64)
         if len(Y) != len(X):
             raise ValueError(f"`y` must have {len(X)} rows to match X, got {len(Y)}")
@@ -145,9 +145,9 @@ def fit_optimum(X, y, lmbda, model="logistic", penalty="l2", tol=1e-10, init=Non
     check_scalar(maxiter, "maxiter", kind=numbers.Integral, low=1)
     X, Y = prepare(X, y, model)
     n, d, k = len(X), X.shape[1], Y.shape[1]
-    if penalty == "l2" and model.name == "ridge":
-        W, iters = _ridge_closed_form(X, Y, lmbda), 0
-        b = Y.mean(axis=0) - W @ X.mean(axis=0)
+    exact = model.l2_closed_form(X, Y, lmbda) if penalty == "l2" else None
+    if exact is not None:
+        (W, b), iters = exact, 0
     elif penalty == "l2":
         W, b, iters = _solve_l2(model, X, Y, lmbda, tol, init, maxiter, k, d)
     else:
@@ -163,13 +163,6 @@ def _result(model, penalty, W, b, X, Y, lmbda, iters):
     res = float(np.sqrt(np.sum(eW ** 2) + np.sum(eb ** 2)))
     return Optimum(W, b, float(lmbda), model.name, penalty, value, float(lmbda / n * pen),
                    res, iters)
-
-
-def _ridge_closed_form(X, Y, lmbda):
-    """W^T = (Xc^T Xc + lmbda I)^-1 Xc^T Yc with centred data (the bias is unpenalised)."""
-    Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
-    A = Xc.T @ Xc + lmbda * np.eye(X.shape[1])
-    return np.linalg.solve(A, Xc.T @ Yc).T
 
 
 def _solve_l2(model, X, Y, lmbda, tol, init, maxiter, k, d):
