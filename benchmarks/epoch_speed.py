@@ -6,11 +6,8 @@ untimed warm-up epoch), medians printed with ratios:
 
 - ``old``: the wdecay of a baseline checkout (``--baseline PATH``), e.g. commit
   4bb716b, before the fused step and the numba backend;
-- ``numpy``: this tree's ``wdecay.fit`` (``backend="numpy"`` when ``fit`` has
-  that parameter);
-- ``numba``: this tree's compiled epoch (``fit(backend="numba")`` when ``fit``
-  has it, else :class:`wdecay.numba_backend.NumbaEpoch` driven like ``fit``:
-  a fresh ``rng.permutation`` per epoch, then a finiteness check);
+- ``numpy``: this tree's ``wdecay.fit(backend="numpy")`` (the fused gemm step);
+- ``numba``: this tree's ``wdecay.fit(backend="numba")`` (the compiled epoch);
 - ``per-example``: the tests' network2-style loop (tests/reference.py), float64;
 - ``torch``: PyTorch CPU SGD (weight_decay = lmbda / n), when torch imports;
 - ``floor``: the two first-layer products alone, ``x W^T`` and ``delta^T x``
@@ -29,7 +26,6 @@ Training settings: eta 0.1, L2 with lmbda 5.0, seed network.
 """
 
 import argparse
-import inspect
 import os
 import shutil
 import statistics
@@ -101,33 +97,14 @@ class Worker:
             return times[-1]
         return run
 
-    def _has_backend(self):
-        import wdecay
-        return "backend" in inspect.signature(wdecay.fit).parameters
-
     def _prepare_old(self):
         return self._fit_epoch()
 
     def _prepare_numpy(self):
-        return self._fit_epoch(**({"backend": "numpy"} if self._has_backend() else {}))
+        return self._fit_epoch(backend="numpy")
 
     def _prepare_numba(self):
-        if self._has_backend():
-            return self._fit_epoch(backend="numba")
-        from wdecay.numba_backend import NumbaEpoch
-
-        Y = np.eye(10, dtype=self.dtype)[self.y]
-        epoch = NumbaEpoch(self.net, self.X, Y, self.batch)
-        factor = 1.0 - ETA * LMBDA / self.n
-
-        def run():
-            with self.blas_threads(1):
-                t0 = clocks()
-                epoch.run(self.rng.permutation(self.n), ETA, factor)
-                if not all(np.isfinite(p).all() for p in self.net.parameters()):
-                    raise FloatingPointError("numba epoch diverged")
-                return elapsed(t0)
-        return run
+        return self._fit_epoch(backend="numba")
 
     def _prepare_per_example(self):
         sys.path.insert(1, ROOT)
