@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wdecay.convex import correlated_ridge_example, regularization_path
-from wdecay.convex.path import EXPERIMENT_LMBDAS, Path
+from wdecay.convex.path import EXPERIMENT_LMBDAS, Path, default_lmbdas
 from wdecay.datasets import load_mnist_sample
 
 
@@ -17,10 +17,10 @@ def problem(seed, n=40, d=4):
     return X, y
 
 
-LMBDAS = np.geomspace(0.05, 50.0, 12)
+LMBDAS = np.geomspace(0.05, 50.0, 6)
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(st.integers(0, 10_000))
 def test_l2_sum_of_squares_never_increases_with_lmbda(seed):
     X, y = problem(seed)
@@ -29,7 +29,7 @@ def test_l2_sum_of_squares_never_increases_with_lmbda(seed):
     assert np.all(np.diff(path.l2_norm2) >= -1e-8 * path.l2_norm2.max())
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(st.integers(0, 10_000))
 def test_l1_sum_of_abs_never_increases_with_lmbda(seed):
     X, y = problem(seed)
@@ -39,15 +39,16 @@ def test_l1_sum_of_abs_never_increases_with_lmbda(seed):
 
 
 def test_under_l1_the_sum_of_squares_can_increase_with_lmbda():
-    # searched once over seeds 0..199 of problem(); seed below shows it
-    found = False
-    for seed in range(60):
-        X, y = problem(seed)
-        path = regularization_path(X, y, LMBDAS, model="logistic", penalty="l1")
-        if np.any(np.diff(path.l2_norm2) < -1e-6 * path.l2_norm2.max()):
-            found = True
-            break
-    assert found, "no L1 path with a sum w^2 that grows with lmbda"
+    # two nearly identical features, y = x1 + x2: at large lmbda L1 puts everything on one
+    # feature; as lmbda falls the other enters and the weight is shared, so sum w^2 falls
+    rng = np.random.default_rng(0)
+    c = rng.standard_normal(100)
+    X = np.column_stack([c + 0.005 * rng.standard_normal(100), c + 0.005 * rng.standard_normal(100)])
+    y = X[:, 0] + X[:, 1] + 0.01 * rng.standard_normal(100)
+    path = regularization_path(X, y, np.geomspace(1, 300, 12), model="ridge", penalty="l1")
+    assert np.all(np.diff(path.l1_norm) >= -1e-9)               # sum |w| monotone
+    assert np.any(np.diff(path.l2_norm2) < -0.1)                 # sum w^2 is not
+    assert list(path.n_nonzero[:3]) == [0, 1, 1] and path.n_nonzero[-1] == 2
 
 
 def test_nonmonotone_counts_the_ridge_example_and_skips_zero_columns():
@@ -83,7 +84,9 @@ def test_default_grid_contains_the_experiment_lmbda():
     (X, y), _, _ = load_mnist_sample()
     keep = np.isin(y, (3, 8))
     Y = (y[keep] == 8).astype(float)[:, None]
-    path = regularization_path(X[keep][:200], Y[:200], n_lmbdas=3, tol=1e-6)
-    assert 5.0 in EXPERIMENT_LMBDAS
-    assert np.any(path.lmbdas == 5.0)
-    assert path.zero_columns.sum() > 0
+    for penalty in ("l2", "l1"):
+        grid = default_lmbdas(X[keep], Y, penalty=penalty, n_lmbdas=20)
+        assert 5.0 in EXPERIMENT_LMBDAS and np.any(grid == 5.0)
+        assert np.all(np.diff(grid) < 0) and len(grid) in (20, 21)
+    path = regularization_path(X[keep][:100], Y[:100], lmbdas=[1e4, 1e3], model="ridge")
+    assert path.zero_columns.sum() == np.sum(~np.any(X[keep][:100] != 0, axis=0)) > 0

@@ -148,6 +148,13 @@ def _zero_weight_biases(model, Y):
     return np.log(p / (1 - p)) if model.name == "logistic" else np.log(p)
 
 
+def default_lmbdas(X, y, model="logistic", penalty="l2", n_lmbdas=30, eps=1e-4):
+    """The default grid, largest first: ``n_lmbdas`` values log-spaced from
+    :func:`lmbda_max` down to ``eps`` times it, plus ``EXPERIMENT_LMBDAS``."""
+    top = lmbda_max(X, y, model, penalty)
+    return np.union1d(np.geomspace(top, top * eps, n_lmbdas), EXPERIMENT_LMBDAS)[::-1]
+
+
 def regularization_path(X, y, lmbdas=None, model="logistic", penalty="l2", n_lmbdas=30,
                         eps=1e-4, evaluation_data=None, tol=1e-10):
     """Solve along a grid of lmbda, each solve warm-started from the previous one.
@@ -158,8 +165,7 @@ def regularization_path(X, y, lmbdas=None, model="logistic", penalty="l2", n_lmb
     """
     model = get_model(model)
     if lmbdas is None:
-        top = lmbda_max(X, y, model, penalty)
-        lmbdas = np.union1d(np.geomspace(top, top * eps, n_lmbdas), EXPERIMENT_LMBDAS)
+        lmbdas = default_lmbdas(X, y, model, penalty, n_lmbdas, eps)
     lmbdas = np.sort(np.asarray(lmbdas, dtype=float))[::-1]
     solutions, previous = [], None
     for lmbda in lmbdas:
