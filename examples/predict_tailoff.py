@@ -126,7 +126,7 @@ def main(argv=None):
         print_table(new)
         rows += new
     os.makedirs(args.out, exist_ok=True)
-    atomic_write(os.path.join(args.out, "predict_tailoff.json"), dumps(rows, indent=1))
+    atomic_write(os.path.join(args.out, "predict_tailoff.json"), dumps(rows, indent=1).encode())
     return rows
 
 

@@ -61,3 +61,13 @@ def test_convex_bridge(tmp_path):
 def test_float32_effect(tmp_path):
     out = run("float32_effect.py", tmp_path)
     assert "float32: validation" in out and "largest weight difference" in out
+
+
+def test_predict_tailoff(tmp_path):
+    out = run("predict_tailoff.py", tmp_path)
+    assert "plateau pred" in out and out.count("\n") >= 3
+    import json
+
+    rows = json.loads((tmp_path / "predict_tailoff" / "predict_tailoff.json").read_text())
+    assert [r["layer"] for r in rows] == [1, 2]
+    assert all(r["measured_plateau"] > 0 for r in rows)
