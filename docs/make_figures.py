@@ -60,9 +60,9 @@ def validation_row(r):
 
 def validation_table(rows):
     """exercise.rst's prediction table, as RST lines."""
-    rule = "====== ============= ===== ===== ======= ========= ======== ====== ======= ===== ====="
+    rule = "====== ============= ===== ===== ======= ========= ======== ====== ======= ===== ======"
     head = ("lmbda  init          eta   layer start   predicted measured error% t* pred meas  "
-            "runs")
+            "epochs")
     return [rule, head, rule, *(validation_row(r) for r in rows), rule]
 
 
