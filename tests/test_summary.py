@@ -138,6 +138,15 @@ def test_no_decay(settings):
     ]
 
 
+def test_no_decay_is_read_from_the_balance_monitor_when_recorded():
+    flat = [dict(rms=1.0, kappa=math.nan), dict(rms=1.1, kappa=math.nan, departure=1)]
+    h = history([flat, flat])
+    for record in h:
+        record["layer1/radial_decay"] = 0.0
+    lines = summary_text(summarize(h, NET, {**SETTINGS, "epochs": 1}, 0.75)).splitlines()
+    assert lines[0].startswith("no decay, eta=0.1")
+
+
 def test_zero_epochs():
     lines = text([[dict(rms=1.0)], [dict(rms=1.0)]], epochs=0)
     assert lines[1] == ("No epochs were run: the weights are the initial ones, so there is "
@@ -178,3 +187,23 @@ def test_table_names_layers_in_words():
     printer.on_train_begin(State)
     head = out.getvalue().splitlines()[0]
     assert "layer 1" in head and "layer 2" in head and " L1 " not in head and "kappa" in head
+
+
+@pytest.mark.parametrize("settings", [dict(regularizer="none"), dict(lmbda=0.0), dict(epochs=0),
+                                      dict()])
+def test_real_runs_on_a_small_sample(settings):
+    from wdecay.datasets import load_mnist_sample
+    from wdecay.experiment import run
+
+    (X, y), (Xv, yv), test = load_mnist_sample()
+    splits = ((X[:200], y[:200]), (Xv[:100], yv[:100]), test)
+    _, history, summary = run(splits, {"epochs": 2, **settings}, table=False)
+    text = summary_text(summary)
+    if settings.get("epochs") == 0:
+        assert "No epochs were run" in text
+    elif settings:
+        assert text.startswith("no decay") and text.count("No decay in this run") == 2
+    else:
+        assert text.startswith("L2 lmbda=5") and "R = (G + Q)/(-D)" in text
+        assert all(not math.isnan(L["kappa_initial"]) for L in summary["layers"])
+    assert "tailed off at epoch" not in text and "would need" not in text

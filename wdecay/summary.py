@@ -107,7 +107,12 @@ def summarize(history, net, settings, test_accuracy, prediction=None):
             "predicted_tailoff_epoch": None if pred is None else pred.tailoff_epoch,
             "prediction_reason": None if pred is None else pred.reason,
         })
-    decay = settings.get("regularizer") not in (None, "none") and float(settings.get("lmbda", 0)) > 0
+    radial_decay = _get(history, "layer1/radial_decay")[0]  # <W, grad penalty>, from Balance
+    if math.isnan(radial_decay):
+        decay = (settings.get("regularizer") not in (None, "none")
+                 and float(settings.get("lmbda", 0)) > 0)
+    else:
+        decay = radial_decay > 0
     return {"settings": settings, "eval_accuracy_final": float(history.last("eval/accuracy")),
             "test_accuracy": test_accuracy, "epochs_run": epochs_run, "decay": decay,
             "n_weights": int(net.n_weights), "layers": layers}
