@@ -150,9 +150,29 @@ def _zero_weight_biases(model, Y):
 
 def default_lmbdas(X, y, model="logistic", penalty="l2", n_lmbdas=30, eps=1e-4):
     """The default grid, largest first: ``n_lmbdas`` values log-spaced from
-    :func:`lmbda_max` down to ``eps`` times it, plus ``EXPERIMENT_LMBDAS``."""
+    :func:`lmbda_max` down to ``eps`` times it, on which the lmbda values of
+    ``EXPERIMENT_LMBDAS`` (those ``wdecay experiment`` uses) always lie.
+
+    The grid's lower end is extended down to the smallest of them if needed;
+    one inside the grid replaces its nearest grid point (never the top, which
+    is :func:`lmbda_max`). Values above :func:`lmbda_max` are left out.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).standard_normal((40, 3))
+    >>> grid = default_lmbdas(X, X[:, :1] > 0, n_lmbdas=10)
+    >>> len(grid), bool(np.any(grid == 5.0))
+    (10, True)
+    """
     top = lmbda_max(X, y, model, penalty)
-    return np.union1d(np.geomspace(top, top * eps, n_lmbdas), EXPERIMENT_LMBDAS)[::-1]
+    include = [v for v in EXPERIMENT_LMBDAS if v < top]
+    low = min([top * eps, *include])
+    grid = np.geomspace(top, low, n_lmbdas)
+    for v in include:
+        if n_lmbdas > 1 and not np.any(grid == v):
+            nearest = 1 + int(np.argmin(np.abs(np.log(grid[1:] / v))))
+            grid[nearest] = v
+    return np.sort(grid)[::-1]
 
 
 def regularization_path(X, y, lmbdas=None, model="logistic", penalty="l2", n_lmbdas=30,
