@@ -123,7 +123,9 @@ DEFINITIONS = (
     "||W||^2 made by decay, by the gradient and by their second-order term: R ~ 0 while decay "
     "alone sets the norm, R ~ 1 when the gradient balances decay, R < 0 when the gradient "
     "shrinks the layer too. kappa = -<W, grad C0>/((lmbda/n)||W||^2), the full-batch gradient's "
-    "radial pull against decay's. N = {N} is the number of weights, n = {n} the training rows.")
+    "radial pull against decay's. 1/sqrt(n_in) (n_in a layer's inputs) and 1/sqrt(E|a_in|^2) "
+    "(a_in a layer's input vector) are fixed reference scales. N = {N} is the number of weights, "
+    "n = {n} the training rows.")
 
 
 def _epochs(k):
