@@ -133,9 +133,19 @@ def test_prediction_table_matches_the_stored_sweep():
                 f"lmbda = {lmbda}") in flat
     for init in ("N(0,1)", "1/sqrt(n_in)", "0.01 N(0,1)"):
         assert f"{row(5, init, 1)['measured_plateau']:.4f}" in EXERCISE
-    at50 = [row(50, init, 1)["measured_plateau"] for init in ("N(0,1)", "0.01 N(0,1)")]
-    assert f"lmbda = 50, {at50[0]:.4f} from N(0, 1) and {at50[1]:.4f} from" in flat
+    inits = ("N(0,1)", "1/sqrt(n_in)", "0.01 N(0,1)")
+    at50 = [row(50, init, 1)["measured_plateau"] for init in inits]
+    assert (f"lmbda = 50, {at50[0]:.4f} from N(0, 1), {at50[1]:.4f} from "
+            f":math:`1/\\sqrt{{n_{{in}}}}` and {at50[2]:.4f}") in flat
     assert max(at50) / min(at50) < 1.03
+    small = next(r for r in rows if r["lmbda"] == 50 and r["eta"] == 0.025 and r["layer"] == 1)
+    big = row(50, "N(0,1)", 1)
+    assert (f"stationary RMS is {big['predicted_plateau']:.4f}; SGD settles at "
+            f"{big['measured_plateau']:.4f} with eta/m = 0.01 and at "
+            f"{small['measured_plateau']:.4f} with eta/m = 0.0025") in flat
+    assert abs(small["plateau_error"]) < abs(big["plateau_error"])
+    assert f"{small['predicted_tailoff']:.1f} against {small['measured_tailoff']:g}" in flat
+    assert abs(small["predicted_tailoff"] / small["measured_tailoff"] - 1) < 0.05
     out = [row(lmbda, "N(0,1)", 2) for lmbda in (5, 20, 50, 80)]
     assert ("is " + ", ".join(f"{r['measured_plateau']:.4f}" for r in out[:3]) + " and "
             f"{out[3]['measured_plateau']:.4f} at lmbda = 5, 20, 50 and 80") in flat
