@@ -1,15 +1,25 @@
-"""Regenerate every figure and number quoted in the docs (about 1 minute on 2 cores).
+"""Regenerate every figure and number quoted in the docs.
 
-    python docs/make_figures.py
+    python docs/make_figures.py            # summary, plots and tail-off study (minutes)
+    python docs/make_figures.py --predict  # also the prediction sweep (hours on 2 busy cores)
 
-Writes into docs/figures/: the default experiment's summary and plots
-(``wdecay experiment``) and the tail-off study (examples/tailoff_study.py with
-lmbda 5, 10, 20, 40, 80 for 150 epochs). tests/test_docs.py checks the quoted
-numbers against fresh runs.
+Writes into docs/figures/:
+
+- ``seed_experiment_summary.txt`` and ``layer_norms.png``, ``norm_budget.png``,
+  ``sum_vs_abs.png``: the default ``wdecay experiment --quiet``;
+- ``tailoff.json``, ``tailoff.png``: examples/tailoff_study.py, lmbda 5, 10, 20,
+  40, 80 for 150 epochs;
+- ``predict_tailoff.json``: examples/predict_tailoff.py, the predicted against
+  the measured plateau and tail-off epoch (its table in exercise.rst is
+  :func:`validation_table`).
+
+tests/test_docs.py checks the quoted numbers against these files and, in
+slow tests, against fresh runs.
 """
 
 import contextlib
 import io
+import math
 import os
 import runpy
 import shutil
@@ -18,12 +28,48 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIGURES = os.path.join(HERE, "figures")
+EXAMPLES = os.path.join(HERE, "..", "examples")
 TAILOFF_ARGS = ["--lmbdas", "5", "10", "20", "40", "80", "--epochs", "150", "--out", FIGURES]
 
 
-def main():
+def _fmt(x, spec):
+    return "--" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def pure_decay_epochs(rms0, level, eta, lmbda, n, m):
+    """Epochs of pure L2 decay, at the exact per-step factor, from ``rms0`` down to ``level``."""
+    return math.log(rms0 / level) / (-math.ceil(n / m) * math.log1p(-eta * lmbda / n))
+
+
+def tailoff_row(r, rms0):
+    """One line of exercise.rst's tail-off table for a row of tailoff.json."""
+    t = pure_decay_epochs(rms0, r["plateau_rms"], 0.1, r["lmbda"], r["lmbda"] / r["lmbda_over_n"], 10)
+    return (f"{r['lmbda']:<7g}  {r['plateau_rms']:<11.4f}  {r['tailoff_epoch']:<24g}  "
+            f"{t:<19.1f}  {r['plateau_rms'] / r['ref_inv_sqrt_N']:.1f}")
+
+
+def validation_row(r):
+    """One line of exercise.rst's prediction table for a row of predict_tailoff.json."""
+    err = None if r["predicted_plateau"] is None else 100 * r["plateau_error"]
+    return (f"{r['lmbda']:<6g} {r['init']:<13} {r['eta']:<5g} {r['layer']:<5} "
+            f"{r['rms_initial']:<7.4f} {_fmt(r['predicted_plateau'], '.4f'):<9} "
+            f"{r['measured_plateau']:<8.4f} {_fmt(err, '+.1f'):<6} "
+            f"{_fmt(r['predicted_tailoff'], '.1f'):<7} {_fmt(r['measured_tailoff'], 'g'):<5} "
+            f"{r['epochs']}")
+
+
+def validation_table(rows):
+    """exercise.rst's prediction table, as RST lines."""
+    rule = "====== ============= ===== ===== ======= ========= ======== ====== ======= ===== ======"
+    head = ("lmbda  init          eta   layer start   predicted measured error% t* pred meas  "
+            "epochs")
+    return [rule, head, rule, *(validation_row(r) for r in rows), rule]
+
+
+def main(argv=None):
     from wdecay.cli import main as cli
 
+    argv = sys.argv[1:] if argv is None else argv
     os.makedirs(FIGURES, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         text = io.StringIO()
@@ -34,7 +80,10 @@ def main():
         for name in ("layer_norms.png", "norm_budget.png", "sum_vs_abs.png"):
             shutil.copy(os.path.join(tmp, name), os.path.join(FIGURES, name))
     sys.argv = ["tailoff_study.py", *TAILOFF_ARGS]
-    runpy.run_path(os.path.join(HERE, "..", "examples", "tailoff_study.py"), run_name="__main__")
+    runpy.run_path(os.path.join(EXAMPLES, "tailoff_study.py"), run_name="__main__")
+    if "--predict" in argv:
+        sys.argv = ["predict_tailoff.py", "--out", FIGURES]
+        runpy.run_path(os.path.join(EXAMPLES, "predict_tailoff.py"), run_name="__main__")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Every example runs with small settings (WDECAY_EXAMPLE_SMALL=1), exits 0 and writes what it promises."""
 
+import json
 import os
 import pathlib
 import subprocess
@@ -76,3 +77,11 @@ def test_coupled_vs_decoupled(tmp_path):
     assert float(first[3]) == pytest.approx(predicted, rel=0.05)
     ratios = [float(v.strip(",")) for v in out.strip().splitlines()[-1].split()[-4::3]]
     assert all(r > 5 for r in ratios), ratios
+
+
+def test_predict_tailoff(tmp_path):
+    out = run("predict_tailoff.py", tmp_path)
+    assert "plateau pred" in out and out.count("\n") >= 3
+    rows = json.loads((tmp_path / "predict_tailoff" / "predict_tailoff.json").read_text())
+    assert [r["layer"] for r in rows] == [1, 2]
+    assert all(r["measured_plateau"] > 0 for r in rows)

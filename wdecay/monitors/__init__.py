@@ -4,6 +4,7 @@ Subclass :class:`Monitor` and override the hooks you need; see
 :mod:`wdecay.monitors.base` for the order in which the loop calls them.
 """
 
+from .balance import Balance
 from .base import LambdaMonitor, Monitor, MonitorError, MonitorList, StepParts, TrainingState
 from .budget import NormBudget
 from .control import EarlyStopping, ProgressBar
@@ -20,4 +21,4 @@ __all__ = ["Monitor", "LambdaMonitor", "MonitorError", "MonitorList", "StepParts
 def diagnostics():
     """A fresh list of every diagnostic monitor, in a sensible order."""
     return [WeightNorms(), LayerStatistics(), SumVsAbsSum(), NormBudget(),
-            DecayPrediction(), Saturation()]
+            DecayPrediction(), Saturation(), Balance()]

@@ -1,0 +1,105 @@
+"""The regularized stationary point and the tail-off prediction, checked against training."""
+
+import math
+
+import numpy as np
+import pytest
+
+import wdecay
+from wdecay import monitors as M
+from wdecay.equilibrium import (kappa, predict_tailoff, pure_decay_factor, stationary_point)
+
+
+def data(n=60, d=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d))
+    return X, (X[:, 0] + 0.3 * rng.standard_normal(n) > X[:, 1]).astype(int)
+
+
+def test_stationary_point_balances_decay_in_every_layer():
+    X, y = data()
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=1)
+    before = [w.copy() for w in net.weights]
+    sp = stationary_point(net, X, y, wdecay.L2(0.5), tol=1e-7)
+    assert sp.converged and sp.grad_norm <= 1e-7
+    assert all(np.array_equal(a, b) for a, b in zip(before, net.weights))  # a copy moved
+    # grad C0 = -(lmbda/n) W at the point, so kappa = 1 in each layer
+    for part in kappa(sp.network, X, y, wdecay.L2(0.5)):
+        assert part["kappa"] == pytest.approx(1.0, abs=1e-4)
+    assert sp.objective == pytest.approx(sp.network.total_cost(X, y, wdecay.L2(0.5)))
+
+
+def test_kappa_parts_and_no_decay():
+    X, y = data()
+    net = wdecay.Network([5, 4, 2], seed=0)
+    parts = kappa(net, X, y, wdecay.L2(2.0))
+    for w, p in zip(net.weights, parts):
+        assert p["radial_decay"] == pytest.approx(2.0 / len(X) * np.vdot(w, w))
+        assert p["kappa"] == pytest.approx(p["radial_gradient"] / p["radial_decay"])
+    assert all(math.isnan(p["kappa"]) for p in kappa(net, X, y, wdecay.NoRegularizer()))
+
+
+def test_pure_decay_factor_asks_the_regularizer():
+    assert pure_decay_factor(wdecay.L2(5.0), 0.1, 4000) == pytest.approx(1 - 0.1 * 5 / 4000)
+    assert pure_decay_factor(wdecay.L1(5.0), 0.1, 4000) is None
+    assert pure_decay_factor(wdecay.NoRegularizer(), 0.1, 4000) is None
+
+
+def test_no_decay_gives_reasons_not_numbers():
+    X, y = data()
+    for reg in (wdecay.NoRegularizer(), wdecay.L2(0.0)):
+        p = predict_tailoff(wdecay.Network([5, 4, 2], seed=0), X, y, eta=0.1, batch_size=10,
+                            regularizer=reg)
+        for layer in p:
+            assert layer.plateau_rms is None and layer.tailoff_epoch is None
+            assert layer["reason"] == "no decay in this run"
+
+
+def test_tailoff_formula_and_reasons():
+    X, y = data(n=80)
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=2)
+    net.weights[0] *= 5.0   # far above its plateau: decay-dominated
+    net.weights[1] *= 0.01  # far below: it grows
+    reg = wdecay.L2(0.5)
+    p = predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=reg, tol=1e-7)
+    first, second = p[1], p[2]
+    steps = math.ceil(80 / 7)
+    assert p.steps_per_epoch == steps
+    expected = math.log(first.rms_initial / first.plateau_rms) / (
+        -steps * math.log(1 - 0.5 * 0.5 / 80))
+    assert first.reason == "" and first.tailoff_epoch == pytest.approx(expected)
+    assert first.as_dict()["tailoff_epoch"] == first.tailoff_epoch
+    assert second.tailoff_epoch is None and second.reason.startswith("starts below its plateau")
+    assert second.plateau_rms > second.rms_initial
+    assert first.kappa_plateau == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("bad, message", [(dict(eta=0), "`eta` must be > 0"),
+                                          (dict(batch_size=0), "`batch_size` must be >= 1")])
+def test_bad_input(bad, message):
+    X, y = data()
+    kwargs = {**dict(eta=0.1, batch_size=10, regularizer=wdecay.L2(1.0)), **bad}
+    with pytest.raises(ValueError, match=message):
+        predict_tailoff(wdecay.Network([5, 4, 2], seed=0), X, y, **kwargs)
+
+
+def test_balance_monitor_matches_kappa_and_R():
+    X, y = data(n=200)
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=0)
+    start = kappa(net, X, y, wdecay.L2(2.0))
+    h = net.fit(X, y, epochs=2, batch_size=10, eta=0.05, regularizer=wdecay.L2(2.0),
+                monitors=[M.Balance(), M.NormBudget()], seed=0)
+    for l in (1, 2):
+        assert h[f"layer{l}/kappa"][0] == pytest.approx(start[l - 1]["kappa"], rel=1e-10)
+    final = kappa(net, X, y, wdecay.L2(2.0))
+    assert h["layer1/kappa"][-1] == pytest.approx(final[0]["kappa"], rel=1e-10)
+
+
+def test_balance_subsamples_large_training_sets():
+    X, y = data(n=50)
+    mon = M.Balance(max_rows=20, seed=3)
+    wdecay.Network([5, 4, 2], seed=0).fit(X, y, epochs=1, batch_size=10, eta=0.1,
+                                          regularizer=wdecay.L2(1.0), monitors=[mon])
+    assert len(mon._X) == 20
+    with pytest.raises(ValueError, match="`max_rows` must be >= 1, got 0"):
+        M.Balance(max_rows=0)
