@@ -610,12 +610,11 @@ def path_summary(result, penalty):
         summary["best_eval"] = {"lmbda": float(result.lmbdas[best]), "accuracy": float(acc[best]),
                                 "lowest_cost_lmbda": float(result.lmbdas[low]),
                                 "lowest_cost": float(cost[low])}
-    if hasattr(result, "nonmonotone"):  # transitional guard until SCIENCE's Path.nonmonotone merges
-        nm = result.nonmonotone()
-        summary["nonmonotone"] = {"count": int(nm.count), "of": int(result.coefficients.shape[1]),
-                                  "largest_excursion": float(nm.largest_excursion),
-                                  "tolerance": float(nm.tolerance),
-                                  "skipped_zero_columns": int(nm.skipped_zero_columns)}
+    nm = result.nonmonotone()
+    summary["nonmonotone"] = {"count": int(nm.count), "of": int(nm.checked),
+                              "largest_excursion": float(nm.largest_excursion),
+                              "tolerance": float(nm.tolerance),
+                              "skipped_zero_columns": int(nm.skipped_zero_columns)}
     return summary
 
 
@@ -649,7 +648,7 @@ def path_summary_text(summary):
 
 
 def path_rows(result):
-    nonzero = getattr(result, "n_nonzero", None)  # transitional: SCIENCE adds n_nonzero
+    nonzero = result.n_nonzero
     rows = []
     for i, l in enumerate(result.lmbdas):
         row = {"lmbda": float(l), "sum_w2": float(result.l2_norm2[i]),
@@ -658,8 +657,7 @@ def path_rows(result):
         if result.eval_cost is not None:
             row.update(eval_cost=float(result.eval_cost[i]),
                        eval_accuracy=float(result.eval_accuracy[i]))
-        if nonzero is not None:
-            row["nonzero"] = int(nonzero[i])
+        row["nonzero"] = int(nonzero[i])
         rows.append(row)
     return rows
 

@@ -106,6 +106,7 @@ def summarize(history, net, settings, test_accuracy, prediction=None):
             "predicted_plateau": None if pred is None else pred.plateau_rms,
             "predicted_tailoff_epoch": None if pred is None else pred.tailoff_epoch,
             "prediction_reason": None if pred is None else pred.reason,
+            "decay_fraction_last": _ratio(-D[-1], -g("fro2")[-2]) if len(D) > 1 else math.nan,
         })
     radial_decay = _get(history, "layer1/radial_decay")[0]  # <W, grad penalty>, from Balance
     if math.isnan(radial_decay):
@@ -155,13 +156,13 @@ def _layer_lines(L, s, summary):
         out.append(f"  Never decay-dominated: within epoch 1 it left the pure-decay curve "
                    f"(R = {r1:.3f} in epoch 1).")
     elif math.isnan(L["departure_epoch"]):
-        out.append(f"  Decay-dominated throughout: for all {L['decay_dominated_epochs']} epochs "
-                   f"it followed pure decay (1 - eta lmbda/n per step, "
+        out.append(f"  Decay-dominated throughout: for all {_epochs(L['decay_dominated_epochs'])} "
+                   f"it followed pure decay (the penalty's step alone, "
                    f"{L['predicted_rms_final']:.4f} now) within "
                    f"{100 * L['max_deviation_while_decay_dominated']:.2f}%.")
     else:
         out.append(f"  Decay-dominated for {_epochs(L['decay_dominated_epochs'])}: it followed pure "
-                   f"decay (1 - eta lmbda/n per step) within "
+                   f"decay (the penalty's step alone) within "
                    f"{100 * L['max_deviation_while_decay_dominated']:.2f}%, then left it.")
     if r1 < NEGLIGIBLE_R:
         out.append(f"  R < 0 in epoch 1: the gradient shrank the layer too, removing "
@@ -232,6 +233,31 @@ def _layer_lines(L, s, summary):
     return out
 
 
+OPTIMIZER_DECAY = {
+    "momentum": "coupled: the penalty's gradient (lmbda/n) W goes through the momentum buffer",
+    "nesterov": "coupled: the penalty's gradient (lmbda/n) W goes through the momentum buffer",
+    "adam": "coupled: the penalty's gradient (lmbda/n) W goes through Adam, which divides it "
+            "by the running RMS of the whole gradient",
+    "adamw": "decoupled: the weights shrink by 1 - eta lmbda/n per step before Adam's step, "
+             "whatever the gradients",
+}
+
+
+def _optimizer_lines(summary):
+    """What a non-SGD optimizer did to decay: the measured share of ||W||^2 decay removed."""
+    s = summary["settings"]
+    name = s.get("optimizer", "sgd")
+    if name not in OPTIMIZER_DECAY:
+        return []
+    shares = ", ".join(f"{100 * L['decay_fraction_last']:.3g}% of layer {L['layer']}'s"
+                       for L in summary["layers"])
+    steps = math.ceil(s["n_train"] / s["batch_size"])
+    sgd = 1 - (1 - s["eta"] * s["lmbda"] / s["n_train"]) ** (2 * steps)
+    return [f"  Optimizer {name}, {OPTIMIZER_DECAY[name]}. In the last epoch decay removed "
+            f"{shares} ||W||^2 (-D/||W||^2); plain SGD's factor would remove {100 * sgd:.3g}% "
+            f"per epoch at this eta. The pure-decay curves below assume that factor."]
+
+
 def summary_text(summary):
     """The summary in sentences."""
     s = summary["settings"]
@@ -245,6 +271,7 @@ def summary_text(summary):
         return "\n".join(lines)
     if summary["decay"]:
         lines.append(DEFINITIONS.format(N=summary["n_weights"], n=s["n_train"]))
+        lines += _optimizer_lines(summary)
     for L in summary["layers"]:
         lines += _layer_lines(L, s, summary)
     return "\n".join(lines)

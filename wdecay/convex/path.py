@@ -20,7 +20,7 @@ import numpy as np
 
 from ..experiment import DEFAULTS
 from .models import get_model
-from .solve import fit_optimum, prepare
+from .solve import fit_optimum, penalty_kind, prepare
 
 GLMNET_L2_ALPHA = 1e-3  # glmnet's stand-in mixing for lmbda_max when the penalty is pure L2
 #: lmbda values always on the default grid: those ``wdecay experiment`` uses by default.
@@ -133,19 +133,11 @@ def lmbda_max(X, y, model="logistic", penalty="l2"):
     """
     model = get_model(model)
     X, Y = prepare(X, y, model)
-    _, gW, _ = model.value_grad(np.zeros((Y.shape[1], X.shape[1])), _zero_weight_biases(model, Y),
+    _, gW, _ = model.value_grad(np.zeros((Y.shape[1], X.shape[1])), model.zero_weight_biases(Y),
                                 X, Y)
     top = len(X) * float(np.abs(gW).max())
-    return top if penalty == "l1" else top / GLMNET_L2_ALPHA
+    return top if penalty_kind(penalty) == "l1" else top / GLMNET_L2_ALPHA
 
-
-def _zero_weight_biases(model, Y):
-    """The optimal biases when all weights are zero (closed forms)."""
-    mean = Y.mean(axis=0)
-    if model.name == "ridge":
-        return mean
-    p = np.clip(mean, 1e-12, 1 - 1e-12)
-    return np.log(p / (1 - p)) if model.name == "logistic" else np.log(p)
 
 
 def default_lmbdas(X, y, model="logistic", penalty="l2", n_lmbdas=30, eps=1e-4):

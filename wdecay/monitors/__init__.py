@@ -14,8 +14,8 @@ from .norms import LayerStatistics, SumVsAbsSum, WeightNorms
 
 __all__ = ["Monitor", "LambdaMonitor", "MonitorError", "MonitorList", "StepParts",
            "TrainingState", "Accuracy", "Cost", "WeightNorms", "LayerStatistics",
-           "SumVsAbsSum", "NormBudget", "DecayPrediction", "Saturation", "EarlyStopping",
-           "ProgressBar"]
+           "SumVsAbsSum", "NormBudget", "DecayPrediction", "Saturation", "Balance",
+           "EarlyStopping", "ProgressBar"]
 
 
 def diagnostics():
