@@ -354,10 +354,11 @@ def test_path_summary_names_the_nonmonotone_coefficients():
         eval_cost=np.array([0.3, 0.2, 0.25]), eval_accuracy=np.array([0.8, 0.9, 0.9]),
         coefficients=np.zeros((3, 6)), n_nonzero=np.array([0, 4, 6]),
         nonmonotone=lambda tol=None: SimpleNamespace(count=2, largest_excursion=0.25,
-                                                     tolerance=1e-8, skipped_zero_columns=1))
+                                                     tolerance=1e-8, skipped_zero_columns=1,
+                                                     checked=5))
     summary = cli.path_summary(result, "l1")
     text = cli.path_summary_text(summary)
-    assert "Non-monotone coefficients: 2 of 6" in text and "1 coefficient that is 0 all along skipped" in text
+    assert "Non-monotone coefficients: 2 of 5" in text and "1 coefficient that is 0 all along skipped" in text
     assert "Best evaluation accuracy 0.9000 at lmbda = 1;" in text  # the larger of two ties
     assert "between lmbda = 1 and 10, where sum |w| goes from 2 to 0 (-100%)" in text
     rows = cli.path_rows(result)

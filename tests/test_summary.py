@@ -57,8 +57,8 @@ def test_decay_dominated_layer_and_a_layer_that_grows():
     assert lines[1].endswith("N = 18 is the number of weights, n = 4000 the training rows.")
     assert lines[2:] == [
         "Layer 1 (3, 4): RMS shrank by a factor of 0.700 (1.0000 -> 0.7000).",
-        "  Decay-dominated throughout: for all 3 epochs it followed pure decay (1 - eta lmbda/n "
-        "per step, 0.7000 now) within 0.00%.",
+        "  Decay-dominated throughout: for all 3 epochs it followed pure decay (the penalty's "
+        "step alone, 0.7000 now) within 0.00%.",
         "  Not there yet: R is 0.200 (< 0.5) after 3 epochs, so decay still dominates.",
         "  It shrank because it started above the level where the gradient balances decay for "
         "this lmbda/n, and decay set its norm.",
@@ -112,8 +112,8 @@ def test_tailoff_reached_and_levelled():
               dict(rms=0.3, R=0.6, kappa=0.6, departure=2, tailoff=2, ratio=1.2),
               dict(rms=0.29, R=1.0, kappa=0.95, departure=2, tailoff=2, ratio=1.5)]
     lines = text([levels, GROWS])
-    assert lines[3] == ("  Decay-dominated for 1 epoch: it followed pure decay (1 - eta lmbda/n "
-                        "per step) within 0.00%, then left it.")
+    assert lines[3] == ("  Decay-dominated for 1 epoch: it followed pure decay (the penalty's "
+                        "step alone) within 0.00%, then left it.")
     assert lines[4] == ("  Decay stopped dominating at epoch 2 (R reached 0.5) at RMS 0.3000; R is "
                         "now 1.000, so it has levelled off.")
 
