@@ -69,8 +69,42 @@ def test_resume_refuses_a_history_of_another_run(splits, tmp_path):
     for r in History.from_csv(tmp_path / "history.csv"):
         other.append({**r, "layer1/rms": r["layer1/rms"] * 1.5})
     (tmp_path / "other.csv").replace(tmp_path / "history.csv")
+    before = (tmp_path / "history.csv").read_bytes()
+    for _, k in E.checkpoints(tmp_path):  # a checkpoint of epoch 2: later rows would be cut
+        (tmp_path / f"checkpoint-epoch{k}.npz").rename(tmp_path / "checkpoint-epoch2.npz")
     with pytest.raises(ValueError, match="not from the same run"):
         run_folder(splits, tmp_path, resume=True)
+    assert (tmp_path / "history.csv").read_bytes() == before  # refused before any row is cut
+
+
+def test_resume_refuses_an_optimizer_with_state(splits, tmp_path):
+    E.run(splits, {**SETTINGS, "optimizer": "momentum", "epochs": 1}, table=False,
+          progress=False, history_path=str(tmp_path / "history.csv"), checkpoint_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="resuming needs optimizer 'sgd', got 'momentum'"):
+        E.run(splits, {**SETTINGS, "optimizer": "momentum"}, table=False, progress=False,
+              history_path=str(tmp_path / "history.csv"), checkpoint_dir=str(tmp_path),
+              resume=True)
+
+
+def test_summarize_run_names_a_custom_regularizer(splits):
+    class Ridge2(wdecay.regularizers.Regularizer):  # a new penalty, no registry name
+        def penalty(self, weights, n):
+            return 0.5 * self.lmbda / n * sum(float(np.vdot(w, w)) for w in weights)
+
+        def gradient(self, w, n):
+            return self.lmbda / n * w
+
+        def factor(self, eta, n):
+            return 1.0 - eta * self.lmbda / n
+
+    (X, y), ev, _ = splits
+    net = wdecay.Network([784, 8, 10], seed=0)
+    h = net.fit(X, y, epochs=2, batch_size=10, eta=0.1, regularizer=Ridge2(5.0),
+                evaluation_data=ev, monitors=M.diagnostics(), seed=0)
+    summary = E.summarize_run(h, net, regularizer=Ridge2(5.0), eta=0.1, batch_size=10,
+                              n_train=len(X))
+    assert summary["settings"]["regularizer"] == "Ridge2"
+    assert "Ridge2" in E.summary_text(summary) or "RIDGE2" in E.summary_text(summary)
 
 
 def test_resume_drops_rows_after_the_checkpoint(splits, tmp_path):

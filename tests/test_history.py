@@ -159,8 +159,12 @@ def test_check_resumable_matches_records_with_the_network():
     rms = math.sqrt(float(np.vdot(net.weights[0], net.weights[0])) / 6)
     h = History([{"epoch": 0, "layer1/rms": rms}])
     h.check_resumable(net, 0)
-    with pytest.raises(ValueError, match="ends at epoch 0, but the checkpoint is of epoch 1"):
+    with pytest.raises(ValueError, match="no record of epoch 1, the checkpoint's"):
         h.check_resumable(net, 1)
+    # rows after the checkpoint's epoch are ignored (truncate drops them after the check)
+    later = History([{"epoch": 0, "layer1/rms": rms}, {"epoch": 1, "layer1/rms": 9.0}])
+    later.check_resumable(net, 0)
+    assert len(later) == 2
     with pytest.raises(ValueError, match="network has 1 layers"):
         History([{"epoch": 0, "layer2/rms": 1.0}]).check_resumable(net)
     with pytest.raises(ValueError, match="not from the same run"):

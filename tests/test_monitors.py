@@ -311,3 +311,25 @@ def test_norm_budget_ratios():
         assert np.all(D < 0)
         np.testing.assert_allclose(R, 1 + h[f"layer{l}/budget_measured"][1:] / np.abs(D),
                                    rtol=1e-9)
+
+
+def test_a_reused_decay_prediction_and_norm_budget_start_afresh_on_a_new_run():
+    import wdecay
+    from wdecay import monitors as M
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 4)), rng.integers(0, 3, 40)
+    dp, nb = M.DecayPrediction(), M.NormBudget()
+    wdecay.Network([4, 3], seed=0).fit(X, y, epochs=2, batch_size=5, eta=0.1,
+                                       regularizer=wdecay.L2(1.0), monitors=[dp, nb])
+    h = wdecay.Network([4, 3], seed=1).fit(X, y, epochs=1, batch_size=5, eta=0.1,
+                                           regularizer=wdecay.L2(1.0), monitors=[dp, nb])
+    assert h["layer1/rms_ratio"][0] == pytest.approx(1.0, abs=1e-12)  # from this start
+    assert np.isnan(h["layer1/departure_epoch"][0])
+
+
+def test_monitor_settings_are_checked():
+    from wdecay import monitors as M
+    with pytest.raises(ValueError, match="`tolerance` must be > 0"):
+        M.DecayPrediction(tolerance=0)
+    with pytest.raises(TypeError, match="`threshold` must be a real number"):
+        M.NormBudget(threshold="0.5")

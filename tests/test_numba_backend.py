@@ -284,3 +284,14 @@ def test_fit_backend_errors_say_why():
                                          + ("per-batch" if available() else "pip install")):
         net.fit(X, y, epochs=1, batch_size=5, eta=0.1, backend="numba",
                 monitors=wdecay.monitors.NormBudget())
+
+
+def test_auto_falls_back_for_fortran_ordered_weights():
+    X, y = make_data(30, 4, 2, 1.0, 0, np.float64)
+    net = wdecay.Network([4, 3, 2], seed=0)
+    ref = net.copy()
+    net.weights[0] = np.asfortranarray(net.weights[0])
+    net.fit(X, y, epochs=1, batch_size=5, eta=0.2, seed=0)
+    ref.fit(X, y, epochs=1, batch_size=5, eta=0.2, seed=0, backend="numpy")
+    for a, b in zip(net.parameters(), ref.parameters()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)

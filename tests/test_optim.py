@@ -175,3 +175,15 @@ def test_train_many_refuses_other_optimizers_clearly():
     nets, _ = train_many(X, y, [dict(eta=0.1, init_seed=0)], sizes=[4, 3], epochs=1,
                          batch_size=5, optimizer="sgd")
     assert len(nets) == 1
+
+
+def test_coupled_optimizers_take_any_lmbda_the_decoupled_factor_refuses():
+    """Coupled decay never multiplies by 1 - eta lmbda/n, so its range does not apply."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((10, 3)), rng.integers(0, 2, 10)
+    for opt in (wdecay.optim.Adam(), wdecay.optim.Momentum(0.9)):
+        wdecay.Network([3, 2], seed=0).fit(X, y, epochs=1, batch_size=5, eta=0.2,
+                                           regularizer=wdecay.L2(60.0), optimizer=opt)
+    with pytest.raises(ValueError, match="decay factor"):
+        wdecay.Network([3, 2], seed=0).fit(X, y, epochs=1, batch_size=5, eta=0.2,
+                                           regularizer=wdecay.L2(60.0), optimizer="adamw")

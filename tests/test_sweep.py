@@ -156,3 +156,16 @@ def test_grid_with_own_orders_runs():
     own = [r for r in result.runs if r["config"]["order_seed"] == 7]
     shared = [r for r in result.runs if r["config"]["order_seed"] is None]
     assert own[0]["history"]["layer1/rms"] != shared[0]["history"]["layer1/rms"]
+
+
+def test_float32_lockstep_survives_strong_decay():
+    """The lazy first-layer scale is folded back before it underflows (float32)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((500, 20)).astype(np.float32), rng.integers(0, 3, 500)
+    # factor 1 - 0.5 * 200 / 500 = 0.8 per step: 0.8^500 = 1e-49 underflows float32
+    nets, hs = train_many(X, y, [{"eta": 0.5, "lmbda": 200.0, "regularizer": "l2",
+                                  "init_seed": 0}],
+                          sizes=[20, 5, 3], epochs=2, batch_size=1, dtype=np.float32,
+                          seed=0, on_divergence="mark")
+    assert "diverged_epoch" not in hs[0].keys()
+    assert all(np.isfinite(p).all() for p in nets[0].parameters())

@@ -200,16 +200,19 @@ def run(splits, settings, table=True, history_path=None, stream=None, *,
         initial, net = net, load(path)
         if net.sizes != list(s["sizes"]):
             raise ValueError(f"{path} has sizes {net.sizes}, the run's settings {s['sizes']}")
-        history = History(path=history_path, mode="resume")
-        history.truncate(done)
-        history.check_resumable(net, done)
-        for _ in range(done):  # epoch k's mini-batch order is the k-th permutation
-            rng.permutation(len(X))
-        monitors.append(_RestoreState(monitors[:], initial, history))
+        if s["optimizer"] != "sgd":  # a checkpoint holds the weights, not the optimizer's state
+            raise ValueError(f"resuming needs optimizer 'sgd', got {s['optimizer']!r}: the "
+                             "checkpoint does not keep its velocity or moments")
         epochs = s["epochs"] - done
         if epochs < 0:
             raise ValueError(f"`epochs` must be >= {done} (the checkpoint's epoch) to resume, "
                              f"got {s['epochs']}")
+        history = History(path=history_path, mode="resume")
+        history.check_resumable(net, done)  # before any row of the file is dropped
+        history.truncate(done)
+        for _ in range(done):  # epoch k's mini-batch order is the k-th permutation
+            rng.permutation(len(X))
+        monitors.append(_RestoreState(monitors[:], initial, history))
     else:
         history = History(path=history_path, mode=history_mode)
         epochs = s["epochs"]
@@ -278,7 +281,8 @@ def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, se
                          "monitors=wdecay.monitors.diagnostics()")
     settings = {"sizes": list(network.sizes), "init": network.initializer.name,
                 "cost": network.cost.name, "activation": network.activation.name,
-                "regularizer": regularizer.name, "lmbda": regularizer.lmbda, "eta": eta,
+                "regularizer": getattr(regularizer, "name", type(regularizer).__name__),
+                "lmbda": regularizer.lmbda, "eta": eta,
                 "batch_size": batch_size, "epochs": int(history.last("epoch", 0)), "seed": seed,
                 "n_train": n_train}
     test = math.nan if test_data is None else network.accuracy(*test_data)

@@ -193,25 +193,29 @@ class History:
     def check_resumable(self, network, epoch=None):
         """Raise ``ValueError`` unless these records and ``network`` belong to one run.
 
-        The records must end at ``epoch`` (the checkpoint's, if given), name no
-        layer the network lacks, and, where they hold ``layer{l}/rms`` for the
-        last epoch, agree with the network's RMS to 1e-12 relative.
+        The records up to ``epoch`` (the checkpoint's, if given; rows after it are
+        ignored, for :meth:`truncate` to drop once this check passes) must end at
+        that epoch, name no layer the network lacks, and, where they hold
+        ``layer{l}/rms`` for that epoch, agree with the network's RMS to 1e-12
+        relative.
         """
         where = self.path or "the history"
-        if not self.records:
+        records = [r for r in self.records
+                   if epoch is None or r.get("epoch", -math.inf) <= epoch]
+        if not records:
             raise ValueError(f"{where} has no records to resume from")
-        last = self.last("epoch", None)
+        last = records[-1].get("epoch")
         if epoch is not None and last != epoch:
-            raise ValueError(f"{where} ends at epoch {last}, but the checkpoint is of epoch "
-                             f"{epoch}: they are not from the same point of one run")
+            raise ValueError(f"{where} has no record of epoch {epoch}, the checkpoint's (its "
+                             f"last before it is {last}): they are not from the same run")
         layers = len(network.weights)
-        for key in self.keys():
+        for key in {k for r in records for k in r}:
             if key.startswith("layer") and "/" in key:
                 index = key[5:key.index("/")]
                 if index.isdigit() and not 1 <= int(index) <= layers:
                     raise ValueError(f"{where} records {key!r}, but the network has "
                                      f"{layers} layers: they are not from the same run")
-        record = self.records[-1]
+        record = records[-1]
         for l, w in enumerate(network.weights, 1):
             recorded = record.get(f"layer{l}/rms")
             if isinstance(recorded, float) and math.isfinite(recorded):

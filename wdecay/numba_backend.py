@@ -205,6 +205,8 @@ def _network_reason(network):
     dtype = network.weights[0].dtype
     if dtype.type not in FOLD_LIMIT:
         return f"the numba backend needs float64 or float32 weights, got {dtype}"
+    if not all(p.flags.c_contiguous and p.dtype == dtype for p in network.parameters()):
+        return "the numba backend needs C-contiguous weights and biases of one dtype"
     return None
 
 
@@ -218,9 +220,6 @@ def _array_reason(network, X, Y):
                     f"{getattr(a, 'shape', '')}")
     if len(X) != len(Y) or len(X) == 0:
         return f"`X` and `Y` must have the same, positive number of rows, got {len(X)} and {len(Y)}"
-    for p in network.parameters():
-        if not p.flags.c_contiguous:
-            return "the network's weights and biases must be C-contiguous arrays"
     return None
 
 

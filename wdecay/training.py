@@ -73,7 +73,9 @@ class Step:
         self.net = network
         self.eta, self.n, self.regularizer = eta, n, regularizer
         self.optimizer = get_optimizer(optimizer)
-        self.factor = regularizer.factor(eta, n)
+        # only decoupled decay (Nielsen's SGD, AdamW) multiplies by the factor; coupled
+        # optimizers take the penalty's gradient instead, so its range does not apply
+        self.factor = regularizer.factor(eta, n) if self.optimizer.decoupled else None
         self.record = record
         self.keep_weights_before = True
         sizes = network.sizes

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .._validation import check_scalar
 from .base import Monitor
 
 
@@ -57,7 +58,7 @@ class NormBudget(Monitor):
     needs_weights_before = False  # the budget follows from the weights after the step
 
     def __init__(self, threshold=0.5):
-        self.threshold = threshold
+        self.threshold = check_scalar(threshold, "threshold")
 
     def on_train_begin(self, state):
         # a decay that is a pure factor a (no shrink, applied as its own step) gives
@@ -66,7 +67,8 @@ class NormBudget(Monitor):
         self._factor = None
         if not reg.has_shrink and (opt is None or opt.decoupled):
             self._factor = reg.factor(state.eta, state.n)
-        self.tailoff = {}
+        if len(state.history) == 0 or not hasattr(self, "tailoff"):  # not a continued run
+            self.tailoff = {}
         self._last = []
         self._reset(len(state.weights))
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .._validation import check_scalar
 from .base import Monitor
 
 SAMPLE_ROWS = 2000  # rows used for data-dependent scales
@@ -52,10 +53,11 @@ class DecayPrediction(Monitor):
     """
 
     def __init__(self, tolerance=0.01):
-        self.tolerance = tolerance
+        self.tolerance = check_scalar(tolerance, "tolerance", low=0, inclusive=False)
 
     def on_train_begin(self, state):
-        if not hasattr(self, "initial"):
+        # a fresh history is a fresh run; a continued one (fit(history=h)) keeps the start
+        if len(state.history) == 0 or not hasattr(self, "initial"):
             self.initial = [np.array(w) for w in state.weights]
             self.start_epoch = state.epoch if len(state.history) == 0 else int(
                 state.history.last("epoch", 0))

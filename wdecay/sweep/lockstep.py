@@ -32,6 +32,7 @@ from ..loop import Run, TrainingDivergedError, check_evaluation, monitor_list, \
     parameters_finite, record, train_loop
 from ..monitors.base import TrainingState
 from ..network import Network
+from ..numba_backend import FOLD_LIMIT
 from ..optim import get_optimizer
 from ..regularizers import get_regularizer
 
@@ -110,6 +111,8 @@ class Lockstep:
 
     def _first_scale(self):
         s0 = self.scale
+        if np.any(np.abs(s0 * self.lazy) < FOLD_LIMIT[np.dtype(self.dtype).type]):
+            self.fold()  # before s underflows (float32 reaches it within an epoch)
         s0 *= self.lazy
         self._shrink(0, scaled=True)
         return s0
