@@ -7,6 +7,7 @@ import pytest
 
 import wdecay
 from wdecay import experiment as E
+from wdecay.summary import summary_text
 from wdecay import monitors as M
 from wdecay._json import dumps
 from wdecay.datasets import DataSplits, load_mnist_sample
@@ -104,7 +105,7 @@ def test_summarize_run_names_a_custom_regularizer(splits):
     summary = E.summarize_run(h, net, regularizer=Ridge2(5.0), eta=0.1, batch_size=10,
                               n_train=len(X))
     assert summary["settings"]["regularizer"] == "Ridge2"
-    assert "Ridge2" in E.summary_text(summary) or "RIDGE2" in E.summary_text(summary)
+    assert "Ridge2" in summary_text(summary) or "RIDGE2" in summary_text(summary)
 
 
 def test_resume_drops_rows_after_the_checkpoint(splits, tmp_path):
@@ -132,7 +133,7 @@ def test_summarize_run_on_a_plain_fit_history_names_what_is_missing():
     summary = E.summarize_run(h, net, regularizer=wdecay.L2(1.0), eta=0.5, batch_size=10,
                               n_train=30)
     assert summary["settings"]["regularizer"] == "l2" and math.isnan(summary["test_accuracy"])
-    assert "L2 lmbda=1" in E.summary_text(summary)
+    assert "L2 lmbda=1" in summary_text(summary)
 
 
 def test_check_settings_names_the_bad_setting():

@@ -17,6 +17,7 @@ import pytest
 
 import wdecay
 from wdecay import experiment as E
+from wdecay.summary import summary_text
 from wdecay.history import History
 from wdecay.report import (RUN_PLOTS, column_format, write_html, write_overlays, write_path_html,
                            write_run)
@@ -44,7 +45,7 @@ def runs():
     out = []
     for lmbda in (0.0, 5.0):
         net, history, summary = _run(lmbda)
-        out.append({"title": f"lmbda={lmbda:g}", "summary_text": E.summary_text(summary),
+        out.append({"title": f"lmbda={lmbda:g}", "summary_text": summary_text(summary),
                     "summary": summary, "plots": {}, "history": history, "net": net})
     return out
 

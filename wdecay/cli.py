@@ -33,7 +33,8 @@ from .costs import COSTS
 from .history import History
 from .initializers import INITIALIZERS
 from .monitors.base import MonitorError
-from .regularizers import REGULARIZERS
+from .regularizers import REGULARIZERS, get_regularizer
+from .summary import summarize, summary_text
 from .training import TrainingDivergedError
 
 DESCRIPTION = ("wdecay: train Nielsen-style sigmoid networks with L2 or L1 weight decay, "
@@ -283,7 +284,7 @@ def _check_out(out, overwrite, names=RESULT_FILES):
 
 
 def _is_result(name, names):
-    return (name in names or bool(E._CHECKPOINT.fullmatch(name))
+    return (name in names or bool(E.CHECKPOINT_NAME.fullmatch(name))
             or (name.startswith("overlay_") and name.endswith(".png")))
 
 
@@ -401,12 +402,14 @@ def _check_data(splits, settings):
     if sizes[-1] < classes:
         raise CLIError(f"argument --sizes: the last layer must have at least the data's "
                        f"{classes} classes, got {sizes[-1]}")
-    if settings["regularizer"] == "l2":
-        factor = 1.0 - settings["eta"] * settings["lmbda"] / len(X)
-        if factor <= 0:
-            raise CLIError(f"the L2 decay factor 1 - eta*lmbda/n = {factor:.4g} must be > 0 "
-                           f"(eta={settings['eta']:g}, lmbda={settings['lmbda']:g}, "
-                           f"n={len(X)}); use a smaller eta or lmbda")
+    if E.make_optimizer(settings).decoupled:  # only decoupled decay multiplies by the factor
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fit warns once, when it trains
+            try:
+                get_regularizer(settings["regularizer"], settings["lmbda"]).factor(
+                    settings["eta"], len(X))
+            except ValueError as exc:
+                raise CLIError(str(exc)) from None
 
 
 def experiment(args, stream=None):
@@ -455,7 +458,7 @@ def experiment(args, stream=None):
         except KeyboardInterrupt:
             raise Interrupted(_keep_interrupted(out, folder, title, settings, splits, done,
                                                 plots)) from None
-        text = E.summary_text(summary)
+        text = summary_text(summary)
         plot_paths = _write_run(folder, net, history, summary, plots) if folder else {}
         done.append(_run_entry(title, text, summary, plot_paths, history))
         summaries.append(summary)
@@ -509,10 +512,10 @@ def _keep_interrupted(out, folder, title, settings, splits, done, plots):
         history.truncate(epoch)
         (X, _), _, (X_test, y_test) = splits
         s = {**settings, "epochs": epoch, "n_train": len(X)}
-        summary = E.summarize(history, net, s, net.accuracy(X_test, y_test))
+        summary = summarize(history, net, s, net.accuracy(X_test, y_test))
         plot_paths = _write_run(folder, net, history, summary, plots)
         done.append(_run_entry(f"{title} (interrupted after epoch {epoch})",
-                               E.summary_text(summary), summary, plot_paths, history))
+                               summary_text(summary), summary, plot_paths, history))
         kept.append(f"epochs 0-{epoch} of {title}")
     if done:
         _finish_report(out, done, plots, [(None, None, settings)])

@@ -38,7 +38,7 @@ from .network import Network
 from .optim import get_optimizer
 from .regularizers import get_regularizer
 from .serialization import load, save
-from .summary import TablePrinter, summarize, summary_text  # noqa: F401  (re-exported)
+from .summary import TablePrinter, summarize
 
 DEFAULTS = dict(sizes=[784, 30, 10], init="large", cost="cross-entropy", activation="sigmoid",
                 regularizer="l2", lmbda=5.0, eta=0.1, batch_size=10, epochs=30, seed=0,
@@ -48,7 +48,7 @@ DEFAULTS = dict(sizes=[784, 30, 10], init="large", cost="cross-entropy", activat
 OPTIMIZER_SETTINGS = {"sgd": (), "momentum": ("momentum",), "nesterov": ("momentum",),
                       "adam": ("beta1", "beta2"), "adamw": ("beta1", "beta2")}
 
-_CHECKPOINT = re.compile(r"checkpoint-epoch(\d+)\.npz")
+CHECKPOINT_NAME = re.compile(r"checkpoint-epoch(\d+)\.npz")
 
 
 class Checkpoint(M.Monitor):
@@ -80,7 +80,7 @@ def checkpoints(folder):
     """``[(path, epoch), ...]`` of the checkpoints in ``folder``, oldest first."""
     found = []
     for path in glob.glob(os.path.join(glob.escape(os.fspath(folder)), "checkpoint-epoch*.npz")):
-        match = _CHECKPOINT.fullmatch(os.path.basename(path))
+        match = CHECKPOINT_NAME.fullmatch(os.path.basename(path))
         if match:
             found.append((path, int(match.group(1))))
     return sorted(found, key=lambda pe: pe[1])
@@ -183,7 +183,7 @@ def run(splits, settings, table=True, history_path=None, stream=None, *,
     -------
     network, history, summary
         ``summary`` is :func:`wdecay.summary.summarize`'s dict; turn it into
-        sentences with :func:`summary_text`.
+        sentences with :func:`wdecay.summary.summary_text`.
     """
     s = check_settings(settings)
     (X, y), evaluation, (X_test, y_test) = splits
@@ -252,7 +252,7 @@ def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, se
     Returns
     -------
     dict
-        As :func:`run`'s summary; :func:`summary_text` gives the sentences.
+        As :func:`run`'s summary; :func:`wdecay.summary.summary_text` gives the sentences.
 
     Examples
     --------
@@ -267,6 +267,7 @@ def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, se
     ...                         n_train=40, seed=0, test_data=(X, y))
     >>> [L["layer"] for L in summary["layers"]]
     [1, 2]
+    >>> from wdecay.summary import summary_text
     >>> summary_text(summary).startswith("L2 lmbda=1")
     True
     """

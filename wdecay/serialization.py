@@ -87,14 +87,14 @@ def load(path):
                 meta = json.loads(fh.read().decode())
             if not isinstance(meta, dict):
                 raise ValueError("the JSON is not an object")
-            sizes = _sizes(meta, path)
+            sizes = declared_sizes(meta, path)
             weights, biases = meta["weights"], meta["biases"]
-            _check_nested(weights, biases, sizes, path)
+            check_nested_sizes(weights, biases, sizes, path)
     except FileNotFoundError:
         raise
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError,
             RecursionError) as exc:
-        if isinstance(exc, _Mismatch):
+        if isinstance(exc, SizeMismatch):
             raise ValueError(str(exc)) from None
         raise ValueError(f"cannot read a network from {path!r}: the file is corrupt, "
                          f"truncated or not a saved network ({type(exc).__name__}: {exc})") from exc
@@ -106,31 +106,32 @@ def load(path):
         raise ValueError(f"{path!r} declares layers too large to load in memory") from None
 
 
-class _Mismatch(ValueError):
+class SizeMismatch(ValueError):
     """A file whose declared sizes disagree with its arrays (message already complete)."""
 
 
-def _sizes(meta, path):
+def declared_sizes(meta, path):
+    """``meta["sizes"]`` if it lists at least 2 positive integers, else :class:`SizeMismatch`."""
     sizes = meta["sizes"]
     if (not isinstance(sizes, list) or len(sizes) < 2
             or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes)):
-        raise _Mismatch(f"{path!r}: `sizes` must list at least 2 positive integers, got {sizes!r}")
+        raise SizeMismatch(f"{path!r}: `sizes` must list at least 2 positive integers, got {sizes!r}")
     return sizes
 
 
-def _check_nested(weights, biases, sizes, path):
+def check_nested_sizes(weights, biases, sizes, path):
     """Compare nested-list lengths with ``sizes`` before any array is built."""
     n = len(sizes) - 1
     if not isinstance(weights, list) or not isinstance(biases, list) \
             or len(weights) != n or len(biases) != n:
-        raise _Mismatch(f"{path!r} is mismatched: sizes {sizes} need {n} weight and bias "
+        raise SizeMismatch(f"{path!r} is mismatched: sizes {sizes} need {n} weight and bias "
                         f"arrays, found {_length(weights)} and {_length(biases)}")
     for i, (w, b) in enumerate(zip(weights, biases)):
         out, inp = sizes[i + 1], sizes[i]
         if (not isinstance(w, list) or len(w) != out
                 or any(not isinstance(row, list) or len(row) != inp for row in w)
                 or not isinstance(b, list) or len(b) != out):
-            raise _Mismatch(
+            raise SizeMismatch(
                 f"{path!r} is mismatched: layer {i + 1} needs weights {(out, inp)} and {out} "
                 f"biases for sizes {sizes}, found {_shape(w)} and {_shape(b)}")
 
@@ -154,7 +155,7 @@ def _read_npz(path):
             meta = json.loads(str(np.lib.format.read_array(fh, allow_pickle=False)))
         if not isinstance(meta, dict):
             raise ValueError("meta is not a JSON object")
-        sizes = _sizes(meta, path)
+        sizes = declared_sizes(meta, path)
         n = len(sizes) - 1
         expected = {}
         for i in range(n):
@@ -163,7 +164,7 @@ def _read_npz(path):
         for name, shape in expected.items():
             info = zf.getinfo(name + ".npy") if name + ".npy" in zf.namelist() else None
             if info is None:
-                raise _Mismatch(f"{path!r} is mismatched: sizes {sizes} need {name}, "
+                raise SizeMismatch(f"{path!r} is mismatched: sizes {sizes} need {name}, "
                                 "which the file lacks")
             with zf.open(info) as fh:
                 version = np.lib.format.read_magic(fh)
@@ -171,12 +172,12 @@ def _read_npz(path):
                                else np.lib.format.read_array_header_2_0)
                 found, _, dtype = read_header(fh)
             if tuple(found) != shape:
-                raise _Mismatch(f"{path!r} is mismatched: sizes {sizes} need {name} of shape "
+                raise SizeMismatch(f"{path!r} is mismatched: sizes {sizes} need {name} of shape "
                                 f"{shape}, found {tuple(found)}")
             need = int(np.prod(shape)) * dtype.itemsize
             if dtype.kind != "f" or info.file_size < need \
                     or need > MAX_DEFLATE_RATIO * max(info.compress_size, 1) + 4096:
-                raise _Mismatch(f"{path!r}: {name} declares {need} bytes of {dtype}, but the "
+                raise SizeMismatch(f"{path!r}: {name} declares {need} bytes of {dtype}, but the "
                                 f"file holds {info.compress_size} compressed bytes for it")
         weights, biases = [], []
         for i in range(n):

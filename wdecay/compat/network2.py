@@ -35,11 +35,11 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 
 import numpy as np
 
 from .. import costs as _costs
+from ..activations import Sigmoid
 from ..network import Network as _EngineNetwork
 from ..regularizers import L2, NoRegularizer
 from ..history import History
@@ -130,7 +130,6 @@ class Network:
         engine = object.__new__(_EngineNetwork)
         engine.sizes = list(self.sizes)
         engine.cost = self.cost.engine()
-        from ..activations import Sigmoid
         from ..initializers import DefaultWeightInitializer
         engine.activation, engine.initializer = Sigmoid(), DefaultWeightInitializer()
         engine.weights = self.weights
@@ -263,14 +262,14 @@ def from_wdecay(net):
 
     Draws nothing from the global RNG.
     """
-    if net.activation.name != "sigmoid":
-        raise ValueError(f"network2 has sigmoid hidden units only, got {net.activation.name!r}")
-    costs = {"cross-entropy": CrossEntropyCost, "quadratic": QuadraticCost}
-    if net.cost.name not in costs:
-        raise ValueError(f"network2 has no {net.cost.name!r} cost; "
+    if type(net.activation) is not Sigmoid:
+        raise ValueError(f"network2 has sigmoid hidden units only, got {net.activation!r}")
+    costs = {cls.engine: cls for cls in (CrossEntropyCost, QuadraticCost)}
+    if type(net.cost) not in costs:
+        raise ValueError(f"network2 has no {net.cost!r} cost; "
                          "use 'cross-entropy' or 'quadratic'")
     out = object.__new__(Network)
-    out.num_layers, out.sizes, out.cost = len(net.sizes), list(net.sizes), costs[net.cost.name]
+    out.num_layers, out.sizes, out.cost = len(net.sizes), list(net.sizes), costs[type(net.cost)]
     out.weights = [w.copy() for w in net.weights]
     out.biases = [b.reshape(-1, 1).copy() for b in net.biases]
     return out
@@ -285,7 +284,7 @@ def load(filename):
     before the network is built, so a small file cannot make it allocate
     huge layers. Bad files raise ``ValueError`` naming the file.
     """
-    from ..serialization import _Mismatch, _check_nested, _sizes
+    from ..serialization import SizeMismatch, check_nested_sizes, declared_sizes
 
     costs = {cls.__name__: cls for cls in (QuadraticCost, CrossEntropyCost)}
     name = repr(str(filename))
@@ -294,11 +293,11 @@ def load(filename):
             data = json.load(f)
         if not isinstance(data, dict):
             raise ValueError("the JSON is not an object")
-        sizes = _sizes(data, name)
-        _check_nested(data["weights"], data["biases"], sizes, name)
+        sizes = declared_sizes(data, name)
+        check_nested_sizes(data["weights"], data["biases"], sizes, name)
         weights = [np.array(w, dtype=float) for w in data["weights"]]
         biases = [np.array(b, dtype=float).reshape(-1, 1) for b in data["biases"]]
-    except _Mismatch as exc:
+    except SizeMismatch as exc:
         raise ValueError(str(exc)) from None
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as exc:
         raise ValueError(f"cannot read a network from {name}: the file is corrupt or not a "

@@ -61,7 +61,7 @@ class Balance(Monitor):
         self._X, self._Y = np.asarray(X, dtype=np.float64), Y
 
     def on_epoch_end(self, state):
-        grad_w, _ = state._network.backprop(self._X, self._Y)
+        grad_w, _ = state.backprop(self._X, self._Y)
         rows = len(self._X)
         out = {}
         for l, (w, g) in enumerate(zip(state.weights, grad_w), 1):

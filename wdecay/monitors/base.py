@@ -202,6 +202,14 @@ class TrainingState:
         """The network's output for the rows of ``X``."""
         return self.forward(X)[1][-1]
 
+    def backprop(self, X, Y):
+        """Gradients of the summed cost over the rows of ``X`` at the current weights.
+
+        ``(grad_weights, grad_biases)`` as :meth:`wdecay.Network.backprop` returns them
+        (new arrays; the network is not changed).
+        """
+        return self._network.backprop(X, Y)
+
     def forward(self, X):
         """The network's weighted inputs and activations for ``X`` (see ``Network.forward``).
 

@@ -88,7 +88,7 @@ def _data_shape(spec):
 def _check_config(c):
     """Raise ValueError naming the first bad setting of one config as ``key=value: reason``."""
     from .. import activations, costs, initializers
-    from .lockstep import _configs
+    from .lockstep import check_configs
 
     def check(key, fn):
         try:
@@ -126,7 +126,7 @@ def _check_config(c):
         if c[key] is not None:
             check(key, lambda v, key=key: check_scalar(v, key, kind=numbers.Integral, low=0))
     try:
-        _configs([{key: c[key] for key in PER_NETWORK}])
+        check_configs([{key: c[key] for key in PER_NETWORK}])
     except (ValueError, TypeError) as exc:
         detail = ", ".join(f"{key}={c[key]!r}" for key in ("regularizer", "lmbda", "eta"))
         raise ValueError(f"{detail}: {exc}") from None

@@ -39,7 +39,7 @@ from ..regularizers import get_regularizer
 CONFIG_KEYS = ("eta", "lmbda", "regularizer", "initializer", "init_seed", "order_seed")
 
 
-def _configs(configs):
+def check_configs(configs):
     out = []
     for i, c in enumerate(configs):
         unknown = set(c) - set(CONFIG_KEYS)
@@ -224,7 +224,7 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
     networks : list of Network
     histories : list of History
     """
-    configs = _configs(configs)
+    configs = check_configs(configs)
     check_scalar(epochs, "epochs", kind=numbers.Integral, low=0)
     check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1)
     if not get_optimizer(optimizer).nielsen:
