@@ -127,11 +127,21 @@ def test_records_and_path_with_a_new_key_keep_the_files_rows(tmp_path):
 
 
 def test_a_last_line_without_newline_is_not_glued(tmp_path):
+    """Another tool's file (\\n line ends): a complete last row is kept, then continued."""
     path = tmp_path / "h.csv"
-    path.write_text("epoch,v\r\n0,1.0\r\n1,2.0")  # complete row, newline missing
+    path.write_text("epoch,v\n0,1.0\n1,2.0", newline="")  # complete row, newline missing
     h = History(path=path, mode="resume")
     h.append({"epoch": 2, "v": 3.0})
     assert History.from_csv(path)["v"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_a_row_of_ours_without_its_line_end_is_dropped_even_if_complete(tmp_path):
+    """wdecay ends rows with \\r\\n: without it the last number may be cut (1.0 of 1.05)."""
+    path = tmp_path / "h.csv"
+    path.write_text("epoch,v\r\n0,1.0\r\n1,1.0", newline="")
+    with pytest.warns(UserWarning, match="dropped its last row"):
+        h = History(path=path, mode="resume")
+    assert h["v"].tolist() == [1.0]
 
 
 def test_a_torn_last_row_is_dropped_on_resume(tmp_path):

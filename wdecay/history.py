@@ -110,8 +110,10 @@ class History:
           check it against the network with :meth:`check_resumable`;
         - ``"overwrite"`` replaces it (with ``records``, if any).
 
-        A file whose last line lacks its newline (a write cut short) has that
-        line kept if it has all its fields, dropped with a warning otherwise.
+        A last line without its line end is a write cut short when the file's
+        other lines end in ``\r\n`` (as wdecay writes them): it is dropped with
+        a warning, since a number may have been cut too. In a file written by
+        another tool (``\n`` line ends) it is kept if it has all its fields.
 
     Examples
     --------
@@ -288,7 +290,8 @@ class History:
             return []
         header, body = rows[0], rows[1:]
         torn = bool(body) and not text.endswith("\n")
-        if torn and len(body[-1]) != len(header):
+        ours = "\r\n" in text  # wdecay ends every row with \r\n: a row without it is cut
+        if torn and (ours or len(body[-1]) != len(header)):
             if not repair:
                 raise ValueError(f"{path}: the last row was cut short ({len(body[-1])} of "
                                  f"{len(header)} fields); History(path, mode='resume') drops it")
