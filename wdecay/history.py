@@ -111,9 +111,9 @@ class History:
         - ``"overwrite"`` replaces it (with ``records``, if any).
 
         A last line without its line end is a write cut short when the file's
-        other lines end in ``\r\n`` (as wdecay writes them): it is dropped with
-        a warning, since a number may have been cut too. In a file written by
-        another tool (``\n`` line ends) it is kept if it has all its fields.
+        other lines end in CR LF (as wdecay writes them): it is dropped with a
+        warning, since a number may have been cut too. In a file written by
+        another tool (LF line ends) it is kept if it has all its fields.
 
     Examples
     --------

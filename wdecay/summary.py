@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 
 from . import monitors as M
+from .optim import get_optimizer
+from .regularizers import get_regularizer
 
 #: R at or above this after the tail-off, and kappa near 1, count as levelled off.
 LEVEL_BAND = (0.8, 1.25)
@@ -123,7 +126,8 @@ DEFINITIONS = (
     "  R = (G + Q)/(-D) = 1 + d||W||^2/|D| per epoch, where D, G and Q are the changes of "
     "||W||^2 made by decay, by the gradient and by their second-order term: R ~ 0 while decay "
     "alone sets the norm, R ~ 1 when the gradient balances decay, R < 0 when the gradient "
-    "shrinks the layer too. kappa = -<W, grad C0>/((lmbda/n)||W||^2), the full-batch gradient's "
+    "shrinks the layer too. kappa = -<W, grad C0>/<W, grad penalty> (under L2 the denominator is "
+    "(lmbda/n)||W||^2), the full-batch gradient's "
     "radial pull against decay's. 1/sqrt(n_in) (n_in a layer's inputs) and 1/sqrt(E|a_in|^2) "
     "(a_in a layer's input vector) are fixed reference scales. N = {N} is the number of weights, "
     "n = {n} the training rows.")
@@ -233,29 +237,29 @@ def _layer_lines(L, s, summary):
     return out
 
 
-OPTIMIZER_DECAY = {
-    "momentum": "coupled: the penalty's gradient (lmbda/n) W goes through the momentum buffer",
-    "nesterov": "coupled: the penalty's gradient (lmbda/n) W goes through the momentum buffer",
-    "adam": "coupled: the penalty's gradient (lmbda/n) W goes through Adam, which divides it "
-            "by the running RMS of the whole gradient",
-    "adamw": "decoupled: the weights shrink by 1 - eta lmbda/n per step before Adam's step, "
-             "whatever the gradients",
-}
-
-
 def _optimizer_lines(summary):
-    """What a non-SGD optimizer did to decay: the measured share of ||W||^2 decay removed."""
+    """What a non-Nielsen optimizer did to decay: the measured share of ||W||^2 decay removed."""
     s = summary["settings"]
-    name = s.get("optimizer", "sgd")
-    if name not in OPTIMIZER_DECAY:
+    optimizer = get_optimizer(s.get("optimizer", "sgd"))
+    if optimizer.nielsen:
         return []
+    how = ("decoupled: the penalty's decay step acts on the weights before the optimizer's "
+           "step, whatever the gradients" if optimizer.decoupled else
+           "coupled: the penalty's gradient goes through the optimizer with the cost's")
     shares = ", ".join(f"{100 * L['decay_fraction_last']:.3g}% of layer {L['layer']}'s"
                        for L in summary["layers"])
-    steps = math.ceil(s["n_train"] / s["batch_size"])
-    sgd = 1 - (1 - s["eta"] * s["lmbda"] / s["n_train"]) ** (2 * steps)
-    return [f"  Optimizer {name}, {OPTIMIZER_DECAY[name]}. In the last epoch decay removed "
-            f"{shares} ||W||^2 (-D/||W||^2); plain SGD's factor would remove {100 * sgd:.3g}% "
-            f"per epoch at this eta. The pure-decay curves below assume that factor."]
+    line = (f"  Optimizer {s['optimizer']}, {how}. In the last epoch decay removed {shares} "
+            f"||W||^2 (-D/||W||^2).")
+    regularizer = get_regularizer(s["regularizer"], s["lmbda"])
+    if not regularizer.has_shrink:  # a pure factor: what plain SGD would remove per epoch
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            factor = regularizer.factor(s["eta"], s["n_train"])
+        steps = math.ceil(s["n_train"] / s["batch_size"])
+        line += (f" Plain SGD's factor {factor:.6g} per step would remove "
+                 f"{100 * (1 - factor ** (2 * steps)):.3g}% per epoch at this eta; the "
+                 f"pure-decay curves assume that factor.")
+    return [line]
 
 
 def summary_text(summary):
