@@ -361,8 +361,9 @@ def test_path_summary_names_the_nonmonotone_coefficients():
     assert "Non-monotone coefficients: 2 of 5" in text and "1 coefficient that is 0 all along skipped" in text
     assert "Best evaluation accuracy 0.9000 at lmbda = 1;" in text  # the larger of two ties
     assert "between lmbda = 1 and 10, where sum |w| goes from 2 to 0 (-100%)" in text
-    rows = cli.path_rows(result)
+    rows = cli.path_rows(result, "l1")
     assert [r["nonzero"] for r in rows] == [0, 4, 6]
+    assert "nonzero" not in cli.path_rows(result, "l2")[0]  # L2 zeroes nothing but round-off
     assert "nonzero" in cli.path_table(rows)[0]
 
 

@@ -650,8 +650,9 @@ def path_summary_text(summary):
     return "\n".join(lines)
 
 
-def path_rows(result):
-    nonzero = result.n_nonzero
+def path_rows(result, penalty="l2"):
+    """One dict per lmbda; ``nonzero`` only under L1 (L2 zeroes no weight but round-off)."""
+    nonzero = result.n_nonzero if penalty == "l1" else None
     rows = []
     for i, l in enumerate(result.lmbdas):
         row = {"lmbda": float(l), "sum_w2": float(result.l2_norm2[i]),
@@ -660,7 +661,8 @@ def path_rows(result):
         if result.eval_cost is not None:
             row.update(eval_cost=float(result.eval_cost[i]),
                        eval_accuracy=float(result.eval_accuracy[i]))
-        row["nonzero"] = int(nonzero[i])
+        if nonzero is not None:
+            row["nonzero"] = int(nonzero[i])
         rows.append(row)
     return rows
 
@@ -696,7 +698,7 @@ def path(args, stream=None):
                 "n_lmbdas": len(result.lmbdas), "lmbda_top": float(np.max(result.lmbdas)),
                 "lmbda_bottom": float(np.min(result.lmbdas)),
                 "digits": None if args.multiclass else list(args.digits or (3, 8))}
-    rows = path_rows(result)
+    rows = path_rows(result, args.penalty)
     numbers = path_summary(result, args.penalty)
     summary = {"settings": settings, **numbers}  # the report's form: settings inside
     header, text = path_header(settings), path_summary_text(summary)
