@@ -68,6 +68,9 @@ def test_tailoff_formula_and_reasons():
     reg = wdecay.L2(0.5)
     p = predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=reg, tol=1e-7)
     first, second = p[1], p[2]
+    for wrong in (0, 3):  # layers are 1-based: p[0] is no silent alias of the last layer
+        with pytest.raises(IndexError, match="numbered 1 to 2"):
+            p[wrong]
     steps = math.ceil(80 / 7)
     assert p.steps_per_epoch == steps
     expected = math.log(first.rms_initial / first.plateau_rms) / (

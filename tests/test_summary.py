@@ -57,27 +57,27 @@ def test_decay_dominated_layer_and_a_layer_that_grows():
     assert lines[1].endswith("N = 18 is the number of weights, n = 4000 the training rows.")
     assert lines[2:] == [
         "Layer 1 (3, 4): RMS shrank by a factor of 0.700 (1.0000 -> 0.7000).",
-        "  Decay-dominated throughout: for all 3 epochs it followed pure decay (the penalty's "
-        "step alone, 0.7000 now) within 0.00%.",
-        "  Not there yet: R is 0.200 (< 0.5) after 3 epochs, so decay still dominates.",
+        "  On the pure-decay curve throughout: for all 3 epochs it followed the penalty's "
+        "step alone (0.7000 now) within 0.00%.",
+        "  Not there yet: R is 0.200 (< 0.5) after 3 epochs: decay still removes more of "
+        "||W||^2 than the gradient gives back.",
         "  It shrank because it started above the level where the gradient balances decay for "
         "this lmbda/n, and decay set its norm.",
         "  At the start kappa = 0.020: the gradient's radial pull was negligible, so decay alone "
         "set the norm. At the end kappa = 0.300; the gradient supplies G/(-D) = 0.200 and the "
-        "noise term Q/(-D) = 0.010 of the balance.",
+        "second-order term Q/(-D) = 0.010 of the balance.",
         "  The exercise's 1/sqrt(N) = 0.1000 is 7 times below the RMS now; the level decay stops "
         "at is set by lmbda/n and the data, not by N (also 1/sqrt(n_in) = 0.5000, "
         "1/sqrt(E|a_in|^2) = 0.2500).",
         "Layer 2 (2, 3): RMS grew by a factor of 1.800 (0.2000 -> 0.3600).",
-        "  Never decay-dominated: within epoch 1 it left the pure-decay curve (R = 2.000 in "
-        "epoch 1).",
-        "  R first reached 0.5 in epoch 1, but with no decay-dominated phase there was no "
+        "  Never on the pure-decay curve: within epoch 1 it left it (R = 2.000 in epoch 1).",
+        "  R first reached 0.5 in epoch 1, but with no pure-decay phase there was no "
         "tail-off; R is now 1.000, where the gradient balances decay.",
-        "  It grew because it started below the level where the gradient balances decay for "
-        "this lmbda/n (0.2000 against 0.3600 now).",
+        "  It grew overall because it started below the level where the gradient balances "
+        "decay for this lmbda/n (0.2000 against 0.3600 now).",
         "  At the start kappa = 3.000: the gradient pushed outwards harder than decay pulled. "
-        "At the end kappa = 1.020; the gradient supplies G/(-D) = 0.970 and the noise term "
-        "Q/(-D) = 0.030 of the balance.",
+        "At the end kappa = 1.020; the gradient supplies G/(-D) = 0.970 and the second-order "
+        "term Q/(-D) = 0.030 of the balance.",
         "  The exercise's 1/sqrt(N) = 0.1000 is 4 times below the RMS now; the level decay stops "
         "at is set by lmbda/n and the data, not by N (also 1/sqrt(n_in) = 0.5000, "
         "1/sqrt(E|a_in|^2) = 0.2500).",
@@ -93,17 +93,17 @@ def test_negative_R_says_the_gradient_shrinks_the_layer():
     lines = text([DOMINATED, shrinks])
     i = lines.index("Layer 2 (2, 3): RMS shrank by a factor of 0.620 (1.0000 -> 0.6200).")
     assert lines[i + 1:i + 6] == [
-        "  Never decay-dominated: within epoch 1 it left the pure-decay curve (R = -2.760 in "
-        "epoch 1).",
+        "  Never on the pure-decay curve: within epoch 1 it left it (R = -2.760 in epoch 1).",
         "  R < 0 in epoch 1: the gradient shrank the layer too, removing 2.76 times as much of "
         "||W||^2 as decay did.",
-        "  R first reached 0.5 in epoch 2, but with no decay-dominated phase there was no "
+        "  R first reached 0.5 in epoch 2, but with no pure-decay phase there was no "
         "tail-off; R is now 0.950, where the gradient balances decay.",
-        "  It shrank because it started above the level where the gradient balances decay for "
-        "this lmbda/n (1.0000 against 0.6200 now).",
+        "  It shrank overall because it started above the level where the gradient balances "
+        "decay for this lmbda/n (1.0000 against 0.6200 now; R = 0.950 < 1, so it is still "
+        "shrinking slightly).",
         "  At the start kappa = -30.000: the gradient pulled the layer inwards, faster than "
-        "decay. At the end kappa = 0.900; the gradient supplies G/(-D) = 0.000 and the noise "
-        "term Q/(-D) = 0.000 of the balance.",
+        "decay. At the end kappa = 0.900; the gradient supplies G/(-D) = 0.000 and the "
+        "second-order term Q/(-D) = 0.000 of the balance.",
     ]
 
 
@@ -112,8 +112,8 @@ def test_tailoff_reached_and_levelled():
               dict(rms=0.3, R=0.6, kappa=0.6, departure=2, tailoff=2, ratio=1.2),
               dict(rms=0.29, R=1.0, kappa=0.95, departure=2, tailoff=2, ratio=1.5)]
     lines = text([levels, GROWS])
-    assert lines[3] == ("  Decay-dominated for 1 epoch: it followed pure decay (the penalty's "
-                        "step alone) within 0.00%, then left it.")
+    assert lines[3] == ("  On the pure-decay curve for 1 epoch: it followed the penalty's "
+                        "step alone within 0.00%, then left it.")
     assert lines[4] == ("  Decay stopped dominating at epoch 2 (R reached 0.5) at RMS 0.3000; R is "
                         "now 1.000, so it has levelled off.")
 
@@ -207,3 +207,10 @@ def test_real_runs_on_a_small_sample(settings):
         assert text.startswith("L2 lmbda=5") and "R = (G + Q)/(-D)" in text
         assert all(not math.isnan(L["kappa_initial"]) for L in summary["layers"])
     assert "tailed off at epoch" not in text and "would need" not in text
+
+
+def test_a_layer_never_decay_dominated_has_no_tailoff_epoch_in_the_numbers_either():
+    """summary.json and report.html say what the text says: no tail-off, R >= 0.5 from epoch 1."""
+    layers = summarize(history([DOMINATED, GROWS]), NET, SETTINGS, 0.75)["layers"]
+    assert math.isnan(layers[1]["tailoff_epoch"]) and layers[1]["R_half_epoch"] == 1
+    assert math.isnan(layers[1]["rms_at_tailoff"])

@@ -206,8 +206,9 @@ def build_parser():
     path.add_argument("--penalty", choices=["l2", "l1"], default="l2",
                       help="l2: (lmbda/2n) sum w^2; l1: (lmbda/n) sum |w| (default: l2)")
     path.add_argument("--n-lmbdas", type=int, default=20, metavar="K",
-                      help="grid size: K values log-spaced from lmbda_max down to 1e-4 of it "
-                           "(default: 20)")
+                      help="grid size: K values log-spaced from lmbda_max down to 1e-4 of it, "
+                           "or further down to lmbda = 5 (wdecay experiment's) when that is "
+                           "lower; 5 is always on the grid (default: 20)")
     path.add_argument("--lmbdas", type=float, nargs="+", default=None, metavar="X",
                       help="the grid itself, positive values, instead of --n-lmbdas (default: the "
                            "--n-lmbdas grid)")

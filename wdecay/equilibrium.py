@@ -241,6 +241,9 @@ class TailoffPrediction:
 
     def __getitem__(self, layer):
         """``prediction[l]`` is layer l (1-based, as in the monitors' keys)."""
+        if not 1 <= layer <= len(self.layers):
+            raise IndexError(f"layers are numbered 1 to {len(self.layers)} (as in the "
+                             f"monitors' keys), got {layer}")
         return self.layers[layer - 1]
 
     def __iter__(self):

@@ -205,7 +205,7 @@ def norm_budget(history, path=None, threshold=0.5):
             else math.nan
         if not math.isnan(tail):
             ax.axvline(tail, color=color, ls="--", lw=1,
-                       label=f"layer {l} tail-off (epoch {int(tail)})")
+                       label=f"layer {l}: R \u2265 {threshold:g} from epoch {int(tail)}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("R = (G + Q)/(\u2212D)")
     _integer_epochs(ax)

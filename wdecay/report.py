@@ -277,7 +277,7 @@ def _kind(key):
 def _final_table(runs):
     layers = sorted({l for r in runs for l in _layers(r["history"])})
     per_layer = [("rms", "RMS"), ("predicted_rms", "pure-decay RMS"), *LAYER_COLUMNS[1:],
-                 ("tailoff_epoch", "tail-off epoch")]
+                 ("tailoff_epoch", "first epoch R \u2265 0.5")]
     top = [("", 1), ("accuracy", 2)] + [(f"layer {l}", len(per_layer)) for l in layers]
     second = [("run", 1), ("test", 1), ("validation", 1)] + [(name, 1) for l in layers
                                                               for _, name in per_layer]

@@ -84,6 +84,7 @@ def summarize(history, net, settings, test_accuracy, prediction=None):
         stop = len(ratio) if math.isnan(departure) else int(departure)
         dominated = ratio[:stop]
         kappa = g("kappa")
+        tailoff = tail if len(dominated) > 1 else math.nan
         pred = prediction[l] if prediction is not None else None
         layers.append({
             "layer": l, "shape": list(net.weights[l - 1].shape),
@@ -93,12 +94,14 @@ def summarize(history, net, settings, test_accuracy, prediction=None):
             "decay_dominated_epochs": max(len(dominated) - 1, 0),
             "max_deviation_while_decay_dominated":
                 max((abs(r - 1) for r in dominated), default=math.nan),
-            "departure_epoch": departure, "R_final": R[-1], "tailoff_epoch": tail,
+            "departure_epoch": departure, "R_final": R[-1],
+            # a tail-off ends a decay-dominated phase: none for a layer that never had one
+            "tailoff_epoch": tailoff, "R_half_epoch": tail,
             "R_epoch1": R[1] if len(R) > 1 else math.nan,
             "G_ratio_epoch1": _ratio(G[1], D[1]) if len(D) > 1 else math.nan,
             "G_ratio_final": _ratio(G[-1], D[-1]), "Q_ratio_final": _ratio(Q[-1], D[-1]),
             "kappa_initial": kappa[0], "kappa_final": kappa[-1],
-            "rms_at_tailoff": math.nan if math.isnan(tail) else rms[int(tail)],
+            "rms_at_tailoff": math.nan if math.isnan(tailoff) else rms[int(tailoff)],
             "cancellation_final": g("cancellation")[-1],
             "induced_l1_final": g("induced_l1")[-1],
             "abs_sum_final": g("abs_sum")[-1],
@@ -129,7 +132,7 @@ DEFINITIONS = (
     "shrinks the layer too. kappa = -<W, grad C0>/<W, grad penalty> (under L2 the denominator is "
     "(lmbda/n)||W||^2), the full-batch gradient's "
     "radial pull against decay's. 1/sqrt(n_in) (n_in a layer's inputs) and 1/sqrt(E|a_in|^2) "
-    "(a_in a layer's input vector) are fixed reference scales. N = {N} is the number of weights, "
+    "(a_in a layer's input vector) are reference scales (the second measured on the layer's current inputs). N = {N} is the number of weights, "
     "n = {n} the training rows.")
 
 
@@ -144,7 +147,8 @@ def _fmt_epoch(x):
 def _layer_lines(L, s, summary):
     """The sentences for one layer."""
     out = []
-    verb = "shrank" if L["factor"] < 1 else "grew"
+    verb = ("changed" if abs(L["factor"] - 1) < 5e-4 else
+            "shrank" if L["factor"] < 1 else "grew")
     out.append(f"Layer {L['layer']} {tuple(L['shape'])}: RMS {verb} by a factor of "
                f"{L['factor']:.3f} ({L['rms_initial']:.4f} -> {L['rms_final']:.4f}).")
     if not summary["decay"]:
@@ -157,16 +161,16 @@ def _layer_lines(L, s, summary):
     never = L["decay_dominated_epochs"] == 0
     # 1. decay-dominated, and for how long
     if never:
-        out.append(f"  Never decay-dominated: within epoch 1 it left the pure-decay curve "
+        out.append(f"  Never on the pure-decay curve: within epoch 1 it left it "
                    f"(R = {r1:.3f} in epoch 1).")
     elif math.isnan(L["departure_epoch"]):
-        out.append(f"  Decay-dominated throughout: for all {_epochs(L['decay_dominated_epochs'])} "
-                   f"it followed pure decay (the penalty's step alone, "
+        out.append(f"  On the pure-decay curve throughout: for all "
+                   f"{_epochs(L['decay_dominated_epochs'])} it followed the penalty's step alone ("
                    f"{L['predicted_rms_final']:.4f} now) within "
                    f"{100 * L['max_deviation_while_decay_dominated']:.2f}%.")
     else:
-        out.append(f"  Decay-dominated for {_epochs(L['decay_dominated_epochs'])}: it followed pure "
-                   f"decay (the penalty's step alone) within "
+        out.append(f"  On the pure-decay curve for {_epochs(L['decay_dominated_epochs'])}: it "
+                   f"followed the penalty's step alone within "
                    f"{100 * L['max_deviation_while_decay_dominated']:.2f}%, then left it.")
     if r1 < NEGLIGIBLE_R:
         out.append(f"  R < 0 in epoch 1: the gradient shrank the layer too, removing "
@@ -176,17 +180,18 @@ def _layer_lines(L, s, summary):
     if plateau is not None:
         out.append(f"  Heading for its plateau RMS {plateau:.4f}: the stationary point of "
                    f"C0 + penalty, set by lmbda/n = {s['lmbda'] / s['n_train']:.3g}.")
-    tail, R_end = L["tailoff_epoch"], L["R_final"]
-    levelled = not math.isnan(tail) and LEVEL_BAND[0] <= R_end <= LEVEL_BAND[1]
+    tail, half, R_end = L["tailoff_epoch"], L["R_half_epoch"], L["R_final"]
+    levelled = not math.isnan(half) and LEVEL_BAND[0] <= R_end <= LEVEL_BAND[1]
     if never:
-        first = (f"R first reached 0.5 in epoch {int(tail)}" if not math.isnan(tail)
+        first = (f"R first reached 0.5 in epoch {int(half)}" if not math.isnan(half)
                  else "R never reached 0.5")
-        out.append(f"  {first}, but with no decay-dominated phase there was no tail-off; "
+        out.append(f"  {first}, but with no pure-decay phase there was no tail-off; "
                    f"R is now {R_end:.3f}"
                    + (", where the gradient balances decay." if levelled else "."))
     elif math.isnan(tail):
         out.append(f"  Not there yet: R is {R_end:.3f} (< 0.5) after "
-                   f"{_epochs(summary['epochs_run'])}, so decay still dominates.")
+                   f"{_epochs(summary['epochs_run'])}: decay still removes more of ||W||^2 than the "
+                   f"gradient gives back.")
     else:
         out.append(f"  Decay stopped dominating at epoch {int(tail)} (R reached 0.5) at RMS "
                    f"{L['rms_at_tailoff']:.4f}; R is now {R_end:.3f}"
@@ -200,9 +205,12 @@ def _layer_lines(L, s, summary):
     k0 = L["kappa_initial"]
     if levelled:
         side = "above" if L["rms_initial"] > L["rms_final"] else "below"
-        out.append(f"  It {verb} because it started {side} the level where the gradient balances "
-                   f"decay for this lmbda/n ({L['rms_initial']:.4f} against {L['rms_final']:.4f} "
-                   f"now).")
+        trend = ("" if abs(L["R_final"] - 1) < 0.02 else
+                 f"; R = {L['R_final']:.3f} {'>' if L['R_final'] > 1 else '<'} 1, so it is still "
+                 f"{'growing' if L['R_final'] > 1 else 'shrinking'} slightly")
+        out.append(f"  It {verb} overall because it started {side} the level where the gradient "
+                   f"balances decay for this lmbda/n ({L['rms_initial']:.4f} against "
+                   f"{L['rms_final']:.4f} now{trend}).")
     elif not never and L["factor"] < 1:
         out.append("  It shrank because it started above the level where the gradient balances "
                    "decay for this lmbda/n, and decay set its norm.")
@@ -221,7 +229,7 @@ def _layer_lines(L, s, summary):
             why = "the gradient pushed outwards harder than decay pulled"
         out.append(f"  At the start kappa = {k0:.3f}: {why}. At the end kappa = "
                    f"{L['kappa_final']:.3f}; the gradient supplies G/(-D) = "
-                   f"{L['G_ratio_final']:.3f} and the noise term Q/(-D) = {L['Q_ratio_final']:.3f} "
+                   f"{L['G_ratio_final']:.3f} and the second-order term Q/(-D) = {L['Q_ratio_final']:.3f} "
                    f"of the balance.")
     # 5. the exercise's 1/sqrt(n)
     out.append(f"  The exercise's 1/sqrt(N) = {L['ref_inv_sqrt_N']:.4f} is "

@@ -85,7 +85,8 @@ def data_locations():
 MISSING = ("mnist.pkl.gz not found (looked in {places}). Fix: download it with "
            "`python -c 'from wdecay.datasets import download_mnist; download_mnist()'`, or write "
            "the embedded 5,000-digit sample with `write_mnist_pickle(\"mnist_sample.pkl.gz\", "
-           "load_mnist_sample())` (from wdecay.datasets) and pass that path.")
+           "load_mnist_sample())` (from wdecay.datasets) and set WDECAY_DATA=mnist_sample.pkl.gz "
+           "(or pass that path).")
 
 
 def find_mnist():
