@@ -47,6 +47,8 @@ def test_kappa_parts_and_no_decay():
 def test_pure_decay_factor_asks_the_regularizer():
     assert pure_decay_factor(wdecay.L2(5.0), 0.1, 4000) == pytest.approx(1 - 0.1 * 5 / 4000)
     assert pure_decay_factor(wdecay.L1(5.0), 0.1, 4000) is None
+    # the book's lmbda/n = 1e-4: a factor of 0.99999 (a probe step would lose it to rounding)
+    assert pure_decay_factor(wdecay.L2(5.0), 0.1, 50000) == 1 - 0.1 * 5 / 50000
     assert pure_decay_factor(wdecay.NoRegularizer(), 0.1, 4000) is None
 
 

@@ -257,11 +257,11 @@ def _rms(w):
     return math.sqrt(float(np.vdot(w, w)) / w.size)
 
 
-def pure_decay_factor(regularizer, eta, n, shape=(3, 3)):
-    """The per-step factor a if the regularizer's decay scales weights (L2: 1 - eta lmbda/n).
+def pure_decay_factor(regularizer, eta, n):
+    """The per-step factor a if the regularizer's decay only scales weights (L2: 1 - eta lmbda/n).
 
-    Asks the regularizer by applying one decay step to a test array; returns
-    None if the step is not a uniform scaling (L1) or does nothing.
+    Asks the regularizer: None if its step also shrinks (L1, elastic net) or
+    does nothing (no decay).
 
     Examples
     --------
@@ -271,12 +271,10 @@ def pure_decay_factor(regularizer, eta, n, shape=(3, 3)):
     >>> pure_decay_factor(L1(5.0), 0.1, 1000) is None
     True
     """
-    probe = np.linspace(-1.0, 2.0, int(np.prod(shape))).reshape(shape)
-    step = regularizer.decay_step(probe, eta, n)
-    c = float(np.vdot(step, probe) / np.vdot(probe, probe))
-    if c == 0.0 or not np.allclose(step, c * probe, rtol=1e-12, atol=0.0):
+    if regularizer.has_shrink:
         return None
-    return 1.0 + c
+    factor = regularizer.factor(eta, n)
+    return None if factor == 1.0 else factor
 
 
 def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
