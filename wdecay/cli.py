@@ -631,7 +631,7 @@ def path_summary_text(summary):
                   if f["norm_from"] > 0 else "")
         lines.append(f"  The norm falls fastest between lmbda = {f['lmbda_from']:.4g} and "
                      f"{f['lmbda_to']:.4g}, where {name} goes from {f['norm_from']:.4g} to "
-                     f"{f['norm_to']:.4g}{change}: the largest fall per decade of lmbda on "
+                     f"{f['norm_to']:.4g}{change}: the largest absolute fall per decade of lmbda on "
                      f"this grid.")
     else:
         lines.append(f"  {name} is 0 all along the grid.")
