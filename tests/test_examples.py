@@ -79,9 +79,12 @@ def test_coupled_vs_decoupled(tmp_path):
     assert all(r > 5 for r in ratios), ratios
 
 
-def test_predict_tailoff(tmp_path):
-    out = run("predict_tailoff.py", tmp_path)
+@pytest.mark.parametrize("args", [[], ["--plateau-only"]])
+def test_predict_tailoff(tmp_path, args):
+    out = run("predict_tailoff.py", tmp_path, *args)
     assert "plateau pred" in out and out.count("\n") >= 3
     rows = json.loads((tmp_path / "predict_tailoff" / "predict_tailoff.json").read_text())
     assert [r["layer"] for r in rows] == [1, 2]
     assert all(r["measured_plateau"] > 0 for r in rows)
+    if args:  # no norm budget: the tail-off epoch is not measured (null), never made up
+        assert all(r["measured_tailoff"] is None for r in rows)
