@@ -141,3 +141,14 @@ def test_check_settings_names_the_bad_setting():
         E.check_settings({"eta": 0.0})
     with pytest.raises(ValueError, match="unknown settings"):
         E.check_settings({"etaa": 0.1})
+
+
+def test_run_with_predict_states_the_predicted_plateau(splits):
+    """--predict: the stationary point's plateau and the tail-off epoch beside the run's."""
+    _, _, summary = E.run(splits, {**SETTINGS, "epochs": 2}, table=False, progress=False,
+                          predict=True)
+    first = summary["layers"][0]
+    assert first["predicted_plateau"] > 0
+    assert first["predicted_tailoff_epoch"] is not None or first["prediction_reason"]
+    text = summary_text(summary)
+    assert f"Heading for its plateau RMS {first['predicted_plateau']:.4f}" in text

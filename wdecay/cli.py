@@ -153,6 +153,11 @@ def build_parser():
                           "checkpoints, with the settings stored there; only --epochs (a new "
                           "total), --quiet, --format and --no-plot may be given with it (default: start a new "
                           "experiment)")
+    exp.add_argument("--predict", action="store_true",
+                     help="before training, predict each layer's plateau RMS and tail-off "
+                          "epoch (the stationary point of C0 + penalty, by L-BFGS: one to "
+                          "several minutes on the sample) and compare them with the run "
+                          "(default: no prediction)")
     exp.add_argument("--sizes", nargs="+", default=None, metavar="N",
                      help=f"units per layer, input first: '784 30 10' or '784,30,10' "
                           f"(default: {' '.join(map(str, d['sizes']))})")
@@ -455,7 +460,7 @@ def experiment(args, stream=None):
             net, history, summary = E.run(
                 splits, settings, table=table, stream=stream, resume=resume,
                 history_path=folder and os.path.join(folder, "history.csv"),
-                checkpoint_dir=folder, history_mode="overwrite")
+                checkpoint_dir=folder, history_mode="overwrite", predict=args.predict)
         except KeyboardInterrupt:
             raise Interrupted(_keep_interrupted(out, folder, title, settings, splits, done,
                                                 plots)) from None

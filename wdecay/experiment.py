@@ -154,7 +154,8 @@ class _RestoreState(M.Monitor):
 
 
 def run(splits, settings, table=True, history_path=None, stream=None, *,
-        checkpoint_dir=None, resume=False, history_mode="new", progress=True, monitors=()):
+        checkpoint_dir=None, resume=False, history_mode="new", progress=True, monitors=(),
+        predict=False):
     """Train one configuration on ``splits``; return ``(network, history, summary)``.
 
     Parameters
@@ -178,6 +179,10 @@ def run(splits, settings, table=True, history_path=None, stream=None, *,
         Draw a progress bar on a terminal.
     monitors : sequence of Monitor
         Extra monitors, called after the diagnostics.
+    predict : bool
+        Before training, predict each layer's plateau and tail-off epoch with
+        :func:`wdecay.equilibrium.predict_tailoff` (one to several minutes on the
+        sample); the summary then states them beside the measured ones.
 
     Returns
     -------
@@ -224,12 +229,19 @@ def run(splits, settings, table=True, history_path=None, stream=None, *,
     if checkpoint_dir is not None:  # first, so each epoch is saved before anything else runs
         monitors.insert(0, Checkpoint(net, checkpoint_dir))
     s["n_train"] = len(X)
+    prediction = None
+    if predict:
+        from .equilibrium import predict_tailoff
+
+        prediction = predict_tailoff(_initial_network(s), X, y, eta=s["eta"],
+                                     batch_size=s["batch_size"],
+                                     regularizer=get_regularizer(s["regularizer"], s["lmbda"]))
     if epochs > 0 or not resume:
         net.fit(X, y, epochs=epochs, batch_size=s["batch_size"], eta=s["eta"],
                 regularizer=get_regularizer(s["regularizer"], s["lmbda"]),
                 evaluation_data=evaluation, monitors=monitors, seed=rng, history=history,
                 optimizer=make_optimizer(s))
-    return net, history, summarize(history, net, s, net.accuracy(X_test, y_test))
+    return net, history, summarize(history, net, s, net.accuracy(X_test, y_test), prediction)
 
 
 def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, seed=None,
