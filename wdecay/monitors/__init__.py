@@ -4,6 +4,7 @@ Subclass :class:`Monitor` and override the hooks you need; see
 :mod:`wdecay.monitors.base` for the order in which the loop calls them.
 """
 
+from .angular import AngularUpdate
 from .balance import Balance
 from .base import LambdaMonitor, Monitor, MonitorError, MonitorList, StepParts, TrainingState
 from .budget import NormBudget
@@ -15,7 +16,7 @@ from .norms import LayerStatistics, SumVsAbsSum, WeightNorms
 __all__ = ["Monitor", "LambdaMonitor", "MonitorError", "MonitorList", "StepParts",
            "TrainingState", "Accuracy", "Cost", "WeightNorms", "LayerStatistics",
            "SumVsAbsSum", "NormBudget", "DecayPrediction", "Saturation", "Balance",
-           "EarlyStopping", "ProgressBar"]
+           "AngularUpdate", "EarlyStopping", "ProgressBar"]
 
 
 def diagnostics():
