@@ -9,6 +9,8 @@ Writes into docs/figures/:
   ``sum_vs_abs.png``: the default ``wdecay experiment --quiet``;
 - ``tailoff.json``, ``tailoff.png``: examples/tailoff_study.py, lmbda 5, 10, 20,
   40, 80 for 150 epochs;
+- ``decay_anatomy.json``: examples/decay_anatomy.py, angles, step sizes,
+  saturation and the noise share at lmbda 5, 20 and 50 (quoted in concepts.rst);
 - ``predict_tailoff.json``: examples/predict_tailoff.py, the predicted against
   the measured plateau and tail-off epoch (its table in exercise.rst is
   :func:`validation_table`).
@@ -81,6 +83,8 @@ def main(argv=None):
             shutil.copy(os.path.join(tmp, name), os.path.join(FIGURES, name))
     sys.argv = ["tailoff_study.py", *TAILOFF_ARGS]
     runpy.run_path(os.path.join(EXAMPLES, "tailoff_study.py"), run_name="__main__")
+    sys.argv = ["decay_anatomy.py", "--out", FIGURES]
+    runpy.run_path(os.path.join(EXAMPLES, "decay_anatomy.py"), run_name="__main__")
     if "--predict" in argv:
         sys.argv = ["predict_tailoff.py", "--out", FIGURES]
         runpy.run_path(os.path.join(EXAMPLES, "predict_tailoff.py"), run_name="__main__")

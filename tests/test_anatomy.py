@@ -2,8 +2,9 @@
 examples/decay_anatomy.py.
 
 The epoch-0 and epoch-1 quotes are checked by fast tests (one epoch of training);
-the plateau quotes only by the slow test (``pytest -m slow``), which trains the
-book's network for 150 epochs at lmbda = 5, 20 and 50 once, in a module fixture.
+the plateau quotes against docs/figures/decay_anatomy.json, the stored output of
+``python docs/make_figures.py`` (150 epochs at lmbda = 5, 20 and 50), and the slow
+test (``pytest -m slow``) re-runs lmbda = 50 and compares it with the stored row.
 """
 
 import math
@@ -164,12 +165,26 @@ def test_rotational_angle_arithmetic():
     quoted(f":math:`\\sqrt{{2\\eta\\lambda/n}}` = {math.sqrt(2 * 0.1 * 5 / 4000):.4f} at lmbda = 5")
 
 
+STORED = ROOT / "docs" / "figures" / "decay_anatomy.json"
+
+
 @pytest.fixture(scope="module")
 def plateau_rows():
-    return anatomy_rows([5.0, 20.0, 50.0], 150, 30)
+    rows = __import__("json").loads(STORED.read_text())
+    return {r["lmbda"]: r for r in rows}
 
 
 @pytest.mark.slow
+def test_stored_anatomy_is_reproduced(plateau_rows):
+    fresh = anatomy_rows([50.0], 150, 30)[50.0]
+    old = plateau_rows[50.0]
+    for l in (1, 2):
+        for key in ("angle", "angle_rms", "Q_ratio", "kappa", "R", "mean"):
+            assert fresh[f"layer{l}"]["plateau"][key] == pytest.approx(
+                old[f"layer{l}"]["plateau"][key], rel=2e-3, abs=1e-5), (l, key)
+    assert fresh["fprime_plateau"] == pytest.approx(old["fprime_plateau"], rel=2e-3)
+
+
 def test_plateau_quotes(plateau_rows):
     for lmbda, r in plateau_rows.items():
         for l in (1, 2):
