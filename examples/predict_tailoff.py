@@ -11,10 +11,14 @@ and measures per layer
 
 It trains long enough to see both (1.5 t* + 60 epochs, at least ``--epochs``)
 and prints one row per configuration and layer, with the relative errors.
-Writes ``predict_tailoff.json``.
+With the norm budget it also records, over the plateau window, the noise
+share Q/(-D) of the balance (``NormBudget``) and kappa (``Balance``, on a
+4,096-row subsample of larger data). Writes ``predict_tailoff.json``
+(``predict_tailoff_fashion.json`` with ``--fashion``).
 
     python examples/predict_tailoff.py [--quick] [--out predict_tailoff]
-    python examples/predict_tailoff.py --fashion   # Fashion-MNIST 50k, book's lmbda/n = 1e-4 (hours)
+    python examples/predict_tailoff.py --fashion   # Fashion-MNIST 50k, book's lmbda/n = 1e-4,
+                                                   # 400 epochs (about an hour)
 
 Small settings for CI: WDECAY_EXAMPLE_SMALL=1 (one configuration, 300 rows, few epochs).
 """
@@ -65,7 +69,8 @@ def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None
     epochs = max(min_epochs, int(math.ceil(1.5 * longest)) + 2 * window)
     if max_epochs is not None:
         epochs = min(epochs, max_epochs)
-    monitors = [M.WeightNorms()] if plateau_only else [M.WeightNorms(), M.NormBudget()]
+    monitors = [M.WeightNorms()] if plateau_only else [M.WeightNorms(), M.NormBudget(),
+                                                       M.Balance()]
     h = net.fit(X, y, epochs=epochs, batch_size=m, eta=eta, regularizer=reg,
                 monitors=monitors, seed=seed)
     rows = []
@@ -73,6 +78,11 @@ def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None
         rms = np.asarray(h[f"layer{p.layer}/rms"])
         plateau = float(np.mean(rms[-window:]))
         tail = math.nan if plateau_only else float(h[f"layer{p.layer}/tailoff_epoch"][-1])
+
+        def window_mean(key):  # over the plateau window; NaN without the norm budget
+            return math.nan if plateau_only else float(
+                np.mean(np.asarray(h[f"layer{p.layer}/{key}"])[-window:]))
+
         rows.append({
             "lmbda": lmbda, "n": len(X), "init": init, "eta": eta, "batch_size": m,
             "epochs": epochs, "layer": p.layer, "rms_initial": p.rms_initial,
@@ -81,6 +91,8 @@ def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None
             "plateau_error": (plateau / p.plateau_rms - 1) if p.plateau_rms else math.nan,
             "predicted_tailoff": p.tailoff_epoch, "measured_tailoff": tail,
             "R_final": math.nan if plateau_only else float(h[f"layer{p.layer}/R"][-1]),
+            "Q_ratio_plateau": window_mean("Q_ratio"), "kappa_plateau": window_mean("kappa"),
+            "rms_curve": rms.tolist(),
             "reason": p.reason, "grad_norm": pred.stationary.grad_norm,
         })
     return rows
@@ -111,6 +123,8 @@ def main(argv=None):
                         help="measure the plateau only (epoch-level monitors: the numba backend "
                              "can train, much faster on large data)")
     parser.add_argument("--only", type=int, nargs="+", help="indices into SAMPLE_CONFIGS to run")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="train at least this many epochs (default 60; 400 with --fashion)")
     parser.add_argument("--out", default="predict_tailoff")
     args = parser.parse_args(argv)
     if args.fashion:
@@ -118,18 +132,22 @@ def main(argv=None):
 
         (X, y), _, _ = load_fashion_mnist()
         X, y = X[:50000], y[:50000]
-        configs, kwargs = [(5.0, "N(0,1)", 0.1, 10)], {}
+        configs, kwargs = [(5.0, "N(0,1)", 0.1, 10)], {"min_epochs": 400}
+        name = "predict_tailoff_fashion.json"
     else:
         from wdecay.datasets import load_mnist_sample
 
         (X, y), _, _ = load_mnist_sample()
         configs, kwargs = SAMPLE_CONFIGS, {}
+        name = "predict_tailoff.json"
         if args.only:
             configs = [SAMPLE_CONFIGS[i] for i in args.only]
         if small:
             X, y = X[:300], y[:300]
             configs, kwargs = [(20.0, "N(0,1)", 0.1, 10)], {"min_epochs": 6, "max_epochs": 6}
             args.window = 3
+    if args.epochs is not None:
+        kwargs["min_epochs"] = args.epochs
     rows = []
     for lmbda, init, eta, m in configs:
         new = measure(X, y, lmbda, init, eta, m, window=args.window,
@@ -137,7 +155,7 @@ def main(argv=None):
         print_table(new)
         rows += new
     os.makedirs(args.out, exist_ok=True)
-    atomic_write(os.path.join(args.out, "predict_tailoff.json"), dumps(rows, indent=1).encode())
+    atomic_write(os.path.join(args.out, name), dumps(rows, indent=1).encode())
     return rows
 
 
