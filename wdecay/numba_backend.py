@@ -28,16 +28,16 @@ from __future__ import annotations
 
 import numpy as np
 
-SPARSE_DENSITY = {np.float64: 0.28, np.float32: 0.21}
+SPARSE_DENSITY = {np.float64: 0.21, np.float32: 0.13}
 """Inputs with fewer non-zero entries than this fraction run a CSR first layer.
 
 Measured by ``benchmarks/numba_density.py`` ([784, 30, 10], 20,000 rows of
 uniform inputs with a random fraction of zeros, one BLAS thread, medians of
-CPU time): the dense and CSR epochs cost the same at density 0.296 (float64,
-batch 10), 0.277 (float64, batch 100), 0.235 (float32, batch 10) and 0.214
+CPU time): the dense and CSR epochs cost the same at density 0.215 (float64,
+batch 10), 0.292 (float64, batch 100), 0.135 (float32, batch 10) and 0.175
 (float32, batch 100); the thresholds are the smaller of each dtype's two,
-rounded. The MNIST sample (19% non-zero) runs CSR, Fashion-MNIST (50%) dense.
-The table is in docs/speed.rst.
+rounded down. The MNIST sample (19% non-zero) runs CSR in float64 and dense in
+float32, Fashion-MNIST (50%) dense. The table is in docs/speed.rst.
 """
 
 FOLD_LIMIT = {np.float64: 1e-100, np.float32: 1e-20}
