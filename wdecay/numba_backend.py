@@ -381,6 +381,12 @@ def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limi
                 for i in range(mb):
                     for j in range(n_out):
                         z[i, j] = s * zp[i, j]
+                for i in range(start + m, min(start + 2 * m, n)):  # the next batch's rows
+                    row = order[i]
+                    for p in range(indptr[row], indptr[row + 1], 64 // data.itemsize):
+                        _prefetch(data, p)
+                    for p in range(indptr[row], indptr[row + 1], 16):
+                        _prefetch(indices, p)
             else:
                 if layer == 0:
                     a0 = acts[0][:mb]
