@@ -28,15 +28,16 @@ from __future__ import annotations
 
 import numpy as np
 
-SPARSE_DENSITY = {np.float64: 0.21, np.float32: 0.13}
+SPARSE_DENSITY = {np.float64: 0.20, np.float32: 0.17}
 """Inputs with fewer non-zero entries than this fraction run a CSR first layer.
 
 Measured by ``benchmarks/numba_density.py`` ([784, 30, 10], 20,000 rows of
 uniform inputs with a random fraction of zeros, one BLAS thread, medians of
-CPU time): the dense and CSR epochs cost the same at density 0.215 (float64,
-batch 10), 0.292 (float64, batch 100), 0.135 (float32, batch 10) and 0.175
-(float32, batch 100); the thresholds are the smaller of each dtype's two,
-rounded down. The MNIST sample (19% non-zero) runs CSR in float64 and dense in
+CPU time; load average about 5): the dense and CSR epochs cost the same at
+density 0.193 (float64, batch 10), 0.259 (float64, batch 100), 0.171 (float32,
+batch 10) and 0.237 (float32, batch 100); the thresholds are the smaller of
+each dtype's two, rounded to 0.20 and 0.17 (the MNIST sample itself, at
+0.193, ran 1.09x faster CSR in float64). The MNIST sample (19% non-zero) runs CSR in float64 and dense in
 float32, Fashion-MNIST (50%) dense. The table is in docs/speed.rst.
 """
 
