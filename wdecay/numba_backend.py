@@ -37,8 +37,9 @@ CPU time; load average about 5): the dense and CSR epochs cost the same at
 density 0.193 (float64, batch 10), 0.259 (float64, batch 100), 0.171 (float32,
 batch 10) and 0.237 (float32, batch 100); the thresholds are the smaller of
 each dtype's two, rounded to 0.20 and 0.17 (the MNIST sample itself, at
-0.193, ran 1.09x faster CSR in float64). The MNIST sample (19% non-zero) runs CSR in float64 and dense in
-float32, Fashion-MNIST (50%) dense. The table is in docs/speed.rst.
+0.193, ran 1.09x faster CSR in float64). The MNIST sample (19% non-zero) thus
+runs CSR in float64 and dense in float32, Fashion-MNIST (50%) dense. The table
+is in docs/speed.rst.
 """
 
 FOLD_LIMIT = {np.float64: 1e-100, np.float32: 1e-20}
