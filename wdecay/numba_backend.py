@@ -11,14 +11,21 @@ last batch averaged over its own length. It is not a second engine: the epoch
 loop, the permutation, monitors and history stay in :func:`wdecay.fit`, which
 calls :meth:`NumbaEpoch.run` once per epoch.
 
-Inside the kernel the first (largest) layer is kept transposed with a lazy L2
-scale, ``W_0 = s V_0^T``: the decay multiplies the scalar ``s`` and the update
-subtracts ``g / s``, so a step never rescales the 784x30 matrix. The scale is
+Inside the kernel every product is one call of scipy's Fortran BLAS gemm
+(``scipy.linalg.cython_blas`` ``dgemm``/``sgemm``, called by a symbol name
+bound to its address at build time, so numba can cache the kernel on disk),
+and each weight update accumulates in place, ``W^T <- decay W^T - A^T Delta``
+(gemm's ``beta`` is the decay), with no gradient buffer. The first (largest)
+layer carries a lazy L2 scale, ``W_0 = s V_0``: the decay multiplies the
+scalar ``s`` and the update is ``V_0 <- V_0 - Delta^T X / s`` (``alpha = -1/s``,
+``beta = 1``), so a step never rescales the 784x30 matrix. On the dense path
+``V_0`` is ``network.weights[0]`` itself; a sparse first layer (CSR rows, used
+when the inputs' density is below :data:`SPARSE_DENSITY`) keeps ``V_0``
+transposed in a copy, so that an input's row of it is contiguous. The scale is
 folded back into ``V_0`` when ``|s|`` leaves ``[1e-100, 1e100]`` (``[1e-20,
 1e20]`` in float32, whose range is smaller) and at the end of every epoch,
-when ``network.weights[0]`` is written. Products go to BLAS through
-``np.dot``; a sparse first layer (CSR rows) is used when the inputs' density is
-below :data:`SPARSE_DENSITY` (0.28 in float64, 0.21 in float32, measured).
+when ``network.weights[0]`` holds ``W_0`` again. While a batch is computed,
+the rows of the next one are prefetched into the cache.
 
 numba is imported lazily: this module imports without it, and
 :func:`available` then returns False.
@@ -80,8 +87,10 @@ class NumbaEpoch:
     Parameters
     ----------
     network : Network
-        Trained in place: ``network.weights`` and ``network.biases`` are
-        updated at the end of every :meth:`run`.
+        Trained in place: the arrays of ``network.weights`` and
+        ``network.biases`` hold the trained values at the end of every
+        :meth:`run` (during it, on the dense path, ``network.weights[0]``
+        holds the unscaled ``V_0 = W_0 / s``).
     X : array (n, sizes[0])
         Inputs, C-contiguous in the network's dtype (as :func:`wdecay.fit`
         checks them). When fewer than :data:`SPARSE_DENSITY` of the entries
