@@ -52,7 +52,7 @@ is in docs/speed.rst.
 FOLD_LIMIT = {np.float64: 1e-100, np.float32: 1e-20}
 """The lazy scale s of the first layer is folded back when |s| leaves [limit, 1/limit]."""
 
-_gemm = None  # the compiled BLAS call, set by _build (needs numba)
+_gemm = _prefetch = None  # the kernel's intrinsics, set by _build (they need numba)
 COSTS = None  # {cost class: kernel id}, filled on first use (avoids import cycles)
 _KERNEL = None
 
