@@ -16,7 +16,8 @@ untimed warm-up epoch), medians printed with ratios:
 A wdecay epoch is timed from the ``on_epoch_begin`` to the ``on_epoch_end``
 of a monitor: the epoch's permutation and steps, not ``fit``'s one-off input
 checks. BLAS runs one thread everywhere. Data: the embedded MNIST sample tiled
-to 50,000 rows (19% non-zero: the numba backend uses its CSR first layer) and
+to 50,000 rows (19% non-zero: the numba backend uses its CSR first layer in
+float64, the dense one in float32) and
 Fashion-MNIST's first 50,000 training rows when installed (50%: dense).
 Training settings: eta 0.1, L2 with lmbda 5.0, seed network.
 

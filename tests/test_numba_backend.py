@@ -158,6 +158,36 @@ def test_real_digits_csr_and_dense_agree_with_numpy():
         assert_close(net, ref, 1e-12)
 
 
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gemm_call_matches_numpy_for_every_transposition(dtype):
+    """The kernel's BLAS call, column-major: C <- alpha op(A) op(B) + beta C, in place."""
+    import numba
+
+    from wdecay import numba_backend
+
+    numba_backend._kernel()  # binds the BLAS symbols and builds _gemm
+    gemm = numba_backend._gemm
+
+    @numba.njit
+    def call(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+        gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+    rng = np.random.default_rng(0)
+    m, n, k = 3, 4, 5
+    for ta in (False, True):
+        for tb in (False, True):
+            # C-contiguous arrays, read as their column-major transposes
+            a = rng.standard_normal((m, k) if ta else (k, m)).astype(dtype)
+            b = rng.standard_normal((k, n) if tb else (n, k)).astype(dtype)
+            c = rng.standard_normal((n, m)).astype(dtype)
+            op_a = a if ta else a.T  # op(A) as an (m, k) matrix
+            op_b = b if tb else b.T
+            expected = (-0.5 * op_a @ op_b + 0.25 * c.T).T
+            call(ta, tb, m, n, k, -0.5, a, a.shape[1], b, b.shape[1], 0.25, c, m)
+            np.testing.assert_allclose(c, expected, rtol=1e-5 if dtype == np.float32 else 1e-13)
+
+
 def test_unsupported_runs_say_why():
     net = wdecay.Network([4, 3, 2], seed=0)
     reason = NumbaEpoch.unsupported_reason

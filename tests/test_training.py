@@ -206,3 +206,17 @@ def test_which_update_path():
     assert not Step(net, 5, regularizer=wdecay.L1(5.0), **kw).fused
     assert not Step(net, 5, regularizer=wdecay.L2(5.0), record=True, **kw).fused
     assert not Step(net, 5, regularizer=wdecay.L2(5.0), optimizer=Adam(), **kw).fused
+
+
+def test_step_call_takes_rows_of_array_likes_too():
+    """Step(X, Y, idx) gathers from lists as from arrays (np.take's path), to the same result."""
+    from wdecay.training import Step
+    X, y = make_data([4, 3], 12, 0)
+    Y = np.eye(3)[y]
+    nets = [wdecay.Network([4, 3], seed=0) for _ in range(2)]
+    for net, (Xs, Ys) in zip(nets, [(X, Y), (X.tolist(), Y.tolist())]):
+        step = Step(net, 5, eta=0.3, n=12, regularizer=wdecay.L2(1.0))
+        step(Xs, Ys, np.array([0, 5, 7, 2, 11]))
+        step(Xs, Ys, np.array([3, 1]))
+    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+        np.testing.assert_array_equal(a, b)

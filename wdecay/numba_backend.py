@@ -11,14 +11,21 @@ last batch averaged over its own length. It is not a second engine: the epoch
 loop, the permutation, monitors and history stay in :func:`wdecay.fit`, which
 calls :meth:`NumbaEpoch.run` once per epoch.
 
-Inside the kernel the first (largest) layer is kept transposed with a lazy L2
-scale, ``W_0 = s V_0^T``: the decay multiplies the scalar ``s`` and the update
-subtracts ``g / s``, so a step never rescales the 784x30 matrix. The scale is
+Inside the kernel every product is one call of scipy's Fortran BLAS gemm
+(``scipy.linalg.cython_blas`` ``dgemm``/``sgemm``, called by a symbol name
+bound to its address at build time, so numba can cache the kernel on disk),
+and each weight update accumulates in place, ``W^T <- decay W^T - A^T Delta``
+(gemm's ``beta`` is the decay), with no gradient buffer. The first (largest)
+layer carries a lazy L2 scale, ``W_0 = s V_0``: the decay multiplies the
+scalar ``s`` and the update is ``V_0 <- V_0 - Delta^T X / s`` (``alpha = -1/s``,
+``beta = 1``), so a step never rescales the 784x30 matrix. On the dense path
+``V_0`` is ``network.weights[0]`` itself; a sparse first layer (CSR rows, used
+when the inputs' density is below :data:`SPARSE_DENSITY`) keeps ``V_0``
+transposed in a copy, so that an input's row of it is contiguous. The scale is
 folded back into ``V_0`` when ``|s|`` leaves ``[1e-100, 1e100]`` (``[1e-20,
 1e20]`` in float32, whose range is smaller) and at the end of every epoch,
-when ``network.weights[0]`` is written. Products go to BLAS through
-``np.dot``; a sparse first layer (CSR rows) is used when the inputs' density is
-below :data:`SPARSE_DENSITY` (0.28 in float64, 0.21 in float32, measured).
+when ``network.weights[0]`` holds ``W_0`` again. While a batch is computed,
+the rows of the next one are prefetched into the cache.
 
 numba is imported lazily: this module imports without it, and
 :func:`available` then returns False.
@@ -28,21 +35,24 @@ from __future__ import annotations
 
 import numpy as np
 
-SPARSE_DENSITY = {np.float64: 0.28, np.float32: 0.21}
+SPARSE_DENSITY = {np.float64: 0.20, np.float32: 0.17}
 """Inputs with fewer non-zero entries than this fraction run a CSR first layer.
 
 Measured by ``benchmarks/numba_density.py`` ([784, 30, 10], 20,000 rows of
 uniform inputs with a random fraction of zeros, one BLAS thread, medians of
-CPU time): the dense and CSR epochs cost the same at density 0.296 (float64,
-batch 10), 0.277 (float64, batch 100), 0.235 (float32, batch 10) and 0.214
-(float32, batch 100); the thresholds are the smaller of each dtype's two,
-rounded. The MNIST sample (19% non-zero) runs CSR, Fashion-MNIST (50%) dense.
-The table is in docs/speed.rst.
+CPU time; load average about 5): the dense and CSR epochs cost the same at
+density 0.193 (float64, batch 10), 0.259 (float64, batch 100), 0.171 (float32,
+batch 10) and 0.237 (float32, batch 100); the thresholds are the smaller of
+each dtype's two, rounded to 0.20 and 0.17 (the MNIST sample itself, at
+0.193, ran 1.09x faster CSR in float64). The MNIST sample (19% non-zero) thus
+runs CSR in float64 and dense in float32, Fashion-MNIST (50%) dense. The table
+is in docs/speed.rst.
 """
 
 FOLD_LIMIT = {np.float64: 1e-100, np.float32: 1e-20}
 """The lazy scale s of the first layer is folded back when |s| leaves [limit, 1/limit]."""
 
+_gemm = _prefetch = None  # the kernel's intrinsics, set by _build (they need numba)
 COSTS = None  # {cost class: kernel id}, filled on first use (avoids import cycles)
 _KERNEL = None
 
@@ -77,8 +87,10 @@ class NumbaEpoch:
     Parameters
     ----------
     network : Network
-        Trained in place: ``network.weights`` and ``network.biases`` are
-        updated at the end of every :meth:`run`.
+        Trained in place: the arrays of ``network.weights`` and
+        ``network.biases`` hold the trained values at the end of every
+        :meth:`run` (during it, on the dense path, ``network.weights[0]``
+        holds the unscaled ``V_0 = W_0 / s``).
     X : array (n, sizes[0])
         Inputs, C-contiguous in the network's dtype (as :func:`wdecay.fit`
         checks them). When fewer than :data:`SPARSE_DENSITY` of the entries
@@ -131,17 +143,16 @@ class NumbaEpoch:
         self.Y = Y
         self.acts = tuple(np.empty((m, s), dt) for s in sizes)
         self.deltas = tuple(np.empty((m, s), dt) for s in sizes[1:])
-        # The first layer's width is padded with zero columns to a multiple of 32 on the
-        # CSR path, whose row loops then vectorize without a scalar remainder.
+        # The CSR path keeps V_0 transposed, (in, width), with the width padded by zero
+        # columns to a multiple of 32 so that its row loops vectorize without a scalar
+        # remainder; the dense path works on network.weights[0] itself (empty buffers).
         width = sizes[1]
         if self.sparse and -(-width // 32) * 32 <= 1.25 * width:
             width = -(-width // 32) * 32
-        self.v0 = np.zeros((sizes[0], width), dt)
-        self.z0 = np.zeros((m, width), dt)
-        self.d0 = np.zeros((m, width), dt)
-        # grads[0] is the transposed first-layer gradient (in, width); the others (out, in).
-        self.grads = (np.empty((sizes[0], width), dt),
-                      *(np.empty_like(w) for w in network.weights[1:]))
+        rows = (sizes[0], m) if self.sparse else (0, 0)
+        self.v0 = np.zeros((rows[0], width), dt)
+        self.z0 = np.zeros((rows[1], width), dt)
+        self.d0 = np.zeros((rows[1], width), dt)
         self.cost_id = _cost_ids()[type(network.cost)]
         self.limit = FOLD_LIMIT[dt.type]
 
@@ -191,7 +202,7 @@ class NumbaEpoch:
         self.kernel(self.X, self.indptr, self.indices, self.data, self.sparse, self.Y, order,
                     self.batch_size, float(eta), float(decay_factor), self.cost_id, self.limit,
                     tuple(net.weights), tuple(net.biases), self.v0, self.z0, self.d0, self.acts,
-                    self.deltas, self.grads)
+                    self.deltas)
 
 
 def _network_reason(network):
@@ -236,56 +247,174 @@ def _kernel():
 def _build():
     import numba
 
+    _register_blas()
+    globals()["_gemm"] = _gemm_intrinsic()
+    globals()["_prefetch"] = _prefetch_intrinsic()
     return numba.njit(cache=True, nogil=True)(_epoch)
 
 
+GEMM_SYMBOLS = {"float64": "wdecay_dgemm", "float32": "wdecay_sgemm"}
+"""Names under which scipy's Fortran ``dgemm`` and ``sgemm`` are known to the kernel."""
+
+
+def _register_blas():
+    """Make scipy's BLAS gemm callable from compiled code under :data:`GEMM_SYMBOLS`.
+
+    The compiled kernel names the functions, not their addresses, so numba can
+    cache it on disk; the names are bound to the addresses of this process's
+    ``scipy.linalg.cython_blas`` before the kernel is compiled or loaded.
+    """
+    import llvmlite.binding as llvm
+    from numba.extending import get_cython_function_address
+
+    for symbol in GEMM_SYMBOLS.values():
+        address = get_cython_function_address("scipy.linalg.cython_blas", symbol[-5:])
+        llvm.add_symbol(symbol, address)
+
+
+def _gemm_intrinsic():
+    """The compiled ``_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)``.
+
+    Fortran gemm, ``C <- alpha op(A) op(B) + beta C`` in column-major terms
+    (op transposes when ``ta``/``tb`` is true; a C-contiguous (r, c) array is a
+    column-major (c, r) matrix of leading dimension c), on the arrays' data.
+    Every scalar goes to BLAS by pointer, from a stack slot.
+    """
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _gemm(typingctx, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+        dtype = c.dtype
+        sig = types.void(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+        def codegen(context, builder, signature, args):
+            byte, int32 = ir.IntType(8), ir.IntType(32)
+            real = context.get_value_type(dtype)
+
+            def slot(value, ty):
+                ptr = cgutils.alloca_once(builder, ty)
+                builder.store(value, ptr)
+                return ptr
+
+            def trans(i):
+                flag = context.cast(builder, args[i], signature.args[i], types.boolean)
+                return slot(builder.select(flag, byte(ord("T")), byte(ord("N"))), byte)
+
+            def integer(i):
+                return slot(context.cast(builder, args[i], signature.args[i], types.int32), int32)
+
+            def scalar(i):
+                return slot(context.cast(builder, args[i], signature.args[i], dtype), real)
+
+            def data(i):
+                return context.make_array(signature.args[i])(context, builder, args[i]).data
+
+            values = [trans(0), trans(1), integer(2), integer(3), integer(4), scalar(5),
+                      data(6), integer(7), data(8), integer(9), scalar(10), data(11),
+                      integer(12)]
+            fnty = ir.FunctionType(ir.VoidType(), [v.type for v in values])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, GEMM_SYMBOLS[str(dtype)])
+            builder.call(fn, values)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return _gemm
+
+
+def _prefetch_intrinsic():
+    """The compiled ``_prefetch(a, i)``: a hint to load the cache line of ``a.flat[i]``."""
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _prefetch(typingctx, a, i):
+        sig = types.void(a, i)
+
+        def codegen(context, builder, signature, args):
+            ary = context.make_array(signature.args[0])(context, builder, args[0])
+            ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), cgutils.voidptr_t)
+            int32 = ir.IntType(32)
+            fnty = ir.FunctionType(ir.VoidType(), [cgutils.voidptr_t, int32, int32, int32])
+            fn = builder.module.declare_intrinsic("llvm.prefetch", [cgutils.voidptr_t], fnty)
+            builder.call(fn, [ptr, int32(0), int32(3), int32(1)])  # read, keep, data
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return _prefetch
+
+
 def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limit,
-           weights, biases, v0, z0, d0, acts, deltas, grads):
-    """The kernel (compiled by :func:`_build`): one epoch of steps, in place."""
+           weights, biases, v0, z0, d0, acts, deltas):
+    """The kernel (compiled by :func:`_build`): one epoch of steps, in place.
+
+    Products are column-major gemm calls (see :func:`_gemm_intrinsic`): a
+    C-contiguous (out, in) ``W`` is the column-major ``W^T`` and a batch ``A``
+    of rows is ``A^T``. ``W_0 = s V_0``: on the dense path ``V_0`` is
+    ``weights[0]`` itself; on the CSR path it is ``v0``, transposed, so that an
+    input's row of ``V_0^T`` is contiguous.
+    """
     n = order.shape[0]
     last = len(weights) - 1
-    n_in, width = v0.shape  # columns from n_out to width are zero padding
     w0 = weights[0]
-    n_out = w0.shape[0]
-    for k in range(n_in):  # V_0 = W_0^T with scale s = 1
-        for j in range(n_out):
-            v0[k, j] = w0[j, k]
+    n_out, n_in = w0.shape
+    width = v0.shape[1]  # columns from n_out to width are zero padding
+    if sparse:
+        for k in range(n_in):  # V_0^T with scale s = 1
+            for j in range(n_out):
+                v0[k, j] = w0[j, k]
     s = 1.0
+    line = 64 // X.itemsize  # elements per cache line
     for start in range(0, n, m):
         mb = min(m, n - start)
-        # ---- forward: z_0 = s (x V_0) + b_0, then z_l = a_l W_l^T + b_l
+        # ---- forward: z_0 = s x V_0^T, z_l = a_l W_l^T, then a = f(z + b)
         for layer in range(last + 1):
             z = acts[layer + 1][:mb]
             b = biases[layer]
-            if layer > 0:
-                np.dot(acts[layer][:mb], weights[layer].T, z)
-                for i in range(mb):
-                    for j in range(z.shape[1]):
-                        z[i, j] += b[j]
-            else:
+            w = weights[layer]
+            if layer == 0 and sparse:
                 zp = z0[:mb]
-                if sparse:
-                    for i in range(mb):
-                        row = order[start + i]
+                for i in range(mb):
+                    row = order[start + i]
+                    for j in range(width):
+                        zp[i, j] = 0.0
+                    for p in range(indptr[row], indptr[row + 1]):
+                        k = indices[p]
+                        x = data[p]
                         for j in range(width):
-                            zp[i, j] = 0.0
-                        for p in range(indptr[row], indptr[row + 1]):
-                            k = indices[p]
-                            x = data[p]
-                            for j in range(width):
-                                zp[i, j] += x * v0[k, j]
-                else:
+                            zp[i, j] += x * v0[k, j]
+                for i in range(mb):
+                    for j in range(n_out):
+                        z[i, j] = s * zp[i, j]
+                for i in range(start + m, min(start + 2 * m, n)):  # the next batch's rows
+                    row = order[i]
+                    for p in range(indptr[row], indptr[row + 1], 64 // data.itemsize):
+                        _prefetch(data, p)
+                    for p in range(indptr[row], indptr[row + 1], 16):
+                        _prefetch(indices, p)
+            else:
+                if layer == 0:
                     a0 = acts[0][:mb]
                     for i in range(mb):
                         row = order[start + i]
                         for k in range(n_in):
                             a0[i, k] = X[row, k]
-                    np.dot(a0, v0, zp)
-                for i in range(mb):
-                    for j in range(n_out):
-                        z[i, j] = s * zp[i, j] + b[j]
+                    for i in range(start + m, min(start + 2 * m, n)):  # the next batch's rows
+                        for k in range(0, n_in, line):
+                            _prefetch(X, order[i] * n_in + k)
+                alpha = s if layer == 0 else 1.0
+                _gemm(True, False, w.shape[0], mb, w.shape[1], alpha, w, w.shape[1],
+                      acts[layer][:mb], w.shape[1], 0.0, z, w.shape[0])
             if layer == last and cost == 2:  # softmax outputs
                 for i in range(mb):
+                    for j in range(z.shape[1]):
+                        z[i, j] += b[j]
                     top = z[i, 0]
                     for j in range(1, z.shape[1]):
                         top = max(top, z[i, j])
@@ -298,7 +427,7 @@ def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limi
             else:  # sigmoid: hidden layers, and the outputs of costs 0 and 1
                 for i in range(mb):
                     for j in range(z.shape[1]):
-                        z[i, j] = 1.0 / (1.0 + np.exp(-z[i, j]))
+                        z[i, j] = 1.0 / (1.0 + np.exp(-(z[i, j] + b[j])))
         # ---- output error, scaled by eta / |B|
         a = acts[last + 1][:mb]
         delta = deltas[last][:mb]
@@ -310,44 +439,45 @@ def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limi
                 if cost == 1:
                     d = d * a[i, j] * (1.0 - a[i, j])
                 delta[i, j] = d * scale
-        # ---- backward and update of layers last..1 (decay applied eagerly)
-        for layer in range(last, 0, -1):
+        # ---- backward and update, layers last..0; the first through its scale s
+        for layer in range(last, -1, -1):
             delta = deltas[layer][:mb]
             a = acts[layer][:mb]
-            g = grads[layer]
-            np.dot(delta.T, a, g)
-            below = deltas[layer - 1][:mb]
             w = weights[layer]
-            np.dot(delta, w, below)
-            for i in range(mb):
-                for j in range(below.shape[1]):
-                    below[i, j] *= a[i, j]
-                    below[i, j] *= 1.0 - a[i, j]
-            for j in range(w.shape[0]):
-                for k in range(w.shape[1]):
-                    w[j, k] = w[j, k] * decay - g[j, k]
+            n_o, n_i = w.shape
+            if layer > 0:  # below = delta W times f'(z), before W changes
+                below = deltas[layer - 1][:mb]
+                _gemm(False, False, n_i, mb, n_o, 1.0, w, n_i, delta, n_o, 0.0, below, n_i)
+                for i in range(mb):
+                    for j in range(n_i):
+                        below[i, j] *= a[i, j]
+                        below[i, j] *= 1.0 - a[i, j]
             b = biases[layer]
             for i in range(mb):
-                for j in range(b.shape[0]):
+                for j in range(n_o):
                     b[j] -= delta[i, j]
-        # ---- first layer: s <- decay s, V_0 <- V_0 - g / s
-        delta = deltas[0][:mb]
-        b = biases[0]
-        for i in range(mb):
-            for j in range(n_out):
-                b[j] -= delta[i, j]
-        s *= decay
-        if not (limit < abs(s) < 1.0 / limit):
-            for k in range(n_in):
-                for j in range(width):
-                    v0[k, j] *= s
-            s = 1.0
-        inv = 1.0 / s
-        dp = d0[:mb]
-        for i in range(mb):
-            for j in range(n_out):
-                dp[i, j] = delta[i, j] * inv
-        if sparse:
+            if layer > 0:  # W <- decay W - delta^T a
+                _gemm(False, True, n_i, n_o, mb, -1.0, a, n_i, delta, n_o, decay, w, n_i)
+                continue
+            s *= decay  # W_0 <- decay W_0 - delta^T x: s <- decay s, V_0 <- V_0 - delta^T x / s
+            if not (limit < abs(s) < 1.0 / limit):
+                if sparse:
+                    for k in range(n_in):
+                        for j in range(width):
+                            v0[k, j] *= s
+                else:
+                    for j in range(n_out):
+                        for k in range(n_in):
+                            w0[j, k] *= s
+                s = 1.0
+            inv = 1.0 / s
+            if not sparse:
+                _gemm(False, True, n_in, n_out, mb, -inv, a, n_in, delta, n_out, 1.0, w0, n_in)
+                continue
+            dp = d0[:mb]
+            for i in range(mb):
+                for j in range(n_out):
+                    dp[i, j] = delta[i, j] * inv
             for i in range(mb):
                 row = order[start + i]
                 for p in range(indptr[row], indptr[row + 1]):
@@ -355,12 +485,6 @@ def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limi
                     x = data[p]
                     for j in range(width):
                         v0[k, j] -= x * dp[i, j]
-        else:
-            g = grads[0]
-            np.dot(acts[0][:mb].T, dp, g)
-            for k in range(n_in):
-                for j in range(width):
-                    v0[k, j] -= g[k, j]
-    for j in range(n_out):  # fold the scale back: W_0 = s V_0^T
+    for j in range(n_out):  # fold the scale back: W_0 = s V_0
         for k in range(n_in):
-            w0[j, k] = s * v0[k, j]
+            w0[j, k] = s * (v0[k, j] if sparse else w0[j, k])

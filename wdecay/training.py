@@ -29,7 +29,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy.linalg.blas import dgemm, sgemm
+from scipy.linalg.blas import dgemm, dgemv, sgemm, sgemv
 
 from . import passes
 from ._validation import check_features, check_scalar, check_targets
@@ -43,6 +43,7 @@ from .regularizers import get_regularizer
 __all__ = ["fit", "Step", "TrainingDivergedError", "TRAINING_BLAS_THREADS"]
 
 GEMM = {np.dtype(np.float64): dgemm, np.dtype(np.float32): sgemm}
+GEMV = {np.dtype(np.float64): dgemv, np.dtype(np.float32): sgemv}
 
 
 class Step:
@@ -87,13 +88,15 @@ class Step:
         self.grad_w = [np.empty_like(w) for w in network.weights]
         self.grad_b = [np.empty_like(b) for b in network.biases]
         self._views = {}
+        self._plans = {}
         gemm = GEMM.get(dt)
         self.nielsen = self.optimizer.nielsen
         self.fused = (self.nielsen and not record and not regularizer.has_shrink
                       and gemm is not None
                       and all(w.flags.c_contiguous for w in network.weights))
         if self.fused:
-            self._gemm = gemm
+            self._gemm, self._gemv = gemm, GEMV[dt]
+            self._ones = np.ones(batch_size, dt)
             self._wT = [w.T for w in network.weights]
         if not self.nielsen:
             self.optimizer.start(network.parameters())
@@ -121,8 +124,12 @@ class Step:
 
     def __call__(self, X, Y, idx):
         acts, _, _, targets = self._buffers(len(idx))
-        np.take(X, idx, axis=0, out=acts[0], mode="clip")
-        np.take(Y, idx, axis=0, out=targets, mode="clip")
+        if type(X) is np.ndarray and type(Y) is np.ndarray:  # the methods skip np.take's wrapper
+            X.take(idx, 0, acts[0], "clip")
+            Y.take(idx, 0, targets, "clip")
+        else:
+            np.take(X, idx, axis=0, out=acts[0], mode="clip")
+            np.take(Y, idx, axis=0, out=targets, mode="clip")
         self.run(len(idx))
 
     def load_batch(self, m):
@@ -132,15 +139,12 @@ class Step:
 
     def run(self, m):
         """The step on the ``m`` rows already in the input and target buffers."""
+        if self.fused:
+            self._run_fused(m)
+            return
         net = self.net
         acts, zs, deltas, targets = self._buffers(m)
         passes.forward(net.weights, net.biases, net.activation, net.cost, acts[0], zs, acts)
-        if self.fused:
-            # delta holds (eta/m) dC_x/dz; each layer is updated as soon as the
-            # delta below it is known, by one gemm
-            passes.backward(net.weights, net.activation, net.cost, zs, acts, targets,
-                            scale=self.eta / m, deltas=deltas, on_layer=self._fused_layer)
-            return
         scale = self.eta / m if self.nielsen else 1.0 / m
         passes.backward(net.weights, net.activation, net.cost, zs, acts, targets,
                         self.grad_w, self.grad_b, scale=scale, deltas=deltas)
@@ -154,14 +158,49 @@ class Step:
         if self.record:
             self.parts.renew(self._before_views if self.keep_weights_before else None)
 
-    def _fused_layer(self, layer, delta, a):
-        wT = self._wT[layer]
-        out = self._gemm(-1.0, a.T, delta.T, self.factor, wT, trans_b=1, overwrite_c=1)
-        if out is not wT:  # BLAS wrapper made a copy (never for contiguous weights)
-            np.copyto(wT, out)
-        gb = self.grad_b[layer]
-        np.add.reduce(delta, axis=0, out=gb)
-        self.net.biases[layer] -= gb
+    def _fused_plan(self, m):
+        """Per-layer views for a fused step on ``m`` rows, top layer first (cached per size)."""
+        plan = self._plans.get(m)
+        if plan is None:
+            acts, zs, deltas, targets = self._buffers(m)
+            net = self.net
+            L = len(net.weights)
+            fns = [net.activation.fn] * (L - 1) + [net.cost.output]
+            plan = ([(acts[i], self._wT[i], zs[i], fns[i], acts[i + 1]) for i in range(L)],
+                    [(i, deltas[i], acts[i], acts[i].T, deltas[i].T, self._wT[i],
+                      deltas[i - 1] if i else None) for i in range(L - 1, -1, -1)],
+                    zs[-1], acts[-1], targets, deltas[-1], self._ones[:m])
+            self._plans[m] = plan
+        return plan
+
+    def _run_fused(self, m):
+        """:func:`passes.forward` and :func:`passes.backward` for one network, with the update
+        of each layer by one gemm in place (W^T <- a W^T - A^T Delta, beta = a) as soon as
+        the delta below it is known, and of its bias by one gemv (b <- b - Delta^T 1);
+        Delta holds (eta/m) dC_x/dz."""
+        net = self.net
+        biases = net.biases
+        forward, backward, z_out, a_out, targets, delta, ones = self._fused_plan(m)
+        for layer, (a, wT, z, fn, a_next) in enumerate(forward):
+            np.matmul(a, wT, out=z)
+            z += biases[layer]
+            fn(z, out=a_next)
+        net.cost.delta(z_out, a_out, targets, out=delta)
+        delta *= self.eta / m
+        gemm, gemv, factor = self._gemm, self._gemv, self.factor
+        prime = net.activation.multiply_prime
+        for layer, delta, a, aT, deltaT, wT, below in backward:
+            if below is not None:
+                np.matmul(delta, net.weights[layer], out=below)
+            out = gemm(-1.0, aT, deltaT, factor, wT, trans_b=1, overwrite_c=1)
+            if out is not wT:  # BLAS wrapper made a copy (never for contiguous weights)
+                np.copyto(wT, out)
+            b = biases[layer]
+            out = gemv(-1.0, deltaT, ones, 1.0, b, overwrite_y=1)
+            if out is not b:  # as for the weights
+                np.copyto(b, out)
+            if below is not None:
+                prime(below, a)
 
     def _decay(self, layer, w):
         """w <- a w, then the regularizer's shrink; the change goes to the decay buffer."""
