@@ -2,6 +2,8 @@
 
     python docs/make_figures.py            # summary, plots and tail-off study (minutes)
     python docs/make_figures.py --predict  # also the prediction sweep (hours on 2 busy cores)
+    python docs/make_figures.py --fashion  # also Fashion-MNIST at the book's lmbda/n (about an
+                                           # hour; needs Fashion-MNIST installed)
 
 Writes into docs/figures/:
 
@@ -14,6 +16,8 @@ Writes into docs/figures/:
 - ``predict_tailoff.json``: examples/predict_tailoff.py, the predicted against
   the measured plateau and tail-off epoch (its table in exercise.rst is
   :func:`validation_table`).
+- ``predict_tailoff_fashion.json``: the same on Fashion-MNIST's first 50,000
+  training images at lmbda = 5 (lmbda/n = 1e-4, the book's), 400 epochs.
 
 tests/test_docs.py checks the quoted numbers against these files and, in
 slow tests, against fresh runs.
@@ -87,6 +91,9 @@ def main(argv=None):
     runpy.run_path(os.path.join(EXAMPLES, "decay_anatomy.py"), run_name="__main__")
     if "--predict" in argv:
         sys.argv = ["predict_tailoff.py", "--out", FIGURES]
+        runpy.run_path(os.path.join(EXAMPLES, "predict_tailoff.py"), run_name="__main__")
+    if "--fashion" in argv:
+        sys.argv = ["predict_tailoff.py", "--fashion", "--out", FIGURES]
         runpy.run_path(os.path.join(EXAMPLES, "predict_tailoff.py"), run_name="__main__")
 
 

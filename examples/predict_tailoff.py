@@ -89,6 +89,8 @@ def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None
             "kappa_initial": p.kappa_initial, "kappa_stationary": p.kappa_plateau,
             "predicted_plateau": p.plateau_rms, "measured_plateau": plateau,
             "plateau_error": (plateau / p.plateau_rms - 1) if p.plateau_rms else math.nan,
+            "stationary_rms": p.stationary_rms, "noise_share": p.noise_share,
+            "stationary_error": plateau / p.stationary_rms - 1,
             "predicted_tailoff": p.tailoff_epoch, "measured_tailoff": tail,
             "R_final": math.nan if plateau_only else float(h[f"layer{p.layer}/R"][-1]),
             "Q_ratio_plateau": window_mean("Q_ratio"), "kappa_plateau": window_mean("kappa"),

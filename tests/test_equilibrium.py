@@ -1,13 +1,17 @@
 """The regularized stationary point and the tail-off prediction, checked against training."""
 
+import itertools
 import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import wdecay
 from wdecay import monitors as M
-from wdecay.equilibrium import (kappa, predict_tailoff, pure_decay_factor, stationary_point)
+from wdecay.equilibrium import (NOISE_SHARE_LIMIT, gradient_noise, kappa, predict_tailoff,
+                                pure_decay_factor, stationary_point)
 
 
 def data(n=60, d=5, seed=0):
@@ -113,3 +117,54 @@ def test_balance_subsamples_large_training_sets():
     assert len(mon._X) == 20
     with pytest.raises(ValueError, match="`max_rows` must be >= 1, got 0"):
         M.Balance(max_rows=0)
+
+
+@settings(max_examples=15)
+@given(n=st.integers(2, 9), m=st.integers(1, 9), seed=st.integers(0, 2**32 - 1))
+def test_gradient_noise_is_the_mean_over_all_batches(n, m, seed):
+    """E||g_B||^2 and E||g_B - g||^2 over every m-subset of the rows, enumerated."""
+    m = min(m, n)
+    rng = np.random.default_rng(seed)
+    X, y = rng.random((n, 3)), rng.integers(0, 2, n)
+    net = wdecay.Network([3, 4, 2], initializer="large", seed=seed % 1000)
+    Y = np.eye(2)[y]
+    rows = [net.backprop(X[i:i + 1], Y[i:i + 1])[0] for i in range(n)]
+    parts = gradient_noise(net, X, y, batch_size=m)
+    for l, part in enumerate(parts):
+        g = sum(r[l] for r in rows) / n
+        batches = [sum(rows[i][l] for i in c) / m for c in itertools.combinations(range(n), m)]
+        assert part["mean_sq"] == pytest.approx(np.mean([np.sum(b * b) for b in batches]),
+                                                rel=1e-9)
+        assert part["noise_sq"] == pytest.approx(
+            np.mean([np.sum((b - g) ** 2) for b in batches]), rel=1e-9, abs=1e-14)
+        assert part["full_sq"] == pytest.approx(np.sum(g * g), rel=1e-9)
+
+
+def test_noise_share_is_the_norm_budget_Q_ratio_at_the_stationary_point():
+    X, y = data(n=120)
+    reg, eta, m = wdecay.L2(0.5), 1e-4, 6
+    p = predict_tailoff(wdecay.Network([5, 4, 2], initializer="large", seed=1), X, y, eta=eta,
+                        batch_size=m, regularizer=reg, tol=1e-7)
+    net = p.stationary.network.copy()  # a tiny eta barely moves it: Q/(-D) is its expectation
+    h = net.fit(X, y, epochs=40, batch_size=m, eta=eta, regularizer=reg,
+                monitors=[M.NormBudget()], seed=0)
+    for layer in p:
+        measured = np.mean(np.asarray(h[f"layer{layer.layer}/Q_ratio"])[1:])
+        assert layer.noise_share == pytest.approx(measured, rel=0.05)
+        assert layer.stationary_rms == pytest.approx(layer.plateau_rms or layer.stationary_rms)
+
+
+def test_noise_dominated_runs_get_a_reason_not_a_plateau():
+    X, y = data(n=120)
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=1)
+    p = predict_tailoff(net, X, y, eta=2.0, batch_size=1, regularizer=wdecay.L2(0.05),
+                        tol=1e-6)
+    assert max(layer.noise_share for layer in p) >= NOISE_SHARE_LIMIT
+    for layer in p:
+        assert layer.plateau_rms is None and layer.tailoff_epoch is None
+        assert layer.reason.startswith("noise-dominated: at the stationary point SGD's noise")
+        assert layer.stationary_rms > 0
+    quiet = predict_tailoff(net, X, y, eta=0.01, batch_size=60, regularizer=wdecay.L2(0.05),
+                            tol=1e-6)
+    assert all(layer.noise_share < NOISE_SHARE_LIMIT for layer in quiet)
+    assert all(layer.plateau_rms == layer.stationary_rms for layer in quiet)

@@ -17,6 +17,13 @@ shrinks the layer as well.
 each layer's plateau RMS and of the epoch at which pure decay reaches it:
 
     t* = ln(RMS_0 / plateau) / (-(ceil(n/m)) ln(1 - eta lmbda / n))   epochs.
+
+That holds while SGD's noise is small next to decay. Each step also adds the
+second-order term Q = eta^2 ||g_B||^2 to ||W||^2; :func:`gradient_noise` and
+the prediction's ``noise_share`` estimate Q / (-D) at the stationary point,
+before training. Where it is large (:data:`NOISE_SHARE_LIMIT`), noise and not
+the gradient balances decay, SGD settles elsewhere, and the prediction says so
+instead of giving a number.
 """
 
 from __future__ import annotations
@@ -28,12 +35,20 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ._validation import check_features, check_scalar, check_targets
+from . import passes
 from .network import EVAL_CHUNK
 from .regularizers import get_regularizer
 
 #: Fraction of the decay that the gradient's radial pull may reach (|kappa|) and
 #: still count as decay-dominated: the norm budget's tail-off threshold R = 0.5.
 DOMINATED_KAPPA = 0.5
+
+#: Above this predicted noise share Q/(-D) at the stationary point (in any
+#: layer), SGD's noise holds the weights away from the stationary point and no
+#: plateau is predicted. Measured (docs/exercise.rst): at most 0.12 on the MNIST
+#: sample, where the plateaus lie within 5% of the stationary point, and 2.6 on
+#: Fashion-MNIST at the book's lmbda/n, where layer 1 settles 21% above it.
+NOISE_SHARE_LIMIT = 0.5
 
 
 @dataclass
@@ -127,6 +142,55 @@ def kappa(network, X, y, regularizer, n=None):
     return out
 
 
+def gradient_noise(network, X, y, batch_size):
+    """Per layer, the mean squared norm of a mini-batch gradient of the weights and its noise.
+
+    With the per-row gradient g_x = delta_x a_x^T of the weights (so
+    ||g_x||^2 = ||delta_x||^2 ||a_x||^2) and the full-batch mean g = grad C0,
+    the mean of m rows drawn without replacement from n has::
+
+        E ||g_B - g||^2 = (n - m) / (m (n - 1)) (mean_x ||g_x||^2 - ||g||^2),
+        E ||g_B||^2     = ||g||^2 + E ||g_B - g||^2.
+
+    Returns a list of dicts with ``mean_sq`` = E ||g_B||^2, ``noise_sq`` =
+    E ||g_B - g||^2 and ``full_sq`` = ||g||^2, one per layer. The SGD step's
+    second-order term is Q = eta^2 ||g_B||^2 (the norm budget's Q without
+    decay's share), so its expectation is eta^2 ``mean_sq``.
+
+    Examples
+    --------
+    >>> from wdecay import Network
+    >>> net = Network([3, 2], seed=0)
+    >>> X, y = np.random.default_rng(0).random((6, 3)), np.array([0, 1, 0, 1, 1, 0])
+    >>> part = gradient_noise(net, X, y, batch_size=6)[0]
+    >>> part["noise_sq"]   # the whole data set in every batch: no noise
+    0.0
+    """
+    check_scalar(batch_size, "batch_size", low=1)
+    X = check_features(X, "X", network.sizes[0])
+    _, Y = check_targets(y, len(X), network.sizes[-1])
+    n, m = len(X), min(int(batch_size), len(X))
+    per_row = np.zeros(len(network.weights))
+    total = [np.zeros(w.shape) for w in network.weights]
+
+    def on_layer(layer, delta, a):
+        per_row[layer] += float(np.einsum("ij,ij,ik,ik->", delta, delta, a, a))
+        total[layer] += delta.T @ a
+
+    for i in range(0, n, EVAL_CHUNK):
+        zs, acts = passes.forward(network.weights, network.biases, network.activation,
+                                  network.cost, X[i:i + EVAL_CHUNK])
+        passes.backward(network.weights, network.activation, network.cost, zs, acts,
+                        Y[i:i + EVAL_CHUNK], on_layer=on_layer)
+    out = []
+    for sq, g in zip(per_row, total):
+        full = float(np.vdot(g, g)) / n ** 2
+        spread = max(sq / n - full, 0.0)
+        noise = 0.0 if n == 1 else (n - m) / (m * (n - 1)) * spread
+        out.append({"mean_sq": full + noise, "noise_sq": noise, "full_sq": full})
+    return out
+
+
 def stationary_point(network, X, y, regularizer, tol=2e-3, max_iter=500):
     """A local stationary point of the full-batch objective C0 + penalty, by L-BFGS.
 
@@ -205,6 +269,10 @@ class LayerPrediction:
 
     ``plateau_rms`` and ``tailoff_epoch`` are None where the prediction does not
     apply; ``reason`` then says why (it is ``""`` when both are numbers).
+    ``stationary_rms`` is the layer's RMS at the stationary point, and
+    ``noise_share`` the expected Q/(-D) of an SGD step there,
+    eta^2 E||g_B||^2 / ((1 - a^2) ||W||^2) (:func:`gradient_noise`), both
+    given whenever there is decay.
     """
 
     layer: int
@@ -217,6 +285,8 @@ class LayerPrediction:
     kappa_plateau: float
     decay_dominated: bool
     reason: str = ""
+    stationary_rms: float | None = None
+    noise_share: float | None = None
 
     def __getitem__(self, key):
         return getattr(self, key)
@@ -304,6 +374,15 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
     given. Without decay (no regularizer or lmbda = 0) there is no plateau:
     both are None.
 
+    The stationary point balances decay against the *full-batch* gradient. An
+    SGD step adds the second-order term Q = eta^2 ||g_B||^2 on top; each
+    layer's ``noise_share`` is its expected Q/(-D) at the stationary point.
+    Where it reaches :data:`NOISE_SHARE_LIMIT` in any layer, noise and not the
+    gradient would hold that layer's norm, SGD does not settle at the
+    stationary point (on Fashion-MNIST at the book's lmbda/n layer 1 settles
+    21% above it), and no layer gets a plateau or a tail-off epoch: ``reason``
+    gives the share; ``stationary_rms`` is still there.
+
     Parameters
     ----------
     network : Network
@@ -348,13 +427,24 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
     end = kappa(sp.network, X, y, regularizer)
     a = pure_decay_factor(regularizer, eta, n)
     per_epoch = None if a is None else a ** steps
+    shares = _noise_shares(sp.network, X, y, batch_size, eta, regularizer, n)
+    noisiest = max(range(len(shares)),
+                   key=lambda i: -math.inf if math.isnan(shares[i]) else shares[i])
+    noisy = shares[noisiest] >= NOISE_SHARE_LIMIT
     layers = []
     for l, (w0, w1, s0, s1) in enumerate(zip(network.weights, sp.network.weights, start, end), 1):
         rms0, plateau = _rms(w0), _rms(w1)
         k0 = s0["kappa"]
         dominated = rms0 > plateau and abs(k0) < DOMINATED_KAPPA
         tail, reason = None, ""
-        if rms0 <= plateau:
+        if noisy:
+            which = "this layer" if noisiest == l - 1 else f"layer {noisiest + 1}"
+            reason = (f"noise-dominated: at the stationary point SGD's noise term Q would be "
+                      f"{shares[noisiest]:.2g} times decay's shrink in {which} (Q/(-D) >= "
+                      f"{NOISE_SHARE_LIMIT:g}); SGD settles away from the stationary point "
+                      f"(stationary RMS {plateau:.4g})")
+            plateau = None
+        elif rms0 <= plateau:
             reason = (f"starts below its plateau ({rms0:.4g} <= {plateau:.4g}): "
                       "the gradient makes it grow; decay never dominates")
         elif abs(k0) >= DOMINATED_KAPPA:
@@ -366,5 +456,21 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
         else:
             tail = math.log(rms0 / plateau) / (-steps * math.log(a))
         layers.append(LayerPrediction(l, rms0, plateau, tail, k0, s0["radial_gradient"],
-                                      s0["radial_decay"], s1["kappa"], dominated, reason))
+                                      s0["radial_decay"], s1["kappa"], dominated, reason,
+                                      _rms(w1), shares[l - 1]))
     return TailoffPrediction(layers, regularizer.lmbda / n, steps, per_epoch, sp)
+
+
+def _noise_shares(network, X, y, batch_size, eta, regularizer, n):
+    """Per layer, the expected Q/(-D) of one SGD step: eta^2 E||g_B||^2 / -D.
+
+    -D = (1 - a^2) ||W||^2 for a factor a; otherwise its first-order value
+    2 eta <W, grad penalty>.
+    """
+    a = pure_decay_factor(regularizer, eta, n)
+    out = []
+    for w, part in zip(network.weights, gradient_noise(network, X, y, batch_size)):
+        shrink = ((1.0 - a * a) * float(np.vdot(w, w)) if a is not None
+                  else 2.0 * eta * float(np.vdot(w, regularizer.gradient(w, n))))
+        out.append(eta * eta * part["mean_sq"] / shrink if shrink > 0 else math.nan)
+    return out
