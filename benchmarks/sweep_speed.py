@@ -1,5 +1,9 @@
 """16 networks at batch 10: one after another with Network.fit, against train_many in lockstep.
 
+Both on the numpy backend (the lockstep's lead), and, with numba installed,
+both on the compiled backend (one network after another, sharing one prepared
+kernel), which ``train_many(backend="auto")`` picks when it can.
+
 Two shapes, 50,000 examples each: the seed network [784, 30, 10] (Fashion-MNIST if
 installed, else random) and [64, 30, 10] on random 64-input data. Prints, per
 shape, the epoch time both ways (medians of interleaved repeats), their ratio,
@@ -21,6 +25,7 @@ from _common import ROOT, blas_info, interleaved, training_data
 
 import wdecay
 from wdecay._threads import blas_threads
+from wdecay.numba_backend import available as numba_available
 from wdecay.sweep import train_many
 
 K = 16
@@ -79,24 +84,36 @@ def main():
         configs = [dict(eta=0.1, lmbda=float(l), initializer="large", init_seed=i)
                    for i, l in enumerate(LMBDAS)]
 
-        def one_by_one():
-            for c in configs:
-                wdecay.Network(sizes, initializer="large", seed=c["init_seed"]).fit(
-                    X, y, epochs=1, batch_size=10, eta=0.1, regularizer=wdecay.L2(c["lmbda"]), seed=0)
+        def one_by_one(backend):
+            def go():
+                for c in configs:
+                    wdecay.Network(sizes, initializer="large", seed=c["init_seed"]).fit(
+                        X, y, epochs=1, batch_size=10, eta=0.1,
+                        regularizer=wdecay.L2(c["lmbda"]), seed=0, backend=backend)
+            return go
 
-        def lockstep(dtype=np.float64):
+        def lockstep(dtype=np.float64, backend="numpy"):
             return lambda: train_many(X, y, configs, sizes=sizes, epochs=1, batch_size=10, seed=0,
-                                      dtype=dtype)
+                                      dtype=dtype, backend=backend)
 
-        med, _ = interleaved({"fit x16": one_by_one, "lockstep": lockstep(),
-                              "lockstep float32": lockstep(np.float32)}, args.repeats)
+        impls = {"fit x16": one_by_one("numpy"), "lockstep": lockstep(),
+                 "lockstep float32": lockstep(np.float32)}
+        if numba_available():
+            impls.update({"fit x16 numba": one_by_one("numba"),
+                          "train_many numba": lockstep(backend="numba")})
+        med, _ = interleaved(impls, args.repeats)
         floor = floor_seconds(sizes, len(X), rate)
         ratio = med["fit x16"] / med["lockstep"]
         print(f"\n{sizes} on {len(X)} {src} examples, {K} networks, batch 10, one epoch:")
-        print(f"  one by one (Network.fit) {med['fit x16']:7.2f} s")
-        print(f"  lockstep (train_many)    {med['lockstep']:7.2f} s   ratio {ratio:.2f}x")
+        print(f"  one by one (fit, numpy)  {med['fit x16']:7.2f} s")
+        print(f"  lockstep (numpy)         {med['lockstep']:7.2f} s   ratio {ratio:.2f}x")
         print(f"  lockstep float32         {med['lockstep float32']:7.2f} s   "
               f"({med['lockstep'] / med['lockstep float32']:.2f}x faster than float64)")
+        if "fit x16 numba" in med:
+            print(f"  one by one, numba backend {med['fit x16 numba']:6.2f} s")
+            print(f"  train_many, numba backend {med['train_many numba']:6.2f} s   "
+                  f"({med['lockstep'] / med['train_many numba']:.2f}x faster than lockstep; "
+                  f"backend='auto' picks it)")
         print(f"  compute floor (float64)  {floor:7.2f} s")
         nets64, _ = train_many(X, y, configs[:2], sizes=sizes, epochs=1, batch_size=10, seed=0)
         nets32, _ = train_many(X, y, configs[:2], sizes=sizes, epochs=1, batch_size=10, seed=0,

@@ -16,6 +16,8 @@ Writes into docs/figures/:
 - ``predict_tailoff.json``: examples/predict_tailoff.py, the predicted against
   the measured plateau and tail-off epoch (its table in exercise.rst is
   :func:`validation_table`).
+- ``noise_share.json``: examples/noise_share.py, each layer's predicted noise
+  share Q/(-D) at the stationary point, lmbda 2, 5, 20 and 50 (``--predict``);
 - ``predict_tailoff_fashion.json``: the same on Fashion-MNIST's first 50,000
   training images at lmbda = 5 (lmbda/n = 1e-4, the book's), 400 epochs.
 
@@ -92,6 +94,8 @@ def main(argv=None):
     if "--predict" in argv:
         sys.argv = ["predict_tailoff.py", "--out", FIGURES]
         runpy.run_path(os.path.join(EXAMPLES, "predict_tailoff.py"), run_name="__main__")
+        sys.argv = ["noise_share.py", "--out", FIGURES]
+        runpy.run_path(os.path.join(EXAMPLES, "noise_share.py"), run_name="__main__")
     if "--fashion" in argv:
         sys.argv = ["predict_tailoff.py", "--fashion", "--out", FIGURES]
         runpy.run_path(os.path.join(EXAMPLES, "predict_tailoff.py"), run_name="__main__")

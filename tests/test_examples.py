@@ -88,3 +88,11 @@ def test_predict_tailoff(tmp_path, args):
     assert all(r["measured_plateau"] > 0 for r in rows)
     if args:  # no norm budget: the tail-off epoch is not measured (null), never made up
         assert all(r["measured_tailoff"] is None for r in rows)
+
+
+def test_noise_share(tmp_path):
+    out = run("noise_share.py", tmp_path)
+    assert "Q/(-D) predicted" in out
+    rows = json.loads((tmp_path / "noise_share" / "noise_share.json").read_text())
+    assert [r["layer"] for r in rows] == [1, 2]
+    assert all(0 < r["noise_share"] < 1 and r["stationary_rms"] > 0 for r in rows)

@@ -24,11 +24,12 @@ def test_float32_network_trains_in_float32_and_tracks_float64():
         assert np.max(np.abs(a - b)) <= 1e-5 * np.max(np.abs(b))
 
 
-def test_float32_lockstep_matches_float32_fit():
+@pytest.mark.parametrize("backend", ["numpy", "auto"])
+def test_float32_lockstep_matches_float32_fit(backend):
     X, y = data()
     configs = [dict(eta=0.1, lmbda=5.0, initializer="large", init_seed=i) for i in range(3)]
     nets, _ = train_many(X, y, configs, sizes=[6, 5, 3], epochs=2, batch_size=7, seed=1,
-                         dtype=np.float32)
+                         dtype=np.float32, backend=backend)
     for c, net in zip(configs, nets):
         ref = wdecay.Network([6, 5, 3], initializer="large", seed=c["init_seed"], dtype=np.float32)
         ref.fit(X, y, epochs=2, batch_size=7, eta=0.1, regularizer=wdecay.L2(5.0), seed=1)

@@ -158,14 +158,68 @@ def test_grid_with_own_orders_runs():
     assert own[0]["history"]["layer1/rms"] != shared[0]["history"]["layer1/rms"]
 
 
-def test_float32_lockstep_survives_strong_decay():
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_float32_lockstep_survives_strong_decay(backend):
     """The lazy first-layer scale is folded back before it underflows (float32)."""
+    if backend == "numba":
+        pytest.importorskip("numba")
     rng = np.random.default_rng(0)
     X, y = rng.random((500, 20)).astype(np.float32), rng.integers(0, 3, 500)
     # factor 1 - 0.5 * 200 / 500 = 0.8 per step: 0.8^500 = 1e-49 underflows float32
     nets, hs = train_many(X, y, [{"eta": 0.5, "lmbda": 200.0, "regularizer": "l2",
                                   "init_seed": 0}],
                           sizes=[20, 5, 3], epochs=2, batch_size=1, dtype=np.float32,
-                          seed=0, on_divergence="mark")
+                          seed=0, on_divergence="mark", backend=backend)
     assert "diverged_epoch" not in hs[0].keys()
     assert all(np.isfinite(p).all() for p in nets[0].parameters())
+
+
+L2_CONFIGS = [c for c in CONFIGS if c["regularizer"] != "l1"]
+
+
+@pytest.mark.parametrize("own_orders", [False, True])
+@pytest.mark.parametrize("cost", ["cross-entropy", "quadratic", "log-likelihood"])
+def test_numba_backend_equals_lockstep_and_training_alone(cost, own_orders):
+    pytest.importorskip("numba")
+    X, y = data()
+    configs = [dict(c, order_seed=10 + i) if own_orders else c for i, c in enumerate(L2_CONFIGS)]
+    kw = dict(sizes=[6, 5, 3], epochs=3, batch_size=7, seed=9, cost=cost,
+              monitors=lambda k: [M.WeightNorms()])
+    compiled, hc = train_many(X, y, configs, backend="numba", **kw)
+    lockstep, hl = train_many(X, y, configs, backend="numpy", **kw)
+    for c, a_net, b_net, ha, hb in zip(configs, compiled, lockstep, hc, hl):
+        ref, _ = alone(c, X, y, [6, 5, 3], cost, "sigmoid", epochs=3, batch_size=7,
+                       seed=c["order_seed"] if own_orders else 9, backend="numba")
+        for a, b, r in zip(a_net.parameters(), b_net.parameters(), ref.parameters()):
+            assert np.array_equal(a, r)  # the same kernel, the same orders
+            assert np.max(np.abs(a - b)) <= 1e-10 * np.max(np.abs(b))
+        np.testing.assert_allclose(ha["layer1/rms"], hb["layer1/rms"], rtol=1e-10)
+
+
+def test_numba_backend_refuses_what_it_cannot_run():
+    pytest.importorskip("numba")
+    X, y = data()
+    with pytest.raises(ValueError, match="backend='numba' cannot run this sweep: .*shrinks"):
+        train_many(X, y, CONFIGS, sizes=[6, 3], epochs=1, batch_size=7, backend="numba")
+    with pytest.raises(ValueError, match="backend='numba' cannot run this sweep: .*sigmoid"):
+        train_many(X, y, L2_CONFIGS, sizes=[6, 3], epochs=1, batch_size=7, backend="numba",
+                   activation="tanh")
+    with pytest.raises(ValueError, match="`backend` must be one of"):
+        train_many(X, y, L2_CONFIGS, sizes=[6, 3], epochs=1, batch_size=7, backend="gpu")
+    # 'auto' falls back to lockstep for L1, silently, with the same results as 'numpy'
+    a, _ = train_many(X, y, CONFIGS, sizes=[6, 3], epochs=1, batch_size=7, seed=0)
+    b, _ = train_many(X, y, CONFIGS, sizes=[6, 3], epochs=1, batch_size=7, seed=0,
+                      backend="numpy")
+    assert all(np.array_equal(p, q) for n1, n2 in zip(a, b)
+               for p, q in zip(n1.parameters(), n2.parameters()))
+
+
+def test_a_shared_compiled_epoch_refuses_a_different_network():
+    pytest.importorskip("numba")
+    from wdecay.numba_backend import NumbaEpoch
+
+    X, y = data()
+    net = wdecay.Network([6, 5, 3], seed=0)
+    epoch = NumbaEpoch(net, np.ascontiguousarray(X), np.eye(3)[y], 7)
+    with pytest.raises(ValueError, match="`network` must match the prepared one"):
+        epoch.run(np.arange(len(X)), 0.1, 1.0, network=wdecay.Network([6, 4, 3], seed=0))

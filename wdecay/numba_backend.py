@@ -178,7 +178,7 @@ class NumbaEpoch:
                     f"got {regularizer!r}, whose step also shrinks the weights")
         return _network_reason(network)
 
-    def run(self, order, eta, decay_factor):
+    def run(self, order, eta, decay_factor, network=None):
         """Run the steps of one epoch over the mini-batches ``order[k:k+m]``, in place.
 
         Parameters
@@ -189,8 +189,23 @@ class NumbaEpoch:
             Learning rate.
         decay_factor : float
             The factor on the weights each step, ``1 - eta lmbda / n`` for L2.
+        network : Network, optional
+            Train this network instead of the one prepared for: it must have the
+            same sizes, cost class and dtype (a sweep shares one prepared epoch,
+            its data and buffers, among its networks).
         """
-        net = self.network
+        net = self.network if network is None else network
+        if net is not self.network:
+            mine = self.network
+            if (net.sizes != mine.sizes or type(net.cost) is not type(mine.cost)
+                    or net.weights[0].dtype != mine.weights[0].dtype):
+                raise ValueError(f"`network` must match the prepared one ({mine.sizes}, "
+                                 f"{type(mine.cost).__name__}, {mine.weights[0].dtype}), got "
+                                 f"{net.sizes}, {type(net.cost).__name__}, "
+                                 f"{net.weights[0].dtype}")
+            reason = _network_reason(net)
+            if reason is not None:
+                raise ValueError(reason)
         order = np.ascontiguousarray(order, dtype=np.int64)
         n = len(self.Y)
         if order.ndim != 1 or len(order) != n:

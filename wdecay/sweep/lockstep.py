@@ -185,7 +185,7 @@ class Lockstep:
 
 def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy",
                activation="sigmoid", seed=None, evaluation_data=None, monitors=None,
-               on_divergence="raise", dtype=np.float64, optimizer=None):
+               on_divergence="raise", dtype=np.float64, optimizer=None, backend="auto"):
     """Train one network per config in lockstep; return ``(networks, histories)``.
 
     Parameters
@@ -218,6 +218,15 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
     optimizer : None, 'sgd' or SGD()
         Only Nielsen's SGD trains in lockstep; other optimizers are refused
         (train them with :func:`wdecay.fit`).
+    backend : 'auto', 'numpy' or 'numba'
+        'numpy' trains the K networks in lockstep. 'numba' runs each network's
+        epoch in the compiled kernel of :mod:`wdecay.numba_backend`, one network
+        after another with the same orders (one prepared kernel shared by all):
+        with numba installed one-by-one compiled epochs are as fast as lockstep
+        or faster (``benchmarks/sweep_speed.py``). 'auto' (the default) picks
+        'numba' when it is installed and every network qualifies (sigmoid,
+        L2 or no decay), else 'numpy'; an explicit 'numba' that cannot run
+        raises and says why.
 
     Returns
     -------
@@ -238,12 +247,16 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
     labels, Y = check_targets(y, len(X), networks[0].sizes[-1], dtype=dtype)
     evaluation = check_evaluation(evaluation_data, networks[0])
     n, m = len(X), int(batch_size)
-    stack = Lockstep(networks, dtype=dtype)
-    for k, net in enumerate(networks):  # the networks now view the stacked arrays
-        net.weights, net.biases = stack.views(k)
     eta = np.array([c["eta"] for c in configs], dtype=dtype)
     regs = [c["regularizer"] for c in configs]
-    stack.set_decay(eta, regs, n)
+    compiled = _compiled_epoch(backend, networks, regs, X, Y, m)
+    if compiled is None:
+        stack = Lockstep(networks, dtype=dtype)
+        for k, net in enumerate(networks):  # the networks now view the stacked arrays
+            net.weights, net.biases = stack.views(k)
+        stack.set_decay(eta, regs, n)
+    else:
+        factors = [r.factor(float(e), n) for r, e in zip(regs, eta)]
     runs = []
     for k, net in enumerate(networks):
         mons = monitor_list(monitors(k) if monitors else [], evaluation)
@@ -263,6 +276,11 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
             else [np.random.default_rng(seed)])
 
     def run_epoch(orders, epoch):
+        if compiled is not None:
+            for k, (net, run) in enumerate(zip(networks, runs)):
+                if run.alive:
+                    compiled.run(orders[k if separate else 0], eta[k], factors[k], network=net)
+            return
         quiet = np.errstate(all="ignore") if on_divergence == "mark" else contextlib.nullcontext()
         with quiet:
             for start in range(0, n, m):
@@ -287,3 +305,23 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
                permute=lambda: np.array([rng.permutation(n) for rng in rngs]),
                run_epoch=run_epoch, check_finite=check_finite)
     return networks, [run.history for run in runs]
+
+
+def _compiled_epoch(backend, networks, regularizers, X, Y, m):
+    """One :class:`~wdecay.numba_backend.NumbaEpoch` for all networks if ``backend`` picks it."""
+    from ..training import BACKENDS
+
+    if backend not in BACKENDS:
+        raise ValueError(f"`backend` must be one of {', '.join(map(repr, BACKENDS))}, "
+                         f"got {backend!r}")
+    if backend == "numpy":
+        return None
+    from ..numba_backend import NumbaEpoch
+
+    for reg in regularizers:
+        reason = NumbaEpoch.unsupported_reason(networks[0], reg, per_batch_monitors=False)
+        if reason is not None:
+            if backend == "numba":
+                raise ValueError(f"backend='numba' cannot run this sweep: {reason}")
+            return None
+    return NumbaEpoch(networks[0], X, Y, min(m, len(X)))
