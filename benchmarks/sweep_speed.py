@@ -58,6 +58,10 @@ def status(key):
         if line.startswith(key):
             return int(line.split()[1]) / 1024
 X = np.random.default_rng(0).random((50000, 784)); y = np.arange(50000) % 10
+# a tiny fit first loads what a first fit loads (numba and its cached kernel, when
+# installed: about 50-100 MB of code, not data)
+wdecay.Network([784, 30, 10], seed=0, dtype=np.{dtype}).fit(X[:20], y[:20], epochs=1,
+                                                             batch_size=10, eta=0.1)
 before = status("VmRSS")
 open("/proc/self/clear_refs", "w").write("5")  # reset the peak to the current RSS
 wdecay.Network([784, 30, 10], initializer="large", seed=0, dtype=np.{dtype}).fit(
