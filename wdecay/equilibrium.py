@@ -45,9 +45,9 @@ DOMINATED_KAPPA = 0.5
 
 #: Above this predicted noise share Q/(-D) at the stationary point (in any
 #: layer), SGD's noise holds the weights away from the stationary point and no
-#: plateau is predicted. Measured (docs/exercise.rst): at most 0.12 on the MNIST
-#: sample, where the plateaus lie within 5% of the stationary point, and 2.6 on
-#: Fashion-MNIST at the book's lmbda/n, where layer 1 settles 21% above it.
+#: plateau is predicted. It lies between the measured cases of docs/exercise.rst
+#: ("SGD's noise"): the MNIST sample's, whose plateaus lie within 5% of the
+#: stationary point, and Fashion-MNIST's at the book's lmbda/n, which do not.
 NOISE_SHARE_LIMIT = 0.5
 
 
@@ -379,9 +379,9 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
     layer's ``noise_share`` is its expected Q/(-D) at the stationary point.
     Where it reaches :data:`NOISE_SHARE_LIMIT` in any layer, noise and not the
     gradient would hold that layer's norm, SGD does not settle at the
-    stationary point (on Fashion-MNIST at the book's lmbda/n layer 1 settles
-    21% above it), and no layer gets a plateau or a tail-off epoch: ``reason``
-    gives the share; ``stationary_rms`` is still there.
+    stationary point (docs/exercise.rst measures it on Fashion-MNIST at the
+    book's lmbda/n), and no layer gets a plateau or a tail-off epoch:
+    ``reason`` gives the share; ``stationary_rms`` is still there.
 
     Parameters
     ----------
