@@ -74,6 +74,18 @@ def validation_table(rows):
     return [rule, head, rule, *(validation_row(r) for r in rows), rule]
 
 
+def noise_table(shares, anatomy):
+    """exercise.rst's noise-share table: noise_share.json rows against decay_anatomy.json."""
+    measured = {(r["lmbda"], l): r[f"layer{l}"]["plateau"]["Q_ratio"]
+                for r in anatomy for l in (1, 2)}
+    rule = "=====  =====  ==============  ==========================  ========================"
+    head = "lmbda  layer  stationary RMS  Q/(-D) predicted (before)   Q/(-D) at SGD's plateau"
+    rows = [f"{r['lmbda']:<5g}  {r['layer']:<5}  {r['stationary_rms']:<14.4f}  "
+            f"{r['noise_share']:<26.4f}  "
+            f"{_fmt(measured.get((r['lmbda'], r['layer'])), '.4f')}" for r in shares]
+    return [rule, head, rule, *rows, rule]
+
+
 def main(argv=None):
     from wdecay.cli import main as cli
 

@@ -197,3 +197,39 @@ def test_float32_figures_in_the_docs_are_reproduced():
         assert f"test ({r['test']:.3f})" in sweeps
     assert f"{runs['float32']['rms1']:.5f}" in sweeps and f"{runs['float64']['rms1']:.5f}" in sweeps
     assert f"{diff:.1e}" in sweeps
+
+
+def test_noise_share_table_matches_the_stored_predictions_and_measurements():
+    from wdecay.equilibrium import NOISE_SHARE_LIMIT
+
+    shares = json.loads((FIGURES / "noise_share.json").read_text())
+    anatomy = json.loads((FIGURES / "decay_anatomy.json").read_text())
+    for line in make_figures()["noise_table"](shares, anatomy):
+        assert line in EXERCISE, line
+    flat = " ".join(EXERCISE.split())
+    layer1 = [r["noise_share"] for r in shares if r["layer"] == 1]
+    assert f"at most {100 * max(layer1):.2f}% of layer 1's balance" in flat
+    measured = {r["lmbda"]: r["layer1"]["plateau"]["Q_ratio"] for r in anatomy}
+    for r in shares:  # "SGD's plateau shows about the same share"
+        if r["layer"] == 1 and r["lmbda"] in measured:
+            assert r["noise_share"] == pytest.approx(measured[r["lmbda"]], rel=0.1)
+    assert f"below {NOISE_SHARE_LIMIT:g} (``NOISE_SHARE_LIMIT``)" in flat
+    predicted = {(r["lmbda"], r["layer"]): r["stationary_rms"] for r in shares}
+    table = validation_rows()  # the same stationary points as the prediction table
+    for r in table:
+        key = (r["lmbda"], r["layer"])
+        if key in predicted and r["init"] == "N(0,1)" and r["eta"] == 0.1:
+            assert predicted[key] == pytest.approx(r["predicted_plateau"], rel=1e-3)
+
+
+@pytest.mark.slow
+def test_noise_share_reproduces_a_stored_row():
+    from wdecay.datasets import load_mnist_sample
+
+    shares = runpy.run_path(str(DOCS.parent / "examples" / "noise_share.py"))["shares"]
+    (X, y), _, _ = load_mnist_sample()
+    stored = [r for r in json.loads((FIGURES / "noise_share.json").read_text())
+              if r["lmbda"] == 50.0]
+    for fresh, old in zip(shares(X, y, 50.0), stored):
+        assert fresh["stationary_rms"] == pytest.approx(old["stationary_rms"], rel=1e-3)
+        assert fresh["noise_share"] == pytest.approx(old["noise_share"], rel=1e-2)
