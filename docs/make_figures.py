@@ -2,8 +2,8 @@
 
     python docs/make_figures.py            # summary, plots and tail-off study (minutes)
     python docs/make_figures.py --predict  # also the prediction sweep (hours on 2 busy cores)
-    python docs/make_figures.py --fashion  # also Fashion-MNIST at the book's lmbda/n (about an
-                                           # hour; needs Fashion-MNIST installed)
+    python docs/make_figures.py --fashion  # also Fashion-MNIST at the book's lmbda/n (about 20
+                                           # minutes; needs Fashion-MNIST installed)
 
 Writes into docs/figures/:
 

@@ -12,7 +12,7 @@ for each lmbda, and measures, with wdecay's monitors:
 * at the plateau (the mean over the last ``--window`` epochs): the hidden
   units' mean sigma'(z) on the validation digits (``Saturation``; and at the
   end the fraction of hidden weighted inputs with |z| > 3), the norm budget's R
-  and its noise part Q/(-D) (``NormBudget``) and kappa (``Balance``);
+  and its second-order part Q/(-D) (``NormBudget``) and kappa (``Balance``);
 * the output layer's mean weight at the start, at its most negative and at
   the plateau, against the standard error std / sqrt(N) that signs cancelling
   at random would leave, and the output biases' mean (biases are not decayed).

@@ -5,8 +5,10 @@ Each SGD step adds the second-order term Q = eta^2 ||g_B||^2 to a layer's
 the book's network on the embedded 4,000-digit MNIST sample (N(0, 1) weights,
 eta 0.1, m 10) and each lmbda, this example finds the stationary point of
 C0 + penalty with :func:`wdecay.equilibrium.predict_tailoff` and prints each
-layer's predicted noise share Q/(-D) there (:func:`wdecay.equilibrium.gradient_noise`,
-exact over all mini-batches). ``examples/decay_anatomy.py`` measures Q/(-D) at
+layer's predicted share Q/(-D) there (:func:`wdecay.equilibrium.gradient_noise`,
+exact over all mini-batches). At the stationary point the full-batch gradient
+adds only eta lmbda / (2 n) of decay's shrink to Q, so the share is almost all
+noise. ``examples/decay_anatomy.py`` measures Q/(-D) at
 SGD's plateau; ``examples/predict_tailoff.py --fashion`` does both on
 Fashion-MNIST at the book's lmbda/n. Writes ``noise_share.json``.
 

@@ -18,7 +18,7 @@ share Q/(-D) of the balance (``NormBudget``) and kappa (``Balance``, on a
 
     python examples/predict_tailoff.py [--quick] [--out predict_tailoff]
     python examples/predict_tailoff.py --fashion   # Fashion-MNIST 50k, book's lmbda/n = 1e-4,
-                                                   # 400 epochs (about an hour)
+                                                   # 400 epochs (about 20 minutes)
 
 Small settings for CI: WDECAY_EXAMPLE_SMALL=1 (one configuration, 300 rows, few epochs).
 """

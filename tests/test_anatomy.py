@@ -196,6 +196,10 @@ def test_plateau_quotes(plateau_rows):
             assert abs(ratio2 - p["Q_ratio"]) < 0.005  # the identity the text explains
             assert abs(p["R"] - 1) < 0.01  # levelled off
             assert p["angle"] < 0.3 * r["rotational_angle"]  # far from rotational equilibrium
+    cosines = [r[f"layer{l}"]["plateau"]["grad_abs_cos"] for r in plateau_rows.values()
+               for l in (1, 2)]
+    quoted(f"is {min(cosines):.3f} to {max(cosines):.3f}, so the parallel part is at most "
+           f"about {100 * max(cosines) ** 2:.0f}% of the")
     five = plateau_rows[5.0]
     quoted(f"layer 1 turns by {five['layer1']['plateau']['angle']:.4f} rad per step")
     q1 = [100 * r["layer1"]["plateau"]["Q_ratio"] for r in plateau_rows.values()]

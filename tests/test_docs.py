@@ -213,7 +213,7 @@ def test_noise_share_table_matches_the_stored_predictions_and_measurements():
     for r in shares:  # "SGD's plateau shows about the same share"
         if r["layer"] == 1 and r["lmbda"] in measured:
             assert r["noise_share"] == pytest.approx(measured[r["lmbda"]], rel=0.1)
-    assert f"below {NOISE_SHARE_LIMIT:g} (``NOISE_SHARE_LIMIT``)" in flat
+    assert f"below {NOISE_SHARE_LIMIT:g} (``NOISE_SHARE_LIMIT``, applied to the noise" in flat
     predicted = {(r["lmbda"], r["layer"]): r["stationary_rms"] for r in shares}
     table = validation_rows()  # the same stationary points as the prediction table
     for r in table:
@@ -233,3 +233,45 @@ def test_noise_share_reproduces_a_stored_row():
     for fresh, old in zip(shares(X, y, 50.0), stored):
         assert fresh["stationary_rms"] == pytest.approx(old["stationary_rms"], rel=1e-3)
         assert fresh["noise_share"] == pytest.approx(old["noise_share"], rel=1e-2)
+
+
+def test_fashion_at_the_books_lmbda_over_n_matches_the_stored_run():
+    """Quotes of docs/figures/predict_tailoff_fashion.json (made by make_figures.py --fashion;
+    no test re-runs it: it needs Fashion-MNIST and about 20 minutes)."""
+    from wdecay.equilibrium import NOISE_SHARE_LIMIT
+
+    one, out = json.loads((FIGURES / "predict_tailoff_fashion.json").read_text())
+    flat = " ".join(EXERCISE.split())
+    assert (one["n"], one["lmbda"], one["epochs"]) == (50000, 5.0, 400)
+    assert (f"layer 1 has RMS {one['stationary_rms']:.4f} and the output layer "
+            f"{out['stationary_rms']:.4f}") in flat
+    assert f"predicted noise share there is {one['noise_share']:.2f}" in flat
+    assert f"would add {one['noise_share']:.2f} times as much" in flat
+    assert one["noise_share"] > NOISE_SHARE_LIMIT > max(out["noise_share"], 0.1)
+    assert all(r["predicted_plateau"] is None and r["predicted_tailoff"] is None
+               and r["reason"].startswith("noise-dominated") for r in (one, out))
+    assert (f"layer 1 settles at {one['measured_plateau']:.4f}, "
+            f"{100 * one['stationary_error']:.1f}% above the stationary point") in flat
+    assert (f"the output layer at {out['measured_plateau']:.4f}, "
+            f"{-100 * out['stationary_error']:.1f}% below it") in flat
+    assert one["stationary_error"] > 0.1 and out["stationary_error"] < -0.1  # outside 10%
+    assert (f":math:`Q/(-D)` = {one['Q_ratio_plateau']:.2f} of layer 1's balance "
+            f"({out['Q_ratio_plateau']:.2f} of the output layer's)") in flat
+    anatomy = {r["lmbda"]: r for r in json.loads((FIGURES / "decay_anatomy.json").read_text())}
+    assert f"against {anatomy[5.0]['layer1']['plateau']['Q_ratio']:.3f} on the sample" in flat
+    assert f"epoch {one['measured_tailoff']:g}, where pure decay" in flat
+    steps = math.ceil(50000 / 10)
+    for level, quoted in ((one["measured_plateau"], "reaches the measured plateau in"),
+                          (one["stationary_rms"], "the stationary point's RMS in")):
+        t = math.log(one["rms_initial"] / level) / (-steps * math.log1p(-0.1 * 5 / 50000))
+        assert f"{quoted} {t:.1f}" in flat
+    curve = one["rms_curve"]
+    low = int(np.argmin(curve))
+    assert f"down to {curve[low]:.4f} in epoch {low}" in flat
+    assert curve[-1] > curve[low] * 1.05  # it climbs back
+    assert "over epochs 371 to 400" in flat and len(curve) == 401
+    assert (f"from its N(0, 1) start ({out['rms_initial']:.4f}) to "
+            f"{out['measured_plateau']:.4f}") in flat
+    concepts = " ".join((DOCS / "concepts.rst").read_text().split())
+    assert (f"supplies :math:`Q/(-D)` = {one['Q_ratio_plateau']:.2f} of layer 1's balance, and "
+            f"layer 1 settles {100 * one['stationary_error']:.1f}% above") in concepts

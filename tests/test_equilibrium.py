@@ -151,7 +151,9 @@ def test_noise_share_is_the_norm_budget_Q_ratio_at_the_stationary_point():
     for layer in p:
         measured = np.mean(np.asarray(h[f"layer{layer.layer}/Q_ratio"])[1:])
         assert layer.noise_share == pytest.approx(measured, rel=0.05)
-        assert layer.stationary_rms == pytest.approx(layer.plateau_rms or layer.stationary_rms)
+        assert layer.plateau_rms == layer.stationary_rms  # not noise-dominated: a plateau
+        assert layer.stationary_rms == pytest.approx(
+            np.sqrt(np.mean(p.stationary.network.weights[layer.layer - 1] ** 2)), rel=1e-12)
 
 
 def test_noise_dominated_runs_get_a_reason_not_a_plateau():
@@ -162,9 +164,32 @@ def test_noise_dominated_runs_get_a_reason_not_a_plateau():
     assert max(layer.noise_share for layer in p) >= NOISE_SHARE_LIMIT
     for layer in p:
         assert layer.plateau_rms is None and layer.tailoff_epoch is None
-        assert layer.reason.startswith("noise-dominated: at the stationary point SGD's noise")
+        assert layer.reason.startswith("noise-dominated: at the stationary point the noise of "
+                                       "SGD's steps would add")
         assert layer.stationary_rms > 0
     quiet = predict_tailoff(net, X, y, eta=0.01, batch_size=60, regularizer=wdecay.L2(0.05),
                             tol=1e-6)
     assert all(layer.noise_share < NOISE_SHARE_LIMIT for layer in quiet)
     assert all(layer.plateau_rms == layer.stationary_rms for layer in quiet)
+
+
+def test_full_batch_steps_are_never_noise_dominated():
+    """With m = n there is no noise: the rule looks at the noise part of Q only."""
+    X, y = data(n=60)
+    p = predict_tailoff(wdecay.Network([5, 4, 2], initializer="large", seed=1), X, y, eta=0.5,
+                        batch_size=60, regularizer=wdecay.L2(12.0), tol=1e-7)
+    assert all(layer.plateau_rms is not None for layer in p)
+    assert all(gradient_noise(p.stationary.network, X, y, 60)[l]["noise_sq"] == 0 for l in (0, 1))
+
+
+def test_a_decay_factor_that_rounds_to_one_is_no_decay():
+    X, y = data(n=60)
+    p = predict_tailoff(wdecay.Network([5, 4, 2], seed=0), X, y, eta=0.1, batch_size=10,
+                        regularizer=wdecay.L2(1e-300))
+    assert all(layer.reason == "no decay in this run" for layer in p)
+
+
+def test_batch_size_must_be_an_integer():
+    X, y = data()
+    with pytest.raises(TypeError, match="`batch_size` must be an integer"):
+        gradient_noise(wdecay.Network([5, 2], seed=0), X, y, batch_size=2.5)

@@ -223,3 +223,30 @@ def test_a_shared_compiled_epoch_refuses_a_different_network():
     epoch = NumbaEpoch(net, np.ascontiguousarray(X), np.eye(3)[y], 7)
     with pytest.raises(ValueError, match="`network` must match the prepared one"):
         epoch.run(np.arange(len(X)), 0.1, 1.0, network=wdecay.Network([6, 4, 3], seed=0))
+
+
+def test_numba_backend_float32_equals_fit_exactly():
+    pytest.importorskip("numba")
+    X, y = data()
+    configs = [dict(eta=0.1, lmbda=5.0, initializer="large", init_seed=i) for i in range(2)]
+    nets, _ = train_many(X, y, configs, sizes=[6, 5, 3], epochs=2, batch_size=7, seed=1,
+                         dtype=np.float32, backend="numba")
+    for c, net in zip(configs, nets):
+        ref = wdecay.Network([6, 5, 3], initializer="large", seed=c["init_seed"], dtype=np.float32)
+        ref.fit(X, y, epochs=2, batch_size=7, eta=0.1, regularizer=wdecay.L2(5.0), seed=1,
+                backend="numba")
+        assert all(np.array_equal(a, b) for a, b in zip(net.parameters(), ref.parameters()))
+
+
+def test_numba_backend_marks_or_raises_on_divergence():
+    pytest.importorskip("numba")
+    X, y = data()
+    X = X * 1e3
+    bad = [dict(eta=1e308, initializer="large", init_seed=0), dict(eta=0.01, init_seed=1)]
+    kw = dict(sizes=[6, 8, 3], epochs=5, batch_size=5, cost="log-likelihood", backend="numba")
+    with pytest.raises(wdecay.TrainingDivergedError, match="network 0 diverged"):
+        train_many(X, y, bad, **kw)
+    nets, hs = train_many(X, y, bad, on_divergence="mark", **kw)
+    assert hs[0].last("diverged_epoch", None) is not None
+    assert "diverged_epoch" not in hs[1] and len(hs[1]) == 6
+    assert all(np.isfinite(p).all() for p in nets[1].parameters())

@@ -29,6 +29,7 @@ instead of giving a number.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -152,8 +153,10 @@ def gradient_noise(network, X, y, batch_size):
         E ||g_B - g||^2 = (n - m) / (m (n - 1)) (mean_x ||g_x||^2 - ||g||^2),
         E ||g_B||^2     = ||g||^2 + E ||g_B - g||^2.
 
-    Returns a list of dicts with ``mean_sq`` = E ||g_B||^2, ``noise_sq`` =
-    E ||g_B - g||^2 and ``full_sq`` = ||g||^2, one per layer. The SGD step's
+    Every batch is taken to have m rows: an epoch's short last batch, when m
+    does not divide n, is noisier. Returns a list of dicts with ``mean_sq`` =
+    E ||g_B||^2, ``noise_sq`` = E ||g_B - g||^2 and ``full_sq`` = ||g||^2, one
+    per layer. The SGD step's
     second-order term is Q = eta^2 ||g_B||^2 (the norm budget's Q without
     decay's share), so its expectation is eta^2 ``mean_sq``.
 
@@ -166,7 +169,7 @@ def gradient_noise(network, X, y, batch_size):
     >>> part["noise_sq"]   # the whole data set in every batch: no noise
     0.0
     """
-    check_scalar(batch_size, "batch_size", low=1)
+    check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1)
     X = check_features(X, "X", network.sizes[0])
     _, Y = check_targets(y, len(X), network.sizes[-1])
     n, m = len(X), min(int(batch_size), len(X))
@@ -377,7 +380,9 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
     The stationary point balances decay against the *full-batch* gradient. An
     SGD step adds the second-order term Q = eta^2 ||g_B||^2 on top; each
     layer's ``noise_share`` is its expected Q/(-D) at the stationary point.
-    Where it reaches :data:`NOISE_SHARE_LIMIT` in any layer, noise and not the
+    Where its noise part (without the full-batch gradient's, which cancels
+    against decay's second-order term at the point) reaches
+    :data:`NOISE_SHARE_LIMIT` in any layer, noise and not the
     gradient would hold that layer's norm, SGD does not settle at the
     stationary point (docs/exercise.rst measures it on Fashion-MNIST at the
     book's lmbda/n), and no layer gets a plateau or a tail-off epoch:
@@ -412,13 +417,14 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
     (True, 'no decay in this run')
     """
     check_scalar(eta, "eta", low=0, inclusive=False)
-    check_scalar(batch_size, "batch_size", low=1)
+    check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1)
     regularizer = get_regularizer(regularizer)
     X = check_features(X, "X", network.sizes[0])
     n = len(X)
     steps = -(-n // int(batch_size))
     start = kappa(network, X, y, regularizer)
-    if regularizer.lmbda <= 0 or all(s["radial_decay"] <= 0 for s in start):
+    no_factor = not regularizer.has_shrink and regularizer.factor(eta, n) == 1.0
+    if regularizer.lmbda <= 0 or no_factor or all(s["radial_decay"] <= 0 for s in start):
         layers = [LayerPrediction(l, _rms(w), None, None, s["kappa"], s["radial_gradient"],
                                   s["radial_decay"], math.nan, False, "no decay in this run")
                   for l, (w, s) in enumerate(zip(network.weights, start), 1)]
@@ -427,10 +433,10 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
     end = kappa(sp.network, X, y, regularizer)
     a = pure_decay_factor(regularizer, eta, n)
     per_epoch = None if a is None else a ** steps
-    shares = _noise_shares(sp.network, X, y, batch_size, eta, regularizer, n)
+    shares, noise_only = _noise_shares(sp.network, X, y, batch_size, eta, regularizer, n)
     noisiest = max(range(len(shares)),
-                   key=lambda i: -math.inf if math.isnan(shares[i]) else shares[i])
-    noisy = shares[noisiest] >= NOISE_SHARE_LIMIT
+                   key=lambda i: -math.inf if math.isnan(noise_only[i]) else noise_only[i])
+    noisy = noise_only[noisiest] >= NOISE_SHARE_LIMIT
     layers = []
     for l, (w0, w1, s0, s1) in enumerate(zip(network.weights, sp.network.weights, start, end), 1):
         rms0, plateau = _rms(w0), _rms(w1)
@@ -439,10 +445,10 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
         tail, reason = None, ""
         if noisy:
             which = "this layer" if noisiest == l - 1 else f"layer {noisiest + 1}"
-            reason = (f"noise-dominated: at the stationary point SGD's noise term Q would be "
-                      f"{shares[noisiest]:.2g} times decay's shrink in {which} (Q/(-D) >= "
-                      f"{NOISE_SHARE_LIMIT:g}); SGD settles away from the stationary point "
-                      f"(stationary RMS {plateau:.4g})")
+            reason = (f"noise-dominated: at the stationary point the noise of SGD's steps "
+                      f"would add {noise_only[noisiest]:.2g} times as much to ||W||^2 as decay "
+                      f"removes in {which} (limit {NOISE_SHARE_LIMIT:g}); SGD settles away "
+                      f"from the stationary point (stationary RMS {plateau:.4g})")
             plateau = None
         elif rms0 <= plateau:
             reason = (f"starts below its plateau ({rms0:.4g} <= {plateau:.4g}): "
@@ -462,15 +468,20 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
 
 
 def _noise_shares(network, X, y, batch_size, eta, regularizer, n):
-    """Per layer, the expected Q/(-D) of one SGD step: eta^2 E||g_B||^2 / -D.
+    """Per layer, the expected Q/(-D) of one SGD step, and the part of it that is noise.
 
+    Q/(-D) = eta^2 E||g_B||^2 / -D, and its noise part eta^2 E||g_B - g||^2 / -D:
+    at a stationary point the full-batch part of Q cancels against decay's
+    second-order term, so only the noise part moves SGD off the point.
     -D = (1 - a^2) ||W||^2 for a factor a; otherwise its first-order value
     2 eta <W, grad penalty>.
     """
     a = pure_decay_factor(regularizer, eta, n)
-    out = []
+    shares, noise = [], []
     for w, part in zip(network.weights, gradient_noise(network, X, y, batch_size)):
         shrink = ((1.0 - a * a) * float(np.vdot(w, w)) if a is not None
                   else 2.0 * eta * float(np.vdot(w, regularizer.gradient(w, n))))
-        out.append(eta * eta * part["mean_sq"] / shrink if shrink > 0 else math.nan)
-    return out
+        ok = shrink > 0
+        shares.append(eta * eta * part["mean_sq"] / shrink if ok else math.nan)
+        noise.append(eta * eta * part["noise_sq"] / shrink if ok else math.nan)
+    return shares, noise

@@ -42,9 +42,10 @@ Measured by ``benchmarks/numba_density.py`` ([784, 30, 10], 20,000 rows of
 uniform inputs with a random fraction of zeros, one BLAS thread, medians of
 CPU time; load average about 5): the dense and CSR epochs cost the same at
 density 0.193 (float64, batch 10), 0.259 (float64, batch 100), 0.171 (float32,
-batch 10) and 0.237 (float32, batch 100); the thresholds are the smaller of
-each dtype's two, rounded to 0.20 and 0.17 (the MNIST sample itself, at
-0.193, ran 1.09x faster CSR in float64). The MNIST sample (19% non-zero) thus
+batch 10) and 0.237 (float32, batch 100); the thresholds start from the
+smaller of each dtype's two: 0.171 rounds down to 0.17, and 0.193 is rounded
+*up* to 0.20 because the MNIST sample itself, at density 0.193, ran 1.09x
+faster CSR than dense in float64 on its real digits. The MNIST sample (19% non-zero) thus
 runs CSR in float64 and dense in float32, Fashion-MNIST (50%) dense. The table
 is in docs/speed.rst.
 """

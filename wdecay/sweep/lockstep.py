@@ -255,8 +255,9 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
         for k, net in enumerate(networks):  # the networks now view the stacked arrays
             net.weights, net.biases = stack.views(k)
         stack.set_decay(eta, regs, n)
-    else:
-        factors = [r.factor(float(e), n) for r, e in zip(regs, eta)]
+    else:  # the configs' own etas, as fit gets them (not rounded to float32)
+        etas = [float(c["eta"]) for c in configs]
+        factors = [r.factor(e, n) for r, e in zip(regs, etas)]
     runs = []
     for k, net in enumerate(networks):
         mons = monitor_list(monitors(k) if monitors else [], evaluation)
@@ -279,7 +280,7 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
         if compiled is not None:
             for k, (net, run) in enumerate(zip(networks, runs)):
                 if run.alive:
-                    compiled.run(orders[k if separate else 0], eta[k], factors[k], network=net)
+                    compiled.run(orders[k if separate else 0], etas[k], factors[k], network=net)
             return
         quiet = np.errstate(all="ignore") if on_divergence == "mark" else contextlib.nullcontext()
         with quiet:
