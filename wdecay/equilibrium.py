@@ -188,7 +188,7 @@ def gradient_noise(network, X, y, batch_size):
     out = []
     for sq, g in zip(per_row, total):
         full = float(np.vdot(g, g)) / n ** 2
-        spread = max(sq / n - full, 0.0)
+        spread = max(float(sq) / n - full, 0.0)
         noise = 0.0 if n == 1 else (n - m) / (m * (n - 1)) * spread
         out.append({"mean_sq": full + noise, "noise_sq": noise, "full_sq": full})
     return out
