@@ -55,7 +55,7 @@ def make_network(init, seed=0):
 
 
 def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None, seed=0,
-            plateau_only=False):
+            plateau_only=False, warm_start=0):
     """Predict, then train and measure; one dict per layer.
 
     ``plateau_only`` trains with epoch-level monitors only (so the numba backend
@@ -64,7 +64,11 @@ def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None
     """
     reg = wdecay.L2(lmbda)
     net = make_network(init, seed)
-    pred = predict_tailoff(net, X, y, eta=eta, batch_size=m, regularizer=reg)
+    pred = predict_tailoff(net, X, y, eta=eta, batch_size=m, regularizer=reg,
+                           warm_start_epochs=warm_start, seed=seed)
+    # with a warm start, also the solve from the initial weights, for comparison
+    cold = (predict_tailoff(net, X, y, eta=eta, batch_size=m, regularizer=reg)
+            if warm_start else pred)
     longest = max((p.tailoff_epoch or 0.0) for p in pred)
     epochs = max(min_epochs, int(math.ceil(1.5 * longest)) + 2 * window)
     if max_epochs is not None:
@@ -85,6 +89,9 @@ def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None
 
         rows.append({
             "lmbda": lmbda, "n": len(X), "init": init, "eta": eta, "batch_size": m,
+            "warm_start_epochs": warm_start, "objective": pred.stationary.objective,
+            "cold_objective": cold.stationary.objective,
+            "cold_stationary_rms": cold[p.layer].stationary_rms,
             "epochs": epochs, "layer": p.layer, "rms_initial": p.rms_initial,
             "kappa_initial": p.kappa_initial, "kappa_stationary": p.kappa_plateau,
             "predicted_plateau": p.plateau_rms, "measured_plateau": plateau,
@@ -125,6 +132,9 @@ def main(argv=None):
                         help="measure the plateau only (epoch-level monitors: the numba backend "
                              "can train, much faster on large data)")
     parser.add_argument("--only", type=int, nargs="+", help="indices into SAMPLE_CONFIGS to run")
+    parser.add_argument("--warm-start", type=int, default=0, metavar="EPOCHS",
+                        help="solve for the stationary point after this many epochs of SGD "
+                             "(writes predict_tailoff_warm<EPOCHS>.json)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="train at least this many epochs (default 60; 400 with --fashion)")
     parser.add_argument("--out", default="predict_tailoff")
@@ -150,6 +160,9 @@ def main(argv=None):
             args.window = 3
     if args.epochs is not None:
         kwargs["min_epochs"] = args.epochs
+    if args.warm_start:
+        kwargs["warm_start"] = args.warm_start
+        name = name.replace(".json", f"_warm{args.warm_start}.json")
     rows = []
     for lmbda, init, eta, m in configs:
         new = measure(X, y, lmbda, init, eta, m, window=args.window,

@@ -193,3 +193,21 @@ def test_batch_size_must_be_an_integer():
     X, y = data()
     with pytest.raises(TypeError, match="`batch_size` must be an integer"):
         gradient_noise(wdecay.Network([5, 2], seed=0), X, y, batch_size=2.5)
+
+
+def test_warm_start_solves_from_a_short_sgd_run():
+    X, y = data(n=80)
+    reg = wdecay.L2(0.5)
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=2)
+    before = [w.copy() for w in net.weights]
+    p = predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=reg, tol=1e-7,
+                        warm_start_epochs=2, seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip(before, net.weights))  # not trained
+    warm = net.copy()
+    warm.fit(X, y, epochs=2, batch_size=7, eta=0.5, regularizer=reg, seed=3)
+    sp = stationary_point(warm, X, y, reg, tol=1e-7)
+    for layer, w in zip(p, sp.network.weights):
+        assert layer.stationary_rms == pytest.approx(np.sqrt(np.mean(w ** 2)), rel=1e-12)
+        assert layer.rms_initial == pytest.approx(np.sqrt(np.mean(before[layer.layer - 1] ** 2)))
+    with pytest.raises(ValueError, match="`warm_start_epochs` must be >= 0"):
+        predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=reg, warm_start_epochs=-1)

@@ -96,3 +96,10 @@ def test_noise_share(tmp_path):
     rows = json.loads((tmp_path / "noise_share" / "noise_share.json").read_text())
     assert [r["layer"] for r in rows] == [1, 2]
     assert all(0 < r["noise_share"] < 1 and r["stationary_rms"] > 0 for r in rows)
+
+
+def test_predict_tailoff_with_a_warm_start(tmp_path):
+    run("predict_tailoff.py", tmp_path, "--warm-start", "1")
+    rows = json.loads((tmp_path / "predict_tailoff" / "predict_tailoff_warm1.json").read_text())
+    assert [r["warm_start_epochs"] for r in rows] == [1, 1]
+    assert all(r["cold_stationary_rms"] > 0 and r["objective"] > 0 for r in rows)
