@@ -277,3 +277,28 @@ def test_fashion_at_the_books_lmbda_over_n_matches_the_stored_run():
     concepts = " ".join((DOCS / "concepts.rst").read_text().split())
     assert (f"supplies :math:`Q/(-D)` = {one['Q_ratio_plateau']:.2f} of layer 1's balance, and "
             f"layer 1 settles {100 * one['stationary_error']:.1f}% above") in concepts
+
+
+def test_warm_start_quotes_match_the_stored_run():
+    rows = json.loads((FIGURES / "predict_tailoff_warm2.json").read_text())
+    flat = " ".join(EXERCISE.split())
+    by = {(r["lmbda"], r["layer"]): r for r in rows}
+    big, big_out, five = by[200.0, 1], by[200.0, 2], by[5.0, 1]
+    assert all(r["warm_start_epochs"] == 2 for r in rows)
+    assert f"the predicted noise share there is {big['noise_share']:.3f}" in flat
+    assert (f"stops at one with objective {big['cold_objective']:.4f} and layer-1 RMS "
+            f"{big['cold_stationary_rms']:.4f}") in flat
+    assert f"with a lower objective, {big['objective']:.4f}" in flat
+    assert big["objective"] < big["cold_objective"]
+    cold = next(r for r in validation_rows() if r["lmbda"] == 200 and r["layer"] == 1)
+    assert big["cold_stationary_rms"] == pytest.approx(cold["predicted_plateau"], abs=6e-5)
+    assert (f"layer 1 is predicted at {big['predicted_plateau']:.4f} against the measured "
+            f"{big['measured_plateau']:.4f} ({100 * big['plateau_error']:+.1f}%)") in flat
+    assert (f"the output layer at {big_out['predicted_plateau']:.4f} against "
+            f"{big_out['measured_plateau']:.4f} ({100 * big_out['plateau_error']:.1f}%)") in flat
+    assert abs(big["plateau_error"]) < 0.1 and abs(big_out["plateau_error"]) < 0.1
+    assert (f"tail-off epoch is {big['predicted_tailoff']:.1f} against "
+            f"{big['measured_tailoff']:g}") in flat
+    assert (f"{five['predicted_plateau']:.4f} against {five['measured_plateau']:.4f} "
+            f"({100 * five['plateau_error']:+.1f}%), tail-off {five['predicted_tailoff']:.1f} "
+            f"against {five['measured_tailoff']:g}") in flat
