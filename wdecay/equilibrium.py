@@ -402,10 +402,10 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
     warm_start_epochs : int >= 0
         Train a copy this many epochs of SGD (the run's own rule, eta and
         mini-batches, mini-batch orders from ``seed``) before the L-BFGS solve,
-        and solve from there. The objective has several stationary points;
-        at lmbda = 200 on the MNIST sample L-BFGS from the N(0, 1) weights
-        reaches one 12% below the level SGD settles at, and two epochs of SGD
-        (the decay-dominated phase) lead it to SGD's own (docs/exercise.rst).
+        and solve from there. The objective has several stationary points, and
+        L-BFGS from the initial weights may stop at another one than SGD's; a
+        short warm start (the decay-dominated phase) leads it to SGD's
+        (docs/exercise.rst measures a case at lmbda = 200).
         The initial RMS, kappa_0 and the tail-off epoch still refer to
         ``network`` as given.
     seed : int or None
