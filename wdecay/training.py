@@ -257,8 +257,14 @@ class Step:
 BACKENDS = ("auto", "numpy", "numba")
 
 
-def _numba_steps(backend, network, X, Y, m, eta, regularizer, optimizer, monitors, step):
-    """The numba kernel's ``steps(order, epoch)`` if ``backend`` picks it, else None."""
+def compiled_epoch(backend, network, regularizers, X, Y, m, *, per_batch_monitors=False,
+                   optimizer=None, what="training"):
+    """The prepared :class:`~wdecay.numba_backend.NumbaEpoch` if ``backend`` picks it, else None.
+
+    'numpy' gives None; 'auto' gives None when numba is missing or cannot run
+    ``network`` with every one of ``regularizers``; an explicit 'numba' that
+    cannot raises a ValueError saying why (``what`` names the run).
+    """
     if backend not in BACKENDS:
         raise ValueError(f"`backend` must be one of {', '.join(map(repr, BACKENDS))}, "
                          f"got {backend!r}")
@@ -266,13 +272,22 @@ def _numba_steps(backend, network, X, Y, m, eta, regularizer, optimizer, monitor
         return None
     from .numba_backend import NumbaEpoch
 
-    reason = NumbaEpoch.unsupported_reason(network, regularizer, monitors.per_batch, optimizer)
-    if reason is not None:
-        if backend == "numba":
-            raise ValueError(f"backend='numba' cannot run this training: {reason}")
+    for regularizer in regularizers:
+        reason = NumbaEpoch.unsupported_reason(network, regularizer, per_batch_monitors,
+                                               optimizer)
+        if reason is not None:
+            if backend == "numba":
+                raise ValueError(f"backend='numba' cannot run this {what}: {reason}")
+            return None
+    return NumbaEpoch(network, np.ascontiguousarray(X), np.ascontiguousarray(Y), min(m, len(X)))
+
+
+def _numba_steps(backend, network, X, Y, m, eta, regularizer, optimizer, monitors, step):
+    """The numba kernel's ``steps(order, epoch)`` if ``backend`` picks it, else None."""
+    kernel = compiled_epoch(backend, network, [regularizer], X, Y, m,
+                            per_batch_monitors=monitors.per_batch, optimizer=optimizer)
+    if kernel is None:
         return None
-    kernel = NumbaEpoch(network, np.ascontiguousarray(X), np.ascontiguousarray(Y),
-                        min(m, len(X)))
     factor = step.factor
 
     def steps(order, epoch):

@@ -35,6 +35,7 @@ from ..network import Network
 from ..numba_backend import FOLD_LIMIT
 from ..optim import get_optimizer
 from ..regularizers import get_regularizer
+from ..training import compiled_epoch
 
 CONFIG_KEYS = ("eta", "lmbda", "regularizer", "initializer", "init_seed", "order_seed")
 
@@ -249,7 +250,7 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
     n, m = len(X), int(batch_size)
     eta = np.array([c["eta"] for c in configs], dtype=dtype)
     regs = [c["regularizer"] for c in configs]
-    compiled = _compiled_epoch(backend, networks, regs, X, Y, m)
+    compiled = compiled_epoch(backend, networks[0], regs, X, Y, m, what="sweep")
     if compiled is None:
         stack = Lockstep(networks, dtype=dtype)
         for k, net in enumerate(networks):  # the networks now view the stacked arrays
@@ -307,22 +308,3 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
                run_epoch=run_epoch, check_finite=check_finite)
     return networks, [run.history for run in runs]
 
-
-def _compiled_epoch(backend, networks, regularizers, X, Y, m):
-    """One :class:`~wdecay.numba_backend.NumbaEpoch` for all networks if ``backend`` picks it."""
-    from ..training import BACKENDS
-
-    if backend not in BACKENDS:
-        raise ValueError(f"`backend` must be one of {', '.join(map(repr, BACKENDS))}, "
-                         f"got {backend!r}")
-    if backend == "numpy":
-        return None
-    from ..numba_backend import NumbaEpoch
-
-    for reg in regularizers:
-        reason = NumbaEpoch.unsupported_reason(networks[0], reg, per_batch_monitors=False)
-        if reason is not None:
-            if backend == "numba":
-                raise ValueError(f"backend='numba' cannot run this sweep: {reason}")
-            return None
-    return NumbaEpoch(networks[0], X, Y, min(m, len(X)))
