@@ -67,8 +67,8 @@ def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None
     pred = predict_tailoff(net, X, y, eta=eta, batch_size=m, regularizer=reg,
                            warm_start_epochs=warm_start, seed=seed)
     # with a warm start, also the solve from the initial weights, for comparison
-    cold = (predict_tailoff(net, X, y, eta=eta, batch_size=m, regularizer=reg)
-            if warm_start else pred)
+    cold = (predict_tailoff(net, X, y, eta=eta, batch_size=m, regularizer=reg,
+                            warm_start_epochs=0) if warm_start else pred)
     longest = max((p.tailoff_epoch or 0.0) for p in pred)
     epochs = max(min_epochs, int(math.ceil(1.5 * longest)) + 2 * window)
     if max_epochs is not None:
@@ -134,7 +134,9 @@ def main(argv=None):
     parser.add_argument("--only", type=int, nargs="+", help="indices into SAMPLE_CONFIGS to run")
     parser.add_argument("--warm-start", type=int, default=0, metavar="EPOCHS",
                         help="solve for the stationary point after this many epochs of SGD "
-                             "(writes predict_tailoff_warm<EPOCHS>.json)")
+                             "(writes predict_tailoff_warm<EPOCHS>.json); 0, this example's "
+                             "default, solves from the initial weights (the docs' first table; "
+                             "predict_tailoff's own default is 2)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="train at least this many epochs (default 60; 400 with --fashion)")
     parser.add_argument("--out", default="predict_tailoff")

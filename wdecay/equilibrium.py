@@ -351,18 +351,16 @@ def pure_decay_factor(regularizer, eta, n):
 
 
 def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
-                    max_iter=500, warm_start_epochs=0, seed=None):
+                    max_iter=500, warm_start_epochs=2, seed=0):
     """Predict, before training, each layer's plateau RMS and the epoch pure decay reaches it.
 
     The plateau is the RMS of the layer at a stationary point of C0 + penalty
-    (:func:`stationary_point`) found by L-BFGS *from the network's initial
-    weights*, with no SGD warm start. We measured that this is enough
-    (examples/predict_tailoff.py, docs/exercise.rst): on the 4,000-row MNIST
-    sample at lmbda = 5, L-BFGS from N(0, 1) weights and from the default
-    1/sqrt(n_in) weights reaches the same layer-1 RMS (0.0981 and 0.0980), and
-    SGD's measured plateaus lie within 1.5% of it. SGD's plateau is usually a
-    little higher than the stationary one: its noise adds the second-order
-    term Q of the norm budget.
+    (:func:`stationary_point`) found by L-BFGS after a short warm start: two
+    epochs of the run's own SGD on a copy (``warm_start_epochs``), so that the
+    solve ends at the stationary point SGD heads for where the objective has
+    several (docs/exercise.rst compares both starts with training on the
+    MNIST sample). SGD's plateau is usually a little higher than the
+    stationary one: its noise adds the second-order term Q of the norm budget.
 
     The tail-off epoch is when pure decay, at the exact per-step factor
     a = 1 - eta lmbda / n and ceil(n/m) steps per epoch, brings the RMS to the
@@ -399,7 +397,7 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
     regularizer : Regularizer
     tol, max_iter
         Passed to :func:`stationary_point`.
-    warm_start_epochs : int >= 0
+    warm_start_epochs : int >= 0, default 2
         Train a copy this many epochs of SGD (the run's own rule, eta and
         mini-batches, mini-batch orders from ``seed``) before the L-BFGS solve,
         and solve from there. The objective has several stationary points, and
@@ -408,7 +406,7 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
         (docs/exercise.rst measures a case at lmbda = 200).
         The initial RMS, kappa_0 and the tail-off epoch still refer to
         ``network`` as given.
-    seed : int or None
+    seed : int or None, default 0
         Seed of the warm start's mini-batch orders.
 
     Returns
