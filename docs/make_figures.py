@@ -16,8 +16,8 @@ Writes into docs/figures/:
 - ``predict_tailoff.json``: examples/predict_tailoff.py, the predicted against
   the measured plateau and tail-off epoch (its table in exercise.rst is
   :func:`validation_table`).
-- ``predict_tailoff_warm2.json``: the same at lmbda 5 and 200, solved after
-  a two-epoch SGD warm start (``--predict``);
+- ``predict_tailoff_warm2.json``: the same sweep, solved after a two-epoch SGD
+  warm start, predict_tailoff's default (``--predict``);
 - ``noise_share.json``: examples/noise_share.py, each layer's predicted noise
   share Q/(-D) at the stationary point, lmbda 2, 5, 20 and 50 (``--predict``);
 - ``predict_tailoff_fashion.json``: the same on Fashion-MNIST's first 50,000
@@ -108,8 +108,7 @@ def main(argv=None):
     if "--predict" in argv:
         sys.argv = ["predict_tailoff.py", "--out", FIGURES]
         runpy.run_path(os.path.join(EXAMPLES, "predict_tailoff.py"), run_name="__main__")
-        sys.argv = ["predict_tailoff.py", "--only", "1", "6", "--warm-start", "2", "--out",
-                    FIGURES]
+        sys.argv = ["predict_tailoff.py", "--warm-start", "2", "--out", FIGURES]
         runpy.run_path(os.path.join(EXAMPLES, "predict_tailoff.py"), run_name="__main__")
         sys.argv = ["noise_share.py", "--out", FIGURES]
         runpy.run_path(os.path.join(EXAMPLES, "noise_share.py"), run_name="__main__")

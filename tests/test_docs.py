@@ -290,7 +290,7 @@ def test_fashion_at_the_books_lmbda_over_n_matches_the_stored_run():
 def test_warm_start_quotes_match_the_stored_run():
     rows = json.loads((FIGURES / "predict_tailoff_warm2.json").read_text())
     flat = " ".join(EXERCISE.split())
-    by = {(r["lmbda"], r["layer"]): r for r in rows}
+    by = {(r["lmbda"], r["layer"]): r for r in rows if r["init"] == "N(0,1)" and r["eta"] == 0.1}
     big, big_out, five = by[200.0, 1], by[200.0, 2], by[5.0, 1]
     assert all(r["warm_start_epochs"] == 2 for r in rows)
     assert f"the predicted noise share there is {big['noise_share']:.3f}" in flat
@@ -310,3 +310,27 @@ def test_warm_start_quotes_match_the_stored_run():
     assert (f"{five['predicted_plateau']:.4f} against {five['measured_plateau']:.4f} "
             f"({100 * five['plateau_error']:+.1f}%), tail-off {five['predicted_tailoff']:.1f} "
             f"against {five['measured_tailoff']:g}") in flat
+
+
+def test_the_default_warm_start_sweep_matches_its_table():
+    rows = json.loads((FIGURES / "predict_tailoff_warm2.json").read_text())
+    for line in make_figures()["validation_table"](rows):
+        assert line in EXERCISE, line
+    flat = " ".join(EXERCISE.split())
+    worst = max(rows, key=lambda r: abs(r["plateau_error"]))
+    assert (f"Every plateau, of both layers, is within {100 * abs(worst['plateau_error']):.1f}% "
+            f"of the prediction (lmbda = {worst['lmbda']:g}, layer {worst['layer']})") in flat
+    assert abs(worst["plateau_error"]) < 0.10  # the target, everywhere
+    cold = {(r["lmbda"], r["init"], r["eta"], r["layer"]): r for r in validation_rows()}
+    assert len(cold) == len(rows)
+    gaps = [abs(r["predicted_tailoff"] - cold[r["lmbda"], r["init"], r["eta"], r["layer"]]
+                ["predicted_tailoff"]) for r in rows if r["predicted_tailoff"] is not None]
+    assert max(gaps) < 0.3 and "to within 0.3 epochs" in flat
+    from wdecay.equilibrium import predict_tailoff
+    import inspect
+    default = inspect.signature(predict_tailoff).parameters["warm_start_epochs"].default
+    assert all(r["warm_start_epochs"] == default for r in rows)
+    for r in rows:
+        if r["predicted_tailoff"] is not None:  # as epoch indices: within 15% or one epoch
+            miss = abs(math.ceil(r["predicted_tailoff"]) - r["measured_tailoff"])
+            assert miss <= 1 or miss <= 0.15 * r["measured_tailoff"], r
