@@ -157,7 +157,8 @@ def test_prediction_table_matches_the_stored_sweep():
     assert max(at50) / min(at50) < 1.03
     small = next(r for r in rows if r["lmbda"] == 50 and r["eta"] == 0.025 and r["layer"] == 1)
     big = row(50, "N(0,1)", 1)
-    assert (f"stationary RMS is {big['predicted_plateau']:.4f}; SGD settles at "
+    assert (f"stationary RMS from the initial weights (first table) is "
+            f"{big['predicted_plateau']:.4f}; SGD settles at "
             f"{big['measured_plateau']:.4f} with eta/m = 0.01 and at "
             f"{small['measured_plateau']:.4f} with eta/m = 0.0025") in flat
     assert abs(small["plateau_error"]) < abs(big["plateau_error"])
