@@ -294,12 +294,15 @@ def test_warm_start_quotes_match_the_stored_run():
     by = {(r["lmbda"], r["layer"]): r for r in rows if r["init"] == "N(0,1)" and r["eta"] == 0.1}
     big, big_out, five = by[200.0, 1], by[200.0, 2], by[5.0, 1]
     assert all(r["warm_start_epochs"] == 2 for r in rows)
-    assert f"the predicted noise share there is {big['noise_share']:.3f}" in flat
+    assert (f"the predicted noise share at the point SGD reaches, below, is "
+            f"{big['noise_share']:.3f}") in flat
     assert (f"stops at one with objective {big['cold_objective']:.4f} and layer-1 RMS "
             f"{big['cold_stationary_rms']:.4f}") in flat
-    assert f"with a lower objective, {big['objective']:.4f}" in flat
+    assert f"it stops at another, with objective {big['objective']:.4f}" in flat
     assert big["objective"] < big["cold_objective"]
     cold = next(r for r in validation_rows() if r["lmbda"] == 200 and r["layer"] == 1)
+    cold_out = next(r for r in validation_rows() if r["lmbda"] == 200 and r["layer"] == 2)
+    assert f"(the output layer {100 * cold_out['plateau_error']:.1f}%)" in flat
     assert big["cold_stationary_rms"] == pytest.approx(cold["predicted_plateau"], abs=6e-5)
     assert (f"layer 1 is predicted at {big['predicted_plateau']:.4f} against the measured "
             f"{big['measured_plateau']:.4f} ({100 * big['plateau_error']:+.1f}%)") in flat
@@ -335,3 +338,21 @@ def test_the_default_warm_start_sweep_matches_its_table():
         if r["predicted_tailoff"] is not None:  # as epoch indices: within 15% or one epoch
             miss = abs(math.ceil(r["predicted_tailoff"]) - r["measured_tailoff"])
             assert miss <= 1 or miss <= 0.15 * r["measured_tailoff"], r
+
+
+def test_cross_references_between_the_stored_runs():
+    flat = " ".join(EXERCISE.split())
+    cold = {(r["lmbda"], r["init"], r["eta"], r["layer"]): r for r in validation_rows()}
+    warm = {(r["lmbda"], r["init"], r["eta"], r["layer"]): r for r in
+            json.loads((FIGURES / "predict_tailoff_warm2.json").read_text())}
+    out5, one5 = cold[5.0, "N(0,1)", 0.1, 2], cold[5.0, "N(0,1)", 0.1, 1]
+    assert (f"({out5['measured_plateau']:.4f} measured after {out5['epochs']} epochs, below)"
+            in flat)
+    assert (f"1.0464 from the initial weights and "
+            f"{warm[5.0, 'N(0,1)', 0.1, 2]['predicted_plateau']:.4f} with the default") in flat
+    fashion = json.loads((FIGURES / "predict_tailoff_fashion.json").read_text())[0]
+    assert (f"epoch {fashion['measured_tailoff']:g} on Fashion-MNIST, against "
+            f"{one5['measured_tailoff']:g} on the sample at lmbda = 5") in flat
+    assert fashion["measured_tailoff"] < one5["measured_tailoff"]
+    big = warm[200.0, "N(0,1)", 0.1, 1]
+    assert f"lmbda = 200's {big['predicted_tailoff']:.1f} against {big['measured_tailoff']:g}" in flat

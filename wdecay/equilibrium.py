@@ -44,11 +44,12 @@ from .regularizers import get_regularizer
 #: still count as decay-dominated: the norm budget's tail-off threshold R = 0.5.
 DOMINATED_KAPPA = 0.5
 
-#: Above this predicted noise share Q/(-D) at the stationary point (in any
-#: layer), SGD's noise holds the weights away from the stationary point and no
-#: plateau is predicted. It lies between the measured cases of docs/exercise.rst
-#: ("SGD's noise"): the MNIST sample's, whose plateaus lie within 5% of the
-#: stationary point, and Fashion-MNIST's at the book's lmbda/n, which do not.
+#: When the noise part of the predicted Q/(-D) at the stationary point (without
+#: the full-batch gradient's part) reaches this in any layer, SGD's noise holds
+#: the weights away from the stationary point and no plateau is predicted. A
+#: choice between the measured cases of docs/exercise.rst ("SGD's noise"): the
+#: MNIST sample's shares, whose plateaus lie within 5% of the stationary point,
+#: and Fashion-MNIST's at the book's lmbda/n, which do not (both quoted there); where between them prediction starts to fail is not measured.
 NOISE_SHARE_LIMIT = 0.5
 
 
@@ -157,8 +158,9 @@ def gradient_noise(network, X, y, batch_size):
     does not divide n, is noisier. Returns a list of dicts with ``mean_sq`` =
     E ||g_B||^2, ``noise_sq`` = E ||g_B - g||^2 and ``full_sq`` = ||g||^2, one
     per layer. The SGD step's
-    second-order term is Q = eta^2 ||g_B||^2 (the norm budget's Q without
-    decay's share), so its expectation is eta^2 ``mean_sq``.
+    second-order term is Q = eta^2 ||g_B||^2 (the norm budget's Q = ||u||^2;
+    decay's own second-order term is part of D), so its expectation is
+    eta^2 ``mean_sq``.
 
     Examples
     --------
@@ -359,8 +361,9 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
     epochs of the run's own SGD on a copy (``warm_start_epochs``), so that the
     solve ends at the stationary point SGD heads for where the objective has
     several (docs/exercise.rst compares both starts with training on the
-    MNIST sample). SGD's plateau is usually a little higher than the
-    stationary one: its noise adds the second-order term Q of the norm budget.
+    MNIST sample). For the first layer SGD's plateau is usually a little higher
+    than the stationary one: its noise adds the second-order term Q of the norm
+    budget.
 
     The tail-off epoch is when pure decay, at the exact per-step factor
     a = 1 - eta lmbda / n and ceil(n/m) steps per epoch, brings the RMS to the
