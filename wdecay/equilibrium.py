@@ -49,7 +49,8 @@ DOMINATED_KAPPA = 0.5
 #: the weights away from the stationary point and no plateau is predicted. A
 #: choice between the measured cases of docs/exercise.rst ("SGD's noise"): the
 #: MNIST sample's shares, whose plateaus lie within 5% of the stationary point,
-#: and Fashion-MNIST's at the book's lmbda/n, which do not (both quoted there); where between them prediction starts to fail is not measured.
+#: and Fashion-MNIST's at the book's lmbda/n, which do not (both quoted there);
+#: where between them prediction starts to fail is not measured.
 NOISE_SHARE_LIMIT = 0.5
 
 
