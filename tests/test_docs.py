@@ -254,6 +254,7 @@ def test_fashion_at_the_books_lmbda_over_n_matches_the_stored_run():
     one, out = json.loads((FIGURES / "predict_tailoff_fashion.json").read_text())
     flat = " ".join(EXERCISE.split())
     assert (one["n"], one["lmbda"], one["epochs"]) == (50000, 5.0, 400)
+    assert one["warm_start_epochs"] == 0 and "the prediction solves from the initial weights" in flat
     assert (f"layer 1 has RMS {one['stationary_rms']:.4f} and the output layer "
             f"{out['stationary_rms']:.4f}") in flat
     assert f"predicted noise share there is {one['noise_share']:.2f}" in flat
