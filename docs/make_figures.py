@@ -21,7 +21,8 @@ Writes into docs/figures/:
 - ``noise_share.json``: examples/noise_share.py, each layer's predicted noise
   share Q/(-D) at the stationary point, lmbda 2, 5, 20 and 50 (``--predict``);
 - ``predict_tailoff_fashion.json``: the same on Fashion-MNIST's first 50,000
-  training images at lmbda = 5 (lmbda/n = 1e-4, the book's), 400 epochs.
+  training images at lmbda = 5 (lmbda/n = 1e-4, the book's), 400 epochs, and
+  ``predict_tailoff_fashion_warm2.json`` with the default warm start.
 
 tests/test_docs.py checks the quoted numbers against these files and, in
 slow tests, against fresh runs.
@@ -114,6 +115,8 @@ def main(argv=None):
         runpy.run_path(os.path.join(EXAMPLES, "noise_share.py"), run_name="__main__")
     if "--fashion" in argv:
         sys.argv = ["predict_tailoff.py", "--fashion", "--out", FIGURES]
+        runpy.run_path(os.path.join(EXAMPLES, "predict_tailoff.py"), run_name="__main__")
+        sys.argv = ["predict_tailoff.py", "--fashion", "--warm-start", "2", "--out", FIGURES]
         runpy.run_path(os.path.join(EXAMPLES, "predict_tailoff.py"), run_name="__main__")
 
 

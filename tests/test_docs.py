@@ -255,6 +255,12 @@ def test_fashion_at_the_books_lmbda_over_n_matches_the_stored_run():
     flat = " ".join(EXERCISE.split())
     assert (one["n"], one["lmbda"], one["epochs"]) == (50000, 5.0, 400)
     assert one["warm_start_epochs"] == 0 and "the prediction solves from the initial weights" in flat
+    w1, w2 = json.loads((FIGURES / "predict_tailoff_fashion_warm2.json").read_text())
+    assert w1["warm_start_epochs"] == 2 and w1["measured_plateau"] == one["measured_plateau"]
+    assert (f"the stationary point has layer 1 at {w1['stationary_rms']:.4f} and the output "
+            f"layer at {w2['stationary_rms']:.4f}, and layer 1's predicted noise share is "
+            f"{w1['noise_share']:.2f}") in flat
+    assert w1["noise_share"] > NOISE_SHARE_LIMIT and w1["predicted_plateau"] is None
     assert (f"layer 1 has RMS {one['stationary_rms']:.4f} and the output layer "
             f"{out['stationary_rms']:.4f}") in flat
     assert f"predicted noise share there is {one['noise_share']:.2f}" in flat
