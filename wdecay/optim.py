@@ -15,7 +15,9 @@ regularizer's decay enters (``decoupled``):
 For plain SGD both give w <- (1 - eta lmbda / n) w - eta g; SGD's default is
 the decoupled form, which is Nielsen's update bit for bit. Biases are never
 decayed. An optimizer's state (velocity, moments, step count) is created
-afresh by :meth:`Optimizer.start` at the start of every ``fit``.
+afresh by :meth:`Optimizer.start` at the start of every ``fit``, unless ``fit``
+is asked to continue it (``reset_optimizer=False``); :meth:`Optimizer.state_dict`
+and :meth:`Optimizer.load_state_dict` copy it out and back in, as torch.optim's do.
 
 The decay part of a step (what per-batch monitors see as ``decay_update``, and
 ``NormBudget`` as D) is, decoupled, the change the factor and shrink make;
@@ -61,6 +63,67 @@ class Optimizer:
     def start(self, params):
         """Forget all state and size it for ``params`` (weights, then biases)."""
         self.t = 0
+
+    def state_dict(self):
+        """A copy of the optimizer's state: ``{"t": steps taken, "buffers": [[arrays], ...]}``.
+
+        One list of arrays per parameter (weights, then biases), in the order of
+        ``network.parameters()``; empty before :meth:`start` or for stateless SGD.
+
+        Examples
+        --------
+        >>> opt = Momentum(0.5)
+        >>> opt.start([np.zeros(2)])
+        >>> sorted(opt.state_dict())
+        ['buffers', 't']
+        """
+        buffers = [[np.array(a, copy=True) for a in group] for group in getattr(self, "_state", ())]
+        return {"t": int(self.t), "buffers": buffers}
+
+    def load_state_dict(self, state):
+        """Put back a :meth:`state_dict`; call after :meth:`start` sized the buffers.
+
+        Raises
+        ------
+        ValueError
+            If ``state`` does not hold this optimizer's buffers, with their shapes.
+        """
+        if not isinstance(state, dict) or set(state) != {"t", "buffers"}:
+            raise ValueError("`state` must be an optimizer state_dict with keys 't' and "
+                             f"'buffers', got {type(state).__name__}"
+                             + (f" with keys {sorted(state)}" if isinstance(state, dict) else ""))
+        t = state["t"]
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or t < 0:
+            raise ValueError(f"the state's step count `t` must be an integer >= 0, got {t!r}")
+        mine = getattr(self, "_state", [])
+        theirs = state["buffers"]
+        if len(theirs) != len(mine) or any(len(a) != len(b) for a, b in zip(theirs, mine)):
+            raise ValueError(f"the state holds {len(theirs)} parameters' buffers; "
+                             f"{type(self).__name__} after start() has {len(mine)} "
+                             f"(with {[len(b) for b in mine]} buffers each)")
+        for i, (new, old) in enumerate(zip(theirs, mine)):
+            for a, b in zip(new, old):
+                a = np.asarray(a)
+                if a.shape != b.shape or not np.isfinite(a).all():
+                    raise ValueError(f"the state's buffer for parameter {i} has shape "
+                                     f"{a.shape} (finite: {bool(np.isfinite(a).all())}); "
+                                     f"expected finite values of shape {b.shape}")
+        for new, old in zip(theirs, mine):
+            for a, b in zip(new, old):
+                np.copyto(b, a, casting="same_kind")
+        self.t = int(t)
+
+    def started_for(self, params):
+        """Whether :meth:`start` sized the state for ``params`` (shapes and dtypes)."""
+        mine = getattr(self, "_state", None)
+        if mine is None:
+            return not self.stateful
+        return (len(mine) == len(params)
+                and all(b.shape == p.shape and b.dtype == p.dtype
+                        for group, p in zip(mine, params) for b in group))
+
+    #: Whether the optimizer keeps buffers between steps (momentum, Adam).
+    stateful = False
 
     def tick(self):
         """Count one step (before its ``direction`` calls)."""
@@ -138,6 +201,8 @@ class Momentum(Optimizer):
         self.momentum = float(momentum)
         self.nesterov = nesterov
 
+    stateful = True
+
     def start(self, params):
         super().start(params)
         self._state = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
@@ -195,6 +260,8 @@ class Adam(Optimizer):
                 raise ValueError(f"`{name}` must be < 1, got {value!r}")
         check_scalar(eps, "eps", low=0, inclusive=False)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+
+    stateful = True
 
     def start(self, params):
         super().start(params)

@@ -64,13 +64,16 @@ class Step:
     regularizer : Regularizer
     optimizer : Optimizer, optional
         Default: Nielsen's SGD.
+    reset_optimizer : bool
+        Start the optimizer's state afresh (default); False continues the state
+        it holds, which must have been sized for this network.
     record : bool
         Keep each step's parts in the attribute ``parts`` (a
         :class:`wdecay.monitors.StepParts`) for per-batch monitors.
     """
 
     def __init__(self, network, batch_size, *, eta, n, regularizer, optimizer=None,
-                 record=False):
+                 record=False, reset_optimizer=True):
         self.net = network
         self.eta, self.n, self.regularizer = eta, n, regularizer
         self.optimizer = get_optimizer(optimizer)
@@ -99,7 +102,13 @@ class Step:
             self._ones = np.ones(batch_size, dt)
             self._wT = [w.T for w in network.weights]
         if not self.nielsen:
-            self.optimizer.start(network.parameters())
+            params = network.parameters()
+            if reset_optimizer:
+                self.optimizer.start(params)
+            elif not self.optimizer.started_for(params):
+                raise ValueError("reset_optimizer=False needs an optimizer whose state was "
+                                 "sized for this network (by an earlier fit of it, or "
+                                 "start() and load_state_dict()); this one's was not")
         if record:
             self._before = [np.empty_like(w) for w in network.weights]
             self._d = [np.empty_like(w) for w in network.weights]
@@ -303,7 +312,7 @@ def _numba_steps(backend, network, X, Y, m, eta, regularizer, optimizer, monitor
 
 def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
         evaluation_data=None, monitors=(), seed=None, history=None, optimizer=None,
-        backend="auto", **unknown):
+        backend="auto", reset_optimizer=True, **unknown):
     """Train ``network`` in place by mini-batch SGD (Nielsen's update by default).
 
     Parameters
@@ -332,7 +341,7 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
     optimizer : Optimizer or str, optional
         ``wdecay.optim.SGD()`` (default, Nielsen's update), ``Momentum``,
         ``Nesterov``, ``Adam``, ``AdamW`` or their names; its state starts
-        afresh at every call.
+        afresh at every call unless ``reset_optimizer=False``.
     backend : {"auto", "numpy", "numba"}
         Who runs an epoch's steps. "numba" is the compiled kernel of
         :mod:`wdecay.numba_backend` (``pip install "wdecay[fast]"``): plain SGD,
@@ -341,6 +350,12 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
         saying why. "auto" (default) uses it when it is installed and the run
         qualifies, else numpy. Both agree to about 1e-12 relative in float64 (1e-4
         in float32).
+    reset_optimizer : bool
+        True (default): the optimizer's state (velocity, moments, step count)
+        starts afresh. False: an optimizer instance passed again continues
+        where its previous ``fit`` left it, so two calls of k epochs equal one
+        of 2k epochs with the same mini-batch orders (see
+        :meth:`wdecay.optim.Optimizer.state_dict` to save and restore it).
 
     Returns
     -------
@@ -383,8 +398,11 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
     state = TrainingState(network, eta=float(eta), regularizer=regularizer, batch_size=m,
                           n=n, history=history, train_data=(X, labels),
                           evaluation_data=evaluation, optimizer=optimizer)
+    if not isinstance(reset_optimizer, bool):
+        raise TypeError(f"`reset_optimizer` must be True or False, got {reset_optimizer!r}")
     step = Step(network, min(m, n), eta=eta, n=n, regularizer=regularizer,
-                optimizer=optimizer, record=monitors.per_batch)
+                optimizer=optimizer, record=monitors.per_batch,
+                reset_optimizer=reset_optimizer)
     first = int(history.last("epoch", -1)) + 1
     state.last_epoch = max(first, 1) + int(epochs) - 1
     run = Run(monitors, state, history)

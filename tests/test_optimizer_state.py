@@ -1,0 +1,122 @@
+"""Optimizer state that resumes: state_dict / load_state_dict and fit(reset_optimizer=False)."""
+
+import numpy as np
+import pytest
+
+import wdecay
+from wdecay import optim
+
+OPTIMIZERS = [
+    lambda: optim.Momentum(0.9),
+    lambda: optim.Nesterov(0.8),
+    lambda: optim.Adam(),
+    lambda: optim.AdamW(),
+    lambda: optim.SGD(decoupled=False),
+    lambda: optim.SGD(),
+]
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((60, 5)), rng.integers(0, 3, 60)
+
+
+def _train(net, opt, epochs, seed, **kw):
+    X, y = _data()
+    return net.fit(X, y, epochs=epochs, batch_size=7, eta=0.05, regularizer=wdecay.L2(3.0),
+                   optimizer=opt, seed=seed, backend="numpy", **kw)
+
+
+def _orders_equal_run(make_opt):
+    """Two fits of 2 epochs continuing the state, against one of 4 with the same orders."""
+    rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(1)
+    whole = wdecay.Network([5, 4, 3], seed=3)
+    _train(whole, make_opt(), 4, rng_a)
+    split = wdecay.Network([5, 4, 3], seed=3)
+    opt = make_opt()
+    _train(split, opt, 2, rng_b)
+    _train(split, opt, 2, rng_b, reset_optimizer=False)
+    return whole, split
+
+
+@pytest.mark.parametrize("make_opt", OPTIMIZERS)
+def test_second_fit_continues_the_state_bit_for_bit(make_opt):
+    whole, split = _orders_equal_run(make_opt)
+    for a, b in zip(whole.parameters(), split.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_reset_is_the_default_and_differs_for_a_stateful_optimizer():
+    rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(1)
+    whole = wdecay.Network([5, 4, 3], seed=3)
+    _train(whole, optim.Adam(), 4, rng_a)
+    split = wdecay.Network([5, 4, 3], seed=3)
+    opt = optim.Adam()
+    _train(split, opt, 2, rng_b)
+    _train(split, opt, 2, rng_b)
+    assert not np.array_equal(whole.weights[0], split.weights[0])
+
+
+@pytest.mark.parametrize("make_opt", OPTIMIZERS[:4])
+def test_state_dict_round_trip_through_a_new_instance(make_opt):
+    rng_a, rng_b = np.random.default_rng(2), np.random.default_rng(2)
+    whole = wdecay.Network([5, 4, 3], seed=4)
+    _train(whole, make_opt(), 3, rng_a)
+    split = wdecay.Network([5, 4, 3], seed=4)
+    first = make_opt()
+    _train(split, first, 1, rng_b)
+    saved = first.state_dict()
+    second = make_opt()
+    second.start(split.parameters())
+    second.load_state_dict(saved)
+    assert second.t == first.t > 0
+    _train(split, second, 2, rng_b, reset_optimizer=False)
+    for a, b in zip(whole.parameters(), split.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_state_dict_is_a_copy():
+    opt = optim.Momentum(0.5)
+    net = wdecay.Network([5, 4, 3], seed=0)
+    _train(net, opt, 1, 0)
+    saved = opt.state_dict()
+    before = saved["buffers"][0][0].copy()
+    _train(net, opt, 1, 1, reset_optimizer=False)
+    np.testing.assert_array_equal(saved["buffers"][0][0], before)
+    assert not np.array_equal(opt.state_dict()["buffers"][0][0], before)
+
+
+def test_continue_needs_a_state_sized_for_the_network():
+    with pytest.raises(ValueError, match="reset_optimizer=False needs"):
+        _train(wdecay.Network([5, 4, 3], seed=0), optim.Adam(), 1, 0, reset_optimizer=False)
+    opt = optim.Adam()
+    _train(wdecay.Network([5, 6, 3], seed=0), opt, 1, 0)
+    with pytest.raises(ValueError, match="reset_optimizer=False needs"):
+        _train(wdecay.Network([5, 4, 3], seed=0), opt, 1, 0, reset_optimizer=False)
+
+
+def test_load_state_dict_refuses_a_mismatch():
+    opt = optim.Adam()
+    opt.start([np.zeros((2, 3)), np.zeros(2)])
+    good = opt.state_dict()
+    with pytest.raises(ValueError, match="keys 't' and 'buffers'"):
+        opt.load_state_dict({"t": 1})
+    with pytest.raises(ValueError, match="step count"):
+        opt.load_state_dict({**good, "t": -1})
+    other = optim.Adam()
+    other.start([np.zeros((2, 4)), np.zeros(2)])
+    with pytest.raises(ValueError, match=r"expected finite values of shape \(2, 3\)"):
+        opt.load_state_dict(other.state_dict())
+    bad = opt.state_dict()
+    bad["buffers"][0][0][0, 0] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        opt.load_state_dict(bad)
+    momentum = optim.Momentum()
+    momentum.start([np.zeros((2, 3)), np.zeros(2)])
+    with pytest.raises(ValueError, match="buffers"):
+        momentum.load_state_dict(good)
+
+
+def test_reset_optimizer_must_be_bool():
+    with pytest.raises(TypeError, match="reset_optimizer"):
+        _train(wdecay.Network([5, 4, 3], seed=0), optim.Adam(), 1, 0, reset_optimizer="no")
