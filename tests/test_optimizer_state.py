@@ -120,3 +120,48 @@ def test_load_state_dict_refuses_a_mismatch():
 def test_reset_optimizer_must_be_bool():
     with pytest.raises(TypeError, match="reset_optimizer"):
         _train(wdecay.Network([5, 4, 3], seed=0), optim.Adam(), 1, 0, reset_optimizer="no")
+
+
+# -- monitors ------------------------------------------------------------------
+
+def test_a_stateless_monitor_has_an_empty_state():
+    from wdecay.monitors import WeightNorms
+
+    m = WeightNorms()
+    assert m.state_dict() == {}
+    m.load_state_dict({})
+    with pytest.raises(ValueError, match="keeps no state"):
+        m.load_state_dict({"x": 1})
+
+
+def test_norm_budget_state_continues_a_split_fit():
+    from wdecay.monitors import NormBudget
+
+    X, y = _data()
+    kw = dict(batch_size=7, eta=0.5, regularizer=wdecay.L2(30.0), backend="numpy")
+    whole_budget = NormBudget(threshold=0.1)
+    whole = wdecay.Network([5, 4, 3], seed=3)
+    h_whole = whole.fit(X, y, epochs=6, monitors=[whole_budget], seed=np.random.default_rng(5), **kw)
+    assert whole_budget.tailoff, "the test needs a tail-off to carry over"
+    split = wdecay.Network([5, 4, 3], seed=3)
+    rng = np.random.default_rng(5)
+    first = NormBudget(threshold=0.1)
+    history = split.fit(X, y, epochs=3, monitors=[first], seed=rng, **kw)
+    second = NormBudget(threshold=0.1)
+    second.load_state_dict(first.state_dict())
+    split.fit(X, y, epochs=3, monitors=[second], seed=rng, history=history, **kw)
+    assert second.tailoff == whole_budget.tailoff
+    for key in h_whole.keys():
+        np.testing.assert_array_equal(np.asarray(history[key], float),
+                                      np.asarray(h_whole[key], float), err_msg=key)
+
+
+def test_norm_budget_state_refuses_garbage():
+    from wdecay.monitors import NormBudget
+
+    with pytest.raises(ValueError, match="'tailoff'"):
+        NormBudget().load_state_dict({"tail": {}})
+    with pytest.raises(ValueError, match="layer numbers"):
+        NormBudget().load_state_dict({"tailoff": {"a": 1}})
+    with pytest.raises(ValueError, match=">= 1"):
+        NormBudget().load_state_dict({"tailoff": {0: 1}})
