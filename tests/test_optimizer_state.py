@@ -67,7 +67,6 @@ def test_state_dict_round_trip_through_a_new_instance(make_opt):
     _train(split, first, 1, rng_b)
     saved = first.state_dict()
     second = make_opt()
-    second.start(split.parameters())
     second.load_state_dict(saved)
     assert second.t == first.t > 0
     _train(split, second, 2, rng_b, reset_optimizer=False)
@@ -80,14 +79,14 @@ def test_state_dict_is_a_copy():
     net = wdecay.Network([5, 4, 3], seed=0)
     _train(net, opt, 1, 0)
     saved = opt.state_dict()
-    before = saved["buffers"][0][0].copy()
+    before = saved["state"][1]["v"][0].copy()
     _train(net, opt, 1, 1, reset_optimizer=False)
-    np.testing.assert_array_equal(saved["buffers"][0][0], before)
-    assert not np.array_equal(opt.state_dict()["buffers"][0][0], before)
+    np.testing.assert_array_equal(saved["state"][1]["v"][0], before)
+    assert not np.array_equal(opt.state_dict()["state"][1]["v"][0], before)
 
 
 def test_continue_needs_a_state_sized_for_the_network():
-    with pytest.raises(ValueError, match="reset_optimizer=False needs"):
+    with pytest.raises(ValueError, match="reset_optimizer=False needs an optimizer with a state"):
         _train(wdecay.Network([5, 4, 3], seed=0), optim.Adam(), 1, 0, reset_optimizer=False)
     opt = optim.Adam()
     _train(wdecay.Network([5, 6, 3], seed=0), opt, 1, 0)
@@ -95,26 +94,31 @@ def test_continue_needs_a_state_sized_for_the_network():
         _train(wdecay.Network([5, 4, 3], seed=0), opt, 1, 0, reset_optimizer=False)
 
 
+def _started(opt, shapes=((2, 3), (2,))):
+    opt.start(opt.transform(0.1, wdecay.L2(1.0), 10), [np.zeros(s) for s in shapes])
+    return opt
+
+
 def test_load_state_dict_refuses_a_mismatch():
-    opt = optim.Adam()
-    opt.start([np.zeros((2, 3)), np.zeros(2)])
+    opt = _started(optim.Adam())
     good = opt.state_dict()
-    with pytest.raises(ValueError, match="keys 't' and 'buffers'"):
+    with pytest.raises(ValueError, match="keys 't' and 'state'"):
         opt.load_state_dict({"t": 1})
     with pytest.raises(ValueError, match="step count"):
         opt.load_state_dict({**good, "t": -1})
-    other = optim.Adam()
-    other.start([np.zeros((2, 4)), np.zeros(2)])
-    with pytest.raises(ValueError, match=r"expected finite values of shape \(2, 3\)"):
+    fresh = optim.Adam()
+    fresh.load_state_dict(good)  # checked against the network at the next fit
+    with pytest.raises(ValueError, match=r"sized for this network.*must hold 4 entries, got 2"):
+        _train(wdecay.Network([5, 4, 3], seed=0), fresh, 1, 0, reset_optimizer=False)
+    other = _started(optim.Adam(), ((2, 4), (2,)))
+    with pytest.raises(ValueError, match=r"finite values of shape \(2, 3\)"):
         opt.load_state_dict(other.state_dict())
     bad = opt.state_dict()
-    bad["buffers"][0][0][0, 0] = np.nan
-    with pytest.raises(ValueError, match="finite"):
+    bad["state"][1]["m"][0][0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"state\[1\]\['m'\]\[0\] must be finite"):
         opt.load_state_dict(bad)
-    momentum = optim.Momentum()
-    momentum.start([np.zeros((2, 3)), np.zeros(2)])
-    with pytest.raises(ValueError, match="buffers"):
-        momentum.load_state_dict(good)
+    with pytest.raises(ValueError, match="must have the keys"):
+        _started(optim.Momentum()).load_state_dict(good)
 
 
 def test_reset_optimizer_must_be_bool():

@@ -32,6 +32,7 @@ import numpy as np
 from scipy.linalg.blas import dgemm, dgemv, sgemm, sgemv
 
 from . import passes
+from . import transforms as T
 from ._validation import check_features, check_scalar, check_targets
 from .history import History
 from .loop import (TRAINING_BLAS_THREADS, Run, TrainingDivergedError, check_evaluation,
@@ -102,13 +103,15 @@ class Step:
             self._ones = np.ones(batch_size, dt)
             self._wT = [w.T for w in network.weights]
         if not self.nielsen:
+            self.chain = self.optimizer.transform(eta, regularizer, n)
+            self._decay_transform, decoupled = self.chain.decay
+            # a decoupled decay is applied in place (Nielsen's rounding), then the rest
+            self._rest = (T.chain(*self.chain.transforms[:-1]) if decoupled else self.chain)
             params = network.parameters()
             if reset_optimizer:
-                self.optimizer.start(params)
-            elif not self.optimizer.started_for(params):
-                raise ValueError("reset_optimizer=False needs an optimizer whose state was "
-                                 "sized for this network (by an earlier fit of it, or "
-                                 "start() and load_state_dict()); this one's was not")
+                self.optimizer.start(self._rest, params)
+            else:
+                self.optimizer.continue_on(self._rest, params)
         if record:
             self._before = [np.empty_like(w) for w in network.weights]
             self._d = [np.empty_like(w) for w in network.weights]
@@ -234,23 +237,32 @@ class Step:
             b -= self.grad_b[layer]
 
     def _optimizer_update(self):
-        opt, eta, n, record = self.optimizer, self.eta, self.n, self.record
+        """One step of the optimizer's chain; d and u are the decay part and the rest."""
+        opt, record, net = self.optimizer, self.record, self.net
         opt.tick()
-        L = len(self.net.weights)
-        for layer, (w, b) in enumerate(zip(self.net.weights, self.net.biases)):
-            g = self.grad_w[layer]
+        L = len(net.weights)
+        params = net.parameters()
+        grads = [*self.grad_w, *self.grad_b]
+        updates, opt._state = self._rest.update(grads, opt._state, params)
+        share = None
+        if record and not opt.decoupled:
+            share, opt._state = self._rest.split([None] * len(params), opt._state, params)
+            if share is None:
+                raise ValueError(f"the optimizer {opt!r} has a transform that cannot split "
+                                 "its step into decay and gradient parts (no split()), which "
+                                 "per-batch monitors need")
+        for layer, w in enumerate(net.weights):
+            s = updates[layer]
             if opt.decoupled:
                 self._decay(layer, w)
-                s = opt.direction(layer, g, eta)
                 if record:
                     np.copyto(self._u[layer], s)
-            else:
-                share = self._d[layer] if record else None
-                s = opt.direction(layer, g, eta, self.regularizer.gradient(w, n), share)
-                if record:
-                    np.subtract(s, share, out=self._u[layer])
+            elif record:
+                np.copyto(self._d[layer], share[layer])
+                np.subtract(s, share[layer], out=self._u[layer])
             w += s
-            b += opt.direction(L + layer, self.grad_b[layer], eta)
+        for layer, b in enumerate(net.biases):
+            b += updates[L + layer]
 
     def epoch_runner(self, X, Y, on_step=None):
         """The callable ``run_epoch(order, epoch)`` of the loop: every step of one epoch.
