@@ -88,7 +88,11 @@ class Transform:
         return {}
 
     def update(self, grads, state, params):
-        """``(updates, state)`` for the mean gradients ``grads``."""
+        """``(updates, state)`` for the mean gradients ``grads``.
+
+        Leave ``grads`` unchanged and return arrays the transform does not keep
+        (a chain may scale them in place).
+        """
         raise NotImplementedError
 
     def split(self, share, state, params):
@@ -135,6 +139,13 @@ class Scale(Transform):
     def update(self, grads, state, params):
         f = self.factor
         return [g * f for g in grads], state
+
+    def update_in_place(self, grads, state, params):
+        """:meth:`update` on arrays the caller owns (a chain's intermediate results)."""
+        f = self.factor
+        for g in grads:
+            g *= f
+        return grads, state
 
     def split(self, share, state, params):
         f = self.factor
@@ -351,8 +362,14 @@ class Chain(Transform):
 
     def update(self, grads, state, params):
         state = list(state)
+        given = {id(g) for g in grads}
         for k, t in enumerate(self.transforms):
-            grads, state[k] = t.update(grads, state[k], params)
+            # a transform's outputs are its own new arrays: scale those in place
+            owned = k > 0 and not any(id(g) in given for g in grads)
+            if owned and isinstance(t, Scale):
+                grads, state[k] = t.update_in_place(grads, state[k], params)
+            else:
+                grads, state[k] = t.update(grads, state[k], params)
         return grads, state
 
     def split(self, share, state, params):
