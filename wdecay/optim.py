@@ -171,7 +171,9 @@ class Optimizer:
                              ) from None
 
     def _params(self):
-        return {k: v for k, v in vars(self).items() if k not in ("t", "_state", "_core")}
+        own = {k: v for k, v in vars(self).items()
+               if k not in ("t", "_state", "_core", "decoupled")}
+        return {"decoupled": self.decoupled, **own}
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self._params().items())
