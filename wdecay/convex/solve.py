@@ -66,7 +66,8 @@ def prepare(X, y, model):
             raise ValueError(f"`y` must have {len(X)} rows to match X, got {len(Y)}")
         return X, Y
     if y.ndim == 2:  # targets given directly, e.g. (n, 1) for one binary logistic output
-        _, Y = check_targets(y, len(X), y.shape[1])
+        # in [0, 1]; logistic outputs are one-vs-rest, so only softmax rows must sum to 1
+        _, Y = check_targets(y, len(X), y.shape[1], rows_sum_to_one=model.name != "logistic")
         return X, Y
     _, Y = check_targets(y, len(X), max(int(np.max(y)) + 1, 2))
     return X, Y
