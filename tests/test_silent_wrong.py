@@ -352,3 +352,30 @@ def test_compat_one_hot_evaluation_labels():
         net.SGD(train, 1, 2, 0.1, evaluation_data=[(x, 3) for x, _ in evaluation])
     out = net.SGD(train, 1, 2, 0.1, evaluation_data=evaluation, monitor_evaluation_accuracy=True)
     assert len(out[1]) == 1
+
+
+#: Largest relative difference (max|w1 - w2| / max|w1| per array) allowed between the
+#: weights of 2 epochs trained with 1 and 2 BLAS threads on the base install.
+#: benchmarks/thread_reproducibility.py measured 3.4e-16 (2 epochs), 8.7e-16 (10 epochs);
+#: the bound leaves room for other CPUs' BLAS kernels.
+THREADS_RTOL = 1e-13
+
+
+def test_L4_reproducible_at_one_thread_count_and_to_rounding_across_counts(tmp_path):
+    import importlib.util
+    import os
+
+    root = os.path.dirname(os.path.dirname(wdecay.__file__))
+    script = os.path.join(root, "benchmarks", "thread_reproducibility.py")
+    if not os.path.exists(script):
+        pytest.skip("benchmarks/ is not shipped with an installed wdecay")
+    spec = importlib.util.spec_from_file_location("thread_reproducibility", script)
+    tr = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tr)
+    one_a = tr.run_worker(1, 2, str(tmp_path / "1a.npz"))
+    one_b = tr.run_worker(1, 2, str(tmp_path / "1b.npz"))
+    two = tr.run_worker(2, 2, str(tmp_path / "2.npz"))
+    assert tr.identical(one_a, one_b)  # same seed, thread count and versions: bit-identical
+    difference = tr.relative_difference(one_a, two)
+    assert difference <= THREADS_RTOL
+    assert all(np.isfinite(w).all() for w in two) and len(two) == 4

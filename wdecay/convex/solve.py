@@ -69,6 +69,9 @@ def prepare(X, y, model):
     """Validated X (n, d) and targets Y (n, k); labels become one-hot, except for ridge targets."""
     X = check_features(X, "X")
     y = np.asarray(y)
+    if y.dtype.kind == "c":
+        raise TypeError(f"`y` must be real, got dtype {y.dtype}: casting would drop the "
+                        "imaginary part")
     if model.real_targets and (y.dtype.kind == "f" or y.ndim == 2):
         Y = y.reshape(len(y), -1).astype(np.float64)
         if len(Y) != len(X):
