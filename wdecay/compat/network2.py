@@ -25,6 +25,12 @@ What is reproduced, and two documented quirks:
   ``total_cost(data, lmbda, convert=True)`` means integer labels: the opposite
   conventions of the original.
 
+Where it refuses what network2 took silently: ``SGD`` checks its arguments
+first (eta finite and > 0, ``mini_batch_size`` an integer >= 1, training
+pairs of (n_in, 1) columns and one-hot (n_out, 1) labels, evaluation pairs
+with int labels), and raises :class:`wdecay.loop.TrainingDivergedError` when
+the weights become NaN or inf instead of training on with them.
+
 Limit: with large eta and large weights training is chaotic, and a different
 order of floating-point summation (matrix products instead of a per-example
 sum) makes results drift apart from network2.py after enough steps. At

@@ -195,7 +195,8 @@ def _check_bounded(model, X, Y):
     example i's target and every c', not the same for all classes. One linear
     program each finds the largest sum of such margins in the box |u| <= 1;
     it is 0 exactly when there is none. Returns True when proved bounded,
-    False when the program would be larger than ``BOUNDED_LP_MAX``; raises
+    False when the program would be larger than ``BOUNDED_LP_MAX`` or the
+    solver failed (the ray test then runs after the solve); raises
     :class:`NoOptimumError` when unbounded.
     """
     n, d = X.shape
@@ -205,6 +206,7 @@ def _check_bounded(model, X, Y):
     if model.name == "logistic":
         if n * (d + 1) > BOUNDED_LP_MAX:
             return False
+        proved = True
         for j in range(k):
             t = Y[:, j]
             s = (t == 1).astype(float) - (t == 0)
@@ -219,7 +221,8 @@ def _check_bounded(model, X, Y):
                 what = (f"class {j} (output {j}) is linearly separable from the rest" if k > 1
                         else "the two classes are linearly separable")
                 raise NoOptimumError(_NO_OPTIMUM.format(model=model.name, what=what))
-        return True
+            proved = proved and res.status == 0  # a failed program proves nothing
+        return proved
     # softmax: one constraint z_ic - z_ic' >= 0 per example i, class c of its target, c' != c
     i, c, c2 = np.nonzero((Y[:, :, None] > 0) & ~np.eye(k, dtype=bool)[None])
     rows = len(i)
@@ -237,7 +240,7 @@ def _check_bounded(model, X, Y):
     if res.status == 0 and -res.fun > tol:
         raise NoOptimumError(_NO_OPTIMUM.format(
             model=model.name, what="the classes are linearly separable"))
-    return True
+    return res.status == 0
 
 
 def _ray_test(model, X, Y, W, b):
