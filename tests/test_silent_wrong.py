@@ -238,7 +238,8 @@ def test_download_into_a_file_as_cache_dir(tmp_path):
 
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
-    with pytest.raises(NotADirectoryError, match=r"`cache_dir` must be a folder, got the file") as e:
+    with pytest.raises(NotADirectoryError,
+                       match=r"`cache_dir` must be a folder, got the file") as e:
         download_mnist(a_file, url="http://127.0.0.1:9/mnist.pkl.gz", timeout=5)
     one_line(e)
     with pytest.raises(OSError, match=r"`cache_dir` .* cannot be created"):

@@ -57,7 +57,8 @@ def from_network2(data):
     try:
         columns = [np.asarray(x, dtype=np.float64).reshape(-1) for x, _ in pairs]
     except (TypeError, ValueError):
-        raise TypeError("`data` must hold (x, y) pairs with numeric arrays x, as network2's") from None
+        raise TypeError("`data` must hold (x, y) pairs with numeric arrays x, "
+                        "as network2's") from None
     bad = next((i for i, x in enumerate(columns) if x.size != columns[0].size), None)
     if bad is not None:
         raise ValueError(f"`data` inputs must all have the same size: example 0 has "
