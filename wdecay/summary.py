@@ -272,7 +272,7 @@ def _curve_line(L, summary):
         return (f"  R = {L['R_epoch1']:.3f} in epoch 1 (no pure-decay curve to compare with for "
                 f"this optimizer).")
     if k == 0 and L["left_curve_because"] == "flat":
-        return (f"  The pure-decay curve falls only {100 * L['curve_fall_epoch1']:.2g}% in "
+        return (f"  The pure-decay curve falls only {max(100 * L['curve_fall_epoch1'], 0):.2g}% in "
                 f"epoch 1, too little to tell decay from no change within "
                 f"{100 * CURVE_TOLERANCE:g}%, so the curve says nothing here; R = "
                 f"{L['R_epoch1']:.3f} in epoch 1.")
@@ -493,7 +493,8 @@ def _is_default_run(settings):
 
     return (settings.get("dataset", "mnist-sample") == "mnist-sample"
             and settings.get("n_train") == 4000
-            and all(settings.get(k, v) == v for k, v in DEFAULTS.items() if k != "epochs"))
+            and all(k in settings and settings[k] == v for k, v in DEFAULTS.items()
+                    if k != "epochs"))
 
 
 def _next_command(summary):
@@ -524,6 +525,8 @@ def _short_answer(summary):
                 "followed decay alone in its only epoch"
         else:
             left = f"followed decay alone for {_epochs(k)} (left the pure-decay curve in epoch {k + 1})"
+    elif first["left_curve_because"] == "flat" or not first["curve"]:
+        left = "cannot be compared with a pure-decay curve (see below)"
     else:
         left = "was not decay alone even in epoch 1"
     if not math.isnan(first["tailoff_epoch"]):
