@@ -165,8 +165,10 @@ class Saturation(Monitor):
 
     For sigmoid units sigma'(z) = a (1 - a) is at most 0.25 (at z = 0); with
     N(0, 1) weights on MNIST most units are saturated and it starts far lower.
-    Weights stop shrinking about when the units leave saturation. Measured on
-    the evaluation data if given, else on the first rows of the training data.
+    It describes the units; it does not mark where decay stops: in the book's
+    run the hidden units are still saturated where layer 1 levels off
+    (``docs/concepts.rst``). Measured on the evaluation data if given, else on
+    the first rows of the training data.
     """
 
     def on_epoch_end(self, state):
