@@ -524,7 +524,8 @@ def _short_answer(summary):
             left = f"followed decay alone for all {_epochs(E)}" if E > 1 else \
                 "followed decay alone in its only epoch"
         else:
-            left = f"followed decay alone for {_epochs(k)} (left the pure-decay curve in epoch {k + 1})"
+            left = (f"followed decay alone for {_epochs(k)} (left the pure-decay curve in "
+                    f"epoch {k + 1})")
     elif first["left_curve_because"] == "flat" or not first["curve"]:
         left = "cannot be compared with a pure-decay curve (see below)"
     else:
