@@ -158,6 +158,9 @@ def build_parser():
                           "epoch (the stationary point of C0 + penalty, by L-BFGS: one to "
                           "several minutes on the sample) and compare them with the run "
                           "(default: no prediction)")
+    exp.add_argument("--explain", action="store_true",
+                     help="print the definitions of R, kappa and the tail-off notions with the "
+                          "summary (default: the summary only)")
     exp.add_argument("--sizes", nargs="+", default=None, metavar="N",
                      help=f"units per layer, input first: '784 30 10' or '784,30,10' "
                           f"(default: {' '.join(map(str, d['sizes']))})")
@@ -464,7 +467,7 @@ def experiment(args, stream=None):
         except KeyboardInterrupt:
             raise Interrupted(_keep_interrupted(out, folder, title, settings, splits, done,
                                                 plots)) from None
-        text = summary_text(summary)
+        text = summary_text(summary, explain=getattr(args, "explain", False))
         plot_paths = _write_run(folder, net, history, summary, plots) if folder else {}
         done.append(_run_entry(title, text, summary, plot_paths, history))
         summaries.append(summary)

@@ -7,7 +7,7 @@
 
 Every regularizer gives its decay through one contract, which the training
 step, the optimizers, the lockstep sweep, the monitors and the convex solvers
-all use; nothing anywhere asks for a regularizer's name:
+all use; a name only picks a regularizer (get_regularizer, the CLI, sweep settings):
 
 - ``penalty(weights, n)`` and ``gradient(w, n)``, the penalty and d penalty / dw;
 - ``factor(eta, n)``, the multiplicative part a of one step's decay, w <- a w
