@@ -100,6 +100,27 @@ class Optimizer:
         return self.decoupled and not self.core()
 
     @property
+    def decay_curve(self):
+        """What decay alone does under this optimizer: ``"step"``, ``"coupled"`` or None.
+
+        ``"step"``: decay is a step of its own, w <- a w + shrink (decoupled, or
+        no transform of its own); ``"coupled"``: the penalty's gradient goes
+        through linear transforms (momentum's velocity), so decay alone is the
+        chain stepped on a zero cost gradient; None: a transform that depends on
+        the gradient (Adam's sqrt(v)) makes the decay depend on the cost, so
+        there is no pure-decay curve.
+
+        Examples
+        --------
+        >>> [get_optimizer(k).decay_curve for k in ("sgd", "momentum", "adam", "adamw")]
+        ['step', 'coupled', None, 'step']
+        """
+        core = self.core()
+        if self.decoupled or not core:
+            return "step"
+        return "coupled" if all(t.linear for t in core) else None
+
+    @property
     def stateful(self):
         """Whether the step keeps buffers between steps (momentum, Adam)."""
         return bool(self.core())

@@ -82,6 +82,9 @@ class Transform:
     """
 
     decoupled_only = False
+    #: True for a transform whose update is linear in the gradient and does not
+    #: depend on it otherwise (scaling, momentum): decay alone then has a curve.
+    linear = False
 
     def init(self, params):
         """The state for ``params``: a dict of per-parameter lists (empty by default)."""
@@ -133,6 +136,8 @@ class Preconditioner(Transform):
 class Scale(Transform):
     """u = factor * g (the learning rate, with its sign: ``scale(-eta)``)."""
 
+    linear = True
+
     def __init__(self, factor):
         self.factor = float(factor)
 
@@ -163,6 +168,8 @@ class Trace(Transform):
     The decay's share follows the same recursion on the decay gradients alone,
     in a second velocity v_d.
     """
+
+    linear = True
 
     def __init__(self, momentum=0.9, nesterov=False):
         check_scalar(momentum, "momentum", low=0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
@@ -32,15 +31,7 @@ def curve_kind(optimizer):
     >>> [curve_kind(get_optimizer(k)) for k in ("sgd", "momentum", "adam", "adamw")]
     ['step', 'coupled', None, 'step']
     """
-    from ..optim import SGD, Adam, Momentum
-
-    if optimizer is None or optimizer.decoupled or isinstance(optimizer, SGD):
-        return "step"
-    if isinstance(optimizer, Momentum):
-        return "coupled"
-    if isinstance(optimizer, Adam):
-        return None
-    return None  # an optimizer this module does not know: no curve rather than a wrong one
+    return "step" if optimizer is None else optimizer.decay_curve
 
 
 def pure_decay(regularizer, w0, eta, n, t):
@@ -127,16 +118,17 @@ class DecayPrediction(Monitor):
         return math.sqrt(float(np.mean(w ** 2)))
 
     def _coupled_rms(self, state, layer, w0, t):
-        # the optimizer (a fresh copy, velocity 0) stepped on the penalty's gradient alone
-        done, w, opt = self._pure.get(layer, (0, None, None))
-        if opt is None or t < done:
-            done, w, opt = 0, np.array(w0, dtype=np.float64), copy.deepcopy(state.optimizer)
-            opt.start([w])
-        zero = np.zeros_like(w)
+        # the optimizer's chain (fresh state, velocity 0) stepped on a zero cost gradient
+        done, w, chain, buffers = self._pure.get(layer, (0, None, None, None))
+        if chain is None or t < done:
+            done, w = 0, np.array(w0, dtype=np.float64)
+            chain = state.optimizer.transform(state.eta, state.regularizer, state.n, mask=[True])
+            buffers = chain.init([w])
+        zero = [np.zeros_like(w)]
         for _ in range(int(t - done)):
-            opt.tick()
-            w += opt.direction(0, zero, state.eta, state.regularizer.gradient(w, state.n))
-        self._pure[layer] = (t, w, opt)
+            updates, buffers = chain.update(zero, buffers, [w])
+            w += updates[0]
+        self._pure[layer] = (t, w, chain, buffers)
         return math.sqrt(float(np.mean(w ** 2)))
 
     def on_epoch_end(self, state):
