@@ -19,6 +19,12 @@ restores the state the monitors carry across epochs: the initial weights that
 seed), its departure epochs and :class:`~wdecay.monitors.NormBudget`'s tail-off
 epochs (read from the history). An interrupted and resumed run's history and
 weights equal those of an uninterrupted run, bit for bit.
+
+Each checkpoint stores its run's settings; a resume refuses a checkpoint whose
+settings (or network: sizes, activation, cost, initializer) differ from the
+run's, and a history whose rows do not end at the checkpoint's epoch with its
+weights' RMS, naming what disagrees. Only one process at a time trains into a
+``checkpoint_dir`` (:func:`wdecay.runfolder.lock`).
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ from .history import History
 from .network import Network
 from .optim import get_optimizer
 from .regularizers import get_regularizer
-from .serialization import load, save
+from .runfolder import lock
+from .serialization import load_with_settings, save
 from .summary import TablePrinter, summarize
 
 DEFAULTS = dict(sizes=[784, 30, 10], init="large", cost="cross-entropy", activation="sigmoid",
@@ -57,10 +64,12 @@ class Checkpoint(M.Monitor):
     The save happens when the next epoch begins (and when training ends), so
     the checkpoint's epoch always has its row in the history. Writes are
     atomic; the previous checkpoint is removed after the new one is in place.
+    ``settings`` (the run's, optional) are stored in each checkpoint, for a
+    resume to check them.
     """
 
-    def __init__(self, network, folder):
-        self.network, self.folder = network, os.fspath(folder)
+    def __init__(self, network, folder, settings=None):
+        self.network, self.folder, self.settings = network, os.fspath(folder), settings
 
     def on_epoch_begin(self, state):
         self.save(state.epoch - 1)
@@ -70,7 +79,7 @@ class Checkpoint(M.Monitor):
 
     def save(self, epoch):
         path = os.path.join(self.folder, f"checkpoint-epoch{epoch}.npz")
-        save(self.network, path)
+        save(self.network, path, settings=self.settings)
         for old, k in checkpoints(self.folder):
             if k != epoch:
                 os.unlink(old)
@@ -84,6 +93,47 @@ def checkpoints(folder):
         if match:
             found.append((path, int(match.group(1))))
     return sorted(found, key=lambda pe: pe[1])
+
+
+#: The settings a checkpoint must share with the run that resumes it ("epochs" may grow).
+CHECKED_SETTINGS = tuple(k for k in DEFAULTS if k != "epochs") + ("dataset", "n_train")
+
+
+def _same(a, b):
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is not bool and type(b) is not bool and a == b or a is b
+
+
+def check_checkpoint(path, network, stored, settings):
+    """Raise ``ValueError`` unless checkpoint ``path`` (its network and stored settings) is the run's.
+
+    ``stored`` are the settings the checkpoint recorded, ``settings`` the
+    run's (complete, with ``n_train``); every key of :data:`CHECKED_SETTINGS`
+    both hold must be equal, and the network's sizes, activation, cost and
+    initializer must be the ones ``settings`` name.
+    """
+    if stored is None:
+        raise ValueError(f"{path} does not record the settings it was trained with, so it "
+                         "cannot be checked against the run's; start the run again")
+    s = settings
+    network_says = {"sizes": network.sizes, "activation": network.activation.name,
+                    "cost": network.cost.name, "init": network.initializer.name}
+    for key, value in network_says.items():
+        if not _same(value, list(s[key]) if key == "sizes" else s[key]):
+            raise ValueError(f"{path} holds a network with {key} {value!r}, the run's settings "
+                             f"say {s[key]!r}: they are not from the same run")
+    for key in CHECKED_SETTINGS:
+        if key not in s and key not in stored:
+            continue
+        if key not in s or key not in stored:
+            raise ValueError(f"{path} {'lacks' if key not in stored else 'has'} the setting "
+                             f"{key!r} {'that the run has' if key not in stored else 'the run lacks'}"
+                             ": they are not from the same run")
+        a, b = stored[key], list(s[key]) if key == "sizes" else s[key]
+        if not _same(a, b):
+            raise ValueError(f"{path} was trained with {key} {a!r}, the run's settings say "
+                             f"{b!r}: they are not from the same run")
 
 
 def check_settings(settings):
@@ -191,7 +241,18 @@ def run(splits, settings, table=True, history_path=None, stream=None, *,
         sentences with :func:`wdecay.summary.summary_text`.
     """
     s = check_settings(settings)
+    if checkpoint_dir is None:
+        return _run(splits, s, table, history_path, stream, None, resume, history_mode,
+                    progress, monitors, predict)
+    with lock(checkpoint_dir):
+        return _run(splits, s, table, history_path, stream, checkpoint_dir, resume,
+                    history_mode, progress, monitors, predict)
+
+
+def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history_mode,
+         progress, monitors, predict):
     (X, y), evaluation, (X_test, y_test) = splits
+    s["n_train"] = len(X)
     net = _initial_network(s)
     rng = np.random.default_rng(s["seed"])
     extra, monitors = list(monitors), [M.Accuracy("evaluation"), *M.diagnostics()]
@@ -202,9 +263,8 @@ def run(splits, settings, table=True, history_path=None, stream=None, *,
         if not found:
             raise FileNotFoundError(f"no checkpoint-epoch<k>.npz in {checkpoint_dir} to resume from")
         path, done = found[-1]
-        initial, net = net, load(path)
-        if net.sizes != list(s["sizes"]):
-            raise ValueError(f"{path} has sizes {net.sizes}, the run's settings {s['sizes']}")
+        initial, (net, stored) = net, load_with_settings(path)
+        check_checkpoint(path, net, stored, s)
         if s["optimizer"] != "sgd":  # a checkpoint holds the weights, not the optimizer's state
             raise ValueError(f"resuming needs optimizer 'sgd', got {s['optimizer']!r}: the "
                              "checkpoint does not keep its velocity or moments")
@@ -227,8 +287,8 @@ def run(splits, settings, table=True, history_path=None, stream=None, *,
     if table:
         monitors.append(TablePrinter(len(net.weights), stream))
     if checkpoint_dir is not None:  # first, so each epoch is saved before anything else runs
-        monitors.insert(0, Checkpoint(net, checkpoint_dir))
-    s["n_train"] = len(X)
+        monitors.insert(0, Checkpoint(net, checkpoint_dir,
+                                      {k: v for k, v in s.items() if k != "epochs"}))
     prediction = None
     if predict:
         from .equilibrium import predict_tailoff
