@@ -483,6 +483,14 @@ def _experiment(args, stream, held):
     splits = load_dataset(dataset)
     for _, _, settings in runs:
         _check_data(splits, settings)
+    for title, folder, settings in runs if args.resume else ():
+        folder = os.path.join(out, folder)
+        if E.checkpoints(folder):  # checkpoint, run.json and history agree: before any write
+            try:
+                E.check_resume(folder, os.path.join(folder, "history.csv"),
+                               {**settings, "n_train": len(splits[0][0])})
+            except (ValueError, OSError) as exc:
+                raise CLIError(f"--resume {out}: {title}: {_one_line(exc)}") from None
     plots = out is not None and _plots_available(args)
     table = not args.quiet and args.format == "table"
     if out is not None:  # everything is checked: now touch files, holding the folder's lock

@@ -99,6 +99,14 @@ def checkpoints(folder):
 CHECKED_SETTINGS = tuple(k for k in DEFAULTS if k != "epochs") + ("dataset", "n_train")
 
 
+class _Missing:
+    def __repr__(self):
+        return "(none)"
+
+
+_NONE = _Missing()
+
+
 def _same(a, b):
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
@@ -106,11 +114,11 @@ def _same(a, b):
 
 
 def check_checkpoint(path, network, stored, settings):
-    """Raise ``ValueError`` unless checkpoint ``path`` (its network and stored settings) is the run's.
+    """Raise ``ValueError`` unless checkpoint ``path`` (network, stored settings) is the run's.
 
     ``stored`` are the settings the checkpoint recorded, ``settings`` the
     run's (complete, with ``n_train``); every key of :data:`CHECKED_SETTINGS`
-    both hold must be equal, and the network's sizes, activation, cost and
+    that either holds must be in both and equal, and the network's sizes, activation, cost and
     initializer must be the ones ``settings`` name.
     """
     if stored is None:
@@ -126,14 +134,41 @@ def check_checkpoint(path, network, stored, settings):
     for key in CHECKED_SETTINGS:
         if key not in s and key not in stored:
             continue
-        if key not in s or key not in stored:
-            raise ValueError(f"{path} {'lacks' if key not in stored else 'has'} the setting "
-                             f"{key!r} {'that the run has' if key not in stored else 'the run lacks'}"
-                             ": they are not from the same run")
-        a, b = stored[key], list(s[key]) if key == "sizes" else s[key]
+        a = stored.get(key, _NONE)
+        b = s.get(key, _NONE)
+        b = list(b) if key == "sizes" else b
         if not _same(a, b):
             raise ValueError(f"{path} was trained with {key} {a!r}, the run's settings say "
                              f"{b!r}: they are not from the same run")
+
+
+def check_resume(checkpoint_dir, history_path, settings):
+    """Check a run to resume without writing anything; return ``(network, checkpoint's epoch)``.
+
+    The last checkpoint in ``checkpoint_dir`` must hold the run's network and
+    settings (:func:`check_checkpoint`; ``settings`` complete, with
+    ``n_train``), the run's optimizer must be ``'sgd'`` and its ``epochs`` at
+    least the checkpoint's, and the history at ``history_path`` (a regular
+    file, not a link) must number its epochs 0, 1, ... and end, at the
+    checkpoint's epoch, with the checkpoint's weights
+    (:meth:`~wdecay.History.check_resumable`). Raises ``ValueError`` naming the
+    disagreement, ``FileNotFoundError`` without a checkpoint or history.
+    """
+    s = settings
+    found = checkpoints(checkpoint_dir)
+    if not found:
+        raise FileNotFoundError(f"no checkpoint-epoch<k>.npz in {checkpoint_dir} to resume from")
+    path, done = found[-1]
+    net, stored = load_with_settings(path)
+    check_checkpoint(path, net, stored, s)
+    if s["optimizer"] != "sgd":  # a checkpoint holds the weights, not the optimizer's state
+        raise ValueError(f"resuming needs optimizer 'sgd', got {s['optimizer']!r}: the "
+                         "checkpoint does not keep its velocity or moments")
+    if s["epochs"] < done:
+        raise ValueError(f"`epochs` must be >= {done} (the checkpoint's epoch) to resume, "
+                         f"got {s['epochs']}")
+    History.read_resumable(history_path).check_resumable(net, done)
+    return net, done
 
 
 def check_settings(settings):
@@ -259,19 +294,9 @@ def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history
     if resume:
         if checkpoint_dir is None or history_path is None:
             raise ValueError("resume=True needs `checkpoint_dir` and `history_path`")
-        found = checkpoints(checkpoint_dir)
-        if not found:
-            raise FileNotFoundError(f"no checkpoint-epoch<k>.npz in {checkpoint_dir} to resume from")
-        path, done = found[-1]
-        initial, (net, stored) = net, load_with_settings(path)
-        check_checkpoint(path, net, stored, s)
-        if s["optimizer"] != "sgd":  # a checkpoint holds the weights, not the optimizer's state
-            raise ValueError(f"resuming needs optimizer 'sgd', got {s['optimizer']!r}: the "
-                             "checkpoint does not keep its velocity or moments")
+        initial = net
+        net, done = check_resume(checkpoint_dir, history_path, s)
         epochs = s["epochs"] - done
-        if epochs < 0:
-            raise ValueError(f"`epochs` must be >= {done} (the checkpoint's epoch) to resume, "
-                             f"got {s['epochs']}")
         history = History(path=history_path, mode="resume")
         history.check_resumable(net, done)  # before any row of the file is dropped
         history.truncate(done)

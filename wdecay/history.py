@@ -292,6 +292,25 @@ class History:
         atomic_write(path, buf.getvalue().encode())
 
     @classmethod
+    def read_resumable(cls, path):
+        """The history at ``path`` as ``History(path, mode="resume")`` would see it, read only.
+
+        The same checks (a regular file, not a link; an ``epoch`` column numbering
+        0, 1, 2, ...), but the file is not repaired: a last row cut short is
+        left out of the records and stays in the file. For :meth:`check_resumable`
+        before anything is written.
+        """
+        path = os.fspath(path)
+        _check_history_path(path)
+        if not (os.path.exists(path) and os.path.getsize(path) > 0):
+            raise FileNotFoundError(f"no history to resume at {path}")
+        header, records = _read_csv(path, repair="read")
+        _check_resumed_file(path, header, records)
+        history = cls(records)
+        history.path = path
+        return history
+
+    @classmethod
     def from_csv(cls, path):
         """Read a history written by :meth:`to_csv` or streamed to ``path``."""
         return cls(_read_csv(path)[1])
@@ -342,10 +361,14 @@ def _epoch(record):
 
 def _text(data, path):
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path} is not a text file (byte {exc.start} is not UTF-8); a "
                          "history is a UTF-8 CSV or JSON file") from None
+    if "\x00" in text:
+        raise ValueError(f"{path} is not a text file (character {text.index(chr(0))} is NUL); "
+                         "a history is a UTF-8 CSV or JSON file")
+    return text
 
 
 def _check_history_path(path):
@@ -358,7 +381,10 @@ def _check_history_path(path):
 
 
 def _read_csv(path, repair=False):
-    """``(header, records)`` of a CSV history; ``repair`` fixes a last line cut short."""
+    """``(header, records)`` of a CSV history; ``repair`` fixes a last line cut short.
+
+    ``repair="read"`` leaves such a line out of the records without touching the file.
+    """
     path = os.fspath(path)
     text = _text(read_regular(path, MAX_HISTORY_BYTES), path)
     try:
@@ -375,11 +401,14 @@ def _read_csv(path, repair=False):
     torn = bool(body) and not text.endswith("\n")
     ours = "\r\n" in text  # wdecay ends every row with \r\n: a row without it is cut
     if torn and (ours or len(body[-1]) != len(header)):
-        if not repair:
+        if repair == "read":
+            repair = False
+        elif not repair:
             raise ValueError(f"{path}: the last row was cut short ({len(body[-1])} of "
                              f"{len(header)} fields); History(path, mode='resume') drops it")
-        warnings.warn(f"{path}: dropped its last row, which was cut short "
-                      f"({len(body[-1])} of {len(header)} fields)", stacklevel=5)
+        else:
+            warnings.warn(f"{path}: dropped its last row, which was cut short "
+                          f"({len(body[-1])} of {len(header)} fields)", stacklevel=4)
         body = body[:-1]
         torn = False
     records = []
@@ -393,10 +422,10 @@ def _read_csv(path, repair=False):
             raise ValueError(f"{path}: line {i} has epoch {row[header.index('epoch')]!r}; an "
                              "epoch is a whole number")
         records.append(record)
-    if repair and torn:  # a complete last row without its newline: add it
+    if repair is True and torn:  # a complete last row without its newline: add it
         with open(path, "a", newline="") as fh:
             fh.write("\r\n")
-    elif repair and body != rows[1:]:
+    elif repair is True and body != rows[1:]:
         buf = io.StringIO()
         csv.writer(buf).writerows([header, *body])
         atomic_write(path, buf.getvalue().encode())
