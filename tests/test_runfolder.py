@@ -233,10 +233,10 @@ def test_the_lock_is_released_after_an_error_or_ctrl_c(tiny, tmp_path, capsys, m
     def fail(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr(E, "run", fail)
-    assert experiment(out, "--epochs", "1") == code
+    with monkeypatch.context() as m:
+        m.setattr(E, "run", fail)
+        assert experiment(out, "--epochs", "1") == code
     os.close(hold_lock(out))  # free again
-    monkeypatch.undo()
     assert experiment(out, "--epochs", "1", "--overwrite") == 0
 
 
