@@ -1,6 +1,7 @@
 """Results folders are untrusted input: resume stays inside its folder, checks what it resumes,
 one writer at a time, and --overwrite deletes only what wdecay wrote."""
 
+import contextlib
 import fcntl
 import io
 import json
@@ -345,3 +346,35 @@ def test_a_symlink_loop_as_out_is_one_clear_line(tiny, tmp_path, capsys):
     os.symlink(loop, loop)
     assert experiment(loop, "--epochs", "1") == 2
     one_error_line(capsys, "symbolic link that leads nowhere")
+
+
+def test_earlier_results_are_checked_again_under_the_lock(tiny, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "r"
+    out.mkdir()
+    real = runfolder.lock
+
+    @contextlib.contextmanager
+    def lock_after_another_run(folder):
+        (out / "summary.json").write_text("{}")  # another run finished between check and lock
+        with real(folder):
+            yield
+
+    monkeypatch.setattr(runfolder, "lock", lock_after_another_run)
+    assert experiment(out, "--epochs", "1") == 2
+    one_error_line(capsys, "(summary.json)", "--overwrite")
+    assert (out / "summary.json").read_text() == "{}" and not (out / "run.json").exists()
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "large"])
+def test_resume_reads_run_json_only_as_a_bounded_regular_file(tiny, tmp_path, capsys, kind):
+    out = tmp_path / "j"
+    assert experiment(out, "--epochs", "1") == 0
+    (out / "run.json").unlink()
+    if kind == "dev-zero":
+        os.symlink("/dev/zero", out / "run.json")
+    else:
+        with open(out / "run.json", "wb") as fh:
+            fh.truncate((1 << 24) + 1)  # sparse
+    capsys.readouterr()
+    assert resume(out, "--epochs", "2") == 2
+    one_error_line(capsys, "a character device" if kind == "dev-zero" else "16777217 bytes")

@@ -4,10 +4,11 @@ A results folder (``wdecay experiment --out DIR``) is untrusted input when it
 is read again (``--resume DIR``, ``--overwrite``): someone may have sent it, or
 edited it. This module holds the three rules that keep it safe:
 
-- :func:`lock` takes an exclusive ``fcntl.flock`` on ``DIR/.wdecay.lock``; a
-  second writer is refused at once with :class:`FolderBusy`. The kernel drops
-  the lock when its holder exits, however it exits, so a killed run leaves no
-  lock behind (the empty file stays; it is not the lock).
+- :func:`lock` takes an exclusive ``fcntl.flock`` (``msvcrt.locking`` on
+  Windows) on ``DIR/.wdecay.lock``; a second writer is refused at once with
+  :class:`FolderBusy`. The system drops the lock when its holder exits,
+  however it exits, so a killed run leaves no lock behind (the empty file
+  stays; it is not the lock).
 - :func:`run_folder` resolves a run folder named in ``run.json`` and refuses
   any name that would leave ``DIR`` (absolute paths, ``..``, separators,
   symbolic links).
@@ -62,8 +63,6 @@ def lock(folder):
     Raises :class:`FolderBusy` at once, naming the folder, if another process
     holds it. Re-entrant within one process.
     """
-    import fcntl
-
     key = os.path.realpath(folder)
     with _HELD_LOCK:
         held = _HELD.get(key)
@@ -77,7 +76,7 @@ def lock(folder):
             raise type(exc)(exc.errno, f"{exc.strerror} (the lock file of a results folder "
                             "must be a regular file)", path) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _try_lock(fd)
         except BlockingIOError:
             os.close(fd)
             raise FolderBusy(f"{folder} is in use by another wdecay run (it holds {path}); "
@@ -97,6 +96,21 @@ def lock(folder):
                 del _HELD[key]
         if last:
             os.close(held[0])  # closing the descriptor releases the flock
+
+
+def _try_lock(fd):
+    """Lock the open file ``fd`` exclusively without waiting; ``BlockingIOError`` if held."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            raise BlockingIOError from None
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def run_folder(out, name):

@@ -25,8 +25,8 @@ _CLASS_NAMES = {"quadratic": "QuadraticCost", "cross-entropy": "CrossEntropyCost
 
 SUFFIXES = (".json", ".npz")
 MAX_DEFLATE_RATIO = 1100  # deflate cannot compress more than about 1032:1
-MAX_MODEL_BYTES = 1 << 30  # a model or checkpoint file (1 GiB; 784-30-10 takes about 0.5 MB)
-MAX_META_BYTES = 1 << 20  # the JSON text in an .npz's meta.npy (its own is under 2 kB)
+MAX_MODEL_BYTES = 1 << 30  # a model or checkpoint file: 1 GiB
+MAX_META_BYTES = 1 << 20  # the JSON text in an .npz's meta.npy: 1 MiB
 
 
 def save(network, path, *, settings=None):
