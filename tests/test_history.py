@@ -294,3 +294,16 @@ def test_history_files_that_are_not_regular_files_are_refused(tmp_path, kind):
     for read in (History.from_csv, History.from_json):
         with pytest.raises(ValueError, match="not a regular file"):
             read(path)
+
+
+@pytest.mark.parametrize("record", [{"epoch": 1, "a": 2}, {"epoch": 1, "a": 2, "new": 3}])
+def test_a_history_file_replaced_by_a_link_later_is_not_written_through(tmp_path, record):
+    path, target = tmp_path / "h.csv", tmp_path / "target.csv"
+    target.write_text("theirs\n")
+    h = History(path=path)
+    h.append({"epoch": 0, "a": 1})
+    path.unlink()
+    os.symlink(target, path)
+    with pytest.raises((OSError, ValueError), match="h.csv"):
+        h.append(record)
+    assert target.read_text() == "theirs\n" and path.is_symlink()

@@ -150,8 +150,9 @@ def build_parser():
     exp.add_argument("--resume", metavar="DIR", default=None,
                      help="continue the runs in DIR (written by --out DIR) from their last "
                           "checkpoints, with the settings stored there; only --epochs (a new "
-                          "total), --quiet, --format and --no-plot may be given with it (default: start a new "
-                          "experiment)")
+                          "total), --quiet, --format, --no-plot and --overwrite (train a run "
+                          "whose checkpoint is gone again from epoch 0) may be given with it "
+                          "(default: start a new experiment)")
     exp.add_argument("--predict", action="store_true",
                      help="before training, predict each layer's plateau RMS and tail-off "
                           "epoch (the stationary point of C0 + penalty, by L-BFGS: one to "

@@ -277,6 +277,7 @@ class History:
             os.fsync(fh.fileno())
 
     def _rewrite(self):
+        _check_history_path(self.path)  # also if it became a link after the history began
         self._columns = self.keys()
         self.to_csv(self.path)
 

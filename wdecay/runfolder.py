@@ -168,15 +168,18 @@ def read_manifest(out):
 
 
 def record(out, entries):
-    """Add ``entries`` (paths relative to ``out``, with ``/``) to ``out``'s manifest."""
+    """Add ``entries`` (paths relative to ``out``, with ``/``) to ``out``'s manifest.
+
+    Earlier entries whose files no longer exist are dropped.
+    """
     entries = list(entries)
     bad = [e for e in entries if not _valid_entry(e)]
     if bad:
         raise ValueError(f"{bad[0]!r} is not a result file wdecay writes")
-    files = read_manifest(out)
-    new = [e for e in entries if e not in files]
-    if new:
-        files = sorted(files + new)
+    old = read_manifest(out)
+    kept = [f for f in old if f in entries or existing(out, [f])]  # drop files long gone
+    files = sorted(set(kept) | set(entries))
+    if files != sorted(old):
         atomic_write(os.path.join(out, MANIFEST_NAME),
                      json.dumps({"format": "wdecay-manifest-1", "files": files},
                                 indent=1).encode())
