@@ -378,3 +378,16 @@ def test_resume_reads_run_json_only_as_a_bounded_regular_file(tiny, tmp_path, ca
     capsys.readouterr()
     assert resume(out, "--epochs", "2") == 2
     one_error_line(capsys, "a character device" if kind == "dev-zero" else "16777217 bytes")
+
+
+def test_resume_refuses_a_forged_checkpoint_that_the_history_contradicts(tiny, tmp_path, capsys):
+    """run.json and the checkpoint's settings both say lmbda 5; the history was trained at 1."""
+    out = tmp_path / "f"
+    assert experiment(out, "--epochs", "2", "--lmbda", "1") == 0
+    edit_run_json(out, lmbda=5.0)
+    rewrite_meta(out / "checkpoint-epoch2.npz", settings={"lmbda": 5.0})
+    before = snapshot(out)
+    capsys.readouterr()
+    assert resume(out, "--epochs", "3") == 2
+    one_error_line(capsys, "records the penalty", "lmbda 5.0", "not from the same run")
+    assert snapshot(out) == before

@@ -151,8 +151,9 @@ def check_resume(checkpoint_dir, history_path, settings):
     least the checkpoint's, and the history at ``history_path`` (a regular
     file, not a link) must number its epochs 0, 1, ... and end, at the
     checkpoint's epoch, with the checkpoint's weights
-    (:meth:`~wdecay.History.check_resumable`). Raises ``ValueError`` naming the
-    disagreement, ``FileNotFoundError`` without a checkpoint or history.
+    (:meth:`~wdecay.History.check_resumable`), and the penalty it records there
+    must be what the run's regularizer, lmbda and n give for those weights.
+    Raises ``ValueError`` naming the disagreement, ``FileNotFoundError`` without a checkpoint or history.
     """
     s = settings
     found = checkpoints(checkpoint_dir)
@@ -167,8 +168,29 @@ def check_resume(checkpoint_dir, history_path, settings):
     if s["epochs"] < done:
         raise ValueError(f"`epochs` must be >= {done} (the checkpoint's epoch) to resume, "
                          f"got {s['epochs']}")
-    History.read_resumable(history_path).check_resumable(net, done)
+    history = History.read_resumable(history_path)
+    history.check_resumable(net, done)
+    _check_history_penalty(history, net, done, s)
     return net, done
+
+
+def _check_history_penalty(history, network, epoch, s):
+    """The history's ``total/penalty`` at ``epoch`` must be the run's penalty of the weights.
+
+    It ties the history to the run's regularizer, lmbda and n: a history trained
+    with other ones records another penalty for the same weights.
+    """
+    record = next((r for r in history.records if r.get("epoch") == epoch), {})
+    recorded = record.get("total/penalty")
+    if not (isinstance(recorded, float) and math.isfinite(recorded)):
+        return
+    penalty = float(get_regularizer(s["regularizer"], s["lmbda"]).penalty(network.weights,
+                                                                          s["n_train"]))
+    if not math.isclose(recorded, penalty, rel_tol=1e-9, abs_tol=1e-300):
+        raise ValueError(
+            f"{history.path} records the penalty {recorded!r} at epoch {epoch}, but the run's "
+            f"regularizer {s['regularizer']!r} with lmbda {s['lmbda']!r} and n {s['n_train']} "
+            f"gives {penalty!r} for the checkpoint's weights: they are not from the same run")
 
 
 def check_settings(settings):
