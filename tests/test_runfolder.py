@@ -391,3 +391,14 @@ def test_resume_refuses_a_forged_checkpoint_that_the_history_contradicts(tiny, t
     assert resume(out, "--epochs", "3") == 2
     one_error_line(capsys, "records the penalty", "lmbda 5.0", "not from the same run")
     assert snapshot(out) == before
+
+
+def test_a_new_run_never_writes_through_a_linked_run_folder(tiny, tmp_path, capsys):
+    out, victim = tmp_path / "o", tmp_path / "victim"
+    out.mkdir(), victim.mkdir()
+    (victim / "history.csv").write_text("precious\n")
+    os.symlink(victim, out / "lmbda=5")
+    for extra in ([], ["--overwrite"]):
+        assert experiment(out, "--epochs", "1", "--lmbda", "5", "2", *extra) == 2
+        one_error_line(capsys, "run folder lmbda=5 is a symbolic link")
+    assert sorted(os.listdir(victim)) == ["history.csv"]

@@ -307,6 +307,10 @@ def _check_out(out, overwrite, planned=PATH_FILES):
         raise CLIError(f"--out {out}: a file of that name exists; name a folder")
     if not os.path.isdir(out):
         return
+    for folder in sorted({p.split("/")[0] for p in planned if "/" in p}):
+        if os.path.islink(os.path.join(out, folder)):
+            raise CLIError(f"--out {out}: its run folder {folder} is a symbolic link; wdecay "
+                           "writes only inside the folder it is given")
     earlier = _results_in(out, planned)
     if earlier and not overwrite:
         raise CLIError(f"--out {out} holds earlier results ({', '.join(earlier)}); pass "
