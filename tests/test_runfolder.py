@@ -251,7 +251,7 @@ def test_overwrite_replaces_a_history_link_and_never_writes_through_it(tiny, tmp
     assert not (tmp_path / "elsewhere.csv").exists()
 
 
-# -- 7. a history that is a symbolic link ----------------------------------------------------------
+# -- 7. a history that is a symbolic link ------------------------------------------------------
 def test_resume_refuses_a_history_that_is_a_symbolic_link(tiny, tmp_path, capsys):
     a, b = tmp_path / "a", tmp_path / "b"
     assert experiment(a, "--epochs", "2") == 0

@@ -23,7 +23,8 @@ weights equal those of an uninterrupted run, bit for bit.
 Each checkpoint stores its run's settings; a resume refuses a checkpoint whose
 settings (or network: sizes, activation, cost, initializer) differ from the
 run's, and a history whose rows do not end at the checkpoint's epoch with its
-weights' RMS, naming what disagrees. Only one process at a time trains into a
+weights' RMS and the run's penalty of them, naming what disagrees
+(:func:`check_resume`). Only one process at a time trains into a
 ``checkpoint_dir`` (:func:`wdecay.runfolder.lock`).
 """
 
@@ -118,8 +119,8 @@ def check_checkpoint(path, network, stored, settings):
 
     ``stored`` are the settings the checkpoint recorded, ``settings`` the
     run's (complete, with ``n_train``); every key of :data:`CHECKED_SETTINGS`
-    that either holds must be in both and equal, and the network's sizes, activation, cost and
-    initializer must be the ones ``settings`` name.
+    that either holds must be in both and equal, and the network's sizes,
+    activation, cost and initializer must be the ones ``settings`` name.
     """
     if stored is None:
         raise ValueError(f"{path} does not record the settings it was trained with, so it "
@@ -153,7 +154,8 @@ def check_resume(checkpoint_dir, history_path, settings):
     checkpoint's epoch, with the checkpoint's weights
     (:meth:`~wdecay.History.check_resumable`), and the penalty it records there
     must be what the run's regularizer, lmbda and n give for those weights.
-    Raises ``ValueError`` naming the disagreement, ``FileNotFoundError`` without a checkpoint or history.
+    Raises ``ValueError`` naming the disagreement, ``FileNotFoundError``
+    without a checkpoint or a history.
     """
     s = settings
     found = checkpoints(checkpoint_dir)

@@ -114,7 +114,7 @@ def _try_lock(fd):
 
 
 def run_folder(out, name):
-    """``out/name`` for a run folder named in ``run.json``; ``ValueError`` if it would leave ``out``.
+    """``out/name`` for a run folder named in ``run.json``; ``ValueError`` if it leaves ``out``.
 
     ``name`` must be ``"."`` or one folder name such as ``lmbda=5`` or
     ``lmbda=5_seed=1``; an existing run folder must not be a symbolic link.
