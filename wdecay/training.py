@@ -350,6 +350,8 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
         Seed of the mini-batch order.
     history : History, optional
         A history to continue; epochs are then numbered after its last record.
+        One opened with ``History(path, mode="resume")`` must belong to
+        ``network`` (:meth:`~wdecay.History.check_resumable`), or ``ValueError``.
     optimizer : Optimizer or str, optional
         ``wdecay.optim.SGD()`` (default, Nielsen's update), ``Momentum``,
         ``Nesterov``, ``Adam``, ``AdamW`` or their names; its state starts
@@ -406,6 +408,11 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
     n, m = len(X), int(batch_size)
     rng = np.random.default_rng(seed)
     history = History() if history is None else history
+    if not isinstance(history, History):
+        raise TypeError(f"`history` must be a wdecay.History to continue (or None), got "
+                        f"{type(history).__name__}")
+    if history.mode == "resume" and history.path is not None:
+        history.check_resumable(network)  # as `wdecay experiment --resume` does
     monitors = monitor_list(monitors, evaluation)
     state = TrainingState(network, eta=float(eta), regularizer=regularizer, batch_size=m,
                           n=n, history=history, train_data=(X, labels),
