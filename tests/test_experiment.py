@@ -39,29 +39,92 @@ def run_folder(splits, folder, **kw):
                  history_path=str(folder / "history.csv"), checkpoint_dir=str(folder), **kw)
 
 
-@pytest.mark.parametrize("regularizer", ["l2", "l1"])
-def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(splits, tmp_path, regularizer):
-    settings = {**SETTINGS, "regularizer": regularizer}
+class RunningTotal(M.Monitor):
+    """A user's monitor with state: the running sum of eval/accuracy, kept across a resume."""
+
+    def on_train_begin(self, state):
+        if len(state.history) == 0 or not hasattr(self, "total"):
+            self.total = 0.0
+
+    def on_epoch_end(self, state):
+        self.total += state.record["eval/accuracy"]
+        return {"accuracy_total": self.total}
+
+    def state_dict(self):
+        return {"total": self.total}
+
+    def load_state_dict(self, state):
+        self.total = float(state["total"])
+
+
+RESUMED = [{"regularizer": "l2"}, {"regularizer": "l1"},
+           {"optimizer": "momentum", "eta": 0.02}, {"optimizer": "nesterov", "eta": 0.02},
+           {"optimizer": "adam", "eta": 0.001}, {"optimizer": "adamw", "eta": 0.001}]
+
+
+@pytest.mark.parametrize("extra", RESUMED, ids=lambda e: "-".join(map(str, e.values())))
+def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(splits, tmp_path, extra):
+    settings = {**SETTINGS, **extra}
     whole, broken = tmp_path / "whole", tmp_path / "broken"
     whole.mkdir(), broken.mkdir()
     net, history, summary = E.run(splits, settings, table=False, progress=False,
                                   history_path=str(whole / "history.csv"),
-                                  checkpoint_dir=str(whole))
+                                  checkpoint_dir=str(whole), monitors=[RunningTotal()])
     with pytest.raises(KeyboardInterrupt):
         E.run(splits, settings, table=False, progress=False,
               history_path=str(broken / "history.csv"), checkpoint_dir=str(broken),
-              monitors=[InterruptAt(3)])
+              monitors=[RunningTotal(), InterruptAt(3)])
     assert [k for _, k in E.checkpoints(broken)] == [2]
     assert list(History.from_csv(broken / "history.csv")["epoch"]) == [0, 1, 2]
     net2, history2, summary2 = E.run(splits, settings, table=False, progress=False,
                                      history_path=str(broken / "history.csv"),
-                                     checkpoint_dir=str(broken), resume=True)
+                                     checkpoint_dir=str(broken), resume=True,
+                                     monitors=[RunningTotal()])
     assert history2 == history
     assert History.from_csv(broken / "history.csv") == history
     for a, b in zip(net.parameters(), net2.parameters()):
         np.testing.assert_array_equal(a, b)
     assert dumps(summary2) == dumps(summary)  # NaN-aware
     assert [k for _, k in E.checkpoints(broken)] == [4]
+
+
+def test_a_resume_without_the_optimizers_state_would_differ(splits, tmp_path):
+    """The stored moments matter: Adam restarted from zero moments ends elsewhere."""
+    settings = {**SETTINGS, "optimizer": "adam", "eta": 0.001}
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    net, _, _ = E.run(splits, settings, table=False, progress=False,
+                      history_path=str(whole / "history.csv"), checkpoint_dir=str(whole))
+    part = tmp_path / "part"
+    part.mkdir()
+    E.run(splits, {**settings, "epochs": 2}, table=False, progress=False,
+          history_path=str(part / "history.csv"), checkpoint_dir=str(part))
+    path, _ = E.checkpoints(part)[-1]
+    first, stored, state = wdecay.serialization.load_checkpoint(path)
+    assert state["optimizer"]["t"] == 2 * 30  # 300 rows, batch 10, two epochs
+    rng = np.random.default_rng(settings["seed"])
+    for _ in range(2):
+        rng.permutation(300)
+    (X, y), ev, _ = splits
+    first.fit(X, y, epochs=2, batch_size=10, eta=0.001, regularizer=wdecay.L2(5.0), seed=rng,
+              optimizer="adam")
+    assert not np.array_equal(first.weights[0], net.weights[0])
+
+
+def test_resume_refuses_a_checkpoint_without_a_training_state(splits, tmp_path):
+    run_folder(splits, tmp_path)
+    path, _ = E.checkpoints(tmp_path)[-1]
+    net, stored, _ = wdecay.serialization.load_checkpoint(path)
+    wdecay.serialization.save(net, path, settings=stored)  # as an older wdecay wrote it
+    with pytest.raises(ValueError, match="stores no training state"):
+        run_folder(splits, tmp_path, resume=True)
+
+
+def test_resume_refuses_a_monitor_state_the_run_has_no_monitor_for(splits, tmp_path):
+    run_folder(splits, tmp_path, monitors=[RunningTotal()])
+    with pytest.raises(ValueError, match="state of a RunningTotal monitor, which this run does "
+                                         "not have"):
+        run_folder(splits, tmp_path, resume=True)
 
 
 def test_resume_refuses_a_history_of_another_run(splits, tmp_path):
@@ -76,15 +139,6 @@ def test_resume_refuses_a_history_of_another_run(splits, tmp_path):
     with pytest.raises(ValueError, match="not from the same run"):
         run_folder(splits, tmp_path, resume=True)
     assert (tmp_path / "history.csv").read_bytes() == before  # refused before any row is cut
-
-
-def test_resume_refuses_an_optimizer_with_state(splits, tmp_path):
-    E.run(splits, {**SETTINGS, "optimizer": "momentum", "epochs": 1}, table=False,
-          progress=False, history_path=str(tmp_path / "history.csv"), checkpoint_dir=str(tmp_path))
-    with pytest.raises(ValueError, match="resuming needs optimizer 'sgd', got 'momentum'"):
-        E.run(splits, {**SETTINGS, "optimizer": "momentum"}, table=False, progress=False,
-              history_path=str(tmp_path / "history.csv"), checkpoint_dir=str(tmp_path),
-              resume=True)
 
 
 def test_summarize_run_names_a_custom_regularizer(splits):

@@ -131,3 +131,64 @@ def test_settings_are_stored_beside_the_network(tmp_path, suffix):
     np.testing.assert_array_equal(loaded.weights[0], net.weights[0])
     wdecay.save(net, tmp_path / f"m{suffix}")
     assert load_with_settings(tmp_path / f"m{suffix}")[1] is None
+
+
+# -- a checkpoint's training state -----------------------------------------------
+
+def _state_net():
+    return wdecay.Network([4, 3, 2], seed=0)
+
+
+def test_a_training_state_round_trips_through_a_checkpoint(tmp_path):
+    net = _state_net()
+    state = {"optimizer": {"t": 7, "state": [{}, {"v": [np.arange(12.0).reshape(3, 4),
+                                                      np.ones(3)], "count": 2}]},
+             "monitors": [["NormBudget", {"tailoff": {1: 3}}], ["WeightNorms", {}]],
+             "flag": True, "none": None, "x": 1.5}
+    path = tmp_path / "c.npz"
+    wdecay.serialization.save(net, path, settings={"eta": 0.1}, state=state)
+    loaded, settings, back = wdecay.serialization.load_checkpoint(path)
+    assert settings == {"eta": 0.1}
+    assert back["optimizer"]["t"] == 7 and back["monitors"][0] == ["NormBudget", {"tailoff": {1: 3}}]
+    np.testing.assert_array_equal(back["optimizer"]["state"][1]["v"][0], np.arange(12.0).reshape(3, 4))
+    assert back["flag"] is True and back["none"] is None and back["x"] == 1.5
+    wdecay.serialization.save(net, tmp_path / "plain.npz")
+    assert wdecay.serialization.load_checkpoint(tmp_path / "plain.npz")[2] is None
+
+
+def test_a_training_state_is_checked_before_it_is_read(tmp_path):
+    net = _state_net()
+    path = tmp_path / "c.npz"
+    big = np.zeros(8 * 8 * (4 * 3 + 3 + 3 * 2 + 2) // 8 + 1)  # one element over the budget
+    wdecay.serialization.save(net, path, state={"a": big})
+    with pytest.raises(ValueError, match="training state's arrays declare"):
+        wdecay.serialization.load_checkpoint(path)
+    with pytest.raises(TypeError, match="float arrays only"):
+        wdecay.serialization.save(net, path, state={"a": np.arange(3)})
+    with pytest.raises(TypeError, match="got object"):
+        wdecay.serialization.save(net, path, state={"a": object()})
+    with pytest.raises(ValueError, match=r"\.npz files only"):
+        wdecay.serialization.save(net, tmp_path / "c.json", state={})
+
+
+def test_a_forged_state_reference_is_refused(tmp_path):
+    import io
+    import zipfile
+
+    net = _state_net()
+    path = tmp_path / "c.npz"
+    wdecay.serialization.save(net, path, state={"a": np.ones(2)})
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    meta = json.loads(str(np.lib.format.read_array(io.BytesIO(members["meta.npy"]))))
+    for forged in ({"__dict__": [["a", {"__array__": 5}]]},
+                   {"__dict__": [["a", {"__array__": 0}], ["b", {"__array__": 0}]]},
+                   {"__dict__": [["a", {"__what__": 0}]]}):
+        meta["state"] = forged
+        buf = io.BytesIO()
+        np.lib.format.write_array(buf, np.array(json.dumps(meta)))
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in members.items():
+                zf.writestr(name, buf.getvalue() if name == "meta.npy" else data)
+        with pytest.raises(ValueError, match="training state"):
+            wdecay.serialization.load_checkpoint(path)

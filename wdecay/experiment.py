@@ -14,11 +14,12 @@ removed once the new one is in place), beside the streamed ``history.csv``.
 drops history rows after it, checks that the two belong together, advances the
 mini-batch order by the finished epochs' permutations (epoch k's order is the
 k-th ``permutation(n)`` drawn from ``np.random.default_rng(seed)``), and
-restores the state the monitors carry across epochs: the initial weights that
-:class:`~wdecay.monitors.DecayPrediction` predicts from (regenerated from the
-seed), its departure epochs and :class:`~wdecay.monitors.NormBudget`'s tail-off
-epochs (read from the history). An interrupted and resumed run's history and
-weights equal those of an uninterrupted run, bit for bit.
+restores the training state each checkpoint stores beside the weights: the
+optimizer's ``state_dict()`` (velocity, moments, step count) and every
+monitor's (the initial weights :class:`~wdecay.monitors.DecayPrediction`
+predicts from and its departure epochs, :class:`~wdecay.monitors.NormBudget`'s
+tail-off epochs). An interrupted and resumed run's history and weights equal
+those of an uninterrupted run, bit for bit, for every optimizer.
 
 Each checkpoint stores its run's settings; a resume refuses a checkpoint whose
 settings (or network: sizes, activation, cost, initializer) differ from the
@@ -45,7 +46,7 @@ from .network import Network
 from .optim import get_optimizer
 from .regularizers import get_regularizer
 from .runfolder import lock
-from .serialization import load_with_settings, save
+from .serialization import load_checkpoint, save
 from .summary import TablePrinter, summarize
 
 DEFAULTS = dict(sizes=[784, 30, 10], init="large", cost="cross-entropy", activation="sigmoid",
@@ -66,11 +67,13 @@ class Checkpoint(M.Monitor):
     the checkpoint's epoch always has its row in the history. Writes are
     atomic; the previous checkpoint is removed after the new one is in place.
     ``settings`` (the run's, optional) are stored in each checkpoint, for a
-    resume to check them.
+    resume to check them, and so are the ``state_dict()`` of ``optimizer`` and
+    of each of ``monitors`` (:func:`training_state`).
     """
 
-    def __init__(self, network, folder, settings=None):
+    def __init__(self, network, folder, settings=None, optimizer=None, monitors=()):
         self.network, self.folder, self.settings = network, os.fspath(folder), settings
+        self.optimizer, self.monitors = optimizer, list(monitors)
 
     def on_epoch_begin(self, state):
         self.save(state.epoch - 1)
@@ -80,10 +83,54 @@ class Checkpoint(M.Monitor):
 
     def save(self, epoch):
         path = os.path.join(self.folder, f"checkpoint-epoch{epoch}.npz")
-        save(self.network, path, settings=self.settings)
+        state = None
+        if self.optimizer is not None:
+            state = training_state(self.optimizer, self.monitors)
+        save(self.network, path, settings=self.settings, state=state)
         for old, k in checkpoints(self.folder):
             if k != epoch:
                 os.unlink(old)
+
+
+def training_state(optimizer, monitors):
+    """What a checkpoint stores beside the weights: the optimizer's and the monitors' states.
+
+    ``{"optimizer": optimizer.state_dict(), "monitors": [[class name, state_dict()], ...]}``.
+    """
+    return {"optimizer": optimizer.state_dict(),
+            "monitors": [[type(m).__name__, m.state_dict()] for m in monitors]}
+
+
+def restore_training_state(state, optimizer, monitors, path):
+    """Load a :func:`training_state` into ``optimizer`` and ``monitors`` (the same list, in order).
+
+    Each non-empty monitor state goes to the next monitor of the same class, so
+    stateless monitors may come and go. Raises ``ValueError`` naming the
+    checkpoint when the state is missing or a stored state has no monitor.
+    """
+    if not isinstance(state, dict) or set(state) != {"optimizer", "monitors"}:
+        raise ValueError(f"{path} stores no training state (the optimizer's and the monitors'); "
+                         "it was written by an older wdecay: start the run again")
+    saved = state["monitors"]
+    if not isinstance(saved, list) or not all(
+            isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+            for item in saved):
+        raise ValueError(f"{path} stores a malformed list of monitor states")
+    pending = list(monitors)
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+        for name, st in saved:  # each saved state goes to the next monitor of its class
+            if not st:
+                continue
+            while pending and type(pending[0]).__name__ != name:
+                pending.pop(0)
+            if not pending:
+                raise ValueError(f"{path} stores the state of a {name} monitor, which this run "
+                                 f"does not have in that order ({[type(m).__name__ for m in monitors]}); "
+                                 "resume with the same monitors, or start the run again")
+            pending.pop(0).load_state_dict(st)
+    except (TypeError, KeyError) as exc:
+        raise ValueError(f"{path} stores a training state this run cannot use: {exc}") from None
 
 
 def checkpoints(folder):
@@ -148,32 +195,32 @@ def check_resume(checkpoint_dir, history_path, settings):
 
     The last checkpoint in ``checkpoint_dir`` must hold the run's network and
     settings (:func:`check_checkpoint`; ``settings`` complete, with
-    ``n_train``), the run's optimizer must be ``'sgd'`` and its ``epochs`` at
-    least the checkpoint's, and the history at ``history_path`` (a regular
+    ``n_train``), the run's ``epochs`` must be at least the checkpoint's, and the history at ``history_path`` (a regular
     file, not a link) must number its epochs 0, 1, ... and end, at the
     checkpoint's epoch, with the checkpoint's weights
     (:meth:`~wdecay.History.check_resumable`), and the penalty it records there
     must be what the run's regularizer, lmbda and n give for those weights.
     Raises ``ValueError`` naming the disagreement, ``FileNotFoundError``
-    without a checkpoint or a history.
+    without a checkpoint or a history. Returns ``(network, epoch, state)``,
+    ``state`` the checkpoint's :func:`training_state`.
     """
     s = settings
     found = checkpoints(checkpoint_dir)
     if not found:
         raise FileNotFoundError(f"no checkpoint-epoch<k>.npz in {checkpoint_dir} to resume from")
     path, done = found[-1]
-    net, stored = load_with_settings(path)
+    net, stored, state = load_checkpoint(path)
     check_checkpoint(path, net, stored, s)
-    if s["optimizer"] != "sgd":  # a checkpoint holds the weights, not the optimizer's state
-        raise ValueError(f"resuming needs optimizer 'sgd', got {s['optimizer']!r}: the "
-                         "checkpoint does not keep its velocity or moments")
+    if state is None:
+        raise ValueError(f"{path} stores no training state (the optimizer's and the "
+                         "monitors'); it was written by an older wdecay: start the run again")
     if s["epochs"] < done:
         raise ValueError(f"`epochs` must be >= {done} (the checkpoint's epoch) to resume, "
                          f"got {s['epochs']}")
     history = History.read_resumable(history_path)
     history.check_resumable(net, done)
     _check_history_penalty(history, net, done, s)
-    return net, done
+    return net, done, state
 
 
 def _check_history_penalty(history, network, epoch, s):
@@ -234,34 +281,6 @@ def _initial_network(s):
                    activation=s["activation"], seed=s["seed"])
 
 
-class _RestoreState(M.Monitor):
-    """Put back what the diagnostics carry across epochs when a run is resumed.
-
-    Runs last in ``on_train_begin``, after the monitors have reset themselves.
-    """
-
-    def __init__(self, monitors, initial, history):
-        self.monitors, self.initial, self.history = monitors, initial, history
-
-    def _epochs(self, suffix):
-        found = {}
-        for key in self.history.keys():
-            if key.startswith("layer") and key.endswith(suffix):
-                value = self.history.last(key)
-                if isinstance(value, (int, float)) and math.isfinite(value):
-                    found[int(key[5:key.index("/")])] = int(value)
-        return found
-
-    def on_train_begin(self, state):
-        for m in self.monitors:
-            if isinstance(m, M.NormBudget):
-                m.tailoff = self._epochs("/tailoff_epoch")
-            if isinstance(m, M.DecayPrediction):
-                m.initial = [np.array(w) for w in self.initial.weights]
-                m.start_epoch = 0
-                m.departure = self._epochs("/departure_epoch")
-
-
 def run(splits, settings, table=True, history_path=None, stream=None, *,
         checkpoint_dir=None, resume=False, history_mode="new", progress=True, monitors=(),
         predict=False):
@@ -315,29 +334,33 @@ def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history
     net = _initial_network(s)
     rng = np.random.default_rng(s["seed"])
     extra, monitors = list(monitors), [M.Accuracy("evaluation"), *M.diagnostics()]
+    optimizer = make_optimizer(s)
+    state = None
     if resume:
         if checkpoint_dir is None or history_path is None:
             raise ValueError("resume=True needs `checkpoint_dir` and `history_path`")
-        initial = net
-        net, done = check_resume(checkpoint_dir, history_path, s)
+        net, done, state = check_resume(checkpoint_dir, history_path, s)
         epochs = s["epochs"] - done
         history = History(path=history_path, mode="resume")
         history.check_resumable(net, done)  # before any row of the file is dropped
         history.truncate(done)
         for _ in range(done):  # epoch k's mini-batch order is the k-th permutation
             rng.permutation(len(X))
-        monitors.append(_RestoreState(monitors[:], initial, history))
     else:
         history = History(path=history_path, mode=history_mode)
         epochs = s["epochs"]
     monitors += extra
+    stateful = monitors[:]  # the monitors whose states a checkpoint keeps
     if progress:
         monitors.append(M.ProgressBar())
     if table:
         monitors.append(TablePrinter(len(net.weights), stream))
+    if state is not None:
+        restore_training_state(state, optimizer, stateful, checkpoint_dir)
     if checkpoint_dir is not None:  # first, so each epoch is saved before anything else runs
         monitors.insert(0, Checkpoint(net, checkpoint_dir,
-                                      {k: v for k, v in s.items() if k != "epochs"}))
+                                      {k: v for k, v in s.items() if k != "epochs"},
+                                      optimizer, stateful))
     prediction = None
     if predict:
         from .equilibrium import predict_tailoff
@@ -349,7 +372,7 @@ def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history
         net.fit(X, y, epochs=epochs, batch_size=s["batch_size"], eta=s["eta"],
                 regularizer=get_regularizer(s["regularizer"], s["lmbda"]),
                 evaluation_data=evaluation, monitors=monitors, seed=rng, history=history,
-                optimizer=make_optimizer(s))
+                optimizer=optimizer, reset_optimizer=state is None)
     return net, history, summarize(history, net, s, net.accuracy(X_test, y_test), prediction)
 
 

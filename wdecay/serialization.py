@@ -29,13 +29,17 @@ MAX_MODEL_BYTES = 1 << 30  # a model or checkpoint file: 1 GiB
 MAX_META_BYTES = 1 << 20  # the JSON text in an .npz's meta.npy: 1 MiB
 
 
-def save(network, path, *, settings=None):
+def save(network, path, *, settings=None, state=None):
     """Save ``network`` to ``path``; the format follows the suffix, ``.json`` or ``.npz``.
 
     Any other suffix (``m.pkl``, ``m``) raises ``ValueError`` rather than
     writing JSON under a misleading name. wdecay never writes pickles.
     ``settings`` (a JSON-able dict, optional) is stored beside the network:
     checkpoints keep their run's settings there, which a resume checks.
+    ``state`` (``.npz`` only, optional) is a training state to store beside
+    them: nested dicts and lists of numbers, strings and float arrays (an
+    optimizer's and the monitors' ``state_dict()``); :func:`load_checkpoint`
+    reads it back.
 
     Examples
     --------
@@ -54,13 +58,103 @@ def save(network, path, *, settings=None):
         arrays = {f"weights_{i}": w for i, w in enumerate(network.weights)}
         arrays.update({f"biases_{i}": b for i, b in enumerate(network.biases)})
         meta = _meta(network, settings)
+        if state is not None:
+            state_arrays = []
+            meta["state"] = _flatten(state, state_arrays)
+            arrays.update({f"state_{k}": a for k, a in enumerate(state_arrays)})
         np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
         atomic_write(path, buf.getvalue())
     else:
+        if state is not None:
+            raise ValueError("a training `state` is stored in .npz files only")
         data = _meta(network, settings)
         data["weights"] = [w.tolist() for w in network.weights]
         data["biases"] = [b.reshape(-1, 1).tolist() for b in network.biases]
         atomic_write(path, json.dumps(data).encode())
+
+
+def _flatten(value, arrays):
+    """``value`` as JSON, each array replaced by ``{"__array__": k}``, ``arrays[k]`` the array."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind != "f":
+            raise TypeError(f"a training state holds float arrays only, got {value.dtype}")
+        arrays.append(value)
+        return {"__array__": len(arrays) - 1}
+    if isinstance(value, dict):
+        if "__array__" in value:
+            raise ValueError("a training state's dicts may not use the key '__array__'")
+        return {"__dict__": [[_flatten(k, arrays), _flatten(v, arrays)]
+                             for k, v in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return [_flatten(v, arrays) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"a training state holds numbers, strings, lists, dicts and float arrays, "
+                    f"got {type(value).__name__}")
+
+
+def _unflatten(value, arrays, used, path, depth=0):
+    if depth > 64:
+        raise ValueError(f"{path!r}: its training state is nested too deeply")
+    if isinstance(value, dict):
+        if set(value) == {"__array__"}:
+            k = value["__array__"]
+            if type(k) is not int or k not in arrays or k in used:
+                raise ValueError(f"{path!r}: its training state refers to array {k!r}, which "
+                                 "the file lacks or uses twice")
+            used.add(k)
+            return arrays[k]
+        if set(value) == {"__dict__"} and isinstance(value["__dict__"], list):
+            out = {}
+            for item in value["__dict__"]:
+                if not (isinstance(item, list) and len(item) == 2):
+                    raise ValueError(f"{path!r}: its training state has a malformed dict")
+                key = _unflatten(item[0], arrays, used, path, depth + 1)
+                if not isinstance(key, (int, str)):
+                    raise ValueError(f"{path!r}: its training state has a key of type "
+                                     f"{type(key).__name__}")
+                out[key] = _unflatten(item[1], arrays, used, path, depth + 1)
+            return out
+        raise ValueError(f"{path!r}: its training state has an unknown object {sorted(value)}")
+    if isinstance(value, list):
+        return [_unflatten(v, arrays, used, path, depth + 1) for v in value]
+    return value
+
+
+def load_checkpoint(path):
+    """``(network, settings, state)`` of an ``.npz`` written by :func:`save` with a ``state``.
+
+    The state's arrays are checked like the weights (declared shape, float
+    dtype, size against the compressed bytes, together at most
+    :data:`MAX_STATE_FACTOR` times the network's parameters) before they are
+    read; ``state`` is None when the file stores none.
+    """
+    path = os.fspath(path)
+    if not path.lower().endswith(".npz"):
+        raise ValueError(f"`path` must be a checkpoint .npz, got {path!r}")
+    net, settings, meta, arrays = _load(path, with_state=True)
+    if "state" not in meta:
+        return net, settings, None
+    used = set()
+    try:
+        state = _unflatten(meta["state"], arrays, used, path)
+    except RecursionError:
+        raise ValueError(f"{path!r}: its training state is nested too deeply") from None
+    if used != set(arrays):
+        raise ValueError(f"{path!r}: its training state leaves arrays {sorted(set(arrays) - used)}"
+                         " unused")
+    return net, settings, state
+
+
+#: A checkpoint's training-state arrays may hold at most this many times the network's
+#: parameters (Adam keeps three buffers per parameter; the decay curve keeps the initial weights).
+MAX_STATE_FACTOR = 8
 
 
 def _meta(network, settings=None):
@@ -94,10 +188,15 @@ def load(path):
 
 def load_with_settings(path):
     """``(network, settings)``: :func:`load`, and the settings :func:`save` stored (or None)."""
-    path = os.fspath(path)
+    net, settings, _, _ = _load(os.fspath(path))
+    return net, settings
+
+
+def _load(path, with_state=False):
+    arrays = {}
     try:
         if path.lower().endswith(".npz"):
-            meta, weights, biases = _read_npz(path)
+            meta, weights, biases, arrays = _read_npz(path, with_state)
         else:
             meta = json.loads(read_regular(path, MAX_MODEL_BYTES).decode())
             if not isinstance(meta, dict):
@@ -120,7 +219,7 @@ def load_with_settings(path):
         raise ValueError(f"{path!r}: its stored `settings` are {type(settings).__name__}, "
                          "not an object")
     try:
-        return _build(meta, weights, biases, path), settings
+        return _build(meta, weights, biases, path), settings, meta, arrays
     except MemoryError:
         raise ValueError(f"{path!r} declares layers too large to load in memory") from None
 
@@ -167,8 +266,12 @@ def _shape(x):
     return tuple(shape)
 
 
-def _read_npz(path):
-    """Meta and arrays of a saved ``.npz``; array headers are checked before their data are read."""
+def _read_npz(path, with_state=False):
+    """Meta, weights, biases and state arrays of a saved ``.npz``.
+
+    Every array's header is checked before its data are read; the state's
+    arrays (``state_<k>``) only ``with_state``.
+    """
     with open_regular(path, MAX_MODEL_BYTES) as raw, zipfile.ZipFile(raw) as zf:
         meta = _read_meta(zf, path)
         if not isinstance(meta, dict):
@@ -203,7 +306,40 @@ def _read_npz(path):
             for name, out in ((f"weights_{i}", weights), (f"biases_{i}", biases)):
                 with zf.open(name + ".npy") as fh:
                     out.append(np.lib.format.read_array(fh, allow_pickle=False))
-    return meta, weights, biases
+        arrays = _read_state_arrays(zf, path, sizes) if with_state else {}
+    return meta, weights, biases, arrays
+
+
+def _read_state_arrays(zf, path, sizes):
+    """The ``state_<k>`` members, each header checked and the total bounded before reading."""
+    budget = MAX_STATE_FACTOR * 8 * sum(a * b + a for a, b in zip(sizes[1:], sizes[:-1]))
+    found, total = {}, 0
+    for info in zf.infolist():
+        name = info.filename
+        if not (name.startswith("state_") and name.endswith(".npy")):
+            continue
+        index = name[len("state_"):-len(".npy")]
+        if not index.isdigit() or len(index) > 9:
+            raise SizeMismatch(f"{path!r}: unexpected member {name!r}")
+        with zf.open(info) as fh:
+            shape, _, dtype = _read_npz_header(fh)
+        if dtype.kind != "f":
+            kind = _KIND_NAMES.get(dtype.kind, "not numbers")
+            raise SizeMismatch(f"{path!r}: {name} holds {dtype} values ({kind}); a training "
+                               "state's arrays are floating point")
+        need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        total += need
+        if total > budget or info.file_size < need \
+                or need > MAX_DEFLATE_RATIO * max(info.compress_size, 1) + 4096:
+            raise SizeMismatch(f"{path!r}: the training state's arrays declare {total} bytes, "
+                               f"more than the file holds or {MAX_STATE_FACTOR} times the "
+                               "network's parameters")
+        found[int(index)] = info
+    arrays = {}
+    for k, info in found.items():
+        with zf.open(info) as fh:
+            arrays[k] = np.lib.format.read_array(fh, allow_pickle=False)
+    return arrays
 
 
 _KIND_NAMES = {"c": "complex numbers", "U": "text", "S": "bytes", "i": "integers",

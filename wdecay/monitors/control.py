@@ -33,7 +33,24 @@ class EarlyStopping(Monitor):
         self.patience, self.monitor, self.mode = patience, monitor, mode
 
     def on_train_begin(self, state):
-        self.best, self.wait = -math.inf if self.mode == "max" else math.inf, 0
+        if len(state.history) == 0 or not hasattr(self, "best"):  # not a continued run
+            self.best, self.wait = -math.inf if self.mode == "max" else math.inf, 0
+
+    def state_dict(self):
+        """``{"best": value, "wait": epochs without improvement}`` ({} before training)."""
+        return {"best": self.best, "wait": self.wait} if hasattr(self, "best") else {}
+
+    def load_state_dict(self, state):
+        """Put back :meth:`state_dict`'s best value and wait (kept by a continued ``fit``)."""
+        if not state:
+            return
+        if not isinstance(state, dict) or set(state) != {"best", "wait"}:
+            raise ValueError("an EarlyStopping state must be a dict with the keys 'best' and "
+                             f"'wait', got {state!r:.80}")
+        wait = state["wait"]
+        if isinstance(wait, bool) or not isinstance(wait, numbers.Integral) or wait < 0:
+            raise ValueError(f"an EarlyStopping state's 'wait' must be an integer >= 0, got {wait!r}")
+        self.best, self.wait = float(state["best"]), int(wait)
 
     def on_epoch_end(self, state):
         if state.epoch == 0:

@@ -99,6 +99,31 @@ class DecayPrediction(Monitor):
         self._pure = {}
         self.curve = curve_kind(getattr(state, "optimizer", None))
 
+    def state_dict(self):
+        """``{"initial": [weights at the start], "start_epoch": k, "departure": {layer: epoch}}``."""
+        if not hasattr(self, "initial"):
+            return {}
+        return {"initial": [np.array(w) for w in self.initial],
+                "start_epoch": int(self.start_epoch),
+                "departure": {int(k): int(v) for k, v in self.departure.items()}}
+
+    def load_state_dict(self, state):
+        """Put back :meth:`state_dict`'s start and departure epochs (kept by a continued ``fit``)."""
+        if not state:
+            return
+        if not isinstance(state, dict) or set(state) != {"initial", "start_epoch", "departure"}:
+            raise ValueError("a DecayPrediction state must be a dict with the keys 'initial', "
+                             f"'start_epoch' and 'departure', got {state!r:.80}")
+        initial = [np.array(w, dtype=np.float64) for w in state["initial"]]
+        if any(w.ndim != 2 or not np.isfinite(w).all() for w in initial):
+            raise ValueError("a DecayPrediction state's 'initial' must be finite weight matrices")
+        try:
+            departure = {int(k): int(v) for k, v in dict(state["departure"]).items()}
+            start = int(state["start_epoch"])
+        except (TypeError, ValueError):
+            raise ValueError("a DecayPrediction state's epochs must be integers") from None
+        self.initial, self.start_epoch, self.departure = initial, start, departure
+
     def predicted_rms(self, state, layer):
         """The pure-decay curve's RMS of ``layer`` at the current epoch (NaN without a curve)."""
         if self.curve is None:
