@@ -109,3 +109,41 @@ def test_every_module_imports_on_its_own():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_name_on_the_architecture_page_exists():
+    """Each ``wdecay.x.y`` the page names resolves, and each tests/ file it cites exists."""
+    import re
+
+    page = (ROOT.parent / "docs" / "architecture.rst").read_text()
+    names = set(re.findall(r"``(wdecay(?:\.\w+)+)", page))
+    assert len(names) > 15
+    missing = []
+    for name in sorted(names):
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            try:
+                for attr in parts[cut:]:
+                    obj = getattr(obj, attr)
+            except AttributeError:
+                missing.append(name)
+            break
+        else:
+            missing.append(name)
+    assert not missing, missing
+    for path in re.findall(r"``(tests/\w+\.py)``", page):
+        assert (ROOT.parent / path).exists(), path
+    # the methods the page names on the classes it describes
+    from wdecay import optim, training, transforms
+    from wdecay.monitors import DecayPrediction, EarlyStopping, NormBudget
+
+    assert {"init", "update", "split"} <= set(dir(transforms.Transform))
+    assert {"core", "nielsen", "state_dict", "load_state_dict"} <= set(dir(optim.Optimizer))
+    for monitor in (NormBudget, DecayPrediction, EarlyStopping):
+        assert "state_dict" in vars(monitor) and "load_state_dict" in vars(monitor)
+    assert {"add_decay", "decay_weights", "weights_only", "Preconditioner"} <= set(dir(transforms))
+    assert hasattr(training, "Step")

@@ -41,6 +41,7 @@ import numpy as np
 
 from . import monitors as M
 from ._validation import check_scalar
+from .config import DEFAULTS, OPTIMIZER_SETTINGS
 from .history import History
 from .network import Network
 from .optim import get_optimizer
@@ -48,14 +49,6 @@ from .regularizers import get_regularizer
 from .runfolder import lock
 from .serialization import load_checkpoint, save
 from .summary import TablePrinter, summarize
-
-DEFAULTS = dict(sizes=[784, 30, 10], init="large", cost="cross-entropy", activation="sigmoid",
-                regularizer="l2", lmbda=5.0, eta=0.1, batch_size=10, epochs=30, seed=0,
-                optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999)
-
-#: The settings each optimizer takes from a run's settings (the others are ignored).
-OPTIMIZER_SETTINGS = {"sgd": (), "momentum": ("momentum",), "nesterov": ("momentum",),
-                      "adam": ("beta1", "beta2"), "adamw": ("beta1", "beta2")}
 
 CHECKPOINT_NAME = re.compile(r"checkpoint-epoch(\d+)\.npz")
 

@@ -37,6 +37,7 @@ import math
 import sys
 
 from . import monitors as M
+from .config import DEFAULTS
 from .naming import layer_label
 
 #: R, and kappa + Q/(-D) where it compares with R, in this band in each of the last
@@ -467,8 +468,6 @@ def _optimizer_lines(summary):
 
 def _command(settings, **extra):
     """The ``wdecay experiment`` command of ``settings`` with ``extra`` options."""
-    from .experiment import DEFAULTS  # experiment imports this module
-
     flags = {"sizes": "--sizes", "init": "--init", "cost": "--cost",
              "activation": "--activation", "regularizer": "--regularizer", "lmbda": "--lmbda",
              "eta": "--eta", "optimizer": "--optimizer", "momentum": "--momentum",
@@ -489,8 +488,6 @@ def _command(settings, **extra):
 
 
 def _is_default_run(settings):
-    from .experiment import DEFAULTS
-
     return (settings.get("dataset", "mnist-sample") == "mnist-sample"
             and settings.get("n_train") == 4000
             and all(k in settings and settings[k] == v for k, v in DEFAULTS.items()
