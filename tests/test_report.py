@@ -200,7 +200,12 @@ def test_column_names_say_what_they_are_and_share_one_format(tmp_path, runs):
     for expected in ("RMS", "\u03a3|w|", "\u03a3w", "variance", "R = (G+Q)/(\u2212D)", "test",
                      "validation"):
         assert expected in names
-    assert [c[1] for c in final[0] if c[1].startswith("layer")] == ["layer 1", "layer 2"]
+    assert [c[1] for c in final[0] if c[1].startswith("layer")] == [
+        "layer 1 (the book's w^2, 8 -> 5)", "layer 2 (the book's w^3, 5 -> 3)"]  # both names
+    epoch_table = page.tables[2]
+    assert [c[1] for c in epoch_table[0] if c[1].startswith("layer")] == [
+        "layer 1 (the book's w^2, 8 -> 5)", "layer 2 (the book's w^3, 5 -> 3)"]
+    assert "\u03ba" in [c[1] for c in epoch_table[1]] and "\u03ba" in names  # kappa columns
     all_headers = [c[1] for t in page.tables for row in t for c in row if c[0] == "th"]
     assert not any(re.fullmatch(r"layer\d+ \w+", h) for h in all_headers)
     checked = 0
