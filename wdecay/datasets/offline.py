@@ -38,7 +38,7 @@ import zipfile
 import numpy as np
 
 from .files import IDX_FILES, N_VALIDATION, read_idx
-from .splits import check_splits
+from .splits import DataSplits
 
 KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 MNIST_GZ_MD5 = {
@@ -110,14 +110,22 @@ def _check_shapes(arrays, source):
             raise ValueError(f"{source}: {key} must be digits 0-9, got {a.min()}..{a.max()}")
 
 
+def _pixels(images):
+    """uint8 images as float64 rows in [0, 1] (finite by construction)."""
+    X = images.reshape(len(images), -1).astype(np.float64)
+    X *= 1 / 255.0
+    return X
+
+
 def _splits(arrays, source):
     _check_shapes(arrays, source)
-    X = arrays["train_images"].reshape(60_000, -1) / 255.0
-    y = arrays["train_labels"].astype(np.int64)
+    for key in SHAPES:
+        if arrays[key].dtype != np.uint8:
+            raise ValueError(f"{source}: {key} must be uint8 as in MNIST, got {arrays[key].dtype}")
+    X, y = _pixels(arrays["train_images"]), arrays["train_labels"].astype(np.int64)
     cut = 60_000 - N_VALIDATION
-    X_test = arrays["test_images"].reshape(10_000, -1) / 255.0
-    return check_splits(((X[:cut], y[:cut]), (X[cut:], y[cut:]),
-                         (X_test, arrays["test_labels"].astype(np.int64))), source)
+    return DataSplits((X[:cut], y[:cut]), (X[cut:], y[cut:]),
+                      (_pixels(arrays["test_images"]), arrays["test_labels"].astype(np.int64)))
 
 
 def load_keras_npz(path):
@@ -175,8 +183,12 @@ def load_sklearn_cache(data_home):
 
     bunch = fetch_openml("mnist_784", version=1, data_home=data_home, as_frame=False,
                          parser="liac-arff", download_if_missing=False)
-    images = np.asarray(bunch.data).reshape(-1, 28, 28)
-    labels = np.asarray(bunch.target).astype(np.int64)
+    images = np.asarray(bunch.data)
+    if images.shape != (70_000, 784) or not np.all((images >= 0) & (images <= 255)):
+        raise ValueError(f"{data_home}: mnist_784 must be 70,000 rows of 784 pixels 0-255, "
+                         f"got shape {images.shape}")
+    images = images.astype(np.uint8).reshape(-1, 28, 28)
+    labels = np.asarray(bunch.target).astype(np.int64).astype(np.uint8)
     arrays = {"train_images": images[:60_000], "train_labels": labels[:60_000],
               "test_images": images[60_000:], "test_labels": labels[60_000:]}
     return _splits({k: np.asarray(v) for k, v in arrays.items()}, data_home)
