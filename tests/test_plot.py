@@ -236,13 +236,15 @@ class _Collector(html.parser.HTMLParser):
             self.tables += 1
 
 
+@pytest.mark.slow  # eight plots of four runs (about 5-10 s)
 def test_experiment_report_holds_every_plot_and_the_summary(tmp_path, capsys):
     from wdecay.cli import main
 
+    small = ["--sizes", "784", "5", "10", "--quiet"]
     assert main(["experiment", "--epochs", "2", "--lmbda", "5", "20", "--out", str(tmp_path),
-                 "--quiet"]) == 0
+                 *small]) == 0
     assert main(["experiment", "--epochs", "1", "--seeds", "0", "1", "--out", str(tmp_path / "s"),
-                 "--quiet", "--no-plot"]) == 0
+                 "--no-plot", *small]) == 0
     assert (tmp_path / "s" / "lmbda=5_seed=1" / "summary.json").exists()
     parser = _Collector()
     parser.feed((tmp_path / "report.html").read_text())

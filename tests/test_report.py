@@ -291,6 +291,7 @@ def _probe(page_path, tmp_path):
     return json.loads(html.unescape(found.group(1)))
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_report_renders_in_chromium_with_every_image_and_no_request(tmp_path, runs):
     pytest.importorskip("matplotlib")
