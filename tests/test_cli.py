@@ -193,7 +193,7 @@ def test_adaptive_optimizer_with_sgds_eta_warns_in_one_line(capsys):
     assert main(["experiment", "--epochs", "1", "--quiet", *FAST, "--optimizer", "adamw"]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--optimizer adamw with eta = 0.1" in err[0]
-    assert "try --eta 0.001" in err[0]
+    assert "try --eta 0.01" in err[0]
     assert main(["experiment", "--epochs", "1", "--quiet", *FAST, "--optimizer", "adam",
                  "--eta", "0.001"]) == 0
     assert capsys.readouterr().err == ""
