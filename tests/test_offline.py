@@ -143,7 +143,10 @@ def test_truncated_raw_idx_is_refused(home):
 
 
 def test_scikit_learn_cache_is_read_by_scikit_learn_without_download(home, monkeypatch):
-    sklearn = pytest.importorskip("sklearn.datasets")
+    """scikit-learn reads its own cache; here a stand-in module records how it was asked."""
+    import sys
+    import types
+
     a = _arrays()
     (home / "scikit_learn_data" / "openml").mkdir(parents=True)
     seen = {}
@@ -156,8 +159,21 @@ def test_scikit_learn_cache_is_read_by_scikit_learn_without_download(home, monke
         seen.update(kwargs, name=name)
         return Bunch()
 
-    monkeypatch.setattr(sklearn, "fetch_openml", fetch)
+    fake = types.ModuleType("sklearn.datasets")
+    fake.fetch_openml = fetch
+    monkeypatch.setitem(sys.modules, "sklearn", types.ModuleType("sklearn"))
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", fake)
     splits, name = offline.find_offline_mnist()
     assert seen["name"] == "mnist_784" and seen["download_if_missing"] is False
+    assert seen["data_home"] == str(home / "scikit_learn_data")
     assert np.array_equal(splits.test[1], a["test_labels"])
     assert "scikit-learn's OpenML cache" in name and "unverified" in name
+
+
+def test_without_scikit_learn_its_cache_is_passed_over(home, monkeypatch):
+    import sys
+
+    (home / "scikit_learn_data" / "openml").mkdir(parents=True)
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # import fails
+    with pytest.raises(FileNotFoundError, match="no MNIST on this machine"):
+        offline.find_offline_mnist()

@@ -42,6 +42,7 @@ def test_extras_keep_running_light_and_dev_holds_everything():
     extras = project["optional-dependencies"]
     heavy = ("dask", "sphinx", "scikit-learn")
     assert not any(name.startswith(heavy) for name in project["dependencies"])
+    assert any(name.startswith("threadpoolctl") for name in project["dependencies"])  # BLAS pinned
     assert not any(name.startswith(heavy) for name in extras["test"])
     for extra in ("test", "docs", "fast", "plot", "distributed"):
         assert set(extras[extra]) <= set(extras["dev"]), extra
