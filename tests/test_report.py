@@ -166,6 +166,7 @@ def test_setup_states_every_setting_and_the_version(tmp_path, runs):
     assert row["initializer"] == s["init"] and row["cost"] == s["cost"]
     assert row["regularizer"] == "L2" and float(row["lmbda"]) == 5.0
     assert float(row["lmbda/n"]) == pytest.approx(5.0 / 60, rel=1e-3)
+    assert float(row["lmbda/n over the book's 1e-4"]) == pytest.approx(5.0 / 60 / 1e-4, rel=1e-3)
     assert float(row["eta"]) == 0.5 and row["batch size"] == "6" and row["epochs"] == "2"
     assert row["seed"] == "0"
     assert ("optimizer" not in header) if "optimizer" not in s else row["optimizer"] == s["optimizer"]

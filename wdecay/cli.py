@@ -34,6 +34,7 @@ from .history import History
 from .initializers import INITIALIZERS
 from .monitors.base import MonitorError
 from .regularizers import REGULARIZERS, get_regularizer
+from .report import BOOK_LMBDA, BOOK_LMBDA_OVER_N, BOOK_N
 from .summary import summarize, summary_text
 from .training import TrainingDivergedError
 
@@ -451,9 +452,6 @@ def _check_data(splits, settings):
                 raise CLIError(str(exc)) from None
 
 
-BOOK_LMBDA, BOOK_N = 5.0, 50_000
-"""The book's chapter 3 experiment: L2 lmbda = 5 on MNIST's n = 50,000 training images."""
-BOOK_LMBDA_OVER_N = BOOK_LMBDA / BOOK_N
 FULL_SIZE_COMMAND = ("apt-get install dataset-fashion-mnist && "
                      "wdecay experiment --dataset fashion-mnist")
 """The book's n in one command (Debian or Ubuntu; ``--dataset mnist`` where MNIST is at hand)."""

@@ -33,6 +33,10 @@ from ._files import atomic_write
 from ._json import dumps
 from .serialization import save
 
+BOOK_LMBDA, BOOK_N = 5.0, 50_000
+"""The book's chapter 3 experiment: L2 lmbda = 5 on MNIST's n = 50,000 training images."""
+BOOK_LMBDA_OVER_N = BOOK_LMBDA / BOOK_N
+
 RUN_PLOTS = ("layer_norms", "sum_vs_abs", "norm_budget")
 """The PNGs :func:`write_run` writes into a run's folder, as ``NAME.png``."""
 
@@ -256,7 +260,7 @@ def _setup_table(runs):
     columns = [("run", "text"), ("architecture", "text"), ("data set", "text"),
                ("n (training examples)", "int"), ("initializer", "text"), ("cost", "text"),
                ("activation", "text"), ("regularizer", "text"), ("lmbda", "auto"),
-               ("lmbda/n", "auto"), ("eta", "auto"), ("batch size", "int"), ("epochs", "int"),
+               ("lmbda/n", "auto"), ("lmbda/n over the book's 1e-4", "auto"), ("eta", "auto"), ("batch size", "int"), ("epochs", "int"),
                ("seed", "int")]
     if with_optimizer:
         columns.append(("optimizer", "text"))
@@ -268,7 +272,9 @@ def _setup_table(runs):
         row = [run["title"], _architecture(s.get("sizes")), s.get("dataset"), n, s.get("init"),
                s.get("cost"), s.get("activation"),
                regularizer.upper() if isinstance(regularizer, str) else regularizer, lmbda,
-               lmbda / n if _is_number(lmbda) and _is_number(n) and n else None, s.get("eta"),
+               lmbda / n if _is_number(lmbda) and _is_number(n) and n else None,
+               lmbda / n / BOOK_LMBDA_OVER_N if _is_number(lmbda) and _is_number(n) and n else None,
+               s.get("eta"),
                s.get("batch_size"), s.get("epochs"), s.get("seed")]
         if with_optimizer:
             row.append(s.get("optimizer"))
