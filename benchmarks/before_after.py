@@ -9,7 +9,11 @@ seed, [784, 30, 10], batch 10, eta 0.1, L2 with lmbda 5, one BLAS thread.
 - ``compat``: one epoch of ``wdecay.compat.network2.Network.SGD`` (large init);
 - ``lockstep``: one epoch of ``wdecay.sweep.train_many`` for 8 networks;
 - ``fit``: one epoch of ``wdecay.fit`` on the numpy step (the old tree has
-  only that).
+  only that);
+- ``adam``, ``momentum``: one epoch of ``wdecay.fit`` with ``Adam()`` or
+  ``Momentum(0.9)`` (coupled), eta 0.001 and 0.01, the optimizer's step;
+- ``adam+budget``: the same Adam epoch with ``NormBudget`` (the per-batch path,
+  which splits every step into its decay and gradient parts).
 
     git worktree add /tmp/wdecay_baseline 4bb716b
     python benchmarks/before_after.py --baseline /tmp/wdecay_baseline [--rounds 5]
@@ -50,6 +54,15 @@ elif kind == "lockstep":
                 "init_seed": k} for k, l in enumerate(np.geomspace(0.5, 50, 8))]
     def work():
         train_many(X, y, configs, sizes=[784, 30, 10], epochs=1, batch_size=10, seed=0)
+elif kind in ("adam", "momentum", "adam+budget"):
+    from wdecay import monitors as M
+    from wdecay.optim import Adam, Momentum
+    net = wdecay.Network([784, 30, 10], initializer="large", seed=0)
+    opt, eta = (Momentum(0.9), 0.01) if kind == "momentum" else (Adam(), 0.001)
+    mons = [M.NormBudget()] if kind == "adam+budget" else []
+    def work():
+        net.fit(X, y, epochs=1, batch_size=10, eta=eta, regularizer=wdecay.L2(5.0), seed=0,
+                optimizer=opt, monitors=mons)
 else:
     extra = {"backend": "numpy"} if "backend" in inspect.signature(wdecay.fit).parameters else {}
     net = wdecay.Network([784, 30, 10], initializer="large", seed=0)
@@ -64,6 +77,9 @@ with threadpool_limits(1, user_api="blas"):
 """
 
 
+KINDS = ["compat", "lockstep", "fit", "adam", "momentum", "adam+budget"]
+
+
 def timed(tree, kind, n):
     env = dict(os.environ, PYTHONPATH=tree)
     out = subprocess.run([sys.executable, "-c", WORKER, kind, str(n)], env=env, cwd=tree,
@@ -76,11 +92,12 @@ def main():
     parser.add_argument("--baseline", required=True, help="a checkout of the older wdecay")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--n", type=int, default=20_000, help="training rows")
+    parser.add_argument("--kinds", nargs="+", default=KINDS, choices=KINDS)
     args = parser.parse_args()
     trees = {"old": os.path.abspath(args.baseline), "new": ROOT}
     print(f"{args.n} random rows, [784, 30, 10], batch 10, one BLAS thread, "
           f"{args.rounds} rounds; load average {os.getloadavg()[0]:.2f} at the start")
-    for kind in ("compat", "lockstep", "fit"):
+    for kind in args.kinds:
         times = {name: [] for name in trees}
         for _ in range(args.rounds):
             for name, tree in trees.items():

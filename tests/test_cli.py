@@ -74,7 +74,7 @@ def test_experiment_writes_files_and_summary(tmp_path, capsys):
     assert main(["experiment", "--epochs", "2", "--sizes", "784", "30", "10",
                  "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "eval acc" in text and "RMS shrank" in text
+    assert "eval acc" in text and "Layer 1 (the book's w^2, 784 -> 30): RMS shrank" in text
     assert text.rstrip().splitlines()[-1] == (f"Wrote history, summary, model, plots and the "
                                               f"report to {out}: open {out / 'report.html'}")
     for name in ("history.csv", "history.json", "summary.json", "model.json", "report.html",

@@ -41,7 +41,8 @@ def test_seed_experiment_summary_is_reproduced():
 
 
 SEED_QUOTES = ["0.9954", "0.2344", "0.235", "0.90%", "19 epochs", "0.137", "-2.764", "2.76 times",
-               "1.048", "1.0398", "1.0035", "-37.255", "-0.026", "4389.4", "8.93", "only 0.0012"]
+               "1.048", "1.0398", "1.0035", "4389.4", "8.93", "0.0012", "-0.005", "0.033",
+               "epoch 20", "1.10%", "wdecay experiment --epochs 80"]
 
 
 @pytest.mark.parametrize("quote", SEED_QUOTES)
@@ -364,3 +365,90 @@ def test_cross_references_between_the_stored_runs():
     assert fashion["measured_tailoff"] < one5["measured_tailoff"]
     big = warm[200.0, "N(0,1)", 0.1, 1]
     assert f"lmbda = 200's {big['predicted_tailoff']:.1f} against {big['measured_tailoff']:g}" in flat
+
+
+def test_kappa_at_the_plateau_range_in_concepts():
+    """concepts.rst: kappa supplies most of R = 1 at the plateau, kappa + Q/(-D) about 1."""
+    concepts = (DOCS / "concepts.rst").read_text()
+    runs = json.loads((FIGURES / "decay_anatomy.json").read_text())
+    kappas = [r["layer1"]["plateau"]["kappa"] for r in runs]
+    assert f"({min(kappas):.3f} to {max(kappas):.3f} for layer 1 in the table" in concepts
+    for r in runs:
+        p = r["layer1"]["plateau"]
+        assert abs(p["R"] - 1) < 0.01 and abs(p["kappa"] + p["Q_ratio"] - 1) < 0.03
+
+
+def test_tailoff_epoch_is_later_than_pure_decay_by_the_quoted_range():
+    mf, rows = make_figures(), tailoff_rows()
+    late = [r["tailoff_epoch"] - round(mf["pure_decay_epochs"](
+        layer1_start(), r["plateau_rms"], 0.1, r["lmbda"], 4000, 10), 1) for r in rows]
+    assert min(late) > 0
+    assert f"comes {min(late):.1f} to {max(late):.1f} epochs later in every row" in EXERCISE
+    summary = (FIGURES / "seed_experiment_summary.txt").read_text()
+    assert "left the pure-decay curve in epoch 20" in summary and "in epoch 20" in EXERCISE
+    assert 0.2344 > 2 * rows[0]["plateau_rms"]  # "more than twice the plateau" at epoch 30
+
+
+@pytest.mark.slow
+def test_optimizers_page_numbers_are_measured(capsys):
+    """optimizers.rst: the coupled/decoupled table, the ratios, and the blank pixels' share."""
+    import wdecay
+    from wdecay import monitors as M
+    from wdecay.datasets import load_mnist_sample
+    from wdecay.optim import Adam
+
+    page = (DOCS / "optimizers.rst").read_text()
+    sys.argv = ["coupled_vs_decoupled.py"]
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(DOCS.parent / "examples" / "coupled_vs_decoupled.py"),
+                       run_name="__main__")
+    assert done.value.code in (0, None)
+    out = capsys.readouterr().out
+    tables = {}
+    for block in out.split("\n\n")[1:4]:
+        lines = block.strip().splitlines()
+        name = lines[0].split(" (")[0].split()[0]
+        acc = float(lines[0].rsplit(" ", 1)[1])
+        rows = {int(c[0]): [float(x) for x in c[1:]] for c in (l.split() for l in lines[2:])}
+        tables[name] = (acc, rows)
+    for name, label in (("SGD", "SGD"), ("Adam", "Adam"), ("AdamW", "AdamW")):
+        acc, rows = tables[name]
+        for epoch in (1, 10):
+            r1, r2, d1, d2 = rows[epoch]
+            cells = f"{r1:.4f}, {d1:.2e}       {r2:.4f}, {d2:.2e}"
+            assert f"{label}, epoch {epoch}" in page and cells in page, (label, epoch, cells)
+        assert f"{acc:.3f}" in page
+    (_, adam), (_, adamw) = tables["Adam"], tables["AdamW"]
+    shares = [round(adam[10][2 + i] / adamw[10][2 + i]) for i in (0, 1)]
+    assert f"is {shares[0]} (layer 1)\n  and {shares[1]} (layer 2) times AdamW's" in page
+    last = out.strip().splitlines()[-1]
+    absolute = re.findall(r"layer \d ([\d.]+)", last)
+    assert f"its absolute D is {absolute[0]} and\n  {absolute[1]} times" in page
+    fall = 1 - adam[1][0] / 0.9954
+    assert f"falls {100 * fall:.1f}%, from 0.9954 to {adam[1][0]:.4f}" in page
+    # the input weights of pixels blank in every training digit: their share of epoch-1 D
+    (X, y), _, _ = load_mnist_sample()
+    blank = np.all(X == 0, axis=0)
+
+    class BlankShare(M.Monitor):
+        needs_weights_before = False
+
+        def on_epoch_begin(self, state):
+            self.parts = [0.0, 0.0]
+
+        def on_batch_end(self, state):
+            after, d, u = state.weights[0], state.decay_update[0], state.gradient_update[0]
+            D = 2 * (after - u) * d - d * d  # each weight's ||w + d||^2 - ||w||^2
+            self.parts[0] += float(D[:, blank].sum())
+            self.parts[1] += float(D.sum())
+
+        def on_epoch_end(self, state):
+            return {"blank_share": self.parts[0] / self.parts[1] if state.epoch else math.nan}
+
+    net = wdecay.Network([784, 30, 10], initializer="large", seed=0)
+    h = net.fit(X, y, epochs=1, batch_size=10, eta=0.001, regularizer=wdecay.L2(5.0),
+                monitors=[BlankShare()], optimizer=Adam(), seed=0)
+    share = h["blank_share"][-1]
+    assert (f"weights of the {int(blank.sum())} pixels that are blank in every training "
+            f"digit ({100 * blank.mean():.0f}% of\n  layer 1's weights)") in page
+    assert f"they supply {100 * share:.1f}% of layer\n  1's epoch-1 D" in page

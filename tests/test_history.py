@@ -1,6 +1,8 @@
 """History: array access, lossless CSV/JSON round trips, streaming appends and file modes."""
 
+import json
 import math
+import os
 import subprocess
 import sys
 import textwrap
@@ -187,3 +189,121 @@ def test_truncate_drops_later_epochs_in_the_file_too(tmp_path):
         h.append({"epoch": e})
     assert h.truncate(1) == 2
     assert list(History.from_csv(tmp_path / "h.csv")["epoch"]) == [0, 1]
+
+
+# -- untrusted history files (issue 23) -------------------------------------------------------
+def diagnosed_fit(net, history, epochs=1):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20, 4)), rng.integers(0, 2, 20)
+    return net.fit(X, y, epochs=epochs, batch_size=10, eta=0.5, regularizer=wdecay.L2(1.0),
+                   monitors=wdecay.monitors.diagnostics(), seed=0, history=history)
+
+
+def test_fit_refuses_a_resumed_history_of_another_network(tmp_path):
+    path = tmp_path / "h.csv"
+    net = wdecay.Network([4, 3, 2], seed=0)
+    diagnosed_fit(net, History(path=path), epochs=2)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="layer 1 RMS .* not from the same run"):
+        diagnosed_fit(wdecay.Network([4, 3, 2], seed=0), History(path=path, mode="resume"))
+    assert path.read_bytes() == before
+    h = diagnosed_fit(net, History(path=path, mode="resume"))  # its own network continues
+    assert list(h["epoch"]) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("history", [{}, [], "h.csv"])
+def test_fit_names_history_when_it_is_not_a_history(history):
+    with pytest.raises(TypeError, match="`history` must be a wdecay.History"):
+        diagnosed_fit(wdecay.Network([4, 3, 2], seed=0), history)
+
+
+def test_resume_refuses_a_csv_without_an_epoch_column(tmp_path):
+    path = tmp_path / "foreign.csv"
+    path.write_text("name,score\nann,1\n")
+    with pytest.raises(ValueError, match="no 'epoch' column"):
+        History(path=path, mode="resume")
+    path.write_text("epoch,x\n0,1\n2,1\n")
+    with pytest.raises(ValueError, match="line 3 has epoch 2 where epoch 1 belongs"):
+        History(path=path, mode="resume")
+    assert path.read_text() == "epoch,x\n0,1\n2,1\n"
+
+
+def test_a_duplicated_column_is_refused(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("epoch,x,x\n0,1,2\n")
+    for read in (History.from_csv, lambda p: History(path=p, mode="append")):
+        with pytest.raises(ValueError, match=r"dup.csv: the header names column 'x' twice"):
+            read(path)
+
+
+@pytest.mark.parametrize("mode", ["append", "resume", "overwrite", "new"])
+def test_a_history_path_that_is_a_symbolic_link_is_refused(tmp_path, mode):
+    target, link = tmp_path / "target.csv", tmp_path / "link.csv"
+    History([{"epoch": 0, "a": 1}]).to_csv(target)
+    os.symlink(target, link)
+    before = target.read_bytes()
+    with pytest.raises(ValueError, match="link.csv is a symbolic link .*target.csv"):
+        History(path=link, mode=mode)
+    assert target.read_bytes() == before and link.is_symlink()
+
+
+def test_an_epoch_that_is_not_a_number_names_the_file_and_line(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("epoch,x\n0,1\nabc,2\n")
+    with pytest.raises(ValueError, match=r"h.csv: line 3 has epoch 'abc'; an epoch is a whole"):
+        History.from_csv(path)
+    with pytest.raises(ValueError, match="record 0 has epoch 'abc'"):
+        History([{"epoch": "abc"}])
+
+
+def test_a_binary_file_is_refused_as_not_text(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe" + bytes(range(256)))
+    for read in (History.from_csv, History.from_json):
+        with pytest.raises(ValueError, match=r"h.csv is not a text file \(byte 0 is not UTF-8\)") \
+                as info:
+            read(path)
+        assert not isinstance(info.value, UnicodeDecodeError)
+    path.write_bytes(b"epoch,x\n0,\x001\n")
+    with pytest.raises(ValueError, match=r"h.csv is not a text file \(character 10 is NUL\)"):
+        History.from_csv(path)
+
+
+@pytest.mark.parametrize("records, match", [
+    ([1, 2], "record 0 is int, not an object"),
+    ([{"epoch": 0}, "x"], "record 1 is str, not an object"),
+    ([{"epoch": 0, "v": [1, 2]}], "record 0 holds 'v': list"),
+    ([{"epoch": 0.5}], "epoch 0.5"),
+])
+def test_from_json_refuses_records_that_are_not_flat_objects(tmp_path, records, match):
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps({"records": records}))
+    with pytest.raises(ValueError, match=match):
+        History.from_json(path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder"])
+def test_history_files_that_are_not_regular_files_are_refused(tmp_path, kind):
+    path = tmp_path / "h.csv"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        os.symlink("/dev/zero", path)
+    for read in (History.from_csv, History.from_json):
+        with pytest.raises(ValueError, match="not a regular file"):
+            read(path)
+
+
+@pytest.mark.parametrize("record", [{"epoch": 1, "a": 2}, {"epoch": 1, "a": 2, "new": 3}])
+def test_a_history_file_replaced_by_a_link_later_is_not_written_through(tmp_path, record):
+    path, target = tmp_path / "h.csv", tmp_path / "target.csv"
+    target.write_text("theirs\n")
+    h = History(path=path)
+    h.append({"epoch": 0, "a": 1})
+    path.unlink()
+    os.symlink(target, path)
+    with pytest.raises((OSError, ValueError), match="h.csv"):
+        h.append(record)
+    assert target.read_text() == "theirs\n" and path.is_symlink()

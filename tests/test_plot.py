@@ -78,23 +78,25 @@ def test_layer_norms_draws_the_predicted_plateau_and_tailoff(history):
     assert "layer 1 (the book's w^2, 8 -> 5): RMS" in lines  # the shape, from the settings
 
 
-def test_norm_budget_marks_only_real_tailoffs_and_the_predicted_one():
+def test_norm_budget_marks_only_the_summarys_tailoffs_and_the_predicted_one():
     import wdecay as w
 
     records = [{"epoch": e, "layer1/rms": 1.0, "layer2/rms": 1.0,
                 "layer1/R": [float("nan"), 0.0, 0.1, 0.6][e],
                 "layer2/R": [float("nan"), -2.0, 1.0, 1.0][e],
                 "layer1/tailoff_epoch": float("nan") if e < 3 else 3,
-                "layer2/tailoff_epoch": float("nan") if e < 2 else 2,
-                "layer1/departure_epoch": float("nan") if e < 3 else 3,
-                "layer2/departure_epoch": 1} for e in range(4)]
+                "layer2/tailoff_epoch": float("nan") if e < 2 else 2} for e in range(4)]
     h = w.History(records=records)
     labels = [line.get_label() for line in plot.norm_budget(h).axes[0].get_lines()]
-    assert any(lab.startswith("layer 1: tail-off") for lab in labels)
-    assert not any(lab.startswith("layer 2: tail-off") for lab in labels)  # no pure-decay phase
+    assert "layer 1: R \u2265 0.5 from epoch 3" in labels  # without a summary: the fact only
+    assert "layer 2: R \u2265 0.5 from epoch 2" in labels
+    assert not any(x.startswith("layer") and "tail-off" in x for x in labels)
+    # the summary: layer 1 tailed off at 3, layer 2 was never decay alone (no tail-off)
     fig = plot.norm_budget(h, summary=_summary([0.1, None], [9.0, None], measured=(3, None)))
     ax = fig.axes[0]
     labels = [line.get_label() for line in ax.get_lines()]
+    assert "layer 1: tail-off, R \u2265 0.5 from epoch 3" in labels
+    assert not any(lab.startswith("layer 2: tail-off") or lab.startswith("layer 2: R") for lab in labels)
     assert "layer 1: predicted tail-off, epoch 9.0" in labels and ax.get_xlim()[1] >= 9
 
 

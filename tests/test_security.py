@@ -509,3 +509,92 @@ def test_https_verifies_certificates(tls_server, tmp_path):
         datasets.download_mnist(tmp_path / "cache", url=base + "/mnist.pkl.gz",
                                 expected_sizes=None, timeout=10)
     assert os.listdir(tmp_path / "cache") == []
+
+
+# -- model, checkpoint and history files are bounded, regular files (issue 23) ----------------
+
+class _Deadline:
+    """Fail, rather than hang, if the body takes longer than ``seconds`` (SIGALRM)."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def _alarm(self, signum, frame):
+        raise TimeoutError(f"still reading after {self.seconds} s")
+
+    def __enter__(self):
+        import signal
+
+        self.previous = signal.signal(signal.SIGALRM, self._alarm)
+        signal.alarm(self.seconds)
+
+    def __exit__(self, *exc):
+        import signal
+
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, self.previous)
+
+
+def _npz_with_meta(path, header, chunks):
+    """An .npz whose meta.npy is ``header`` then ``chunks``, streamed (never whole in memory)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("meta.npy", "w", force_zip64=True) as fh:
+            fh.write(header)
+            for chunk in chunks:
+                fh.write(chunk)
+        zf.writestr("weights_0.npy", _npy(np.zeros((2, 3))))
+        zf.writestr("biases_0.npy", _npy(np.zeros(2)))
+
+
+def _meta_header(chars):
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": f"<U{chars}", "fortran_order": False,
+                                               "shape": ()})
+    return buf.getvalue()
+
+
+def test_a_compressed_meta_bomb_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "bomb.npz"
+    chars = 8_000_000  # 32 MB of UTF-32 text in about 32 kB
+    _npz_with_meta(path, _meta_header(chars),
+                   (b"a\0\0\0" * 250_000 for _ in range(chars // 250_000)))
+    assert path.stat().st_size < 200_000
+    with _Deadline(20):
+        assert peak_bytes(lambda: pytest.raises(ValueError, wdecay.load, path)) < 2_000_000
+        with pytest.raises(ValueError, match="meta.npy declares 32000128 bytes"):
+            wdecay.load(path)
+
+
+def test_a_meta_that_declares_a_huge_string_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "liar.npz"
+    _npz_with_meta(path, _meta_header(100_000_000), [b"{}\0\0"])
+    with pytest.raises(ValueError, match="meta.npy declares a 400000000-byte string"):
+        wdecay.load(path)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".npz"])
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "folder"])
+def test_model_files_that_are_not_regular_files_are_refused(tmp_path, suffix, kind):
+    path = tmp_path / f"m{suffix}"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        os.symlink("/dev/zero", path)
+    what = {"fifo": r"a FIFO \(named pipe\)", "folder": "a directory",
+            "dev-zero": "a character device"}[kind]
+    with _Deadline(10):
+        with pytest.raises(ValueError, match=f"is {what}, not a regular file"):
+            wdecay.load(path)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".npz"])
+def test_a_model_file_over_the_limit_is_refused_before_it_is_read(tmp_path, suffix):
+    path = tmp_path / f"huge{suffix}"
+    with open(path, "wb") as fh:
+        fh.truncate((1 << 30) + 1)  # sparse: no disk space, no time
+    with _Deadline(10):
+        assert peak_bytes(lambda: pytest.raises(ValueError, wdecay.load, path)) < 1_000_000
+        with pytest.raises(ValueError, match=r"has 1073741825 bytes, more than the 1073741824"):
+            wdecay.load(path)

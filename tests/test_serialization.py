@@ -101,3 +101,33 @@ def test_invalid_sizes_are_refused_before_anything_is_built(tmp_path, sizes):
     (tmp_path / "n.json").write_text(json.dumps({"sizes": sizes, "weights": [], "biases": []}))
     with pytest.raises(ValueError, match="`sizes` must list at least 2 positive integers"):
         wdecay.load(tmp_path / "n.json")
+
+
+@pytest.mark.parametrize("dtype, kind", [(np.complex128, "complex numbers"), ("<U3", "text"),
+                                         (np.int64, "integers")])
+def test_npz_weights_of_another_dtype_are_named_by_their_dtype(tmp_path, dtype, kind):
+    import io
+    import json
+
+    path = tmp_path / "c.npz"
+    meta = json.dumps({"sizes": [3, 2], "cost": "CrossEntropyCost"})
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.array(meta), weights_0=np.zeros((2, 3), dtype=dtype),
+             biases_0=np.zeros(2))
+    path.write_bytes(buf.getvalue())
+    with pytest.raises(ValueError, match=rf"weights_0 holds {np.dtype(dtype)} values \({kind}\); "
+                                         "a network's weights and biases are floating point"):
+        wdecay.load(path)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".npz"])
+def test_settings_are_stored_beside_the_network(tmp_path, suffix):
+    from wdecay.serialization import load_with_settings
+
+    net = wdecay.Network([3, 2], seed=0)
+    wdecay.save(net, tmp_path / f"n{suffix}", settings={"lmbda": 5.0, "sizes": [3, 2]})
+    loaded, settings = load_with_settings(tmp_path / f"n{suffix}")
+    assert settings == {"lmbda": 5.0, "sizes": [3, 2]}
+    np.testing.assert_array_equal(loaded.weights[0], net.weights[0])
+    wdecay.save(net, tmp_path / f"m{suffix}")
+    assert load_with_settings(tmp_path / f"m{suffix}")[1] is None

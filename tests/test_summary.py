@@ -13,11 +13,15 @@ SETTINGS = dict(regularizer="l2", lmbda=5.0, eta=0.1, batch_size=10, epochs=3, s
 
 
 def layer_record(epoch, rms, R=math.nan, kappa=0.0, departure=math.nan, tailoff=math.nan,
-                 ratio=1.0, D=-1.0, G=0.0, Q=0.0):
+                 ratio=1.0, D=-1.0, G=None, Q=0.0):
+    """One epoch of one layer; G defaults to the value that makes R = (G + Q)/(-D) hold."""
+    if G is None:
+        G = 0.0 if math.isnan(R) else R * -D - Q
     return {"rms": rms, "rms_ratio": ratio, "predicted_rms": rms / ratio,
             "departure_epoch": departure, "tailoff_epoch": tailoff, "R": R,
             "budget_D": D if epoch else math.nan, "budget_G": G if epoch else math.nan,
-            "budget_Q": Q if epoch else math.nan, "kappa": kappa, "cancellation": 0.5,
+            "budget_Q": Q if epoch else math.nan, "Q_ratio": Q / -D if epoch and D else math.nan,
+            "kappa": kappa, "cancellation": 0.5,
             "induced_l1": 1.0, "abs_sum": 2.0, "ref_inv_sqrt_N": 0.1,
             "ref_inv_sqrt_fan_in": 0.5, "ref_inv_sqrt_input_power": 0.25, "mean_fprime": 0.2}
 
@@ -42,95 +46,142 @@ def text(layers, **settings):
     return summary_text(summarize(history(layers), NET, s, 0.75)).splitlines()
 
 
+# predicted = rms / ratio: a curve falling 10% per epoch that layer 1 follows exactly
 DOMINATED = [dict(rms=1.0, kappa=0.02), dict(rms=0.9, R=0.05, kappa=0.1),
-             dict(rms=0.8, R=0.1, kappa=0.2), dict(rms=0.7, R=0.2, kappa=0.3, G=0.2, Q=0.01)]
-GROWS = [dict(rms=0.2, kappa=3.0, departure=1), dict(rms=0.3, R=2.0, kappa=2.5, departure=1,
-         tailoff=1), dict(rms=0.35, R=1.2, kappa=1.3, departure=1, tailoff=1),
-         dict(rms=0.36, R=1.0, kappa=1.02, departure=1, tailoff=1, G=0.97, Q=0.03)]
+             dict(rms=0.81, R=0.1, kappa=0.2), dict(rms=0.729, R=0.2, kappa=0.3, Q=0.01)]
+# layer 2 grows: off the curve from epoch 1, R > 1, then levelled off for 3 epochs
+GROWS = [dict(rms=0.2, kappa=3.0), dict(rms=0.3, R=1.2, kappa=1.1, tailoff=1, ratio=1.67),
+         dict(rms=0.35, R=1.1, kappa=1.05, tailoff=1, ratio=2.16),
+         dict(rms=0.36, R=1.0, kappa=0.97, tailoff=1, ratio=2.47, Q=0.03)]
 
 
-def test_decay_dominated_layer_and_a_layer_that_grows():
+def test_short_answer_then_details():
     lines = text([DOMINATED, GROWS])
     assert lines[0] == ("L2 lmbda=5, eta=0.1, batch 10, 3 epochs, seed 0: test accuracy 0.7500 "
                         "(validation 0.5000).")
-    assert lines[1].startswith("  R = (G + Q)/(-D) = 1 + d||W||^2/|D| per epoch")
-    assert lines[1].endswith("N = 18 is the number of weights, n = 4000 the training rows.")
-    assert lines[2:] == [
-        "Layer 1 (3, 4): RMS shrank by a factor of 0.700 (1.0000 -> 0.7000).",
-        "  On the pure-decay curve throughout: for all 3 epochs it followed the penalty's "
-        "step alone (0.7000 now) within 0.00%.",
-        "  Not there yet: R is 0.200 (< 0.5) after 3 epochs: decay still removes more of "
-        "||W||^2 than the gradient gives back.",
-        "  It shrank because it started above the level where the gradient balances decay for "
-        "this lmbda/n, and decay set its norm.",
-        "  At the start kappa = 0.020: the gradient's radial pull was negligible, so decay alone "
-        "set the norm. At the end kappa = 0.300; the gradient supplies G/(-D) = 0.200 and the "
-        "second-order term Q/(-D) = 0.010 of the balance.",
-        "  The exercise's 1/sqrt(N) = 0.1000 is 7 times below the RMS now; the level decay stops "
-        "at is set by lmbda/n and the data, not by N (also 1/sqrt(n_in) = 0.5000, "
-        "1/sqrt(E|a_in|^2) = 0.2500).",
-        "Layer 2 (2, 3): RMS grew by a factor of 1.800 (0.2000 -> 0.3600).",
-        "  Never on the pure-decay curve: within epoch 1 it left it (R = 2.000 in epoch 1).",
-        "  R first reached 0.5 in epoch 1, but with no pure-decay phase there was no "
-        "tail-off; R is now 1.000, where the gradient balances decay.",
-        "  It grew overall because it started below the level where the gradient balances "
-        "decay for this lmbda/n (0.2000 against 0.3600 now).",
-        "  At the start kappa = 3.000: the gradient pushed outwards harder than decay pulled. "
-        "At the end kappa = 1.020; the gradient supplies G/(-D) = 0.970 and the second-order "
-        "term Q/(-D) = 0.030 of the balance.",
-        "  The exercise's 1/sqrt(N) = 0.1000 is 4 times below the RMS now; the level decay stops "
-        "at is set by lmbda/n and the data, not by N (also 1/sqrt(n_in) = 0.5000, "
-        "1/sqrt(E|a_in|^2) = 0.2500).",
+    assert lines[1:4] == [
+        "In short: layer 1 (the book's w^2, 4 -> 3) followed decay alone for all 3 epochs; it "
+        "has not tailed off (R = 0.200 < 0.5 in epoch 3) and has not levelled off (RMS 0.7290 "
+        "now).",
+        "  The exercise's 1/sqrt(N) = 0.1000: that RMS is 7 times above it; the level is set by "
+        "lmbda/n and the data, not by N.",
+        "  The output layer, layer 2 (the book's w^3, 3 -> 2), grew by a factor of 1.800: the "
+        "gradient added 1.100 times the ||W||^2 decay removed (R > 1 in 2 of its 3 epochs).",
     ]
-    assert not any("tailed off at epoch" in line or "would need" in line for line in lines)
+    assert "R = (G + Q)/(-D)" not in "\n".join(lines)  # the definitions: --explain only
+    i = lines.index("Layer 1 (the book's w^2, 4 -> 3): RMS shrank by a factor of 0.729 "
+                    "(1.0000 -> 0.7290).")
+    assert lines[i + 1:i + 5] == [
+        "  Decay alone in all 3 epochs: the RMS within 0.00% of the pure-decay curve and R "
+        "between 0.050 and 0.200 (curve 0.7290, measured 0.7290).",
+        "  No tail-off yet: R is 0.200 in epoch 3 (< 0.5): decay still removes more of ||W||^2 "
+        "than the gradient gives back.",
+        "  Not levelled off: R 0.050, 0.100, 0.200 in epochs 1-3 (levelled off needs R and "
+        "kappa + Q/(-D) in 0.8-1.25 in each).",
+        "  Why it shrank: over the 3 epochs the gradient gave back 0.117 of the ||W||^2 decay "
+        "removed (R over the run = sum(G + Q)/sum(-D)).",
+    ]
+    j = lines.index("Layer 2 (the book's w^3, 3 -> 2): RMS grew by a factor of 1.800 "
+                    "(0.2000 -> 0.3600).")
+    assert lines[j + 1].startswith("  Not decay alone even in epoch 1: R = 1.200, the RMS "
+                                   "+67.00% off the pure-decay curve")
+    assert lines[j + 2] == ("  R reached 0.5 in epoch 1, but the layer was never decay alone "
+                            "before, so that is no tail-off; R is 1.000 in epoch 3.")
+    assert lines[j + 3] == (
+        "  Levelled off: R 1.200, 1.100, 1.000 in epochs 1-3 and kappa + Q/(-D) 1.100, 1.050, "
+        "1.000, all in 0.8-1.25: the gradient balances decay at RMS 0.3600 (in epoch 3 the "
+        "gradient supplies G/(-D) = 0.970 and the second-order term Q/(-D) = 0.030 of the "
+        "balance).")
+    assert lines[j + 5] == ("  At the end of epoch 3 kappa = 0.970: the gradient pushes "
+                            "outwards, less than decay pulls in.")
+    assert not any("At the start" in line or "started above" in line for line in lines)
 
 
 def test_negative_R_says_the_gradient_shrinks_the_layer():
-    shrinks = [dict(rms=1.0, kappa=-30.0, departure=1),
-               dict(rms=0.5, R=-2.76, kappa=-3.0, departure=1, D=-1.0, G=2.76),
-               dict(rms=0.6, R=0.7, kappa=0.6, departure=1, tailoff=2),
-               dict(rms=0.62, R=0.95, kappa=0.9, departure=1, tailoff=2)]
+    shrinks = [dict(rms=1.0, kappa=-30.0), dict(rms=0.5, R=-2.76, kappa=-3.0, ratio=0.55),
+               dict(rms=0.6, R=0.7, kappa=0.6, tailoff=2, ratio=0.74),
+               dict(rms=0.62, R=-0.05, kappa=0.9, tailoff=2, ratio=0.85)]
     lines = text([DOMINATED, shrinks])
-    i = lines.index("Layer 2 (2, 3): RMS shrank by a factor of 0.620 (1.0000 -> 0.6200).")
-    assert lines[i + 1:i + 6] == [
-        "  Never on the pure-decay curve: within epoch 1 it left it (R = -2.760 in epoch 1).",
-        "  R < 0 in epoch 1: the gradient shrank the layer too, removing 2.76 times as much of "
-        "||W||^2 as decay did.",
-        "  R first reached 0.5 in epoch 2, but with no pure-decay phase there was no "
-        "tail-off; R is now 0.950, where the gradient balances decay.",
-        "  It shrank overall because it started above the level where the gradient balances "
-        "decay for this lmbda/n (1.0000 against 0.6200 now; R = 0.950 < 1, so it is still "
-        "shrinking slightly).",
-        "  At the start kappa = -30.000: the gradient pulled the layer inwards, faster than "
-        "decay. At the end kappa = 0.900; the gradient supplies G/(-D) = 0.000 and the "
-        "second-order term Q/(-D) = 0.000 of the balance.",
-    ]
+    i = lines.index("Layer 2 (the book's w^3, 3 -> 2): RMS shrank by a factor of 0.620 "
+                    "(1.0000 -> 0.6200).")
+    assert lines[i + 2] == ("  R < 0 in epoch 1: the gradient shrank the layer too, removing "
+                            "2.76 times as much of ||W||^2 as decay did.")
+    assert lines[i + 5] == (
+        "  Why it shrank: over the 3 epochs the gradient removed 0.70 times as much of ||W||^2 "
+        "as decay did (R over the run = sum(G + Q)/sum(-D) = -0.703); R < -0.1 (the gradient "
+        "shrank it too) in epoch 1.")
+    assert not any("gives back" in line or "gave back" in line for line in lines[i:])
 
 
-def test_tailoff_reached_and_levelled():
-    levels = [dict(rms=1.0, kappa=0.0), dict(rms=0.5, R=0.2, kappa=0.2),
-              dict(rms=0.3, R=0.6, kappa=0.6, departure=2, tailoff=2, ratio=1.2),
-              dict(rms=0.29, R=1.0, kappa=0.95, departure=2, tailoff=2, ratio=1.5)]
-    lines = text([levels, GROWS])
-    assert lines[3] == ("  On the pure-decay curve for 1 epoch: it followed the penalty's "
-                        "step alone within 0.00%, then left it.")
-    assert lines[4] == ("  Decay stopped dominating at epoch 2 (R reached 0.5) at RMS 0.3000; R is "
-                        "now 1.000, so it has levelled off.")
+def test_tailoff_levelled_and_left_the_curve():
+    levels = [dict(rms=1.0, kappa=0.0), dict(rms=0.9, R=0.1, kappa=0.1),
+              dict(rms=0.85, R=0.6, kappa=0.6, tailoff=2, ratio=1.05),
+              dict(rms=0.84, R=0.9, kappa=0.8, tailoff=2, ratio=1.15, Q=0.1),
+              dict(rms=0.84, R=1.0, kappa=0.9, tailoff=2, ratio=1.28, Q=0.1),
+              dict(rms=0.84, R=1.0, kappa=0.9, tailoff=2, ratio=1.42, Q=0.1)]
+    lines = text([levels, GROWS + GROWS[-1:] * 2], epochs=5)
+    assert lines[1] == ("In short: layer 1 (the book's w^2, 4 -> 3) followed decay alone for 1 "
+                        "epoch (left the pure-decay curve in epoch 2); it tailed off (R reached "
+                        "0.5) in epoch 2 and levelled off at RMS 0.8400.")
+    i = lines.index("Layer 1 (the book's w^2, 4 -> 3): RMS shrank by a factor of 0.840 "
+                    "(1.0000 -> 0.8400).")
+    assert lines[i + 1] == ("  Decay alone for the first epoch (the RMS within 0.00% of the "
+                            "pure-decay curve and R = 0.100); it left the pure-decay curve in "
+                            "epoch 2 (R = 0.600, the RMS +5.00% off the curve).")
+    assert lines[i + 2] == ("  Tail-off: R reached 0.5 in epoch 2, at RMS 0.8500; R is 1.000 "
+                            "in epoch 5.")
+    assert lines[i + 3].startswith("  Levelled off: R 0.900, 1.000, 1.000 in epochs 3-5")
+    assert not any(line.startswith("To get the level") for line in lines)
+
+
+def test_one_drifting_epoch_in_band_is_not_levelled():
+    """R crossing into the band in the last epoch only (S2's layer 2) is not levelled off."""
+    crosses = [dict(rms=1.0, kappa=-30.0), dict(rms=0.9, R=-39.8, kappa=-3.0),
+               dict(rms=0.88, R=-18.5, kappa=-1.0), dict(rms=0.87, R=1.18, kappa=0.3)]
+    lines = text([DOMINATED, crosses])
+    assert "  Not levelled off: R -39.800, -18.500, 1.180 in epochs 1-3 (levelled off needs R " \
+        "and kappa + Q/(-D) in 0.8-1.25 in each)." in lines
+    assert not any("balances decay" in line for line in lines)
+
+
+def test_kappa_must_agree_with_R_to_call_an_sgd_layer_levelled():
+    flat_kappa = [dict(rms=0.2, kappa=3.0), dict(rms=0.3, R=1.0, kappa=0.2, ratio=1.67),
+                  dict(rms=0.3, R=1.0, kappa=0.2, ratio=1.8),
+                  dict(rms=0.3, R=1.0, kappa=0.2, ratio=2.0)]
+    lines = text([DOMINATED, flat_kappa])
+    assert any(line.startswith("  Not levelled off: R 1.000, 1.000, 1.000") for line in lines)
+    assert not any(line.startswith("  Levelled off") for line in lines)
+    lines = text([DOMINATED, flat_kappa], optimizer="adamw")  # kappa does not compare with R
+    assert any(line.startswith("  Levelled off: R 1.000, 1.000, 1.000 in epochs 1-3, all in")
+               for line in lines)
+
+
+def test_a_flat_curve_claims_nothing():
+    flat = [dict(rms=1.0, kappa=0.0), dict(rms=0.9995, R=-0.5, kappa=0.0, ratio=0.9999),
+            dict(rms=0.999, R=-0.4, kappa=0.0, ratio=0.9998),
+            dict(rms=0.9985, R=-0.3, kappa=0.0, ratio=0.9997)]
+    lines = text([flat, GROWS])
+    i = lines.index("Layer 1 (the book's w^2, 4 -> 3): RMS shrank by a factor of 0.999 "
+                    "(1.0000 -> 0.9985).")
+    assert lines[i + 1].startswith("  The pure-decay curve falls only 0.04% in epoch 1, too "
+                                   "little to tell decay from no change within 1%")
+    assert not any(line.startswith("  Decay alone") for line in lines)
+    assert "cannot be compared with a pure-decay curve" in lines[1]
 
 
 @pytest.mark.parametrize("settings", [dict(regularizer="none", lmbda=5.0),
                                       dict(regularizer="l2", lmbda=0.0)])
 def test_no_decay(settings):
-    flat = [dict(rms=1.0, kappa=math.nan), dict(rms=1.1, kappa=math.nan, departure=1)]
+    flat = [dict(rms=1.0, kappa=math.nan), dict(rms=1.1, kappa=math.nan, D=0.0)]
     lines = text([flat, flat], epochs=1, **settings)
     assert lines == [
         "no decay, eta=0.1, batch 10, 1 epoch, seed 0: test accuracy 0.7500 (validation 0.5000).",
-        "Layer 1 (3, 4): RMS grew by a factor of 1.100 (1.0000 -> 1.1000).",
+        "Layer 1 (the book's w^2, 4 -> 3): RMS grew by a factor of 1.100 (1.0000 -> 1.1000).",
         "  No decay in this run, so there is no level set by lmbda/n: the gradient alone moved "
         "the weights.",
         "  The exercise's 1/sqrt(N) = 0.1000 is 11 times below the measured RMS; without decay "
         "nothing pulls the weights towards it.",
-        "Layer 2 (2, 3): RMS grew by a factor of 1.100 (1.0000 -> 1.1000).",
+        "Layer 2 (the book's w^3, 3 -> 2): RMS grew by a factor of 1.100 (1.0000 -> 1.1000).",
         "  No decay in this run, so there is no level set by lmbda/n: the gradient alone moved "
         "the weights.",
         "  The exercise's 1/sqrt(N) = 0.1000 is 11 times below the measured RMS; without decay "
@@ -139,7 +190,7 @@ def test_no_decay(settings):
 
 
 def test_no_decay_is_read_from_the_balance_monitor_when_recorded():
-    flat = [dict(rms=1.0, kappa=math.nan), dict(rms=1.1, kappa=math.nan, departure=1)]
+    flat = [dict(rms=1.0, kappa=math.nan), dict(rms=1.1, kappa=math.nan)]
     h = history([flat, flat])
     for record in h:
         record["layer1/radial_decay"] = 0.0
@@ -163,13 +214,14 @@ def test_prediction_is_reported_beside_the_measurement():
                         "starts below its plateau (0.2 <= 0.36): the gradient makes it grow; "
                         "decay never dominates")], 1.25e-3, 400, 0.95)
     levels = [dict(rms=1.0, kappa=0.0), dict(rms=0.7, R=0.2, kappa=0.2),
-              dict(rms=0.52, R=0.6, kappa=0.6, departure=2, tailoff=2, ratio=1.2),
-              dict(rms=0.5, R=1.0, kappa=0.95, departure=2, tailoff=2, ratio=1.5)]
+              dict(rms=0.52, R=0.6, kappa=0.6, tailoff=2, ratio=1.2),
+              dict(rms=0.5, R=1.0, kappa=0.95, tailoff=2, ratio=1.5)]
     s = summarize(history([levels, GROWS]), NET, SETTINGS, 0.75, prediction=pred)
     lines = summary_text(s).splitlines()
     assert ("  Heading for its plateau RMS 0.5000: the stationary point of C0 + penalty, set by "
             "lmbda/n = 0.00125.") in lines
     assert "  Predicted tail-off epoch 2.4, measured 2." in lines
+    assert not any("To get the level" in line for line in lines)  # the prediction gave it
     assert ("  No tail-off epoch predicted: starts below its plateau (0.2 <= 0.36): the gradient "
             "makes it grow; decay never dominates.") in lines
 
@@ -204,7 +256,8 @@ def test_real_runs_on_a_small_sample(settings):
     elif settings:
         assert text.startswith("no decay") and text.count("No decay in this run") == 2
     else:
-        assert text.startswith("L2 lmbda=5") and "R = (G + Q)/(-D)" in text
+        assert text.startswith("L2 lmbda=5") and "R = (G + Q)/(-D)" not in text
+        assert "R = (G + Q)/(-D)" in summary_text(summary, explain=True)
         assert all(not math.isnan(L["kappa_initial"]) for L in summary["layers"])
     assert "tailed off at epoch" not in text and "would need" not in text
 
@@ -212,5 +265,6 @@ def test_real_runs_on_a_small_sample(settings):
 def test_a_layer_never_decay_dominated_has_no_tailoff_epoch_in_the_numbers_either():
     """summary.json and report.html say what the text says: no tail-off, R >= 0.5 from epoch 1."""
     layers = summarize(history([DOMINATED, GROWS]), NET, SETTINGS, 0.75)["layers"]
+    assert layers[0]["decay_alone_epochs"] == 3 and layers[1]["decay_alone_epochs"] == 0
     assert math.isnan(layers[1]["tailoff_epoch"]) and layers[1]["R_half_epoch"] == 1
     assert math.isnan(layers[1]["rms_at_tailoff"])

@@ -1,4 +1,11 @@
-"""Atomic file writes: a temporary file in the same folder, then a rename."""
+"""Atomic file writes (a temporary file in the same folder, then a rename) and bounded reads.
+
+:func:`open_regular` and :func:`read_regular` are how wdecay opens every file it
+did not write in this process (models, checkpoints, histories, run folders'
+bookkeeping): only a regular file is read, never a FIFO, a device or a
+directory (also not through a symbolic link), and its size is checked against
+a limit before a byte is read.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,65 @@ import tempfile
 import threading
 
 _UMASK_LOCK = threading.Lock()
+
+#: Largest file :func:`read_regular` reads by default (1 GiB).
+MAX_READ_BYTES = 1 << 30
+
+
+class UnsafeFile(ValueError):
+    """A path that is not a regular file, or one larger than the reader allows."""
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def open_regular(path, limit=MAX_READ_BYTES):
+    """Open ``path`` for reading in binary mode if it is a regular file of at most ``limit`` bytes.
+
+    The file is opened without blocking (a FIFO cannot hang the open) and
+    checked with ``fstat`` on the open descriptor, so a file swapped after the
+    check is not read either. A symbolic link to a regular file is followed; one
+    to ``/dev/zero``, a FIFO or a directory is refused. Raises
+    :class:`UnsafeFile` (a ``ValueError``) naming ``path`` and what it is;
+    ``FileNotFoundError`` if it does not exist.
+
+    Examples
+    --------
+    >>> open_regular("/dev/zero")
+    Traceback (most recent call last):
+    ...
+    wdecay._files.UnsafeFile: /dev/zero is a character device, not a regular file; wdecay reads only regular files
+    """
+    path = os.fspath(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) \
+        | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+            raise UnsafeFile(f"{path} is {kind}, not a regular file; wdecay reads only "
+                             "regular files")
+        if limit is not None and st.st_size > limit:
+            raise UnsafeFile(f"{path} has {st.st_size} bytes, more than the {limit} this "
+                             "reader allows")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path, limit=MAX_READ_BYTES):
+    """The bytes of the regular file ``path`` (see :func:`open_regular`), at most ``limit``."""
+    with open_regular(path, limit) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        data = fh.read(size + 1)
+    if len(data) > size:  # it grew after the check
+        raise UnsafeFile(f"{os.fspath(path)} grew while it was read; try again once its "
+                         "writer has finished")
+    return data
 
 
 def atomic_write(path, data):

@@ -33,7 +33,12 @@ def check_features(X, name="X", n_features=None, dtype=np.float64):
     empty array and for NaN or inf entries.
     """
     try:
-        X = np.asarray(X, dtype=dtype)
+        raw = np.asarray(X)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"`{name}` must be a numeric array, got {type(X).__name__}") from exc
+    _refuse_complex(raw, name)
+    try:
+        X = np.asarray(raw, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"`{name}` must be a numeric array, got {type(X).__name__}") from exc
     if X.ndim != 2:
@@ -57,13 +62,29 @@ def check_features(X, name="X", n_features=None, dtype=np.float64):
     return np.ascontiguousarray(X)
 
 
-def check_targets(y, n_samples, n_classes, name="y", dtype=np.float64):
+def _refuse_complex(a, name):
+    if a.dtype.kind == "c":
+        raise TypeError(
+            f"`{name}` must be real, got dtype {a.dtype}: casting would drop the imaginary "
+            f"part; pass `{name}.real` if it is zero, or the features you mean")
+
+
+#: Tolerance on a one-hot (or probability) row's sum, sum_c y_c = 1.
+ROW_SUM_TOL = 1e-6
+
+
+def check_targets(y, n_samples, n_classes, name="y", dtype=np.float64, rows_sum_to_one=True):
     """Return ``(labels, targets)`` for integer labels (n,) or one-hot targets (n, k).
 
     ``labels`` are integer class indices (the argmax of one-hot rows) and
     ``targets`` is a C-contiguous array of ``dtype``, shape (n_samples, n_classes).
+    Targets of shape (n, k) must lie in [0, 1]; with ``rows_sum_to_one`` and
+    k >= 2 every row must also sum to 1 (within ``ROW_SUM_TOL``): one-hot rows
+    or class probabilities, never a row of zeros. Pass ``rows_sum_to_one=False``
+    for independent (one-vs-rest) binary targets.
     """
     y = np.asarray(y)
+    _refuse_complex(y, name)
     if y.shape[:1] != (n_samples,):
         raise ValueError(
             f"`{name}` must have {n_samples} rows to match X, got shape {y.shape}"
@@ -74,12 +95,16 @@ def check_targets(y, n_samples, n_classes, name="y", dtype=np.float64):
                 raise ValueError(f"`{name}` labels must be integers, got non-integer values")
         elif y.dtype.kind not in "iu":
             raise TypeError(f"`{name}` labels must be integers, got dtype {y.dtype}")
-        labels = y.astype(np.intp)
-        if labels.min() < 0 or labels.max() >= n_classes:
+        # the range is checked on the labels as given, before any cast can wrap them
+        # (uint64 >= 2**63, floats beyond the integers)
+        low, high = y.min(), y.max()
+        if low < 0 or high >= n_classes:
+            show = (lambda v: int(v)) if y.dtype.kind in "iu" else (lambda v: f"{float(v):g}")
             raise ValueError(
                 f"`{name}` labels must be in [0, {n_classes - 1}] (the network has "
-                f"{n_classes} outputs), got values in [{labels.min()}, {labels.max()}]"
+                f"{n_classes} outputs), got values in [{show(low)}, {show(high)}]"
             )
+        labels = y.astype(np.intp)
         targets = np.zeros((n_samples, n_classes), dtype=dtype)
         targets[np.arange(n_samples), labels] = 1.0
         return labels, targets
@@ -92,11 +117,33 @@ def check_targets(y, n_samples, n_classes, name="y", dtype=np.float64):
         targets = np.ascontiguousarray(y, dtype=dtype)
         if not np.isfinite(targets).all():
             raise ValueError(f"`{name}` contains NaN or inf values; it must be finite")
+        _check_one_hot(targets, name, rows_sum_to_one)
         return np.argmax(targets, axis=1), targets
     raise ValueError(
         f"`{name}` must be integer labels of shape (n,) or one-hot of shape (n, k), "
         f"got shape {y.shape}"
     )
+
+
+def _check_one_hot(targets, name, rows_sum_to_one):
+    """Refuse (n, k) targets outside [0, 1] and, if asked, rows not summing to 1."""
+    low, high = targets.min(), targets.max()
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"one-hot `{name}` must hold values in [0, 1], got values in [{low:g}, {high:g}]; "
+            "pass one 1 per row (or class probabilities), or integer labels of shape (n,)")
+    if not rows_sum_to_one or targets.shape[1] < 2:
+        return
+    sums = targets.sum(axis=1, dtype=np.float64)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_TOL)
+    if bad.size:
+        first = int(bad[0])
+        what = ("are all zero" if sums[first] == 0 and np.all(sums[bad] == 0)
+                else "do not sum to 1")
+        raise ValueError(
+            f"one-hot `{name}`: {bad.size} of {len(sums)} rows {what} (row {first} sums to "
+            f"{sums[first]:g}); every row must hold one 1 (or class probabilities "
+            "summing to 1), or pass integer labels of shape (n,)")
 
 
 def lookup(registry, value, family):

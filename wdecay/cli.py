@@ -15,10 +15,10 @@ is replaced without ``--overwrite``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import math
 import os
-import shutil
 import sys
 import warnings
 
@@ -26,6 +26,7 @@ import numpy as np
 
 from . import __version__
 from . import experiment as E
+from . import runfolder
 from ._files import atomic_write
 from ._json import dumps
 from .activations import ACTIVATIONS
@@ -40,9 +41,7 @@ from .training import TrainingDivergedError
 
 DESCRIPTION = ("wdecay: train Nielsen-style sigmoid networks with L2 or L1 weight decay, "
                "and see what decay does to the weights.")
-RESULT_FILES = ("history.csv", "history.json", "summary.json", "model.json", "report.html",
-                "run.json", "path.json", "layer_norms.png", "sum_vs_abs.png", "norm_budget.png",
-                "coefficient_paths.png", "path_norm.png", "path_costs.png")
+RESULT_FILES = runfolder.RESULT_FILES
 EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
 
 
@@ -152,13 +151,17 @@ def build_parser():
     exp.add_argument("--resume", metavar="DIR", default=None,
                      help="continue the runs in DIR (written by --out DIR) from their last "
                           "checkpoints, with the settings stored there; only --epochs (a new "
-                          "total), --quiet, --format and --no-plot may be given with it (default: start a new "
-                          "experiment)")
+                          "total), --quiet, --format, --no-plot and --overwrite (train a run "
+                          "whose checkpoint is gone again from epoch 0) may be given with it "
+                          "(default: start a new experiment)")
     exp.add_argument("--predict", action="store_true",
                      help="before training, predict each layer's plateau RMS and tail-off "
                           "epoch (the stationary point of C0 + penalty, by L-BFGS: one to "
                           "several minutes on the sample) and compare them with the run "
                           "(default: no prediction)")
+    exp.add_argument("--explain", action="store_true",
+                     help="print the definitions of R, kappa and the tail-off notions with the "
+                          "summary (default: the summary only)")
     exp.add_argument("--sizes", nargs="+", default=None, metavar="N",
                      help=f"units per layer, input first: '784 30 10' or '784,30,10' "
                           f"(default: {' '.join(map(str, d['sizes']))})")
@@ -304,47 +307,81 @@ def _number(value):
 
 
 # -- output folders --------------------------------------------------------------
-def _check_out(out, overwrite, names=RESULT_FILES):
-    """Refuse a file, or a folder with earlier results (unless ``overwrite``); write nothing."""
+PATH_FILES = ("path.json", "report.html", "coefficient_paths.png", "path_norm.png",
+              "path_costs.png")
+RUN_FILES = ("history.csv", "history.json", "summary.json", "model.json", "layer_norms.png",
+             "sum_vs_abs.png", "norm_budget.png", runfolder.CHECKPOINT_ENTRY)
+
+
+def _planned(runs):
+    """The files ``wdecay experiment`` writes for ``runs``, relative to --out (``/``-separated)."""
+    files = {"run.json", "report.html"}
+    if len(runs) > 1:
+        layers = len(runs[0][2]["sizes"]) - 1
+        files |= {"overlay_layer1_rms.png", f"overlay_layer{layers}_rms.png"}
+    for _, folder, _ in runs:
+        files |= {n if folder == "." else f"{folder}/{n}" for n in RUN_FILES}
+    return sorted(files)
+
+
+def _check_out(out, overwrite, planned=PATH_FILES):
+    """Refuse a file, or a folder with earlier results (unless ``overwrite``); write nothing.
+
+    The earlier results are the files the folder's manifest says wdecay wrote
+    and the files this command would replace (``planned``): exactly what
+    ``--overwrite`` deletes.
+    """
     if out is None:
         return
+    if os.path.islink(out) and not os.path.exists(out):
+        raise CLIError(f"--out {out}: a symbolic link that leads nowhere (a loop, or to a "
+                       "missing folder); name a folder")
     if os.path.exists(out) and not os.path.isdir(out):
         raise CLIError(f"--out {out}: a file of that name exists; name a folder")
-    if overwrite or not os.path.isdir(out):
+    if not os.path.isdir(out):
         return
-    earlier = _results_in(out, names)
-    if earlier:
-        raise CLIError(f"--out {out} holds earlier results ({', '.join(earlier[:3])}"
-                       f"{', ...' if len(earlier) > 3 else ''}); pass --overwrite to replace "
-                       f"them, or --resume {out} to continue an interrupted experiment")
+    for folder in sorted({p.split("/")[0] for p in planned if "/" in p}):
+        if os.path.islink(os.path.join(out, folder)):
+            raise CLIError(f"--out {out}: its run folder {folder} is a symbolic link; wdecay "
+                           "writes only inside the folder it is given")
+    earlier = _results_in(out, planned)
+    if earlier and not overwrite:
+        raise CLIError(f"--out {out} holds earlier results ({', '.join(earlier)}); pass "
+                       f"--overwrite to delete them, or --resume {out} to continue an "
+                       "interrupted experiment")
 
 
-def _is_result(name, names):
-    return (name in names or bool(E.CHECKPOINT_NAME.fullmatch(name))
-            or (name.startswith("overlay_") and name.endswith(".png")))
+def _results_in(out, planned):
+    """The files of ``out``'s manifest and of ``planned`` that exist, relative to ``out``."""
+    try:
+        return runfolder.existing(out, sorted(set(runfolder.read_manifest(out)) | set(planned)))
+    except ValueError as exc:
+        raise CLIError(f"--out {out}: {exc}") from None
 
 
-def _results_in(out, names):
-    """Result files in ``out`` and its run folders (one level down), relative to ``out``."""
-    found = []
-    for entry in sorted(os.listdir(out)):
-        full = os.path.join(out, entry)
-        if os.path.isfile(full) and _is_result(entry, names):
-            found.append(entry)
-        elif os.path.isdir(full) and "=" in entry:  # a run folder such as lmbda=5.0
-            found += [os.path.join(entry, f) for f in sorted(os.listdir(full))
-                      if _is_result(f, names)]
-    return found
+def _clear(out, planned=PATH_FILES):
+    """Delete the results listed by :func:`_check_out` (after --overwrite was given)."""
+    runfolder.remove(out, _results_in(out, planned))
 
 
-def _clear(out, names=RESULT_FILES):
-    """Remove the results an earlier run left in ``out`` (after --overwrite was given)."""
-    for rel in _results_in(out, names):
-        os.unlink(os.path.join(out, rel))
-    for entry in os.listdir(out):
-        sub = os.path.join(out, entry)
-        if os.path.isdir(sub) and "=" in entry and not os.listdir(sub):
-            shutil.rmtree(sub)  # an empty run folder of the earlier experiment
+def _record(out, planned):
+    """Note ``planned`` in ``out``'s manifest before any of them is written."""
+    runfolder.record(out, planned)
+
+
+def _check_restart(out, title, folder):
+    """Refuse to start a run again from epoch 0 whose checkpoint is gone but history is not."""
+    path = os.path.join(folder, "history.csv")
+    if not os.path.lexists(path):
+        return
+    try:
+        last = max((r.get("epoch", 0) for r in History.from_csv(path)), default=0)
+    except (ValueError, OSError) as exc:
+        raise CLIError(f"--resume {out}: {_one_line(exc)}") from None
+    if last >= 1:
+        raise CLIError(f"--resume {out}: {title} has no checkpoint-epoch<k>.npz, but {path} "
+                       f"records epochs 0-{last}; restore the checkpoint, or pass --overwrite "
+                       "to train it again from epoch 0 (its history is then replaced)")
 
 
 def _write_report(path, runs, overlays=None):
@@ -409,26 +446,36 @@ def _resume_plan(args):
         if _given(args, name) and name not in allowed:
             raise CLIError(f"--resume takes the settings stored in {args.resume}; drop "
                            f"--{name.replace('_', '-')}")
-    if args.out is not None or args.overwrite:
-        raise CLIError("--resume DIR writes into DIR; drop --out and --overwrite")
+    if args.out is not None:
+        raise CLIError("--resume DIR writes into DIR; drop --out")
     if args.dataset is not None:
         raise CLIError(f"--resume takes the data set stored in {args.resume}; drop --dataset")
     stored = os.path.join(args.resume, "run.json")
-    if not os.path.isfile(stored):
+    if not os.path.lexists(stored):
         raise CLIError(f"--resume {args.resume}: no run.json there; it is not an experiment "
                        "written by 'wdecay experiment --out'")
     import json
 
+    from ._files import read_regular
+
     try:
-        with open(stored) as fh:
-            data = json.load(fh)
+        data = json.loads(read_regular(stored, 1 << 24).decode("utf-8"))
         dataset, entries = list(data["dataset"]), data["runs"]
         runs = [(e["title"], e["folder"], E.check_settings(
             {**e["settings"], **({"epochs": args.epochs} if _given(args, "epochs") else {})}))
             for e in entries]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise CLIError(f"{stored} is not a valid wdecay run.json ({type(exc).__name__}: "
                        f"{exc})") from None
+    folders = [f for _, f, _ in runs]
+    for folder in folders:  # resume writes only inside DIR, whatever run.json says
+        try:
+            runfolder.run_folder(args.resume, folder)
+        except ValueError as exc:
+            raise CLIError(f"--resume {args.resume}: {exc}") from None
+        if folders.count(folder) > 1:
+            raise CLIError(f"--resume {args.resume}: run.json names the run folder {folder!r} "
+                           "twice; two runs never share a folder")
     return dataset, runs
 
 
@@ -545,29 +592,49 @@ test accuracy in the default experiment (examples/adaptive_eta.py; README.md quo
 
 def experiment(args, stream=None):
     """Run ``wdecay experiment``; return the summaries."""
+    with contextlib.ExitStack() as held:  # the results folder's lock, until we return
+        return _experiment(args, stream, held)
+
+
+def _experiment(args, stream, held):
     stream = _Output(sys.stdout if stream is None else stream)
     dataset, runs = _plan(args)
     for _, _, settings in runs:
         settings["dataset"] = " ".join(dataset)
     out = args.resume or args.out
+    planned = _planned(runs)
     if not args.resume:
-        _check_out(out, args.overwrite)
+        _check_out(out, args.overwrite, planned)
     if args.resume:
         for title, folder, settings in runs:
             found = E.checkpoints(os.path.join(out, folder))
             if found and found[-1][1] > settings["epochs"]:
                 raise CLIError(f"argument --epochs: {title} has finished {found[-1][1]} epochs; "
                                f"the new total must be at least that, got {settings['epochs']}")
+            if not found and not args.overwrite:
+                _check_restart(out, title, os.path.join(out, folder))
     splits, dataset_name = load_dataset(dataset)
     for _, _, settings in runs:
         _check_data(splits, settings)
+    for title, folder, settings in runs if args.resume else ():
+        folder = os.path.join(out, folder)
+        if E.checkpoints(folder):  # checkpoint, run.json and history agree: before any write
+            try:
+                E.check_resume(folder, os.path.join(folder, "history.csv"),
+                               {**settings, "n_train": len(splits[0][0])})
+            except (ValueError, OSError) as exc:
+                raise CLIError(f"--resume {out}: {title}: {_one_line(exc)}") from None
     plots = out is not None and _plots_available(args)
     table = not args.quiet and args.format == "table"
-    if out is not None and (not args.resume or _given(args, "epochs")):
-        # everything is checked: now touch files
+    if out is not None:  # everything is checked: now touch files, holding the folder's lock
         os.makedirs(out, exist_ok=True)
-        if args.overwrite:
-            _clear(out)
+        held.enter_context(runfolder.lock(out))
+        if not args.resume:
+            _check_out(out, args.overwrite, planned)  # again: another run may have just ended
+            if args.overwrite:
+                _clear(out, planned)
+        _record(out, planned)
+    if out is not None and (not args.resume or _given(args, "epochs")):
         atomic_write(os.path.join(out, "run.json"), dumps(
             {"wdecay": __version__, "command": "experiment",
              "dataset": dataset[:1] + [os.path.abspath(p) for p in dataset[1:]],  # any cwd
@@ -592,7 +659,7 @@ def experiment(args, stream=None):
         except KeyboardInterrupt:
             raise Interrupted(_keep_interrupted(out, folder, title, settings, splits, done,
                                                 plots)) from None
-        text = summary_text(summary)
+        text = summary_text(summary, explain=getattr(args, "explain", False))
         plot_paths = _write_run(folder, net, history, summary, plots) if folder else {}
         done.append(_run_entry(title, text, summary, plot_paths, history))
         summaries.append(summary)
@@ -851,6 +918,7 @@ def path(args, stream=None):
         os.makedirs(args.out, exist_ok=True)
         if args.overwrite:
             _clear(args.out)
+        _record(args.out, PATH_FILES)
         atomic_write(os.path.join(args.out, "path.json"),
                      dumps({"settings": settings, "rows": rows, "summary": numbers},
                            indent=1).encode())

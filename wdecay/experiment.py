@@ -19,6 +19,13 @@ restores the state the monitors carry across epochs: the initial weights that
 seed), its departure epochs and :class:`~wdecay.monitors.NormBudget`'s tail-off
 epochs (read from the history). An interrupted and resumed run's history and
 weights equal those of an uninterrupted run, bit for bit.
+
+Each checkpoint stores its run's settings; a resume refuses a checkpoint whose
+settings (or network: sizes, activation, cost, initializer) differ from the
+run's, and a history whose rows do not end at the checkpoint's epoch with its
+weights' RMS and the run's penalty of them, naming what disagrees
+(:func:`check_resume`). Only one process at a time trains into a
+``checkpoint_dir`` (:func:`wdecay.runfolder.lock`).
 """
 
 from __future__ import annotations
@@ -37,7 +44,8 @@ from .history import History
 from .network import Network
 from .optim import get_optimizer
 from .regularizers import get_regularizer
-from .serialization import load, save
+from .runfolder import lock
+from .serialization import load_with_settings, save
 from .summary import TablePrinter, summarize
 
 DEFAULTS = dict(sizes=[784, 30, 10], init="large", cost="cross-entropy", activation="sigmoid",
@@ -57,10 +65,12 @@ class Checkpoint(M.Monitor):
     The save happens when the next epoch begins (and when training ends), so
     the checkpoint's epoch always has its row in the history. Writes are
     atomic; the previous checkpoint is removed after the new one is in place.
+    ``settings`` (the run's, optional) are stored in each checkpoint, for a
+    resume to check them.
     """
 
-    def __init__(self, network, folder):
-        self.network, self.folder = network, os.fspath(folder)
+    def __init__(self, network, folder, settings=None):
+        self.network, self.folder, self.settings = network, os.fspath(folder), settings
 
     def on_epoch_begin(self, state):
         self.save(state.epoch - 1)
@@ -70,7 +80,7 @@ class Checkpoint(M.Monitor):
 
     def save(self, epoch):
         path = os.path.join(self.folder, f"checkpoint-epoch{epoch}.npz")
-        save(self.network, path)
+        save(self.network, path, settings=self.settings)
         for old, k in checkpoints(self.folder):
             if k != epoch:
                 os.unlink(old)
@@ -84,6 +94,105 @@ def checkpoints(folder):
         if match:
             found.append((path, int(match.group(1))))
     return sorted(found, key=lambda pe: pe[1])
+
+
+#: The settings a checkpoint must share with the run that resumes it ("epochs" may grow).
+CHECKED_SETTINGS = tuple(k for k in DEFAULTS if k != "epochs") + ("dataset", "n_train")
+
+
+class _Missing:
+    def __repr__(self):
+        return "(none)"
+
+
+_NONE = _Missing()
+
+
+def _same(a, b):
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is not bool and type(b) is not bool and a == b or a is b
+
+
+def check_checkpoint(path, network, stored, settings):
+    """Raise ``ValueError`` unless checkpoint ``path`` (network, stored settings) is the run's.
+
+    ``stored`` are the settings the checkpoint recorded, ``settings`` the
+    run's (complete, with ``n_train``); every key of :data:`CHECKED_SETTINGS`
+    that either holds must be in both and equal, and the network's sizes,
+    activation, cost and initializer must be the ones ``settings`` name.
+    """
+    if stored is None:
+        raise ValueError(f"{path} does not record the settings it was trained with, so it "
+                         "cannot be checked against the run's; start the run again")
+    s = settings
+    network_says = {"sizes": network.sizes, "activation": network.activation.name,
+                    "cost": network.cost.name, "init": network.initializer.name}
+    for key, value in network_says.items():
+        if not _same(value, list(s[key]) if key == "sizes" else s[key]):
+            raise ValueError(f"{path} holds a network with {key} {value!r}, the run's settings "
+                             f"say {s[key]!r}: they are not from the same run")
+    for key in CHECKED_SETTINGS:
+        if key not in s and key not in stored:
+            continue
+        a = stored.get(key, _NONE)
+        b = s.get(key, _NONE)
+        b = list(b) if key == "sizes" else b
+        if not _same(a, b):
+            raise ValueError(f"{path} was trained with {key} {a!r}, the run's settings say "
+                             f"{b!r}: they are not from the same run")
+
+
+def check_resume(checkpoint_dir, history_path, settings):
+    """Check a run to resume without writing anything; return ``(network, checkpoint's epoch)``.
+
+    The last checkpoint in ``checkpoint_dir`` must hold the run's network and
+    settings (:func:`check_checkpoint`; ``settings`` complete, with
+    ``n_train``), the run's optimizer must be ``'sgd'`` and its ``epochs`` at
+    least the checkpoint's, and the history at ``history_path`` (a regular
+    file, not a link) must number its epochs 0, 1, ... and end, at the
+    checkpoint's epoch, with the checkpoint's weights
+    (:meth:`~wdecay.History.check_resumable`), and the penalty it records there
+    must be what the run's regularizer, lmbda and n give for those weights.
+    Raises ``ValueError`` naming the disagreement, ``FileNotFoundError``
+    without a checkpoint or a history.
+    """
+    s = settings
+    found = checkpoints(checkpoint_dir)
+    if not found:
+        raise FileNotFoundError(f"no checkpoint-epoch<k>.npz in {checkpoint_dir} to resume from")
+    path, done = found[-1]
+    net, stored = load_with_settings(path)
+    check_checkpoint(path, net, stored, s)
+    if s["optimizer"] != "sgd":  # a checkpoint holds the weights, not the optimizer's state
+        raise ValueError(f"resuming needs optimizer 'sgd', got {s['optimizer']!r}: the "
+                         "checkpoint does not keep its velocity or moments")
+    if s["epochs"] < done:
+        raise ValueError(f"`epochs` must be >= {done} (the checkpoint's epoch) to resume, "
+                         f"got {s['epochs']}")
+    history = History.read_resumable(history_path)
+    history.check_resumable(net, done)
+    _check_history_penalty(history, net, done, s)
+    return net, done
+
+
+def _check_history_penalty(history, network, epoch, s):
+    """The history's ``total/penalty`` at ``epoch`` must be the run's penalty of the weights.
+
+    It ties the history to the run's regularizer, lmbda and n: a history trained
+    with other ones records another penalty for the same weights.
+    """
+    record = next((r for r in history.records if r.get("epoch") == epoch), {})
+    recorded = record.get("total/penalty")
+    if not (isinstance(recorded, float) and math.isfinite(recorded)):
+        return
+    penalty = float(get_regularizer(s["regularizer"], s["lmbda"]).penalty(network.weights,
+                                                                          s["n_train"]))
+    if not math.isclose(recorded, penalty, rel_tol=1e-9, abs_tol=1e-300):
+        raise ValueError(
+            f"{history.path} records the penalty {recorded!r} at epoch {epoch}, but the run's "
+            f"regularizer {s['regularizer']!r} with lmbda {s['lmbda']!r} and n {s['n_train']} "
+            f"gives {penalty!r} for the checkpoint's weights: they are not from the same run")
 
 
 def check_settings(settings):
@@ -191,27 +300,27 @@ def run(splits, settings, table=True, history_path=None, stream=None, *,
         sentences with :func:`wdecay.summary.summary_text`.
     """
     s = check_settings(settings)
+    if checkpoint_dir is None:
+        return _run(splits, s, table, history_path, stream, None, resume, history_mode,
+                    progress, monitors, predict)
+    with lock(checkpoint_dir):
+        return _run(splits, s, table, history_path, stream, checkpoint_dir, resume,
+                    history_mode, progress, monitors, predict)
+
+
+def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history_mode,
+         progress, monitors, predict):
     (X, y), evaluation, (X_test, y_test) = splits
+    s["n_train"] = len(X)
     net = _initial_network(s)
     rng = np.random.default_rng(s["seed"])
     extra, monitors = list(monitors), [M.Accuracy("evaluation"), *M.diagnostics()]
     if resume:
         if checkpoint_dir is None or history_path is None:
             raise ValueError("resume=True needs `checkpoint_dir` and `history_path`")
-        found = checkpoints(checkpoint_dir)
-        if not found:
-            raise FileNotFoundError(f"no checkpoint-epoch<k>.npz in {checkpoint_dir} to resume from")
-        path, done = found[-1]
-        initial, net = net, load(path)
-        if net.sizes != list(s["sizes"]):
-            raise ValueError(f"{path} has sizes {net.sizes}, the run's settings {s['sizes']}")
-        if s["optimizer"] != "sgd":  # a checkpoint holds the weights, not the optimizer's state
-            raise ValueError(f"resuming needs optimizer 'sgd', got {s['optimizer']!r}: the "
-                             "checkpoint does not keep its velocity or moments")
+        initial = net
+        net, done = check_resume(checkpoint_dir, history_path, s)
         epochs = s["epochs"] - done
-        if epochs < 0:
-            raise ValueError(f"`epochs` must be >= {done} (the checkpoint's epoch) to resume, "
-                             f"got {s['epochs']}")
         history = History(path=history_path, mode="resume")
         history.check_resumable(net, done)  # before any row of the file is dropped
         history.truncate(done)
@@ -227,8 +336,8 @@ def run(splits, settings, table=True, history_path=None, stream=None, *,
     if table:
         monitors.append(TablePrinter(len(net.weights), stream))
     if checkpoint_dir is not None:  # first, so each epoch is saved before anything else runs
-        monitors.insert(0, Checkpoint(net, checkpoint_dir))
-    s["n_train"] = len(X)
+        monitors.insert(0, Checkpoint(net, checkpoint_dir,
+                                      {k: v for k, v in s.items() if k != "epochs"}))
     prediction = None
     if predict:
         from .equilibrium import predict_tailoff

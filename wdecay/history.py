@@ -20,6 +20,13 @@ The CSV round trip is exact for all four types:
 - an empty field is a value the record does not have.
 
 Other types (lists, arrays, None) are refused with a ``TypeError`` naming the key.
+
+Files are read only if they are regular files of at most ``MAX_HISTORY_BYTES``
+(never a FIFO or a device), as UTF-8 text; a header that names a column twice,
+or an ``epoch`` that is not a whole number, is refused naming the file and
+line. A history that streams to ``path`` refuses a ``path`` that is a symbolic
+link, so its rows never end up split between the link's target and a file
+that replaced the link.
 JSON (:meth:`History.to_json`) is strict: NaN and infinities are written as
 ``null`` and ``null`` reads back as NaN, so infinities come back as NaN there;
 use the CSV file to keep them.
@@ -37,10 +44,11 @@ import warnings
 
 import numpy as np
 
-from ._files import atomic_write
+from ._files import atomic_write, read_regular
 from ._json import dumps
 
 MODES = ("new", "append", "resume", "overwrite")
+MAX_HISTORY_BYTES = 1 << 30  # 1 GiB: some ten million epochs of the diagnostics' 40 columns
 
 
 def _format(value):
@@ -128,7 +136,10 @@ class History:
     def __init__(self, records=None, path=None, mode="new"):
         if mode not in MODES:
             raise ValueError(f"`mode` must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
-        self.records = [{k: _plain(k, v) for k, v in r.items()} for r in (records or [])]
+        if isinstance(records, (dict, str, bytes)):
+            raise TypeError(f"`records` must be a list of dicts (one per epoch), got "
+                            f"{type(records).__name__}")
+        self.records = [_record(r, i) for i, r in enumerate(records or [])]
         self.path = None if path is None else os.fspath(path)
         self.mode = mode
         self._columns = None
@@ -180,14 +191,14 @@ class History:
     # -- recording ---------------------------------------------------------
     def append(self, record):
         """Add one epoch's record (and append it to ``path`` if set)."""
-        record = {k: _plain(k, v) for k, v in record.items()}
+        record = _record(record, len(self.records))
         self.records.append(record)
         if self.path is not None:
             self._write_record(record)
 
     def truncate(self, last_epoch):
         """Drop the records after epoch ``last_epoch`` (rewriting ``path``); return how many."""
-        keep = [r for r in self.records if r.get("epoch", -math.inf) <= last_epoch]
+        keep = [r for r in self.records if _epoch(r) <= last_epoch]
         dropped = len(self.records) - len(keep)
         if dropped:
             self.records = keep
@@ -205,8 +216,7 @@ class History:
         relative.
         """
         where = self.path or "the history"
-        records = [r for r in self.records
-                   if epoch is None or r.get("epoch", -math.inf) <= epoch]
+        records = [r for r in self.records if epoch is None or _epoch(r) <= epoch]
         if not records:
             raise ValueError(f"{where} has no records to resume from")
         last = records[-1].get("epoch")
@@ -231,6 +241,7 @@ class History:
                         f"the network's is {rms!r}: they are not from the same run")
 
     def _start_file(self, records_given):
+        _check_history_path(self.path)
         exists = os.path.exists(self.path) and os.path.getsize(self.path) > 0
         if self.mode == "new" and exists:
             raise FileExistsError(
@@ -243,10 +254,11 @@ class History:
                 raise ValueError("History(mode='resume') takes its records from the file; "
                                  "do not pass `records`")
         if exists and self.mode in ("append", "resume"):
-            stored = History._read_csv(self.path, repair=True)
+            header, stored = _read_csv(self.path, repair=True)
+            if self.mode == "resume":
+                _check_resumed_file(self.path, header, stored)
             self.records = stored + self.records
-            with open(self.path, newline="") as fh:
-                self._columns = next(csv.reader(fh), None)
+            self._columns = header or None
             if len(self.records) > len(stored):
                 self._rewrite()
         elif self.records or (exists and self.mode == "overwrite"):
@@ -256,13 +268,19 @@ class History:
         if self._columns is None or any(k not in self._columns for k in record):
             self._rewrite()
             return
-        with open(self.path, "a", newline="") as fh:
+        try:  # O_NOFOLLOW: a link put in its place later is not written through either
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as exc:
+            raise type(exc)(exc.errno, f"{exc.strerror} (appending to the history; is it "
+                            "still a regular file?)", self.path) from None
+        with os.fdopen(fd, "a", newline="") as fh:
             csv.writer(fh).writerow([_format(record[k]) if k in record else ""
                                      for k in self._columns])
             fh.flush()
             os.fsync(fh.fileno())
 
     def _rewrite(self):
+        _check_history_path(self.path)  # also if it became a link after the history began
         self._columns = self.keys()
         self.to_csv(self.path)
 
@@ -278,44 +296,28 @@ class History:
         atomic_write(path, buf.getvalue().encode())
 
     @classmethod
+    def read_resumable(cls, path):
+        """The history at ``path`` as ``History(path, mode="resume")`` would see it, read only.
+
+        The same checks (a regular file, not a link; an ``epoch`` column numbering
+        0, 1, 2, ...), but the file is not repaired: a last row cut short is
+        left out of the records and stays in the file. For :meth:`check_resumable`
+        before anything is written.
+        """
+        path = os.fspath(path)
+        _check_history_path(path)
+        if not (os.path.exists(path) and os.path.getsize(path) > 0):
+            raise FileNotFoundError(f"no history to resume at {path}")
+        header, records = _read_csv(path, repair="read")
+        _check_resumed_file(path, header, records)
+        history = cls(records)
+        history.path = path
+        return history
+
+    @classmethod
     def from_csv(cls, path):
         """Read a history written by :meth:`to_csv` or streamed to ``path``."""
-        return cls(cls._read_csv(path))
-
-    @staticmethod
-    def _read_csv(path, repair=False):
-        """The records of a CSV history; ``repair`` fixes a last line cut short."""
-        path = os.fspath(path)
-        with open(path, newline="") as fh:
-            text = fh.read()
-        rows = list(csv.reader(io.StringIO(text)))
-        if not rows:
-            return []
-        header, body = rows[0], rows[1:]
-        torn = bool(body) and not text.endswith("\n")
-        ours = "\r\n" in text  # wdecay ends every row with \r\n: a row without it is cut
-        if torn and (ours or len(body[-1]) != len(header)):
-            if not repair:
-                raise ValueError(f"{path}: the last row was cut short ({len(body[-1])} of "
-                                 f"{len(header)} fields); History(path, mode='resume') drops it")
-            warnings.warn(f"{path}: dropped its last row, which was cut short "
-                          f"({len(body[-1])} of {len(header)} fields)", stacklevel=4)
-            body = body[:-1]
-            torn = False
-        records = []
-        for i, row in enumerate(body, 2):
-            if len(row) != len(header):
-                raise ValueError(
-                    f"{path}: line {i} has {len(row)} fields, the header {len(header)}")
-            records.append({k: _parse(v) for k, v in zip(header, row) if v != ""})
-        if repair and torn:  # a complete last row without its newline: add it
-            with open(path, "a", newline="") as fh:
-                fh.write("\r\n")
-        elif repair and body != rows[1:]:
-            buf = io.StringIO()
-            csv.writer(buf).writerows([header, *body])
-            atomic_write(path, buf.getvalue().encode())
-        return records
+        return cls(_read_csv(path)[1])
 
     def to_json(self, path):
         """Write all records to a strict JSON file (atomically); NaN and inf become null."""
@@ -324,15 +326,126 @@ class History:
     @classmethod
     def from_json(cls, path):
         """Read a history written by :meth:`to_json`; ``null`` reads back as NaN."""
-        with open(path) as fh:
-            try:
-                data = json.load(fh)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{os.fspath(path)} is not a valid history JSON file: {exc}") from exc
+        path = os.fspath(path)
+        try:
+            data = json.loads(_text(read_regular(path, MAX_HISTORY_BYTES), path))
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise ValueError(f"{path} is not a valid history JSON file: {exc}") from None
         if not isinstance(data, dict) or not isinstance(data.get("records"), list):
-            raise ValueError(f"{os.fspath(path)} has no 'records' list; not a wdecay history")
-        return cls([{k: math.nan if v is None else v for k, v in r.items()}
-                    for r in data["records"]])
+            raise ValueError(f"{path} has no 'records' list; not a wdecay history")
+        records = []
+        for i, r in enumerate(data["records"]):
+            bad = (f"is {type(r).__name__}, not an object of values" if not isinstance(r, dict)
+                   else next((f"holds {k!r}: {type(v).__name__}, not a number, bool, string "
+                              "or null" for k, v in r.items()
+                              if v is not None and not isinstance(v, (int, float, str))), None))
+            if bad:
+                raise ValueError(f"{path}: record {i} {bad}; not a wdecay history")
+            records.append({k: math.nan if v is None else v for k, v in r.items()})
+        try:
+            return cls(records)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
+
+
+def _record(record, index):
+    if not isinstance(record, dict):
+        raise TypeError(f"a history record must be a dict of values, record {index} is "
+                        f"{type(record).__name__}")
+    record = {k: _plain(k, v) for k, v in record.items()}
+    epoch = record.get("epoch")
+    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int)):
+        raise ValueError(f"record {index} has epoch {epoch!r}; an epoch is a whole number")
+    return record
+
+
+def _epoch(record):
+    return record.get("epoch", -math.inf)
+
+
+def _text(data, path):
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not a text file (byte {exc.start} is not UTF-8); a "
+                         "history is a UTF-8 CSV or JSON file") from None
+    if "\x00" in text:
+        raise ValueError(f"{path} is not a text file (character {text.index(chr(0))} is NUL); "
+                         "a history is a UTF-8 CSV or JSON file")
+    return text
+
+
+def _check_history_path(path):
+    """Refuse a history path that is a symbolic link or exists and is not a regular file."""
+    if os.path.islink(path):
+        raise ValueError(f"{path} is a symbolic link (to {os.path.realpath(path)}); a history "
+                         "file must be a regular file: pass the file itself")
+    if os.path.lexists(path) and not os.path.isfile(path):
+        raise ValueError(f"{path} exists and is not a regular file; a history must be one")
+
+
+def _read_csv(path, repair=False):
+    """``(header, records)`` of a CSV history; ``repair`` fixes a last line cut short.
+
+    ``repair="read"`` leaves such a line out of the records without touching the file.
+    """
+    path = os.fspath(path)
+    text = _text(read_regular(path, MAX_HISTORY_BYTES), path)
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ValueError(f"{path} is not a CSV history: {exc}") from None
+    if not rows:
+        return [], []
+    header, body = rows[0], rows[1:]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise ValueError(f"{path}: the header names column {twice[0]!r} twice; each column "
+                         "must have one name")
+    torn = bool(body) and not text.endswith("\n")
+    ours = "\r\n" in text  # wdecay ends every row with \r\n: a row without it is cut
+    if torn and (ours or len(body[-1]) != len(header)):
+        if repair == "read":
+            repair = False
+        elif not repair:
+            raise ValueError(f"{path}: the last row was cut short ({len(body[-1])} of "
+                             f"{len(header)} fields); History(path, mode='resume') drops it")
+        else:
+            warnings.warn(f"{path}: dropped its last row, which was cut short "
+                          f"({len(body[-1])} of {len(header)} fields)", stacklevel=4)
+        body = body[:-1]
+        torn = False
+    records = []
+    for i, row in enumerate(body, 2):
+        if len(row) != len(header):
+            raise ValueError(
+                f"{path}: line {i} has {len(row)} fields, the header {len(header)}")
+        record = {k: _parse(v) for k, v in zip(header, row) if v != ""}
+        epoch = record.get("epoch")
+        if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int)):
+            raise ValueError(f"{path}: line {i} has epoch {row[header.index('epoch')]!r}; an "
+                             "epoch is a whole number")
+        records.append(record)
+    if repair is True and torn:  # a complete last row without its newline: add it
+        with open(path, "a", newline="") as fh:
+            fh.write("\r\n")
+    elif repair is True and body != rows[1:]:
+        buf = io.StringIO()
+        csv.writer(buf).writerows([header, *body])
+        atomic_write(path, buf.getvalue().encode())
+    return header, records
+
+
+def _check_resumed_file(path, header, records):
+    """A file to resume must be a history of epochs: an ``epoch`` column, rising by 1 from 0."""
+    if "epoch" not in header:
+        raise ValueError(f"{path} has no 'epoch' column, so it is not a training history; "
+                         "History(mode='resume') continues only a history that fit wrote")
+    for i, record in enumerate(records):
+        if record.get("epoch") != i:
+            found = record.get("epoch", "no epoch")
+            raise ValueError(f"{path}: line {i + 2} has epoch {found!r} where epoch {i} "
+                             "belongs; a history to resume numbers its epochs 0, 1, 2, ...")
 
 
 def _records_equal(a, b):

@@ -26,6 +26,7 @@ import numpy as np
 from ._threads import blas_threads
 from ._validation import check_features, check_targets
 from .monitors.base import Monitor, MonitorList
+from .monitors.metrics import Accuracy, Cost
 
 TRAINING_BLAS_THREADS = 1  # measured fastest at batch sizes 10-100; benchmarks/blas_threads.py
 
@@ -114,8 +115,6 @@ def monitor_list(monitors, evaluation):
     With evaluation data, ``Accuracy("evaluation")`` and ``Cost("evaluation")``
     come first unless the list already has them.
     """
-    from .monitors.metrics import Accuracy, Cost
-
     if isinstance(monitors, Monitor):
         monitors = [monitors]
     elif monitors is None:

@@ -15,9 +15,9 @@ from . import passes
 from ._validation import check_features, check_targets
 from .activations import get_activation
 from .costs import get_cost
+from .evaluation import EVAL_CHUNK, chunked_rows  # noqa: F401 (EVAL_CHUNK: old import path)
 from .initializers import get_initializer
 
-EVAL_CHUNK = 8192  # rows per chunk when evaluating large data sets (also the monitors')
 
 
 class Network:
@@ -104,10 +104,7 @@ class Network:
     def feedforward(self, X):
         """Network output for the rows of ``X``, shape (n_samples, sizes[-1])."""
         X = check_features(X, "X", self.sizes[0])
-        if len(X) <= EVAL_CHUNK:
-            return self.forward(X)[1][-1]
-        return np.concatenate([self.forward(X[i:i + EVAL_CHUNK])[1][-1]
-                               for i in range(0, len(X), EVAL_CHUNK)])
+        return chunked_rows(lambda rows: self.forward(rows)[1][-1], X)
 
     def backprop(self, X, Y):
         """Gradients of the summed cost sum_x C_x over the rows of ``X``.
@@ -140,12 +137,11 @@ class Network:
     # -- training --------------------------------------------------------------
     def fit(self, X, y, *, epochs, batch_size, eta, regularizer=None,
             evaluation_data=None, monitors=(), seed=None, history=None, optimizer=None,
-            backend="auto", **unknown):
+            backend="auto", reset_optimizer=True, **unknown):
         """Train by mini-batch SGD (Nielsen's update by default); see :func:`wdecay.training.fit`."""
         from .training import fit
 
         return fit(self, X, y, epochs=epochs, batch_size=batch_size, eta=eta,
                    regularizer=regularizer, evaluation_data=evaluation_data,
                    monitors=monitors, seed=seed, history=history, optimizer=optimizer,
-                   backend=backend,
-                   **unknown)
+                   backend=backend, reset_optimizer=reset_optimizer, **unknown)

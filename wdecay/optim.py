@@ -1,8 +1,10 @@
 """Optimizers: SGD (Nielsen's, the default), momentum, Nesterov, Adam and AdamW.
 
-Each optimizer turns a parameter's mini-batch mean gradient g into the step s
-added to it (p <- p + s) through :meth:`Optimizer.direction`, and decides how the
-regularizer's decay enters (``decoupled``):
+Each optimizer is a chain of :mod:`wdecay.transforms` that turns the
+parameters' mini-batch mean gradients g into the steps s added to them
+(p <- p + s): its own transforms (:meth:`Optimizer.core`: momentum's velocity,
+Adam's normalised direction) between the decay transform and the learning rate.
+Where the decay sits decides how the regularizer's decay enters (``decoupled``):
 
 - **coupled** (``decoupled=False``): the penalty's gradient, (lmbda / n) w for
   L2, is added to g and goes through the optimizer, which may rescale it
@@ -15,7 +17,9 @@ regularizer's decay enters (``decoupled``):
 For plain SGD both give w <- (1 - eta lmbda / n) w - eta g; SGD's default is
 the decoupled form, which is Nielsen's update bit for bit. Biases are never
 decayed. An optimizer's state (velocity, moments, step count) is created
-afresh by :meth:`Optimizer.start` at the start of every ``fit``.
+afresh by :meth:`Optimizer.start` at the start of every ``fit``, unless ``fit``
+is asked to continue it (``reset_optimizer=False``); :meth:`Optimizer.state_dict`
+and :meth:`Optimizer.load_state_dict` copy it out and back in, as torch.optim's do.
 
 The decay part of a step (what per-batch monitors see as ``decay_update``, and
 ``NormBudget`` as D) is, decoupled, the change the factor and shrink make;
@@ -35,59 +39,210 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_scalar, lookup
+from . import transforms as T
+from ._validation import lookup
 
 
 class Optimizer:
-    """Base class: override :meth:`direction` (and :meth:`start` if it keeps state).
+    """An optimizer: its transforms between the decay and the learning rate, and its state.
+
+    ``fit`` builds the step as :meth:`transform` (eta, regularizer, n) and keeps
+    its state here, so a second ``fit(..., reset_optimizer=False)`` continues it.
 
     Parameters
     ----------
     decoupled : bool
-        Decoupled weight decay (AdamW style) instead of the penalty's gradient
-        going through the optimizer.
+        Decoupled weight decay (AdamW style, the regularizer's own step last)
+        instead of the penalty's gradient going through the optimizer (first).
+    core : sequence of Transform
+        The optimizer's own transforms (none for SGD); subclasses give theirs
+        through :meth:`core`. ``Optimizer(core=[my_transform], decoupled=False)``
+        makes an optimizer of a transform the library does not ship.
     """
 
-    def __init__(self, decoupled=True):
+    def __init__(self, decoupled=True, core=()):
         if not isinstance(decoupled, bool):
             raise TypeError(f"`decoupled` must be True or False, got {decoupled!r}")
         self.decoupled = decoupled
+        self._core = tuple(core)
+        for t in self._core:
+            if not isinstance(t, T.Transform):
+                raise TypeError(f"`core` must hold wdecay.transforms.Transform objects, got {t!r}")
+        if not decoupled:
+            late = [t for t in self.core() if t.decoupled_only]
+            if late:
+                raise ValueError(f"{type(late[0]).__name__} takes decoupled weight decay only: "
+                                 "pass decoupled=True")
         self.t = 0
+        self._state = None
 
-    #: True only for an update that is exactly w <- a w - eta g (Nielsen's SGD);
-    #: the training step then uses its fused one-gemm update per layer.
-    nielsen = False
+    def core(self):
+        """The optimizer's own transforms, between the decay and the learning rate."""
+        return list(self._core)
 
-    def start(self, params):
-        """Forget all state and size it for ``params`` (weights, then biases)."""
+    def transform(self, eta, regularizer, n, mask=T.weights_only):
+        """The whole step as one chain.
+
+        Coupled: ``chain(add_decay(regularizer, n), *core, scale(-eta))``;
+        decoupled: ``chain(*core, scale(-eta), decay_weights(regularizer, eta, n))``.
+        """
+        if self.decoupled:
+            return T.chain(*self.core(), T.scale(-eta),
+                           T.decay_weights(regularizer, eta, n, mask))
+        return T.chain(T.add_decay(regularizer, n, mask), *self.core(), T.scale(-eta))
+
+    @property
+    def nielsen(self):
+        """True for decoupled decay and no transform of its own: w <- a w - eta g, Nielsen's update.
+
+        The training step then uses its fused one-gemm update per layer.
+        """
+        return self.decoupled and not self.core()
+
+    @property
+    def decay_curve(self):
+        """What decay alone does under this optimizer: ``"step"``, ``"coupled"`` or None.
+
+        ``"step"``: decay is a step of its own, w <- a w + shrink (decoupled, or
+        no transform of its own); ``"coupled"``: the penalty's gradient goes
+        through linear transforms (momentum's velocity), so decay alone is the
+        chain stepped on a zero cost gradient; None: a transform that depends on
+        the gradient (Adam's sqrt(v)) makes the decay depend on the cost, so
+        there is no pure-decay curve.
+
+        Examples
+        --------
+        >>> [get_optimizer(k).decay_curve for k in ("sgd", "momentum", "adam", "adamw")]
+        ['step', 'coupled', None, 'step']
+        """
+        core = self.core()
+        if self.decoupled or not core:
+            return "step"
+        return "coupled" if all(t.linear for t in core) else None
+
+    @property
+    def stateful(self):
+        """Whether the step keeps buffers between steps (momentum, Adam)."""
+        return bool(self.core())
+
+    def start(self, chain, params):
+        """Forget all state and size it for ``chain`` on ``params`` (weights, then biases)."""
         self.t = 0
+        self._state = chain.init(params)
 
     def tick(self):
-        """Count one step (before its ``direction`` calls)."""
+        """Count one step."""
         self.t += 1
 
-    def direction(self, i, g, eta, decay_grad=None, decay_share=None):
-        """The step s for parameter ``i`` (p <- p + s), given its mean gradient ``g``.
+    def state_dict(self):
+        """A copy of the optimizer's state: ``{"t": steps taken, "state": [one dict per transform]}``.
 
-        ``decay_grad`` is the penalty's gradient (coupled decay only): it enters
-        the optimizer like g. If ``decay_share`` (a buffer) is given, it receives
-        the part of s due to ``decay_grad``. The returned array may be a buffer
-        reused by the next call.
+        Each transform's dict holds per-parameter lists of arrays (weights, then
+        biases, as ``network.parameters()``) and counters; ``state`` is None
+        before the first ``fit``.
+
+        Examples
+        --------
+        >>> import wdecay
+        >>> opt = Momentum(0.5)
+        >>> opt.start(opt.transform(0.1, wdecay.L2(1.0), 10), [np.zeros(2)])
+        >>> sorted(opt.state_dict()["state"][1])
+        ['v', 'v_decay']
         """
-        raise NotImplementedError
+        return {"t": int(self.t), "state": _copy(self._state)}
+
+    def load_state_dict(self, state):
+        """Put back a :meth:`state_dict`; the next ``fit(..., reset_optimizer=False)`` continues it.
+
+        The buffers are checked against the network there (shapes and keys);
+        if this optimizer already has a state, they are checked now.
+
+        Raises
+        ------
+        ValueError
+            If ``state`` is not such a dict, or does not match, naming where.
+        """
+        if not isinstance(state, dict) or set(state) != {"t", "state"}:
+            raise ValueError("`state` must be an optimizer state_dict with keys 't' and "
+                             f"'state', got {type(state).__name__}"
+                             + (f" with keys {sorted(state)}" if isinstance(state, dict) else ""))
+        t = state["t"]
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or t < 0:
+            raise ValueError(f"the state's step count `t` must be an integer >= 0, got {t!r}")
+        if self._state is not None:
+            check_state(state["state"], self._state)
+        self._state = _copy(state["state"])
+        self.t = int(t)
+
+    def continue_on(self, chain, params):
+        """Check that the state held fits ``chain`` on ``params`` (before a continued ``fit``).
+
+        Raises
+        ------
+        ValueError
+            If there is no state, or its buffers do not match, naming where.
+        """
+        if self._state is None:
+            raise ValueError("reset_optimizer=False needs an optimizer with a state (from an "
+                             "earlier fit, or load_state_dict()); this one has none")
+        try:
+            check_state(self._state, chain.init(params))
+        except ValueError as exc:
+            raise ValueError(f"reset_optimizer=False needs a state sized for this network: {exc}"
+                             ) from None
 
     def _params(self):
-        return {k: v for k, v in vars(self).items() if k not in ("t", "_state")}
+        own = {k: v for k, v in vars(self).items()
+               if k not in ("t", "_state", "_core", "decoupled")}
+        return {"decoupled": self.decoupled, **own}
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self._params().items())
+        if self._core:
+            args += f", core={list(self._core)!r}"
         return f"{type(self).__name__}({args})"
 
     def __eq__(self, other):
-        return type(self) is type(other) and self._params() == other._params()
+        return (type(self) is type(other) and self._params() == other._params()
+                and repr(self._core) == repr(other._core))
 
     def __hash__(self):
         return hash(type(self))
+
+
+def _copy(state):
+    if isinstance(state, dict):
+        return {k: _copy(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return [_copy(v) for v in state]
+    if isinstance(state, np.ndarray):
+        return state.copy()
+    return state
+
+
+def check_state(new, old, where="state"):
+    """Raise ValueError naming the first place where state ``new`` does not match ``old``'s layout."""
+    if isinstance(old, dict):
+        if not isinstance(new, dict) or set(new) != set(old):
+            raise ValueError(f"the state's {where} must have the keys {sorted(old)}, got "
+                             f"{sorted(new) if isinstance(new, dict) else type(new).__name__}")
+        for k in old:
+            check_state(new[k], old[k], f"{where}[{k!r}]")
+    elif isinstance(old, list):
+        if not isinstance(new, (list, tuple)) or len(new) != len(old):
+            raise ValueError(f"the state's {where} must hold {len(old)} entries, got "
+                             f"{len(new) if isinstance(new, (list, tuple)) else type(new).__name__}")
+        for k, (a, b) in enumerate(zip(new, old)):
+            check_state(a, b, f"{where}[{k}]")
+    elif isinstance(old, np.ndarray):
+        a = np.asarray(new)
+        if a.shape != old.shape or not np.can_cast(a.dtype, old.dtype, "same_kind") \
+                or not np.isfinite(a).all():
+            raise ValueError(f"the state's {where} must be finite values of shape {old.shape} "
+                             f"({old.dtype}), got shape {a.shape} ({a.dtype})")
+    elif isinstance(old, (int, np.integer)):
+        if isinstance(new, (bool, np.bool_)) or not isinstance(new, (int, np.integer)) or new < 0:
+            raise ValueError(f"the state's {where} must be an integer >= 0, got {new!r}")
 
 
 class SGD(Optimizer):
@@ -95,30 +250,20 @@ class SGD(Optimizer):
 
     Examples
     --------
-    >>> float(SGD(decoupled=False).direction(0, np.array([1.0]), 0.5, np.array([0.2]))[0])
-    -0.6
+    >>> SGD().nielsen, SGD(decoupled=False).nielsen
+    (True, False)
     """
 
-    @property
-    def nielsen(self):
-        return self.decoupled
-
-    def direction(self, i, g, eta, decay_grad=None, decay_share=None):
-        s = -eta * g
-        if decay_grad is not None:
-            d = -eta * decay_grad
-            s += d
-            if decay_share is not None:
-                decay_share[...] = d
-        return s
+    def __init__(self, decoupled=True):
+        super().__init__(decoupled)
 
 
 class Momentum(Optimizer):
     """SGD with momentum (heavy ball), or Nesterov's variant; PyTorch's equations.
 
     v <- mu v + g_t, s = -eta v (heavy ball) or s = -eta (g_t + mu v) (Nesterov),
-    with g_t = g + decay_grad when coupled, and v = 0 before the first step.
-    The decay's share follows the same recursion on decay_grad alone.
+    with g_t = g + decay_grad when coupled, and v = 0 before the first step
+    (:func:`wdecay.transforms.trace`).
 
     Parameters
     ----------
@@ -129,33 +274,13 @@ class Momentum(Optimizer):
     """
 
     def __init__(self, momentum=0.9, nesterov=False, decoupled=False):
-        super().__init__(decoupled)
-        check_scalar(momentum, "momentum", low=0)
-        if not momentum < 1:
-            raise ValueError(f"`momentum` must be < 1, got {momentum!r}")
-        if not isinstance(nesterov, bool):
-            raise TypeError(f"`nesterov` must be True or False, got {nesterov!r}")
+        T.trace(momentum, nesterov)  # checks the settings
         self.momentum = float(momentum)
         self.nesterov = nesterov
+        super().__init__(decoupled)
 
-    def start(self, params):
-        super().start(params)
-        self._state = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
-
-    def direction(self, i, g, eta, decay_grad=None, decay_share=None):
-        v, vd = self._state[i]
-        mu = self.momentum
-        gt = g if decay_grad is None else g + decay_grad
-        v *= mu
-        v += gt
-        s = (gt + mu * v) if self.nesterov else v.copy()
-        s *= -eta
-        if decay_share is not None and decay_grad is not None:
-            vd *= mu
-            vd += decay_grad
-            share = (decay_grad + mu * vd) if self.nesterov else vd
-            np.multiply(share, -eta, out=decay_share)
-        return s
+    def core(self):
+        return [T.trace(self.momentum, self.nesterov)]
 
 
 class Nesterov(Momentum):
@@ -175,8 +300,7 @@ class Adam(Optimizer):
 
     m <- b1 m + (1 - b1) g_t, v <- b2 v + (1 - b2) g_t^2,
     s = -eta m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t),
-    with g_t = g + decay_grad when coupled. The decay's share is
-    -eta md_hat / (sqrt(v_hat) + eps), md the first moment of decay_grad alone.
+    with g_t = g + decay_grad when coupled (:func:`wdecay.transforms.scale_by_adam`).
 
     Parameters
     ----------
@@ -188,38 +312,12 @@ class Adam(Optimizer):
     """
 
     def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8, decoupled=False):
-        super().__init__(decoupled)
-        for name, value in (("beta1", beta1), ("beta2", beta2)):
-            check_scalar(value, name, low=0)
-            if not value < 1:
-                raise ValueError(f"`{name}` must be < 1, got {value!r}")
-        check_scalar(eps, "eps", low=0, inclusive=False)
+        T.scale_by_adam(beta1, beta2, eps)  # checks the settings
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        super().__init__(decoupled)
 
-    def start(self, params):
-        super().start(params)
-        self._state = [(np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)) for p in params]
-
-    def direction(self, i, g, eta, decay_grad=None, decay_share=None):
-        m, v, md = self._state[i]
-        b1, b2, t = self.beta1, self.beta2, self.t
-        gt = g if decay_grad is None else g + decay_grad
-        m *= b1
-        m += (1 - b1) * gt
-        v *= b2
-        v += (1 - b2) * gt * gt
-        denom = np.sqrt(v / (1 - b2 ** t))
-        denom += self.eps
-        s = m / (1 - b1 ** t)
-        s /= denom
-        s *= -eta
-        if decay_share is not None and decay_grad is not None:
-            md *= b1
-            md += (1 - b1) * decay_grad
-            np.divide(md, 1 - b1 ** t, out=decay_share)
-            decay_share /= denom
-            decay_share *= -eta
-        return s
+    def core(self):
+        return [T.scale_by_adam(self.beta1, self.beta2, self.eps)]
 
     def __repr__(self):
         return (f"Adam(beta1={self.beta1!r}, beta2={self.beta2!r}, eps={self.eps!r}, "
@@ -235,6 +333,27 @@ def AdamW(beta1=0.9, beta2=0.999, eps=1e-8):
     True
     """
     return Adam(beta1, beta2, eps, decoupled=True)
+
+
+class Lion(Optimizer):
+    """Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"): s = -eta sign(.).
+
+    Its step has unit size per weight whatever the gradient, so weight decay
+    enters decoupled only (:func:`wdecay.transforms.scale_by_lion`).
+
+    Examples
+    --------
+    >>> Lion().decoupled
+    True
+    """
+
+    def __init__(self, beta1=0.9, beta2=0.99):
+        T.scale_by_lion(beta1, beta2)  # checks the settings
+        self.beta1, self.beta2 = float(beta1), float(beta2)
+        super().__init__(True)
+
+    def core(self):
+        return [T.scale_by_lion(self.beta1, self.beta2)]
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam,

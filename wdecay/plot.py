@@ -132,22 +132,19 @@ def prediction_of(summary, l):
     return _number(L.get("predicted_plateau")), _number(L.get("predicted_tailoff_epoch"))
 
 
-def tailoff_of(history, l, summary=None):
-    """The measured tail-off epoch of layer ``l``, or None: the summary's, else the history's.
+def tailoff_of(summary, l):
+    """The tail-off epoch the summary states for layer ``l``, or None (none, or no summary).
 
-    A tail-off ends a pure-decay phase: a layer that left the pure-decay curve
-    within epoch 1 has none, even when its R reached 0.5 (the summary's rule,
-    read off ``departure_epoch`` when no summary is given).
+    A tail-off ends a decay-alone phase: a layer that was never decay alone has
+    none, even when its R reached 0.5 (:func:`wdecay.summary.summarize` decides).
     """
-    if summary is not None and _summary_layer(summary, l):
-        return _number(_summary_layer(summary, l).get("tailoff_epoch"))
+    return _number(_summary_layer(summary, l).get("tailoff_epoch"))
+
+
+def _first_half(history, l):
+    """The first epoch with R >= 0.5 (``NormBudget``'s ``tailoff_epoch`` key), or None."""
     key = f"layer{l}/tailoff_epoch"
-    tail = _number(history.last(key)) if key in history else None
-    departure = _number(history.last(f"layer{l}/departure_epoch")) \
-        if f"layer{l}/departure_epoch" in history else None
-    if tail is None or (departure is not None and departure < 2):
-        return None
-    return tail
+    return _number(history.last(key)) if key in history else None
 
 
 #: Line style of each layer's pure-decay curve: the curves of layers that start
@@ -290,11 +287,12 @@ def norm_budget(history, path=None, threshold=0.5, summary=None):
     0 while decay alone sets the norm, 1 at balance, negative when the
     gradient also shrinks the layer. Values outside ``R_CLIP`` (an early epoch
     can give R = -2.8) are drawn at the axis edge as triangles labelled with
-    their value, so that the curves near 0 and 1 stay readable. A dashed
-    vertical line marks a layer's tail-off (:func:`tailoff_of`: only a layer
-    that had a pure-decay phase has one); with a ``summary`` made with
-    ``--predict``, a dotted one the predicted tail-off epoch, and the x-axis
-    reaches it. A run without decay has no R: the plot says so instead of
+    their value, so that the curves near 0 and 1 stay readable. With the
+    run's ``summary``, a dashed vertical line marks each tail-off the summary
+    states (:func:`tailoff_of`: a layer that was never decay alone has none,
+    even where its R reached 0.5), and a dotted one the predicted tail-off epoch
+    of ``--predict``, with the x-axis reaching it; without a summary, the dashed
+    line marks the first epoch R reached 0.5. A run without decay has no R: the plot says so instead of
     drawing nothing.
     """
     fig, (ax,) = _figure(width=6.4, height=4.8)
@@ -311,10 +309,15 @@ def norm_budget(history, path=None, threshold=0.5, summary=None):
         drawn.append((R, color))
         ax.plot(epochs, np.clip(R, *R_CLIP), color=color, lw=2, marker=".",
                 label=layer_name(l, sizes))
-        tail = tailoff_of(history, l, summary)
-        if tail is not None:
-            ax.axvline(tail, color=color, ls="--", lw=1,
-                       label=f"layer {l}: tail-off, R \u2265 {threshold:g} from epoch {int(tail)}")
+        if summary is not None:  # the summary says which crossing of 0.5 is a tail-off
+            tail = tailoff_of(summary, l)
+            if tail is not None:
+                ax.axvline(tail, color=color, ls="--", lw=1,
+                           label=f"layer {l}: tail-off, R \u2265 {threshold:g} from epoch {int(tail)}")
+        elif _first_half(history, l) is not None:
+            first = _first_half(history, l)
+            ax.axvline(first, color=color, ls="--", lw=1,
+                       label=f"layer {l}: R \u2265 {threshold:g} from epoch {int(first)}")
         _, t_star = prediction_of(summary, l)
         if t_star is not None:
             ax.axvline(t_star, color=color, ls=":", lw=1.5,

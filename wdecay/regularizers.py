@@ -7,11 +7,13 @@
 
 Every regularizer gives its decay through one contract, which the training
 step, the optimizers, the lockstep sweep, the monitors and the convex solvers
-all use; nothing anywhere asks for a regularizer's name:
+all use; a name only picks a regularizer (get_regularizer, the CLI, sweep settings):
 
 - ``penalty(weights, n)`` and ``gradient(w, n)``, the penalty and d penalty / dw;
 - ``factor(eta, n)``, the multiplicative part a of one step's decay, w <- a w
-  (1 for no penalty and for L1); it refuses a <= 0 and warns below 0.5;
+  (1 for no penalty and for L1); it refuses a <= 0 and warns below 0.5 (L1's
+  warns when its shrink eta lmbda / n exceeds 0.5); it is called once per
+  training call, so these checks cost nothing per step;
 - ``shrink(w, eta, n)``, the in-place non-multiplicative part applied after the
   factor (L1's step; nothing by default), and ``has_shrink``, True when a class
   overrides it: layers without a shrink get the fused one-gemm update;
@@ -28,6 +30,7 @@ Conversions (L2, m the mini-batch size): PyTorch's SGD ``weight_decay`` equals
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -36,6 +39,18 @@ from ._validation import check_scalar, lookup
 
 #: A per-step decay factor below this draws a warning: half the weight gone every step.
 SMALL_FACTOR = 0.5
+#: A per-step shrink c = eta lmbda / n above this draws a warning: more than half of a
+#: weight of size 1, the largest standard deviation the default initializer draws
+#: (1 / sqrt(n_in)). The same bound as L2's: both warn when eta lmbda / n > 0.5.
+LARGE_SHRINK = 1.0 - SMALL_FACTOR
+
+
+def check_n(n):
+    """Return ``n``, the training-set size of the penalty, if it is a number > 0."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Real) or not n > 0:
+        raise ValueError(f"`n` (the training-set size the penalty divides by) must be a "
+                         f"number > 0, got {n!r}; pass len(X_train)")
+    return n
 
 _NEED_LMBDA = ("{cls}() needs the penalty strength lmbda, e.g. wdecay.{cls}(5.0) "
                "(lmbda = 0 means no decay: use wdecay.NoRegularizer())")
@@ -119,6 +134,16 @@ class Regularizer:
                 stacklevel=3)
         return a
 
+    def check_shrink(self, c, eta, n):
+        """Return the per-step shrink ``c``; warn when c > 0.5 (see ``LARGE_SHRINK``)."""
+        if c > LARGE_SHRINK:
+            warnings.warn(
+                f"the per-step shrink eta*lmbda/n = {c:.3g} (eta={eta!r}, lmbda={self.lmbda!r}, "
+                f"n={n!r}) moves every weight by more than {LARGE_SHRINK} each step, over half of "
+                "a weight of size 1 (default initial weights have standard deviation "
+                "1/sqrt(n_in) <= 1); use a smaller eta or lmbda", UserWarning, stacklevel=3)
+        return c
+
     def decay(self, w, eta, n):
         """Apply one step's decay to ``w`` in place: ``w *= factor(eta, n)``, then ``shrink``."""
         a = self.factor(eta, n)
@@ -190,7 +215,7 @@ class L2(Regularizer):
         super().__init__(lmbda)
 
     def penalty(self, weights, n):
-        return 0.5 * self.lmbda / n * float(sum(np.vdot(w, w) for w in weights))
+        return 0.5 * self.lmbda / check_n(n) * float(sum(np.vdot(w, w) for w in weights))
 
     def penalized(self, weights):
         return sum(float(np.vdot(w, w)) for w in weights)
@@ -199,7 +224,7 @@ class L2(Regularizer):
         return (self.lmbda / n) * w
 
     def factor(self, eta, n):
-        return self.check_factor(1.0 - eta * self.lmbda / n, eta, n)
+        return self.check_factor(1.0 - eta * self.lmbda / check_n(n), eta, n)
 
 
 class L1(Regularizer):
@@ -237,13 +262,18 @@ class L1(Regularizer):
         self.clip = clip
 
     def penalty(self, weights, n):
-        return self.lmbda / n * float(sum(np.abs(w).sum() for w in weights))
+        return self.lmbda / check_n(n) * float(sum(np.abs(w).sum() for w in weights))
 
     def penalized(self, weights):
         return sum(float(np.abs(w).sum()) for w in weights)
 
     def gradient(self, w, n):
         return (self.lmbda / n) * np.sign(w)
+
+    def factor(self, eta, n):
+        """1.0: L1 has no multiplicative part; warns when its shrink eta lmbda / n > 0.5."""
+        self.check_shrink(eta * self.lmbda / check_n(n), eta, n)
+        return 1.0
 
     def shrink(self, w, eta, n):
         c = eta * self.lmbda / n

@@ -15,7 +15,7 @@ import zipfile
 
 import numpy as np
 
-from ._files import atomic_write
+from ._files import UnsafeFile, atomic_write, open_regular, read_regular
 from .costs import get_cost
 from .network import Network
 
@@ -25,13 +25,17 @@ _CLASS_NAMES = {"quadratic": "QuadraticCost", "cross-entropy": "CrossEntropyCost
 
 SUFFIXES = (".json", ".npz")
 MAX_DEFLATE_RATIO = 1100  # deflate cannot compress more than about 1032:1
+MAX_MODEL_BYTES = 1 << 30  # a model or checkpoint file: 1 GiB
+MAX_META_BYTES = 1 << 20  # the JSON text in an .npz's meta.npy: 1 MiB
 
 
-def save(network, path):
+def save(network, path, *, settings=None):
     """Save ``network`` to ``path``; the format follows the suffix, ``.json`` or ``.npz``.
 
     Any other suffix (``m.pkl``, ``m``) raises ``ValueError`` rather than
     writing JSON under a misleading name. wdecay never writes pickles.
+    ``settings`` (a JSON-able dict, optional) is stored beside the network:
+    checkpoints keep their run's settings there, which a resume checks.
 
     Examples
     --------
@@ -49,20 +53,23 @@ def save(network, path):
         buf = io.BytesIO()
         arrays = {f"weights_{i}": w for i, w in enumerate(network.weights)}
         arrays.update({f"biases_{i}": b for i, b in enumerate(network.biases)})
-        meta = _meta(network)
+        meta = _meta(network, settings)
         np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
         atomic_write(path, buf.getvalue())
     else:
-        data = _meta(network)
+        data = _meta(network, settings)
         data["weights"] = [w.tolist() for w in network.weights]
         data["biases"] = [b.reshape(-1, 1).tolist() for b in network.biases]
         atomic_write(path, json.dumps(data).encode())
 
 
-def _meta(network):
-    return {"sizes": network.sizes, "cost": _CLASS_NAMES[network.cost.name],
+def _meta(network, settings=None):
+    meta = {"sizes": network.sizes, "cost": _CLASS_NAMES[network.cost.name],
             "activation": network.activation.name, "initializer": network.initializer.name,
             "dtype": str(network.weights[0].dtype), "format": "wdecay-1"}
+    if settings is not None:
+        meta["settings"] = dict(settings)
+    return meta
 
 
 def load(path):
@@ -75,16 +82,24 @@ def load(path):
     before anything is allocated: a small file that declares huge layers is
     refused with ``ValueError``, not by running out of memory.
 
+    Only a regular file of at most ``MAX_MODEL_BYTES`` is read (never a FIFO or
+    a device such as ``/dev/zero``, also not through a link), and every member
+    of an ``.npz`` has its declared size checked before it is read.
+
     Raises ``ValueError`` naming the file for a corrupt, truncated or
     inconsistent file (shapes that do not match ``sizes``, an unknown cost).
     """
+    return load_with_settings(path)[0]
+
+
+def load_with_settings(path):
+    """``(network, settings)``: :func:`load`, and the settings :func:`save` stored (or None)."""
     path = os.fspath(path)
     try:
         if path.lower().endswith(".npz"):
             meta, weights, biases = _read_npz(path)
         else:
-            with open(path, "rb") as fh:
-                meta = json.loads(fh.read().decode())
+            meta = json.loads(read_regular(path, MAX_MODEL_BYTES).decode())
             if not isinstance(meta, dict):
                 raise ValueError("the JSON is not an object")
             sizes = declared_sizes(meta, path)
@@ -94,14 +109,18 @@ def load(path):
         raise
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, EOFError,
             RecursionError) as exc:
-        if isinstance(exc, SizeMismatch):
+        if isinstance(exc, (SizeMismatch, UnsafeFile)):
             raise ValueError(str(exc)) from None
         raise ValueError(f"cannot read a network from {path!r}: the file is corrupt, "
                          f"truncated or not a saved network ({type(exc).__name__}: {exc})") from exc
     except MemoryError:
         raise ValueError(f"{path!r} declares layers too large to load in memory") from None
+    settings = meta.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        raise ValueError(f"{path!r}: its stored `settings` are {type(settings).__name__}, "
+                         "not an object")
     try:
-        return _build(meta, weights, biases, path)
+        return _build(meta, weights, biases, path), settings
     except MemoryError:
         raise ValueError(f"{path!r} declares layers too large to load in memory") from None
 
@@ -150,9 +169,8 @@ def _shape(x):
 
 def _read_npz(path):
     """Meta and arrays of a saved ``.npz``; array headers are checked before their data are read."""
-    with zipfile.ZipFile(path) as zf:
-        with zf.open("meta.npy") as fh:
-            meta = json.loads(str(np.lib.format.read_array(fh, allow_pickle=False)))
+    with open_regular(path, MAX_MODEL_BYTES) as raw, zipfile.ZipFile(raw) as zf:
+        meta = _read_meta(zf, path)
         if not isinstance(meta, dict):
             raise ValueError("meta is not a JSON object")
         sizes = declared_sizes(meta, path)
@@ -167,15 +185,16 @@ def _read_npz(path):
                 raise SizeMismatch(f"{path!r} is mismatched: sizes {sizes} need {name}, "
                                 "which the file lacks")
             with zf.open(info) as fh:
-                version = np.lib.format.read_magic(fh)
-                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                               else np.lib.format.read_array_header_2_0)
-                found, _, dtype = read_header(fh)
+                found, _, dtype = _read_npz_header(fh)
             if tuple(found) != shape:
                 raise SizeMismatch(f"{path!r} is mismatched: sizes {sizes} need {name} of shape "
                                 f"{shape}, found {tuple(found)}")
+            if dtype.kind != "f":
+                kind = _KIND_NAMES.get(dtype.kind, "not numbers")
+                raise SizeMismatch(f"{path!r}: {name} holds {dtype} values ({kind}); a "
+                                   "network's weights and biases are floating point")
             need = int(np.prod(shape)) * dtype.itemsize
-            if dtype.kind != "f" or info.file_size < need \
+            if info.file_size < need \
                     or need > MAX_DEFLATE_RATIO * max(info.compress_size, 1) + 4096:
                 raise SizeMismatch(f"{path!r}: {name} declares {need} bytes of {dtype}, but the "
                                 f"file holds {info.compress_size} compressed bytes for it")
@@ -185,6 +204,38 @@ def _read_npz(path):
                 with zf.open(name + ".npy") as fh:
                     out.append(np.lib.format.read_array(fh, allow_pickle=False))
     return meta, weights, biases
+
+
+_KIND_NAMES = {"c": "complex numbers", "U": "text", "S": "bytes", "i": "integers",
+               "u": "unsigned integers", "b": "booleans", "O": "Python objects",
+               "V": "raw records", "M": "dates", "m": "time spans"}
+
+
+def _read_npz_header(fh):
+    version = np.lib.format.read_magic(fh)
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    return read_header(fh)
+
+
+def _read_meta(zf, path):
+    """The JSON object in ``meta.npy``, its declared size checked before it is read."""
+    info = zf.getinfo("meta.npy")
+    if info.file_size > MAX_META_BYTES + 4096 \
+            or info.file_size > MAX_DEFLATE_RATIO * max(info.compress_size, 1) + 4096:
+        raise SizeMismatch(f"{path!r}: meta.npy declares {info.file_size} bytes "
+                           f"({info.compress_size} compressed); a model's meta is at most "
+                           f"{MAX_META_BYTES} bytes")
+    with zf.open(info) as fh:
+        shape, _, dtype = _read_npz_header(fh)
+        if tuple(shape) != () or dtype.kind != "U":
+            raise SizeMismatch(f"{path!r}: meta.npy must hold one string, found {dtype} of "
+                               f"shape {tuple(shape)}")
+        if dtype.itemsize > MAX_META_BYTES:
+            raise SizeMismatch(f"{path!r}: meta.npy declares a {dtype.itemsize}-byte string; a "
+                               f"model's meta is at most {MAX_META_BYTES} bytes")
+    with zf.open(info) as fh:
+        return json.loads(str(np.lib.format.read_array(fh, allow_pickle=False)))
 
 
 def _build(meta, weights, biases, path):

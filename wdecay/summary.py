@@ -2,33 +2,68 @@
 
 :func:`summarize` turns a run's history into the numbers that answer the
 user's two questions (did decay shrink the weights, and where does it stop),
-:func:`summary_text` into sentences, and :class:`TablePrinter` prints one
-line per epoch while training.
+:func:`summary_text` into sentences (a short answer first, then the details
+per layer), and :class:`TablePrinter` prints one line per epoch while
+training. :func:`definitions` gives the definitions of R, kappa and the
+tail-off notions (printed by ``wdecay experiment --explain`` and meant for
+the report).
 
-Every statement is read off the history: the norm budget (``NormBudget``:
-D, G, Q and R per epoch), the pure-decay curve (``DecayPrediction``) and the
-radial balance kappa (``Balance``). A prediction made before training by
+Every measured statement is read off the history: the norm budget
+(``NormBudget``: D, G, Q and R per epoch), the optimizer's own pure-decay
+curve (``DecayPrediction``: NaN where the optimizer has none) and the radial
+balance kappa (``Balance``). The settings only name the run and its
+optimizer. A prediction made before training by
 :func:`wdecay.equilibrium.predict_tailoff` may be passed to :func:`summarize`;
 then the summary also says where each layer is heading and compares the
 predicted tail-off epoch with the measured one.
+
+Three notions that the sentences keep apart:
+
+- **decay alone** (on the pure-decay curve): in each of the first epochs the
+  RMS is within :data:`CURVE_TOLERANCE` of the curve *and* R is within
+  :data:`DECAY_BAND`, and the curve falls by at least :data:`CURVE_MIN_FALL`
+  per epoch (otherwise following it cannot tell decay from no change). The
+  first epoch that fails is where the layer *left the pure-decay curve*;
+- **tail-off**: the first epoch with R >= 0.5 (NormBudget's
+  ``tailoff_epoch``), after a decay-alone phase;
+- **levelled off**: R, and kappa + Q/(-D) where kappa compares with R (plain
+  SGD: momentum's velocity and Adam's rescaling change G and Q), within
+  :data:`LEVEL_BAND` in each of the last :data:`LEVEL_EPOCHS` epochs.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-import warnings
 
 from . import monitors as M
-from .optim import get_optimizer
-from .regularizers import get_regularizer
+from .naming import layer_label
 
-#: R at or above this after the tail-off, and kappa near 1, count as levelled off.
+#: R, and kappa + Q/(-D) where it compares with R, in this band in each of the last
+#: LEVEL_EPOCHS epochs count as levelled off (the gradient balances decay).
 LEVEL_BAND = (0.8, 1.25)
-#: R below this in epoch 1 is reported as the gradient shrinking the layer.
+#: Epochs at the end of a run that must all lie in LEVEL_BAND to call a layer levelled off.
+LEVEL_EPOCHS = 3
+#: R below this in an epoch is reported as the gradient shrinking the layer too.
 NEGLIGIBLE_R = -0.1
+#: R within this band (with the RMS on the curve) counts as decay alone in that epoch.
+DECAY_BAND = (NEGLIGIBLE_R, 0.2)
+#: The RMS within this relative distance of the pure-decay curve counts as on it.
+CURVE_TOLERANCE = 0.01
+#: The pure-decay curve must fall at least this much per epoch (twice the tolerance: no
+#: change would then be off the curve by more than the tolerance within an epoch) for
+#: following it to tell decay from no change.
+CURVE_MIN_FALL = 2 * CURVE_TOLERANCE
+#: The R at which decay stops dominating (NormBudget's default threshold).
+TAILOFF_R = 0.5
 #: |kappa| below this counts as a negligible radial pull of the gradient.
 NEGLIGIBLE_KAPPA = 0.1
+#: Epochs after which the default experiment (the book's settings on the sample) has
+#: levelled off; measured by tests/test_summary_truth.py (slow).
+DEFAULT_LEVEL_EPOCHS = 80
+#: Optimizers whose kappa + Q/(-D) compares with R: plain SGD, where G/(-D) is the epoch's
+#: mean of kappa's first-order pull (momentum's velocity and Adam's rescaling change G and Q).
+KAPPA_OPTIMIZERS = ("sgd",)
 
 
 class TablePrinter(M.Monitor):
@@ -65,42 +100,108 @@ def _ratio(num, den):
     return num / -den if den and not math.isnan(den) and den < 0 else math.nan
 
 
+def _finite(x):
+    return x is not None and not math.isnan(x)
+
+
+def _decay_alone_epochs(R, ratio, predicted):
+    """How many first epochs were decay alone, and why the next one was not.
+
+    Returns ``(k, reason)``: epochs 1..k each had the RMS within
+    CURVE_TOLERANCE of the curve, R within DECAY_BAND and a curve falling at
+    least CURVE_MIN_FALL; ``reason`` names what epoch k + 1 failed ("R",
+    "curve", "flat" or "" when the run ended first).
+    """
+    for e in range(1, len(R)):
+        if not (_finite(predicted[e]) and _finite(predicted[e - 1]) and predicted[e - 1] > 0):
+            return e - 1, "flat"
+        if 1 - predicted[e] / predicted[e - 1] < CURVE_MIN_FALL:
+            return e - 1, "flat"
+        if not (_finite(R[e]) and DECAY_BAND[0] <= R[e] <= DECAY_BAND[1]):
+            return e - 1, "R"
+        if not (_finite(ratio[e]) and abs(ratio[e] - 1) <= CURVE_TOLERANCE):
+            return e - 1, "curve"
+    return len(R) - 1, ""
+
+
+def _ranges(epochs):
+    """``[1, 2, 3, 5]`` -> ``"1-3 and 5"``."""
+    parts, i = [], 0
+    while i < len(epochs):
+        j = i
+        while j + 1 < len(epochs) and epochs[j + 1] == epochs[j] + 1:
+            j += 1
+        parts.append(str(epochs[i]) if i == j else f"{epochs[i]}-{epochs[j]}")
+        i = j + 1
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+
+
 def summarize(history, net, settings, test_accuracy, prediction=None):
     """Numbers that answer the user's questions; the text form is :func:`summary_text`.
 
     ``prediction`` is an optional :class:`wdecay.equilibrium.TailoffPrediction`
     made before training; its plateau and tail-off epoch are then reported
-    beside the measured ones.
+    beside the measured ones. Per layer, ``decay_alone_epochs`` (also as
+    ``decay_dominated_epochs``) counts the first epochs that were decay alone
+    (see the module docstring), ``departure_epoch`` is the epoch it left the
+    pure-decay curve (NaN if it never followed it or never left it),
+    ``tailoff_epoch`` the first epoch with R >= 0.5 after a decay-alone phase
+    (``R_half_epoch`` without that condition), ``levelled`` whether R (and
+    kappa + Q/(-D) where it compares) stayed in LEVEL_BAND over the last
+    LEVEL_EPOCHS epochs, and ``R_overall`` = sum(G + Q) / sum(-D) over the run.
     """
     layers = []
     epochs_run = len(history) - 1
+    kappa_comparable = settings.get("optimizer", "sgd") in KAPPA_OPTIMIZERS
     for l in range(1, len(net.weights) + 1):
         g = lambda key: _get(history, f"layer{l}/{key}")  # noqa: E731
-        rms, ratio = g("rms"), g("rms_ratio")
+        rms, ratio, predicted = g("rms"), g("rms_ratio"), g("predicted_rms")
         D, G, Q = g("budget_D"), g("budget_G"), g("budget_Q")
-        R = g("R")
-        departure = g("departure_epoch")[-1]
-        tail = g("tailoff_epoch")[-1]
-        stop = len(ratio) if math.isnan(departure) else int(departure)
-        dominated = ratio[:stop]
-        kappa = g("kappa")
-        tailoff = tail if len(dominated) > 1 else math.nan
+        R, kappa, Qr = g("R"), g("kappa"), g("Q_ratio")
+        half = g("tailoff_epoch")[-1]
+        k, reason = _decay_alone_epochs(R, ratio, predicted)
+        curve = epochs_run > 0 and all(_finite(p) for p in predicted[:2])
+        fall = (1 - predicted[1] / predicted[0] if curve and predicted[0] > 0 else math.nan)
+        tailoff = half if k >= 1 else math.nan
+        last = list(range(max(epochs_run - LEVEL_EPOCHS + 1, 1), epochs_run + 1))
+        level_R = [R[e] for e in last]
+        level_k = [kappa[e] + Qr[e] for e in last] if kappa_comparable else []
+        levelled = (epochs_run >= LEVEL_EPOCHS
+                    and all(_finite(x) and LEVEL_BAND[0] <= x <= LEVEL_BAND[1]
+                            for x in level_R + level_k))
+        sum_D = sum(d for d in D[1:] if _finite(d))
+        sum_GQ = sum(a + b for a, b in zip(G[1:], Q[1:]) if _finite(a) and _finite(b))
         pred = prediction[l] if prediction is not None else None
+        phase = R[1:k + 1]
         layers.append({
             "layer": l, "shape": list(net.weights[l - 1].shape),
+            "label": layer_label(l, net.sizes),
             "rms_initial": rms[0], "rms_final": rms[-1],
             "factor": rms[-1] / rms[0] if rms[0] else math.nan,
-            "predicted_rms_final": g("predicted_rms")[-1],
-            "decay_dominated_epochs": max(len(dominated) - 1, 0),
+            "predicted_rms_final": predicted[-1], "curve": curve,
+            "curve_fall_epoch1": fall,
+            "decay_alone_epochs": k, "decay_dominated_epochs": k,
+            "left_curve_because": reason,
+            "R_decay_alone": [min(phase), max(phase)] if phase else None,
             "max_deviation_while_decay_dominated":
-                max((abs(r - 1) for r in dominated), default=math.nan),
-            "departure_epoch": departure, "R_final": R[-1],
-            # a tail-off ends a decay-dominated phase: none for a layer that never had one
-            "tailoff_epoch": tailoff, "R_half_epoch": tail,
+                max((abs(r - 1) for r in ratio[1:k + 1]), default=math.nan),
+            "departure_epoch": k + 1 if 1 <= k < epochs_run else math.nan,
+            "ratio_at_departure": ratio[k + 1] if k < epochs_run else math.nan,
+            "R_at_departure": R[k + 1] if k < epochs_run else math.nan,
+            "R_final": R[-1],
+            "tailoff_epoch": tailoff, "R_half_epoch": half,
+            "levelled": levelled, "R_last": level_R,
+            "kappa_Q_last": level_k,
+            "R_overall": sum_GQ / -sum_D if sum_D < 0 else math.nan,
+            "R_negative_epochs": [e for e in range(1, epochs_run + 1)
+                                  if _finite(R[e]) and R[e] < NEGLIGIBLE_R],
+            "R_above_1_epochs": [e for e in range(1, epochs_run + 1)
+                                 if _finite(R[e]) and R[e] > 1],
             "R_epoch1": R[1] if len(R) > 1 else math.nan,
             "G_ratio_epoch1": _ratio(G[1], D[1]) if len(D) > 1 else math.nan,
             "G_ratio_final": _ratio(G[-1], D[-1]), "Q_ratio_final": _ratio(Q[-1], D[-1]),
             "kappa_initial": kappa[0], "kappa_final": kappa[-1],
+            "kappa_comparable": kappa_comparable,
             "rms_at_tailoff": math.nan if math.isnan(tailoff) else rms[int(tailoff)],
             "cancellation_final": g("cancellation")[-1],
             "induced_l1_final": g("induced_l1")[-1],
@@ -115,9 +216,8 @@ def summarize(history, net, settings, test_accuracy, prediction=None):
             "decay_fraction_last": _ratio(-D[-1], -g("fro2")[-2]) if len(D) > 1 else math.nan,
         })
     radial_decay = _get(history, "layer1/radial_decay")[0]  # <W, grad penalty>, from Balance
-    if math.isnan(radial_decay):
-        decay = (settings.get("regularizer") not in (None, "none")
-                 and float(settings.get("lmbda", 0)) > 0)
+    if math.isnan(radial_decay):  # no Balance monitor: the norm budget's D says it
+        decay = any(_finite(d) and d < 0 for d in _get(history, "layer1/budget_D")[1:])
     else:
         decay = radial_decay > 0
     return {"settings": settings, "eval_accuracy_final": float(history.last("eval/accuracy")),
@@ -126,14 +226,26 @@ def summarize(history, net, settings, test_accuracy, prediction=None):
 
 
 DEFINITIONS = (
-    "  R = (G + Q)/(-D) = 1 + d||W||^2/|D| per epoch, where D, G and Q are the changes of "
+    "R = (G + Q)/(-D) = 1 + d||W||^2/|D| per epoch, where D, G and Q are the changes of "
     "||W||^2 made by decay, by the gradient and by their second-order term: R ~ 0 while decay "
     "alone sets the norm, R ~ 1 when the gradient balances decay, R < 0 when the gradient "
     "shrinks the layer too. kappa = -<W, grad C0>/<W, grad penalty> (under L2 the denominator is "
-    "(lmbda/n)||W||^2), the full-batch gradient's "
-    "radial pull against decay's. 1/sqrt(n_in) (n_in a layer's inputs) and 1/sqrt(E|a_in|^2) "
-    "(a_in a layer's input vector) are reference scales (the second measured on the layer's current inputs). N = {N} is the number of weights, "
+    "(lmbda/n)||W||^2), the full-batch gradient's radial pull against decay's, at the end of "
+    "an epoch. Decay alone: the RMS within 1% of the optimizer's pure-decay curve and R in "
+    "[-0.1, 0.2]; the first epoch that is not is where a layer left the pure-decay curve. "
+    "Tail-off: the first epoch with R >= 0.5. Levelled off: R (and kappa + Q/(-D) for plain "
+    "SGD) in [0.8, 1.25] over the last 3 epochs. 1/sqrt(n_in) (n_in a layer's inputs) "
+    "and 1/sqrt(E|a_in|^2) (a_in a layer's input vector) are reference scales (the second "
+    "measured on the layer's current inputs). N = {N} is the number of weights, "
     "n = {n} the training rows.")
+
+
+def definitions(summary):
+    """The definitions of R, kappa, the tail-off notions and N, n for ``summary``'s run.
+
+    Printed by ``wdecay experiment --explain``; the report can show them once.
+    """
+    return DEFINITIONS.format(N=summary["n_weights"], n=summary["settings"]["n_train"])
 
 
 def _epochs(k):
@@ -144,94 +256,165 @@ def _fmt_epoch(x):
     return f"{x:.1f}" if x is not None and not math.isnan(x) else "-"
 
 
-def _layer_lines(L, s, summary):
-    """The sentences for one layer."""
-    out = []
-    verb = ("changed" if abs(L["factor"] - 1) < 5e-4 else
+def _name(L):
+    return L["label"][0].upper() + L["label"][1:]
+
+
+def _verb(L):
+    return ("changed" if abs(L["factor"] - 1) < 5e-4 else
             "shrank" if L["factor"] < 1 else "grew")
-    out.append(f"Layer {L['layer']} {tuple(L['shape'])}: RMS {verb} by a factor of "
-               f"{L['factor']:.3f} ({L['rms_initial']:.4f} -> {L['rms_final']:.4f}).")
+
+
+def _curve_line(L, summary):
+    """Decay alone or not, and where it left the pure-decay curve."""
+    k, E = L["decay_alone_epochs"], summary["epochs_run"]
+    if not L["curve"]:
+        return (f"  R = {L['R_epoch1']:.3f} in epoch 1 (no pure-decay curve to compare with for "
+                f"this optimizer).")
+    if k == 0 and L["left_curve_because"] == "flat":
+        return (f"  The pure-decay curve falls only {max(100 * L['curve_fall_epoch1'], 0):.2g}% in "
+                f"epoch 1, too little to tell decay from no change within "
+                f"{100 * CURVE_TOLERANCE:g}%, so the curve says nothing here; R = "
+                f"{L['R_epoch1']:.3f} in epoch 1.")
+    if k == 0:
+        return (f"  Not decay alone even in epoch 1: R = {L['R_epoch1']:.3f}, the RMS "
+                f"{100 * (L['ratio_at_departure'] - 1):+.2f}% off the pure-decay curve "
+                f"(decay alone needs R in [{DECAY_BAND[0]:g}, {DECAY_BAND[1]:g}] and the RMS "
+                f"within {100 * CURVE_TOLERANCE:g}%).")
+    lo, hi = L["R_decay_alone"]
+    Rs = f"R = {lo:.3f}" if k == 1 else f"R between {lo:.3f} and {hi:.3f}"
+    held = (f"the RMS within {100 * L['max_deviation_while_decay_dominated']:.2f}% of the "
+            f"pure-decay curve and {Rs}")
+    if k == E:
+        span = "in its only epoch" if E == 1 else f"in all {E} epochs"
+        return (f"  Decay alone {span}: {held} (curve {L['predicted_rms_final']:.4f}, "
+                f"measured {L['rms_final']:.4f}).")
+    first = "the first epoch" if k == 1 else f"the first {k} epochs"
+    left = (f"  Decay alone for {first} ({held}); it left the pure-decay curve "
+            f"in epoch {k + 1}")
+    if L["left_curve_because"] == "flat":
+        return left + " only in that the curve then moves too little to follow."
+    return left + (f" (R = {L['R_at_departure']:.3f}, the RMS "
+                   f"{100 * (L['ratio_at_departure'] - 1):+.2f}% off the curve).")
+
+
+def _tailoff_line(L, summary):
+    half, R_end, E = L["R_half_epoch"], L["R_final"], summary["epochs_run"]
+    if not math.isnan(L["tailoff_epoch"]):
+        return (f"  Tail-off: R reached {TAILOFF_R} in epoch {int(half)}, at RMS "
+                f"{L['rms_at_tailoff']:.4f}; R is {R_end:.3f} in epoch {E}.")
+    if not math.isnan(half):
+        return (f"  R reached {TAILOFF_R} in epoch {int(half)}, but the layer was never decay "
+                f"alone before, so that is no tail-off; R is {R_end:.3f} in epoch {E}.")
+    now = f"R is {R_end:.3f} in epoch {E}"
+    if R_end < NEGLIGIBLE_R:
+        why = "the gradient shrinks the layer too"
+    elif R_end < 0:
+        why = "the gradient gives nothing back (it removes a little as well)"
+    else:
+        why = "decay still removes more of ||W||^2 than the gradient gives back"
+    return f"  No tail-off yet: {now} (< {TAILOFF_R}): {why}."
+
+
+def _level_line(L, summary):
+    E = summary["epochs_run"]
+    band = f"{LEVEL_BAND[0]:g}-{LEVEL_BAND[1]:g}"
+    if E < LEVEL_EPOCHS:
+        return (f"  Too few epochs ({E}) to tell whether it levelled off: that needs R in "
+                f"{band} in each of {LEVEL_EPOCHS} epochs.")
+    Rs = ", ".join(f"{r:.3f}" for r in L["R_last"])
+    first = E - LEVEL_EPOCHS + 1
+    if L["levelled"]:
+        extra = ""
+        if L["kappa_Q_last"]:
+            extra = (" and kappa + Q/(-D) " + ", ".join(f"{x:.3f}" for x in L["kappa_Q_last"]))
+        return (f"  Levelled off: R {Rs} in epochs {first}-{E}{extra}, all in {band}: the "
+                f"gradient balances decay at RMS {L['rms_final']:.4f} (in epoch {E} the gradient "
+                f"supplies G/(-D) = {L['G_ratio_final']:.3f} and the second-order term Q/(-D) = "
+                f"{L['Q_ratio_final']:.3f} of the balance).")
+    return (f"  Not levelled off: R {Rs} in epochs {first}-{E} (levelled off needs R"
+            f"{' and kappa + Q/(-D)' if L['kappa_comparable'] else ''} in {band} in each).")
+
+
+def _why_line(L, summary):
+    """Why the layer shrank or grew, from the norm budget's sums only."""
+    E, Rall = summary["epochs_run"], L["R_overall"]
+    if math.isnan(Rall):
+        return []
+    over = "in its epoch" if E == 1 else f"over the {E} epochs"
+    if Rall < NEGLIGIBLE_R:
+        why = (f"{over} the gradient removed {-Rall:.2f} times as much of ||W||^2 as decay did "
+               f"(R over the run = sum(G + Q)/sum(-D) = {Rall:.3f})")
+    elif Rall < 0:
+        why = (f"{over} decay removed ||W||^2 and the gradient gave none back (R over the run "
+               f"= sum(G + Q)/sum(-D) = {Rall:.3f})")
+    elif Rall <= 1:
+        why = (f"{over} the gradient gave back {Rall:.3f} of the ||W||^2 decay removed "
+               f"(R over the run = sum(G + Q)/sum(-D))")
+    else:
+        why = (f"{over} the gradient added {Rall:.3f} times the ||W||^2 decay removed "
+               f"(R over the run = sum(G + Q)/sum(-D))")
+    parts = []
+    if L["R_negative_epochs"]:
+        parts.append(f"R < {NEGLIGIBLE_R:g} (the gradient shrank it too) in epoch"
+                     f"{'s' if len(L['R_negative_epochs']) > 1 else ''} "
+                     f"{_ranges(L['R_negative_epochs'])}")
+    if L["R_above_1_epochs"]:
+        parts.append(f"R > 1 (the gradient grew it against decay) in epoch"
+                     f"{'s' if len(L['R_above_1_epochs']) > 1 else ''} "
+                     f"{_ranges(L['R_above_1_epochs'])}")
+    line = f"  Why it {_verb(L)}: {why}" + ("; " + "; ".join(parts) if parts else "") + "."
+    return [line]
+
+
+def _kappa_line(L, summary):
+    k = L["kappa_final"]
+    if math.isnan(k):
+        return []
+    E = summary["epochs_run"]
+    if abs(k) < NEGLIGIBLE_KAPPA:
+        now = "the gradient's radial pull is negligible next to decay's"
+    elif k < 0:
+        now = "the gradient pulls the layer inwards, with decay"
+    elif k < 1:
+        now = "the gradient pushes outwards, less than decay pulls in"
+    else:
+        now = "the gradient pushes outwards, more than decay pulls in"
+    line = f"  At the end of epoch {E} kappa = {k:.3f}: {now}"
+    if not L["kappa_comparable"]:
+        line += " (a property of C0 + penalty; this optimizer rescales the gradient, so R differs)"
+    return [line + "."]
+
+
+def _layer_lines(L, s, summary):
+    """The details for one layer."""
+    out = [f"{_name(L)}: RMS {_verb(L)} by a factor of {L['factor']:.3f} "
+           f"({L['rms_initial']:.4f} -> {L['rms_final']:.4f})."]
     if not summary["decay"]:
         out.append("  No decay in this run, so there is no level set by lmbda/n: the gradient "
                    "alone moved the weights.")
         out.append(f"  The exercise's 1/sqrt(N) = {L['ref_inv_sqrt_N']:.4f} is {L['rms_final'] / L['ref_inv_sqrt_N']:.0f}"
                    " times below the measured RMS; without decay nothing pulls the weights towards it.")
         return out
+    out.append(_curve_line(L, summary))
     r1 = L["R_epoch1"]
-    never = L["decay_dominated_epochs"] == 0
-    # 1. decay-dominated, and for how long
-    if never:
-        out.append(f"  Never on the pure-decay curve: within epoch 1 it left it "
-                   f"(R = {r1:.3f} in epoch 1).")
-    elif math.isnan(L["departure_epoch"]):
-        out.append(f"  On the pure-decay curve throughout: for all "
-                   f"{_epochs(L['decay_dominated_epochs'])} it followed the penalty's step alone ("
-                   f"{L['predicted_rms_final']:.4f} now) within "
-                   f"{100 * L['max_deviation_while_decay_dominated']:.2f}%.")
-    else:
-        out.append(f"  On the pure-decay curve for {_epochs(L['decay_dominated_epochs'])}: it "
-                   f"followed the penalty's step alone within "
-                   f"{100 * L['max_deviation_while_decay_dominated']:.2f}%, then left it.")
     if r1 < NEGLIGIBLE_R:
         out.append(f"  R < 0 in epoch 1: the gradient shrank the layer too, removing "
                    f"{-r1:.2f} times as much of ||W||^2 as decay did.")
-    # 2. where it is heading, and 3. whether it got there
     plateau = L["predicted_plateau"]
     if plateau is not None:
         out.append(f"  Heading for its plateau RMS {plateau:.4f}: the stationary point of "
                    f"C0 + penalty, set by lmbda/n = {s['lmbda'] / s['n_train']:.3g}.")
-    tail, half, R_end = L["tailoff_epoch"], L["R_half_epoch"], L["R_final"]
-    levelled = not math.isnan(half) and LEVEL_BAND[0] <= R_end <= LEVEL_BAND[1]
-    if never:
-        first = (f"R first reached 0.5 in epoch {int(half)}" if not math.isnan(half)
-                 else "R never reached 0.5")
-        out.append(f"  {first}, but with no pure-decay phase there was no tail-off; "
-                   f"R is now {R_end:.3f}"
-                   + (", where the gradient balances decay." if levelled else "."))
-    elif math.isnan(tail):
-        out.append(f"  Not there yet: R is {R_end:.3f} (< 0.5) after "
-                   f"{_epochs(summary['epochs_run'])}: decay still removes more of ||W||^2 than the "
-                   f"gradient gives back.")
-    else:
-        out.append(f"  Decay stopped dominating at epoch {int(tail)} (R reached 0.5) at RMS "
-                   f"{L['rms_at_tailoff']:.4f}; R is now {R_end:.3f}"
-                   + (", so it has levelled off." if levelled else "."))
+    out.append(_tailoff_line(L, summary))
+    out.append(_level_line(L, summary))
     if L["predicted_tailoff_epoch"] is not None:
+        tail = L["tailoff_epoch"]
         out.append(f"  Predicted tail-off epoch {_fmt_epoch(L['predicted_tailoff_epoch'])}, "
                    f"measured {int(tail) if not math.isnan(tail) else 'not yet'}.")
     elif L["prediction_reason"]:
         out.append(f"  No tail-off epoch predicted: {L['prediction_reason']}.")
-    # 4. why it shrank or grew
-    k0 = L["kappa_initial"]
-    if levelled:
-        side = "above" if L["rms_initial"] > L["rms_final"] else "below"
-        trend = ("" if abs(L["R_final"] - 1) < 0.02 else
-                 f"; R = {L['R_final']:.3f} {'>' if L['R_final'] > 1 else '<'} 1, so it is still "
-                 f"{'growing' if L['R_final'] > 1 else 'shrinking'} slightly")
-        out.append(f"  It {verb} overall because it started {side} the level where the gradient "
-                   f"balances decay for this lmbda/n ({L['rms_initial']:.4f} against "
-                   f"{L['rms_final']:.4f} now{trend}).")
-    elif not never and L["factor"] < 1:
-        out.append("  It shrank because it started above the level where the gradient balances "
-                   "decay for this lmbda/n, and decay set its norm.")
-    if not math.isnan(k0):
-        if abs(k0) < NEGLIGIBLE_KAPPA:
-            why = "the gradient's radial pull was negligible, so decay alone set the norm"
-        elif k0 < -1:
-            why = "the gradient pulled the layer inwards, faster than decay"
-        elif k0 < 0:
-            why = "the gradient pulled the layer inwards as well"
-        elif k0 < 0.5:
-            why = "decay pulled harder than the gradient pushed"
-        elif k0 <= 1:
-            why = "the gradient nearly balanced decay from the start"
-        else:
-            why = "the gradient pushed outwards harder than decay pulled"
-        out.append(f"  At the start kappa = {k0:.3f}: {why}. At the end kappa = "
-                   f"{L['kappa_final']:.3f}; the gradient supplies G/(-D) = "
-                   f"{L['G_ratio_final']:.3f} and the second-order term Q/(-D) = {L['Q_ratio_final']:.3f} "
-                   f"of the balance.")
-    # 5. the exercise's 1/sqrt(n)
+    out += _why_line(L, summary)
+    out += _kappa_line(L, summary)
     out.append(f"  The exercise's 1/sqrt(N) = {L['ref_inv_sqrt_N']:.4f} is "
                f"{L['rms_final'] / L['ref_inv_sqrt_N']:.0f} times below the RMS now; the level "
                f"decay stops at is set by lmbda/n and the data, not by N (also 1/sqrt(n_in) = "
@@ -239,39 +422,152 @@ def _layer_lines(L, s, summary):
                f"{L['ref_inv_sqrt_input_power']:.4f}).")
     if L["cancellation_final"] < 0.2:
         out.append(
-            f"  Beware signed sums: |sum w| is only {L['cancellation_final']:.2g} of "
-            f"sum|w| = {L['abs_sum_final']:.1f}, and np.linalg.norm(W, 1) = "
-            f"{L['induced_l1_final']:.2f} is the largest column sum, not sum|w|.")
+            f"  Signed sums cancel: |sum w| is {L['cancellation_final']:.2g} of "
+            f"sum|w| = {L['abs_sum_final']:.1f}, so sum w says little about the weights' size; "
+            f"np.linalg.norm(W, 1) = {L['induced_l1_final']:.2f} is the largest column sum, "
+            f"not sum|w|.")
     return out
 
 
+OPTIMIZER_WORDS = {
+    "momentum": ("coupled: the penalty's gradient goes through the velocity with the cost's",
+                 "the optimizer stepped on the penalty's gradient alone, velocity included "
+                 "(about 1/(1 - mu) times SGD's rate once the velocity has built up)"),
+    "nesterov": ("coupled: the penalty's gradient goes through the velocity with the cost's",
+                 "the optimizer stepped on the penalty's gradient alone, velocity included "
+                 "(about 1/(1 - mu) times SGD's rate once the velocity has built up)"),
+    "adam": ("coupled: Adam divides the penalty's gradient by the running RMS of the whole "
+             "gradient", None),
+    "adamw": ("decoupled: the penalty's decay step acts on the weights before Adam's step, "
+              "whatever the gradients", "the decay step alone, as for SGD"),
+}
+
+
 def _optimizer_lines(summary):
-    """What a non-Nielsen optimizer did to decay: the measured share of ||W||^2 decay removed."""
+    """What a non-Nielsen optimizer did to decay, and which pure-decay curve it has."""
     s = summary["settings"]
-    optimizer = get_optimizer(s.get("optimizer", "sgd"))
-    if optimizer.nielsen:
+    name = s.get("optimizer", "sgd")
+    if name == "sgd" or name not in OPTIMIZER_WORDS:
         return []
-    how = ("decoupled: the penalty's decay step acts on the weights before the optimizer's "
-           "step, whatever the gradients" if optimizer.decoupled else
-           "coupled: the penalty's gradient goes through the optimizer with the cost's")
+    how, curve = OPTIMIZER_WORDS[name]
     shares = ", ".join(f"{100 * L['decay_fraction_last']:.3g}% of layer {L['layer']}'s"
                        for L in summary["layers"])
-    line = (f"  Optimizer {s['optimizer']}, {how}. In the last epoch decay removed {shares} "
+    line = (f"  Optimizer {name}, {how}. In the last epoch decay removed {shares} "
             f"||W||^2 (-D/||W||^2).")
-    regularizer = get_regularizer(s["regularizer"], s["lmbda"])
-    if not regularizer.has_shrink:  # a pure factor: what plain SGD would remove per epoch
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            factor = regularizer.factor(s["eta"], s["n_train"])
-        steps = math.ceil(s["n_train"] / s["batch_size"])
-        line += (f" Plain SGD's factor {factor:.6g} per step would remove "
-                 f"{100 * (1 - factor ** (2 * steps)):.3g}% per epoch at this eta; the "
-                 f"pure-decay curves assume that factor.")
+    L1 = summary["layers"][0]
+    if curve is None or not L1["curve"]:
+        line += (" This optimizer has no pure-decay curve: what decay does in a step depends on "
+                 "the cost's gradient, so the summary reads R only.")
+    else:
+        line += (f" Its pure-decay curve is {curve}: it removes "
+                 f"{100 * (1 - (1 - L1['curve_fall_epoch1']) ** 2):.3g}% of layer 1's ||W||^2 "
+                 f"in epoch 1.")
     return [line]
 
 
-def summary_text(summary):
-    """The summary in sentences."""
+def _command(settings, **extra):
+    """The ``wdecay experiment`` command of ``settings`` with ``extra`` options."""
+    from .experiment import DEFAULTS  # experiment imports this module
+
+    flags = {"sizes": "--sizes", "init": "--init", "cost": "--cost",
+             "activation": "--activation", "regularizer": "--regularizer", "lmbda": "--lmbda",
+             "eta": "--eta", "optimizer": "--optimizer", "momentum": "--momentum",
+             "beta1": "--beta1", "beta2": "--beta2", "batch_size": "--batch-size",
+             "seed": "--seed", "epochs": "--epochs"}
+    words = ["wdecay", "experiment"]
+    dataset = settings.get("dataset")
+    if dataset and dataset != "mnist-sample":
+        words += ["--dataset", dataset]
+    merged = {**settings, **extra}
+    for key, flag in flags.items():
+        value = merged.get(key, DEFAULTS[key])
+        if value != DEFAULTS[key] or key in extra:
+            text = " ".join(map(str, value)) if isinstance(value, list) else f"{value:g}" \
+                if isinstance(value, float) else str(value)
+            words += [flag, text]
+    return " ".join(words)
+
+
+def _is_default_run(settings):
+    from .experiment import DEFAULTS
+
+    return (settings.get("dataset", "mnist-sample") == "mnist-sample"
+            and settings.get("n_train") == 4000
+            and all(k in settings and settings[k] == v for k, v in DEFAULTS.items()
+                    if k != "epochs"))
+
+
+def _next_command(summary):
+    """The one command that gets the level, if this run stopped before it (else None)."""
+    s = summary["settings"]
+    if not summary["decay"] or all(L["levelled"] for L in summary["layers"]):
+        return None
+    if any(L["predicted_plateau"] is not None for L in summary["layers"]):
+        return None
+    if _is_default_run(s) and summary["epochs_run"] < DEFAULT_LEVEL_EPOCHS:
+        return (_command(s, epochs=DEFAULT_LEVEL_EPOCHS),
+                f"every layer has levelled off by epoch {DEFAULT_LEVEL_EPOCHS}")
+    return (_command(s) + " --predict",
+            "before training it predicts each layer's plateau, the stationary point of "
+            "C0 + penalty, or says why it cannot; it takes minutes")
+
+
+def _short_answer(summary):
+    """Three to five plain lines: did decay tail off, when, at what level, why the output grew."""
+    E = summary["epochs_run"]
+    layers = summary["layers"]
+    first, out = layers[0], layers[-1]
+    lines = []
+    if first["decay_alone_epochs"] >= 1:
+        k = first["decay_alone_epochs"]
+        if k == E:
+            left = f"followed decay alone for all {_epochs(E)}" if E > 1 else \
+                "followed decay alone in its only epoch"
+        else:
+            left = (f"followed decay alone for {_epochs(k)} (left the pure-decay curve in "
+                    f"epoch {k + 1})")
+    elif first["left_curve_because"] == "flat" or not first["curve"]:
+        left = "cannot be compared with a pure-decay curve (see below)"
+    else:
+        left = "was not decay alone even in epoch 1"
+    if not math.isnan(first["tailoff_epoch"]):
+        tail = f"tailed off (R reached {TAILOFF_R}) in epoch {int(first['tailoff_epoch'])}"
+    elif not math.isnan(first["R_half_epoch"]):
+        tail = (f"had no tail-off (R reached {TAILOFF_R} in epoch "
+                f"{int(first['R_half_epoch'])} without a decay-alone phase)")
+    else:
+        tail = f"has not tailed off (R = {first['R_final']:.3f} < {TAILOFF_R} in epoch {E})"
+    level = (f"levelled off at RMS {first['rms_final']:.4f}" if first["levelled"] else
+             f"has not levelled off (RMS {first['rms_final']:.4f} now)")
+    lines.append(f"In short: {first['label']} {left}; it {tail} and {level}.")
+    lines.append(f"  The exercise's 1/sqrt(N) = {first['ref_inv_sqrt_N']:.4f}: that RMS is "
+                 f"{first['rms_final'] / first['ref_inv_sqrt_N']:.0f} times above it; the level "
+                 f"is set by lmbda/n and the data, not by N.")
+    if out is not first and not math.isnan(out["R_overall"]):
+        Rall = out["R_overall"]
+        if Rall > 1:
+            why = (f"the gradient added {Rall:.3f} times the ||W||^2 decay removed "
+                   f"(R > 1 in {len(out['R_above_1_epochs'])} of its {_epochs(E)})")
+        elif Rall >= 0:
+            why = f"the gradient gave back {Rall:.3f} of the ||W||^2 decay removed"
+        elif Rall >= NEGLIGIBLE_R:
+            why = "decay removed ||W||^2 and the gradient gave none back"
+        else:
+            why = f"the gradient removed {-Rall:.2f} times as much ||W||^2 as decay"
+        lines.append(f"  The output layer, {out['label']}, {_verb(out)} by a factor of "
+                     f"{out['factor']:.3f}: {why}.")
+    nxt = _next_command(summary)
+    if nxt is not None:
+        lines.append(f"  The run stopped before the level; to get it: {nxt[0]} ({nxt[1]}).")
+    return lines
+
+
+def summary_text(summary, explain=False):
+    """The summary in sentences: a short answer, then the details per layer.
+
+    ``explain`` adds the definitions of R, kappa and the tail-off notions
+    (:func:`definitions`).
+    """
     s = summary["settings"]
     reg = "no decay" if not summary["decay"] else f"{s['regularizer'].upper()} lmbda={s['lmbda']:g}"
     lines = [f"{reg}, eta={s['eta']:g}, batch {s['batch_size']}, {_epochs(s['epochs'])}, seed "
@@ -282,8 +578,13 @@ def summary_text(summary):
                      "to say yet about what decay does to them.")
         return "\n".join(lines)
     if summary["decay"]:
-        lines.append(DEFINITIONS.format(N=summary["n_weights"], n=s["n_train"]))
+        lines += _short_answer(summary)
+        if explain:
+            lines.append("  " + definitions(summary))
         lines += _optimizer_lines(summary)
     for L in summary["layers"]:
         lines += _layer_lines(L, s, summary)
+    nxt = _next_command(summary) if summary["decay"] else None
+    if nxt is not None:
+        lines.append(f"To get the level: {nxt[0]}")
     return "\n".join(lines)

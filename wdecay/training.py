@@ -32,6 +32,7 @@ import numpy as np
 from scipy.linalg.blas import dgemm, dgemv, sgemm, sgemv
 
 from . import passes
+from . import transforms as T
 from ._validation import check_features, check_scalar, check_targets
 from .history import History
 from .loop import (TRAINING_BLAS_THREADS, Run, TrainingDivergedError, check_evaluation,
@@ -64,13 +65,16 @@ class Step:
     regularizer : Regularizer
     optimizer : Optimizer, optional
         Default: Nielsen's SGD.
+    reset_optimizer : bool
+        Start the optimizer's state afresh (default); False continues the state
+        it holds, which must have been sized for this network.
     record : bool
         Keep each step's parts in the attribute ``parts`` (a
         :class:`wdecay.monitors.StepParts`) for per-batch monitors.
     """
 
     def __init__(self, network, batch_size, *, eta, n, regularizer, optimizer=None,
-                 record=False):
+                 record=False, reset_optimizer=True):
         self.net = network
         self.eta, self.n, self.regularizer = eta, n, regularizer
         self.optimizer = get_optimizer(optimizer)
@@ -99,7 +103,15 @@ class Step:
             self._ones = np.ones(batch_size, dt)
             self._wT = [w.T for w in network.weights]
         if not self.nielsen:
-            self.optimizer.start(network.parameters())
+            self.chain = self.optimizer.transform(eta, regularizer, n)
+            self._decay_transform, decoupled = self.chain.decay
+            # a decoupled decay is applied in place (Nielsen's rounding), then the rest
+            self._rest = (T.chain(*self.chain.transforms[:-1]) if decoupled else self.chain)
+            params = network.parameters()
+            if reset_optimizer:
+                self.optimizer.start(self._rest, params)
+            else:
+                self.optimizer.continue_on(self._rest, params)
         if record:
             self._before = [np.empty_like(w) for w in network.weights]
             self._d = [np.empty_like(w) for w in network.weights]
@@ -225,23 +237,32 @@ class Step:
             b -= self.grad_b[layer]
 
     def _optimizer_update(self):
-        opt, eta, n, record = self.optimizer, self.eta, self.n, self.record
+        """One step of the optimizer's chain; d and u are the decay part and the rest."""
+        opt, record, net = self.optimizer, self.record, self.net
         opt.tick()
-        L = len(self.net.weights)
-        for layer, (w, b) in enumerate(zip(self.net.weights, self.net.biases)):
-            g = self.grad_w[layer]
+        L = len(net.weights)
+        params = net.parameters()
+        grads = [*self.grad_w, *self.grad_b]
+        updates, opt._state = self._rest.update(grads, opt._state, params)
+        share = None
+        if record and not opt.decoupled:
+            share, opt._state = self._rest.split([None] * len(params), opt._state, params)
+            if share is None:
+                raise ValueError(f"the optimizer {opt!r} has a transform that cannot split "
+                                 "its step into decay and gradient parts (no split()), which "
+                                 "per-batch monitors need")
+        for layer, w in enumerate(net.weights):
+            s = updates[layer]
             if opt.decoupled:
                 self._decay(layer, w)
-                s = opt.direction(layer, g, eta)
                 if record:
                     np.copyto(self._u[layer], s)
-            else:
-                share = self._d[layer] if record else None
-                s = opt.direction(layer, g, eta, self.regularizer.gradient(w, n), share)
-                if record:
-                    np.subtract(s, share, out=self._u[layer])
+            elif record:
+                np.copyto(self._d[layer], share[layer])
+                np.subtract(s, share[layer], out=self._u[layer])
             w += s
-            b += opt.direction(L + layer, self.grad_b[layer], eta)
+        for layer, b in enumerate(net.biases):
+            b += updates[L + layer]
 
     def epoch_runner(self, X, Y, on_step=None):
         """The callable ``run_epoch(order, epoch)`` of the loop: every step of one epoch.
@@ -303,7 +324,7 @@ def _numba_steps(backend, network, X, Y, m, eta, regularizer, optimizer, monitor
 
 def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
         evaluation_data=None, monitors=(), seed=None, history=None, optimizer=None,
-        backend="auto", **unknown):
+        backend="auto", reset_optimizer=True, **unknown):
     """Train ``network`` in place by mini-batch SGD (Nielsen's update by default).
 
     Parameters
@@ -331,10 +352,12 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
         Seed of the mini-batch order.
     history : History, optional
         A history to continue; epochs are then numbered after its last record.
+        One opened with ``History(path, mode="resume")`` must belong to
+        ``network`` (:meth:`~wdecay.History.check_resumable`), or ``ValueError``.
     optimizer : Optimizer or str, optional
         ``wdecay.optim.SGD()`` (default, Nielsen's update), ``Momentum``,
         ``Nesterov``, ``Adam``, ``AdamW`` or their names; its state starts
-        afresh at every call.
+        afresh at every call unless ``reset_optimizer=False``.
     backend : {"auto", "numpy", "numba"}
         Who runs an epoch's steps. "numba" is the compiled kernel of
         :mod:`wdecay.numba_backend` (``pip install "wdecay[fast]"``): plain SGD,
@@ -343,6 +366,12 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
         saying why. "auto" (default) uses it when it is installed and the run
         qualifies, else numpy. Both agree to about 1e-12 relative in float64 (1e-4
         in float32).
+    reset_optimizer : bool
+        True (default): the optimizer's state (velocity, moments, step count)
+        starts afresh. False: an optimizer instance passed again continues
+        where its previous ``fit`` left it, so two calls of k epochs equal one
+        of 2k epochs with the same mini-batch orders (see
+        :meth:`wdecay.optim.Optimizer.state_dict` to save and restore it).
 
     Returns
     -------
@@ -381,12 +410,20 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
     n, m = len(X), int(batch_size)
     rng = np.random.default_rng(seed)
     history = History() if history is None else history
+    if not isinstance(history, History):
+        raise TypeError(f"`history` must be a wdecay.History to continue (or None), got "
+                        f"{type(history).__name__}")
+    if history.mode == "resume" and history.path is not None:
+        history.check_resumable(network)  # as `wdecay experiment --resume` does
     monitors = monitor_list(monitors, evaluation)
     state = TrainingState(network, eta=float(eta), regularizer=regularizer, batch_size=m,
                           n=n, history=history, train_data=(X, labels),
                           evaluation_data=evaluation, optimizer=optimizer)
+    if not isinstance(reset_optimizer, bool):
+        raise TypeError(f"`reset_optimizer` must be True or False, got {reset_optimizer!r}")
     step = Step(network, min(m, n), eta=eta, n=n, regularizer=regularizer,
-                optimizer=optimizer, record=monitors.per_batch)
+                optimizer=optimizer, record=monitors.per_batch,
+                reset_optimizer=reset_optimizer)
     first = int(history.last("epoch", -1)) + 1
     state.last_epoch = max(first, 1) + int(epochs) - 1
     run = Run(monitors, state, history)

@@ -25,6 +25,12 @@ What is reproduced, and two documented quirks:
   ``total_cost(data, lmbda, convert=True)`` means integer labels: the opposite
   conventions of the original.
 
+Where it refuses what network2 took silently: ``SGD`` checks its arguments
+first (eta finite and > 0, ``mini_batch_size`` an integer >= 1, training
+pairs of (n_in, 1) columns and one-hot (n_out, 1) labels, evaluation pairs
+with int labels), and raises :class:`wdecay.loop.TrainingDivergedError` when
+the weights become NaN or inf instead of training on with them.
+
 Limit: with large eta and large weights training is chaotic, and a different
 order of floating-point summation (matrix products instead of a per-example
 sum) makes results drift apart from network2.py after enough steps. At
@@ -34,6 +40,7 @@ eta = 0.1 the tests agree with a per-example implementation to 1e-9.
 from __future__ import annotations
 
 import json
+import numbers
 import random
 
 import numpy as np
@@ -43,10 +50,11 @@ from ..activations import Sigmoid
 from ..network import Network as _EngineNetwork
 from ..regularizers import L2, NoRegularizer
 from ..history import History
-from ..loop import Run, train_loop
+from ..loop import Run, TrainingDivergedError, parameters_finite, train_loop
 from ..monitors.base import LambdaMonitor, MonitorList, TrainingState
 from ..training import Step
 from .._files import atomic_write
+from .._validation import check_scalar
 
 PORT_TOTAL_COST_BUG = False
 
@@ -90,6 +98,44 @@ class CrossEntropyCost:
     def _fn_rows(A, Y):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.sum(np.nan_to_num(-Y * np.log(A) - (1 - Y) * np.log(1 - A)), axis=1)
+
+
+def _check_pairs(data, name, n_in, n_out, one_hot):
+    """Refuse network2 data that would fail deep inside, or train on the wrong thing.
+
+    Each item must be a pair ``(x, y)``: x an (n_in, 1) column; y a one-hot
+    (n_out, 1) column if ``one_hot`` (training data), else an int class label
+    in [0, n_out) (evaluation data). One pass over the list, per call.
+    """
+    try:
+        xs, ys = zip(*data)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be a list of (x, y) pairs, as network2 takes") from None
+    shapes = [np.shape(x) for x in xs]
+    bad = next((i for i, s in enumerate(shapes) if s != (n_in, 1)), None)
+    if bad is not None:
+        raise ValueError(f"`{name}` inputs must be ({n_in}, 1) columns (the network's "
+                         f"sizes[0] = {n_in}), got shape {shapes[bad]} in example {bad}")
+    if one_hot:
+        bad = next((i for i, y in enumerate(ys) if np.shape(y) != (n_out, 1)), None)
+        if bad is not None:
+            got = (f"the int label {ys[bad]!r}" if np.ndim(ys[bad]) == 0
+                   else f"shape {np.shape(ys[bad])}")
+            raise ValueError(
+                f"`{name}` labels must be one-hot ({n_out}, 1) columns, as network2 trains on "
+                f"(mnist_loader.vectorized_result(j)), got {got} in example {bad}; int labels "
+                "belong to evaluation data")
+        return
+    bad = next((i for i, y in enumerate(ys) if np.ndim(y) != 0 or isinstance(y, (bool, np.bool_))
+                or not isinstance(y, (numbers.Integral, np.integer))
+                or not 0 <= y < n_out), None)
+    if bad is not None:
+        y = ys[bad]
+        got = (f"an array of shape {np.shape(y)} (one-hot?)" if np.ndim(y) else repr(y))
+        raise ValueError(
+            f"`{name}` labels must be int class indices in [0, {n_out - 1}], as network2 "
+            f"evaluates on, got {got} in example {bad}; for one-hot columns pass "
+            "int(np.argmax(y))")
 
 
 def _columns_to_rows(data, one_hot):
@@ -148,11 +194,23 @@ class Network:
             evaluation_data=None, monitor_evaluation_cost=False,
             monitor_evaluation_accuracy=False, monitor_training_cost=False,
             monitor_training_accuracy=False, early_stopping_n=0):
-        """Mini-batch SGD as in network2; returns the four per-epoch lists."""
+        """Mini-batch SGD as in network2; returns the four per-epoch lists.
+
+        Unlike network2, bad arguments raise a one-line error first (``eta`` must be
+        finite and > 0, ``mini_batch_size`` an integer >= 1, the data as
+        :func:`_check_pairs` says), and weights that become NaN or inf raise
+        :class:`wdecay.loop.TrainingDivergedError` at the end of that epoch instead
+        of training on.
+        """
+        check_scalar(epochs, "epochs", kind=numbers.Integral, low=0)
+        check_scalar(mini_batch_size, "mini_batch_size", kind=numbers.Integral, low=1)
+        check_scalar(eta, "eta", low=0, inclusive=False)
+        check_scalar(lmbda, "lmbda", low=0)
         training_data = list(training_data)
         n = len(training_data)
         if n == 0:
             raise ValueError("`training_data` is empty")
+        _check_pairs(training_data, "training_data", self.sizes[0], self.sizes[-1], True)
         if early_stopping_n > 0 and not (monitor_evaluation_accuracy or monitor_training_accuracy):
             raise ValueError("early_stopping_n needs monitor_evaluation_accuracy or "
                              "monitor_training_accuracy")
@@ -160,6 +218,7 @@ class Network:
             X, labels, Y = _columns_to_rows(training_data, one_hot=True)
         if evaluation_data:
             evaluation_data = list(evaluation_data)
+            _check_pairs(evaluation_data, "evaluation_data", self.sizes[0], self.sizes[-1], False)
             n_data = len(evaluation_data)
             X_eval, labels_eval, _ = _columns_to_rows(evaluation_data, one_hot=False)
             Y_eval = np.eye(self.sizes[-1])[labels_eval]
@@ -210,14 +269,21 @@ class Network:
                     best["no_change"] += 1
                 state.stop_training = best["no_change"] == early_stopping_n
 
-        # network2's loop is wdecay's loop: no epoch-0 record, no finiteness check
+        def check_finite(epoch):
+            if not parameters_finite(engine):
+                raise TrainingDivergedError(
+                    f"SGD diverged in epoch {epoch - 1}: the weights became NaN or inf "
+                    f"(network2 would train on with them); use a smaller eta (got eta={eta!r})",
+                    history)
+
+        # network2's loop is wdecay's loop, without an epoch-0 record
         history = History()
         state = TrainingState(engine, eta=eta, regularizer=regularizer, batch_size=mini_batch_size,
                               n=n, history=history,
                               train_data=(np.empty((0, self.sizes[0])), np.empty(0, np.intp)))
         run = Run(MonitorList([LambdaMonitor(on_epoch_end=report)]), state, history)
         train_loop([run], first=1, epochs=epochs, permute=permute, run_epoch=run_epoch,
-                   check_finite=lambda epoch: None)
+                   check_finite=check_finite)
         return evaluation_cost, evaluation_accuracy, training_cost, training_accuracy
 
     # -- evaluation -------------------------------------------------------------
@@ -233,12 +299,15 @@ class Network:
 
     def accuracy(self, data, convert=False):
         """Number of examples classified correctly; ``convert=True`` for one-hot labels."""
-        X, labels, _ = _columns_to_rows(list(data), one_hot=convert)
+        data = list(data)
+        _check_pairs(data, "data", self.sizes[0], self.sizes[-1], one_hot=convert)
+        X, labels, _ = _columns_to_rows(data, one_hot=convert)
         return self._accuracy(X, labels)
 
     def total_cost(self, data, lmbda, convert=False):
         """Mean cost plus 0.5 (lmbda / len(data)) sum ||w||^2; ``convert=True`` for int labels."""
         data = list(data)
+        _check_pairs(data, "data", self.sizes[0], self.sizes[-1], one_hot=not convert)
         X, labels, Y = _columns_to_rows(data, one_hot=not convert)
         if convert:
             Y = np.eye(self.sizes[-1])[labels]

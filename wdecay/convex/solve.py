@@ -18,13 +18,22 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import linprog, minimize
+from scipy.sparse import coo_matrix
 
 from .._validation import check_features, check_scalar, check_targets
 from ..regularizers import L1, L2, Regularizer
 from .models import get_model
 
 NEWTON_MAX_PARAMS = 4000
+#: The largest linear program (nonzero constraint coefficients) that proves, at
+#: lmbda = 0, that a logistic or softmax problem has a finite optimum; above it the
+#: weaker ray test of :func:`_check_bounded` runs after the solve instead.
+BOUNDED_LP_MAX = 2_000_000
+
+
+class NoOptimumError(ValueError):
+    """The problem has no finite optimum: its weights can grow without bound."""
 
 
 @dataclass
@@ -60,13 +69,17 @@ def prepare(X, y, model):
     """Validated X (n, d) and targets Y (n, k); labels become one-hot, except for ridge targets."""
     X = check_features(X, "X")
     y = np.asarray(y)
+    if y.dtype.kind == "c":
+        raise TypeError(f"`y` must be real, got dtype {y.dtype}: casting would drop the "
+                        "imaginary part")
     if model.real_targets and (y.dtype.kind == "f" or y.ndim == 2):
         Y = y.reshape(len(y), -1).astype(np.float64)
         if len(Y) != len(X):
             raise ValueError(f"`y` must have {len(X)} rows to match X, got {len(Y)}")
         return X, Y
     if y.ndim == 2:  # targets given directly, e.g. (n, 1) for one binary logistic output
-        _, Y = check_targets(y, len(X), y.shape[1])
+        # in [0, 1]; logistic outputs are one-vs-rest, so only softmax rows must sum to 1
+        _, Y = check_targets(y, len(X), y.shape[1], rows_sum_to_one=model.name != "logistic")
         return X, Y
     _, Y = check_targets(y, len(X), max(int(np.max(y)) + 1, 2))
     return X, Y
@@ -131,6 +144,14 @@ def fit_optimum(X, y, lmbda, model="logistic", penalty="l2", tol=1e-10, init=Non
     -------
     Optimum
 
+    Raises
+    ------
+    NoOptimumError (a ValueError)
+        At lmbda = 0 for 'logistic' or 'softmax' when the problem has no finite
+        optimum (linearly separable classes): proved by a linear program
+        before solving (:func:`_check_bounded`), or, for problems larger than
+        ``BOUNDED_LP_MAX``, when doubling the solution still lowers the cost.
+
     Examples
     --------
     >>> X = np.array([[0.0], [1.0], [2.0]]); y = np.array([0.0, 1.0, 2.0])
@@ -145,6 +166,8 @@ def fit_optimum(X, y, lmbda, model="logistic", penalty="l2", tol=1e-10, init=Non
     check_scalar(maxiter, "maxiter", kind=numbers.Integral, low=1)
     X, Y = prepare(X, y, model)
     n, d, k = len(X), X.shape[1], Y.shape[1]
+    unpenalized = lmbda == 0 and not model.real_targets
+    proved = unpenalized and _check_bounded(model, X, Y)
     exact = model.l2_closed_form(X, Y, lmbda) if penalty == "l2" else None
     if exact is not None:
         (W, b), iters = exact, 0
@@ -152,7 +175,82 @@ def fit_optimum(X, y, lmbda, model="logistic", penalty="l2", tol=1e-10, init=Non
         W, b, iters = _solve_l2(model, X, Y, lmbda, tol, init, maxiter, k, d)
     else:
         W, b, iters = _solve_l1(model, X, Y, lmbda, tol, init, maxiter, k, d)
+    if unpenalized and not proved:
+        _ray_test(model, X, Y, W, b)
     return _result(model, penalty, W, b, X, Y, lmbda, iters)
+
+
+_NO_OPTIMUM = ("lmbda=0: the {model} problem has no finite optimum: {what}, so the cost keeps "
+               "falling as the weights grow without bound; pass lmbda > 0")
+
+
+def _check_bounded(model, X, Y):
+    """At lmbda = 0, prove that the classification problem has a finite optimum.
+
+    A convex cost without a minimizer has a direction of recession: for
+    logistic output j, a direction u = (w, b) with z_i = w x_i + b >= 0 where
+    y_ij = 1, <= 0 where y_ij = 0, = 0 for targets strictly between, and some
+    z_i != 0 (the data of class j are linearly separable, perhaps only
+    weakly); for softmax, a direction with z_ic >= z_ic' for every class c of
+    example i's target and every c', not the same for all classes. One linear
+    program each finds the largest sum of such margins in the box |u| <= 1;
+    it is 0 exactly when there is none. Returns True when proved bounded,
+    False when the program would be larger than ``BOUNDED_LP_MAX`` or the
+    solver failed (the ray test then runs after the solve); raises
+    :class:`NoOptimumError` when unbounded.
+    """
+    n, d = X.shape
+    k = Y.shape[1]
+    X1 = np.hstack([X, np.ones((n, 1))])
+    tol = 1e-6 * n * max(1.0, float(np.abs(X1).max()))
+    if model.name == "logistic":
+        if n * (d + 1) > BOUNDED_LP_MAX:
+            return False
+        proved = True
+        for j in range(k):
+            t = Y[:, j]
+            s = (t == 1).astype(float) - (t == 0)
+            hard, soft = s != 0, s == 0
+            if not hard.any():
+                continue
+            res = linprog(-(s @ X1), A_ub=-(s[hard, None] * X1[hard]), b_ub=np.zeros(hard.sum()),
+                          A_eq=X1[soft] if soft.any() else None,
+                          b_eq=np.zeros(soft.sum()) if soft.any() else None,
+                          bounds=(-1, 1), method="highs")
+            if res.status == 0 and -res.fun > tol:
+                what = (f"class {j} (output {j}) is linearly separable from the rest" if k > 1
+                        else "the two classes are linearly separable")
+                raise NoOptimumError(_NO_OPTIMUM.format(model=model.name, what=what))
+            proved = proved and res.status == 0  # a failed program proves nothing
+        return proved
+    # softmax: one constraint z_ic - z_ic' >= 0 per example i, class c of its target, c' != c
+    i, c, c2 = np.nonzero((Y[:, :, None] > 0) & ~np.eye(k, dtype=bool)[None])
+    rows = len(i)
+    if rows * 2 * (d + 1) > BOUNDED_LP_MAX:
+        return False
+    p = d + 1
+    r = np.repeat(np.arange(rows), 2 * p)
+    cols = np.concatenate([c[:, None] * p + np.arange(p), c2[:, None] * p + np.arange(p)],
+                          axis=1).ravel()
+    vals = np.concatenate([-X1[i], X1[i]], axis=1).ravel()
+    A = coo_matrix((vals, (r, cols)), shape=(rows, k * p)).tocsr()
+    outside = Y[i, c2] == 0  # margins against classes outside the target count in the objective
+    objective = np.asarray(A[outside].sum(axis=0)).ravel()  # minus the margins' sum
+    res = linprog(objective, A_ub=A, b_ub=np.zeros(rows), bounds=(-1, 1), method="highs")
+    if res.status == 0 and -res.fun > tol:
+        raise NoOptimumError(_NO_OPTIMUM.format(
+            model=model.name, what="the classes are linearly separable"))
+    return res.status == 0
+
+
+def _ray_test(model, X, Y, W, b):
+    """After a solve at lmbda = 0 too large for the program: doubling (W, b) must not help."""
+    value = model.value_grad(W, b, X, Y)[0]
+    doubled = model.value_grad(2 * W, 2 * b, X, Y)[0]
+    if doubled < value * (1 - 1e-9) and np.any(W != 0):
+        raise NoOptimumError(_NO_OPTIMUM.format(
+            model=model.name, what=f"doubling the solver's weights (sum w^2 = "
+                                   f"{float(np.sum(W ** 2)):.4g}) still lowers the cost"))
 
 
 def _result(model, penalty, W, b, X, Y, lmbda, iters):

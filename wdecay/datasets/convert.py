@@ -54,7 +54,17 @@ def from_network2(data):
     pairs = list(data)
     if not pairs:
         raise ValueError("`data` is empty: expected (x, y) pairs")
-    X = np.stack([np.asarray(x, dtype=np.float64).reshape(-1) for x, _ in pairs])
+    try:
+        columns = [np.asarray(x, dtype=np.float64).reshape(-1) for x, _ in pairs]
+    except (TypeError, ValueError):
+        raise TypeError("`data` must hold (x, y) pairs with numeric arrays x, "
+                        "as network2's") from None
+    bad = next((i for i, x in enumerate(columns) if x.size != columns[0].size), None)
+    if bad is not None:
+        raise ValueError(f"`data` inputs must all have the same size: example 0 has "
+                         f"{columns[0].size} values (shape {np.shape(pairs[0][0])}), example "
+                         f"{bad} has {columns[bad].size} (shape {np.shape(pairs[bad][0])})")
+    X = np.stack(columns)
     y = np.array([int(np.argmax(t)) if np.ndim(t) else int(t) for _, t in pairs], dtype=np.intp)
     return X, y
 

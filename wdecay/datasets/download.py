@@ -90,7 +90,7 @@ def download_mnist(cache_dir=None, *, url=MNIST_URL, sha256=None, expected_sizes
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
         raise ValueError(f"`url` must be an http:// or https:// address, got {url!r}")
     cache_dir = default_cache_dir() if cache_dir is None else os.fspath(cache_dir)
-    os.makedirs(cache_dir, exist_ok=True)
+    _make_cache_dir(cache_dir)
     path = os.path.join(cache_dir, "mnist.pkl.gz")
     if os.path.exists(path) and not force:
         return path, _check_cached(path, sha256, expected_sizes)
@@ -101,6 +101,18 @@ def download_mnist(cache_dir=None, *, url=MNIST_URL, sha256=None, expected_sizes
     atomic_write(path, data)
     atomic_write(path + ".sha256", (digest + "\n").encode())
     return path, digest
+
+
+def _make_cache_dir(cache_dir):
+    """Create ``cache_dir``; a file in its place (or on its path) is a one-line error."""
+    if os.path.exists(cache_dir) and not os.path.isdir(cache_dir):
+        raise NotADirectoryError(f"`cache_dir` must be a folder, got the file {cache_dir!r}; "
+                                 "pass a folder (mnist.pkl.gz is saved inside it)")
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+    except OSError as exc:
+        raise type(exc)(f"`cache_dir` {cache_dir!r} cannot be created: {exc.strerror or exc}; "
+                        "pass a folder you can write to") from None
 
 
 def _check_cached(path, sha256, expected_sizes):
@@ -268,3 +280,34 @@ def fetch(url, *, timeout=60.0, max_bytes=MAX_DOWNLOAD):
         raise too_slow from None
     finally:
         deadline.timer.cancel()
+
+
+def main(argv=None, stream=None):
+    """``python -m wdecay.datasets [--cache-dir DIR] [--url URL] [--sha256 HEX]``.
+
+    Prints the path and SHA-256 of the checked file and returns 0, or prints one
+    ``wdecay: error: ...`` line (offline, HTTP error, timeout, a bad file) and returns 2.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m wdecay.datasets",
+        description="Download Nielsen's mnist.pkl.gz into the cache and check it.")
+    parser.add_argument("--cache-dir", default=None,
+                        help="folder for mnist.pkl.gz (default: $WDECAY_DATA or ~/.cache/wdecay)")
+    parser.add_argument("--url", default=MNIST_URL, help="where to download from")
+    parser.add_argument("--sha256", default=None, help="the file's expected SHA-256")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds for the whole download (default: 60)")
+    parser.add_argument("--force", action="store_true", help="download even if cached")
+    args = parser.parse_args(argv)
+    out = sys.stdout if stream is None else stream
+    try:
+        path, digest = download_mnist(args.cache_dir, url=args.url, sha256=args.sha256,
+                                      timeout=args.timeout, force=args.force)
+    except (OSError, ValueError, TypeError) as exc:  # ConnectionError and TimeoutError are OSErrors
+        print(f"wdecay: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    print(f"{path}  sha256 {digest}", file=out)
+    return 0

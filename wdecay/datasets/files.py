@@ -139,9 +139,11 @@ def read_idx(path, max_bytes=MAX_BYTES):
                     what = "is truncated" if held < count else "holds more data than its header says"
                     raise ValueError(f"{name} {what}: the header declares shape {dims} "
                                      f"({count} values), the gzip trailer {held} bytes of data")
-                if count > max_bytes:
+                if count > max_bytes or max(dims) > max_bytes:  # (2**32-1, 2**32-1, 0) is empty
                     raise ValueError(f"{name}: the header declares shape {dims} ({count} bytes), "
-                                     f"more than max_bytes={max_bytes}")
+                                     f"more than max_bytes={max_bytes} in all or in one "
+                                     "dimension; the file is corrupt or not MNIST-like (raise "
+                                     "max_bytes only for a larger genuine file)")
                 data = fh.read(count)
                 if len(data) < count:
                     raise ValueError(f"{name} is truncated: header says {dims}, "

@@ -61,6 +61,28 @@ class Monitor:
     def on_train_end(self, state):
         """Called once after the last epoch."""
 
+    def state_dict(self):
+        """What this monitor carries from one ``fit`` to the next, for a checkpoint.
+
+        A dict of numbers, strings, lists and arrays; ``{}`` (the default) for a
+        monitor that keeps nothing across epochs. A monitor whose ``on_train_begin``
+        keeps its state when the history is not empty (a continued run) overrides
+        this and :meth:`load_state_dict`, as torch.optim and Lightning callbacks do.
+        """
+        return {}
+
+    def load_state_dict(self, state):
+        """Put back a :meth:`state_dict` before a continued ``fit``.
+
+        Raises
+        ------
+        ValueError
+            If ``state`` is not empty for a monitor that keeps no state.
+        """
+        if state:
+            raise ValueError(f"monitor {type(self).__name__} keeps no state, got a state with "
+                             f"keys {sorted(state)}")
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 

@@ -72,6 +72,24 @@ class NormBudget(Monitor):
         self._last = []
         self._reset(len(state.weights))
 
+    def state_dict(self):
+        """``{"tailoff": {layer: epoch}}``: the epochs R first reached the threshold."""
+        return {"tailoff": {int(k): int(v) for k, v in getattr(self, "tailoff", {}).items()}}
+
+    def load_state_dict(self, state):
+        """Put back :meth:`state_dict`'s tail-off epochs (kept by a continued ``fit``)."""
+        if not isinstance(state, dict) or set(state) != {"tailoff"}:
+            raise ValueError(f"a NormBudget state must be a dict with the key 'tailoff', got "
+                             f"{state!r:.80}")
+        try:
+            tailoff = {int(k): int(v) for k, v in dict(state["tailoff"]).items()}
+        except (TypeError, ValueError):
+            raise ValueError("a NormBudget state's 'tailoff' must map layer numbers to "
+                             f"epochs, got {state['tailoff']!r:.80}") from None
+        if any(k < 1 or v < 1 for k, v in tailoff.items()):
+            raise ValueError(f"a NormBudget state's layers and epochs must be >= 1, got {tailoff}")
+        self.tailoff = tailoff
+
     def _reset(self, layers):
         self._sums = [[0.0] * 4 for _ in range(layers)]  # D, G, Q, measured per layer
         self._rho = [0.0] * layers

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 
+from .._validation import check_scalar
 from .base import Monitor
 
 
@@ -22,8 +24,10 @@ class EarlyStopping(Monitor):
     """
 
     def __init__(self, patience, monitor="eval/accuracy", mode="max"):
-        if patience < 1:
-            raise ValueError(f"`patience` must be >= 1, got {patience}")
+        check_scalar(patience, "patience", kind=numbers.Integral, low=1)
+        if not isinstance(monitor, str):
+            raise TypeError(f"`monitor` must be a history key such as 'eval/accuracy', "
+                            f"got {monitor!r}")
         if mode not in ("max", "min"):
             raise ValueError(f"`mode` must be 'max' or 'min', got {mode!r}")
         self.patience, self.monitor, self.mode = patience, monitor, mode

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..network import EVAL_CHUNK as CHUNK
+from ..evaluation import chunked_sum
 from .base import Monitor
 
 _PREFIX = {"training": "train", "evaluation": "eval"}
@@ -38,10 +38,11 @@ class Accuracy(Monitor):
 
     def on_epoch_end(self, state):
         X, labels = _data(state, self.on)
-        correct = 0
-        for i in range(0, len(X), CHUNK):
-            out = state.forward(X[i:i + CHUNK])[1][-1]
-            correct += int(np.count_nonzero(np.argmax(out, axis=1) == labels[i:i + CHUNK]))
+
+        def count(rows, labels):
+            return int(np.count_nonzero(np.argmax(state.forward(rows)[1][-1], axis=1) == labels))
+
+        correct = chunked_sum(count, X, labels)
         return {self.key: correct / len(X)}
 
     def __repr__(self):
@@ -65,12 +66,14 @@ class Cost(Monitor):
 
     def on_epoch_end(self, state):
         X, labels = _data(state, self.on)
-        total = 0.0
-        for i in range(0, len(X), CHUNK):
-            zs, acts = state.forward(X[i:i + CHUNK])
+
+        def cost(rows, labels):
+            zs, acts = state.forward(rows)
             y = np.zeros_like(acts[-1])
-            y[np.arange(len(y)), labels[i:i + CHUNK]] = 1.0
-            total += float(np.sum(state.cost.fn(zs[-1], acts[-1], y)))
+            y[np.arange(len(y)), labels] = 1.0
+            return float(np.sum(state.cost.fn(zs[-1], acts[-1], y)))
+
+        total = chunked_sum(cost, X, labels)
         penalty = state.regularizer.penalty(state.weights, state.n)
         return {self.key: total / len(X) + penalty}
 

@@ -155,11 +155,24 @@ def validate(configs):
     return bad
 
 
+def _check_complete(configs):
+    """Refuse a list of configs with keys missing, naming them (a dict grid fills defaults)."""
+    needed = set(SHARED_DEFAULTS) | set(NETWORK_DEFAULTS)
+    for i, c in enumerate(configs):
+        if isinstance(c, dict) and not needed <= set(c):
+            missing = sorted(needed - set(c))
+            raise ValueError(
+                f"`grid` config {i} lacks the keys {missing}: a list must hold complete configs; "
+                f"build them with wdecay.sweep.expand(...), or pass a dict grid, e.g. "
+                f"run({{'eta': [0.1, 0.5]}}), whose missing keys take their defaults")
+
+
 def batches(configs, max_batch=16):
     """Group configs that can train in lockstep; each batch is a list of (index, config).
 
     A None in ``configs`` (an invalid point) is skipped; indices stay those of ``configs``.
     """
+    check_scalar(max_batch, "max_batch", kind=numbers.Integral, low=1)
     groups = {}
     for i, c in enumerate(configs):
         if c is None:
@@ -364,9 +377,11 @@ def run(grid, executor=None, max_batch=16, on_invalid="mark"):
     """
     if on_invalid not in ("mark", "raise"):
         raise ValueError(f"`on_invalid` must be 'mark' or 'raise', got {on_invalid!r}")
+    check_scalar(max_batch, "max_batch", kind=numbers.Integral, low=1)
     configs = grid if isinstance(grid, list) else expand(grid)
     if not configs:
         raise ValueError("`grid` is empty: give at least one config")
+    _check_complete(configs)
     bad = validate(configs)
     if bad and on_invalid == "raise":
         lines = "\n".join(f"  point {i}: {reason}" for i, reason in bad.items())

@@ -235,6 +235,10 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
     histories : list of History
     """
     configs = check_configs(configs)
+    if monitors is not None and not callable(monitors):
+        raise TypeError(f"`monitors` must be a function k -> list of Monitors for network k, "
+                        f"e.g. monitors=lambda k: [WeightNorms()], got a "
+                        f"{type(monitors).__name__}: every network needs monitors of its own")
     check_scalar(epochs, "epochs", kind=numbers.Integral, low=0)
     check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1)
     if not get_optimizer(optimizer).nielsen:

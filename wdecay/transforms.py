@@ -1,0 +1,404 @@
+"""Gradient transforms, composed with :func:`chain`: the one place an optimizer's step is written.
+
+In the spirit of optax, a transform has two methods::
+
+    state = t.init(params)                             # per-parameter buffers
+    updates, state = t.update(grads, state, params)    # p <- p + updates
+
+``grads``, ``updates`` and ``params`` are lists of arrays, one per parameter
+(a network's weights, then its biases). An optimizer is a chain, for example
+coupled momentum::
+
+    chain(add_decay(regularizer, n), trace(0.9), scale(-eta))
+
+Weight decay is one transform, and where it sits decides what it is:
+
+- **coupled**: :func:`add_decay` first adds the penalty's gradient, e.g.
+  (lmbda/n) w for L2, to the mean gradient, and the rest of the chain scales
+  both (Adam divides them by sqrt(v));
+- **decoupled**: :func:`decay_weights` last applies the regularizer's own step,
+  w <- a w + shrink with a = 1 - eta lmbda/n, whatever the chain did to g
+  (AdamW; Nielsen's SGD is ``chain(scale(-eta), decay_weights(...))``).
+
+Which parameters are decayed is a mask (:func:`weights_only`: arrays of two or
+more dimensions, so biases are not), not a position.
+
+**The decay part of a step.** For the norm budget D + G + Q = delta ||W||^2, a
+step is split into the decay part d and the rest u. Decoupled, d is the change
+:func:`decay_weights` makes. Coupled, d is the decay gradient passed through
+the rest of the chain the way the chain passed the total gradient: every
+transform's :meth:`Transform.split` maps that share with the linear map its
+last :meth:`~Transform.update` applied (momentum keeps a velocity of the decay
+gradients alone; Adam and any :class:`Preconditioner` divide by the same
+denominator). A transform without ``split`` leaves the decay part unknown.
+
+Examples
+--------
+>>> import numpy as np
+>>> t = chain(trace(0.5), scale(-0.1))
+>>> state = t.init([np.zeros(2)])
+>>> updates, state = t.update([np.ones(2)], state, [np.zeros(2)])
+>>> updates[0].tolist()
+[-0.1, -0.1]
+>>> updates, state = t.update([np.ones(2)], state, [np.zeros(2)])
+>>> updates[0].tolist()
+[-0.15000000000000002, -0.15000000000000002]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import check_scalar
+
+__all__ = ["Transform", "Preconditioner", "Chain", "chain", "scale", "trace", "scale_by_adam",
+           "scale_by_lion", "add_decay", "decay_weights", "weights_only"]
+
+
+def weights_only(params):
+    """The default decay mask: True for arrays of 2 or more dimensions (weights), not biases.
+
+    Examples
+    --------
+    >>> weights_only([np.zeros((2, 3)), np.zeros(2)])
+    [True, False]
+    """
+    return [np.ndim(p) >= 2 for p in params]
+
+
+def _mask(mask, params):
+    flags = mask(params) if callable(mask) else list(mask)
+    if len(flags) != len(params):
+        raise ValueError(f"the decay mask has {len(flags)} entries for {len(params)} parameters")
+    return [bool(f) for f in flags]
+
+
+class Transform:
+    """A gradient transform: override :meth:`init`, :meth:`update` and, to split, :meth:`split`.
+
+    ``decoupled_only``: True for a transform whose updates do not scale with the
+    gradient (Lion's sign step), so a coupled decay before it would not be a
+    penalty's gradient; :class:`Chain` refuses that order.
+    """
+
+    decoupled_only = False
+    #: True for a transform whose update is linear in the gradient and does not
+    #: depend on it otherwise (scaling, momentum): decay alone then has a curve.
+    linear = False
+
+    def init(self, params):
+        """The state for ``params``: a dict of per-parameter lists (empty by default)."""
+        return {}
+
+    def update(self, grads, state, params):
+        """``(updates, state)`` for the mean gradients ``grads``.
+
+        Leave ``grads`` unchanged and return arrays the transform does not keep
+        (a chain may scale them in place).
+        """
+        raise NotImplementedError
+
+    def split(self, share, state, params):
+        """The decay's share of the last update: ``share`` mapped as the last update mapped ``grads``.
+
+        ``share`` has one entry per parameter (None where nothing is decayed).
+        Returns ``(share, state)``, or ``(None, state)`` when this transform
+        cannot split (the default).
+        """
+        return None, state
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({args})"
+
+
+class Preconditioner(Transform):
+    """A transform that divides the gradient by a per-element denominator it keeps in its state.
+
+    Override :meth:`denominator` (update the state, return the denominators);
+    ``update`` returns g / denom and ``split`` maps the decay's share by the
+    same denominator, so the norm budget of any chain with it adds up.
+    """
+
+    def denominator(self, i, g, state):
+        """The array g is divided by, for parameter ``i`` (update ``state`` in place)."""
+        raise NotImplementedError
+
+    def update(self, grads, state, params):
+        denoms = [self.denominator(i, g, state) for i, g in enumerate(grads)]
+        self._denoms = denoms
+        return [g / d for g, d in zip(grads, denoms)], state
+
+    def split(self, share, state, params):
+        return [None if s is None else s / d for s, d in zip(share, self._denoms)], state
+
+
+class Scale(Transform):
+    """u = factor * g (the learning rate, with its sign: ``scale(-eta)``)."""
+
+    linear = True
+
+    def __init__(self, factor):
+        self.factor = float(factor)
+
+    def update(self, grads, state, params):
+        f = self.factor
+        return [g * f for g in grads], state
+
+    def update_in_place(self, grads, state, params):
+        """:meth:`update` on arrays the caller owns (a chain's intermediate results)."""
+        f = self.factor
+        for g in grads:
+            g *= f
+        return grads, state
+
+    def split(self, share, state, params):
+        f = self.factor
+        return [None if s is None else s * f for s in share], state
+
+
+def scale(factor):
+    """u = factor g; ``scale(-eta)`` is the learning rate (the chain's last scaling)."""
+    return Scale(factor)
+
+
+class Trace(Transform):
+    """Momentum (PyTorch's equations): v <- mu v + g; u = v, or g + mu v (Nesterov).
+
+    The decay's share follows the same recursion on the decay gradients alone,
+    in a second velocity v_d.
+    """
+
+    linear = True
+
+    def __init__(self, momentum=0.9, nesterov=False):
+        check_scalar(momentum, "momentum", low=0)
+        if not momentum < 1:
+            raise ValueError(f"`momentum` must be < 1, got {momentum!r}")
+        if not isinstance(nesterov, bool):
+            raise TypeError(f"`nesterov` must be True or False, got {nesterov!r}")
+        self.momentum, self.nesterov = float(momentum), nesterov
+
+    def init(self, params):
+        return {"v": [np.zeros_like(p) for p in params],
+                "v_decay": [np.zeros_like(p) for p in params]}
+
+    def update(self, grads, state, params):
+        mu, out = self.momentum, []
+        for g, v in zip(grads, state["v"]):
+            v *= mu
+            v += g
+            out.append(g + mu * v if self.nesterov else v.copy())
+        return out, state
+
+    def split(self, share, state, params):
+        mu, out = self.momentum, []
+        for s, vd in zip(share, state["v_decay"]):
+            if s is None:
+                out.append(None)
+                continue
+            vd *= mu
+            vd += s
+            out.append(s + mu * vd if self.nesterov else vd.copy())
+        return out, state
+
+
+def trace(momentum=0.9, nesterov=False):
+    """Momentum's velocity: v <- mu v + g, u = v (or g + mu v with ``nesterov``)."""
+    return Trace(momentum, nesterov)
+
+
+class ScaleByAdam(Transform):
+    """Adam's direction (PyTorch's equations), without the learning rate.
+
+    m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2, t <- t + 1,
+    u = m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
+    The decay's share is m_d_hat / (sqrt(v_hat) + eps), m_d the first moment of
+    the decay gradients alone; v, of the total gradient, does not split.
+    """
+
+    def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8):
+        for name, value in (("beta1", beta1), ("beta2", beta2)):
+            check_scalar(value, name, low=0)
+            if not value < 1:
+                raise ValueError(f"`{name}` must be < 1, got {value!r}")
+        check_scalar(eps, "eps", low=0, inclusive=False)
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+
+    def init(self, params):
+        return {"count": 0, "m": [np.zeros_like(p) for p in params],
+                "v": [np.zeros_like(p) for p in params],
+                "m_decay": [np.zeros_like(p) for p in params]}
+
+    def update(self, grads, state, params):
+        b1, b2 = self.beta1, self.beta2
+        state["count"] = t = state["count"] + 1
+        out, denoms = [], []
+        for g, m, v in zip(grads, state["m"], state["v"]):
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            denom = np.sqrt(v / (1 - b2 ** t))
+            denom += self.eps
+            s = m / (1 - b1 ** t)
+            s /= denom
+            out.append(s)
+            denoms.append(denom)
+        self._denoms = denoms
+        return out, state
+
+    def split(self, share, state, params):
+        b1, t, out = self.beta1, state["count"], []
+        for s, md, denom in zip(share, state["m_decay"], self._denoms):
+            if s is None:
+                out.append(None)
+                continue
+            md *= b1
+            md += (1 - b1) * s
+            d = md / (1 - b1 ** t)
+            d /= denom
+            out.append(d)
+        return out, state
+
+
+def scale_by_adam(beta1=0.9, beta2=0.999, eps=1e-8):
+    """Adam's normalised direction m_hat / (sqrt(v_hat) + eps) (no learning rate)."""
+    return ScaleByAdam(beta1, beta2, eps)
+
+
+class ScaleByLion(Transform):
+    """Lion (Chen et al. 2023): u = sign(b1 m + (1 - b1) g), then m <- b2 m + (1 - b2) g.
+
+    Its step has the same size whatever the gradient's, so it takes decoupled
+    decay only (``decoupled_only``).
+    """
+
+    decoupled_only = True
+
+    def __init__(self, beta1=0.9, beta2=0.99):
+        for name, value in (("beta1", beta1), ("beta2", beta2)):
+            check_scalar(value, name, low=0)
+            if not value < 1:
+                raise ValueError(f"`{name}` must be < 1, got {value!r}")
+        self.beta1, self.beta2 = float(beta1), float(beta2)
+
+    def init(self, params):
+        return {"m": [np.zeros_like(p) for p in params]}
+
+    def update(self, grads, state, params):
+        b1, b2, out = self.beta1, self.beta2, []
+        for g, m in zip(grads, state["m"]):
+            out.append(np.sign(b1 * m + (1 - b1) * g))
+            m *= b2
+            m += (1 - b2) * g
+        return out, state
+
+
+def scale_by_lion(beta1=0.9, beta2=0.99):
+    """Lion's sign step (decoupled decay only)."""
+    return ScaleByLion(beta1, beta2)
+
+
+class AddDecay(Transform):
+    """Coupled decay: g <- g + d penalty / dw on the masked parameters (L2: + (lmbda/n) w)."""
+
+    def __init__(self, regularizer, n, mask=weights_only):
+        self.regularizer, self.n, self.mask = regularizer, n, mask
+
+    def update(self, grads, state, params):
+        flags = _mask(self.mask, params)
+        self._last = [self.regularizer.gradient(p, self.n) if f else None
+                      for p, f in zip(params, flags)]
+        return [g if d is None else g + d for g, d in zip(grads, self._last)], state
+
+    def split(self, share, state, params):
+        # the chain's split starts here: the decay's share is the decay gradient itself
+        return [None if d is None else d.copy() for d in self._last], state
+
+
+def add_decay(regularizer, n, mask=weights_only):
+    """Coupled weight decay: add the penalty's gradient to the mean gradient (first in a chain)."""
+    return AddDecay(regularizer, n, mask)
+
+
+class DecayWeights(Transform):
+    """Decoupled decay: the regularizer's own step on the masked parameters, w <- a w + shrink.
+
+    As the last transform of a chain its update adds d = (a w + shrink) - w;
+    the training step applies it in place as ``regularizer.decay`` instead
+    (Nielsen's rounding), then adds the rest of the chain.
+    """
+
+    def __init__(self, regularizer, eta, n, mask=weights_only):
+        self.regularizer, self.eta, self.n, self.mask = regularizer, eta, n, mask
+
+    def update(self, grads, state, params):
+        flags = _mask(self.mask, params)
+        return [u + self.regularizer.decay_step(p, self.eta, self.n) if f else u
+                for u, p, f in zip(grads, params, flags)], state
+
+    def split(self, share, state, params):
+        flags = _mask(self.mask, params)
+        return [self.regularizer.decay_step(p, self.eta, self.n) if f else None
+                for p, f in zip(params, flags)], state
+
+
+def decay_weights(regularizer, eta, n, mask=weights_only):
+    """Decoupled weight decay: the regularizer's step w <- a w + shrink (last in a chain)."""
+    return DecayWeights(regularizer, eta, n, mask)
+
+
+class Chain(Transform):
+    """Transforms applied in order; the state is one state per transform."""
+
+    def __init__(self, *transforms):
+        for t in transforms:
+            if not isinstance(t, Transform):
+                raise TypeError(f"chain() takes Transforms, got {t!r}")
+        for k, t in enumerate(transforms):
+            if isinstance(t, AddDecay):
+                late = [u for u in transforms[k + 1:] if u.decoupled_only]
+                if late:
+                    raise ValueError(f"{type(late[0]).__name__} takes decoupled decay only: put "
+                                     "decay_weights(...) last instead of add_decay(...) first")
+        self.transforms = tuple(transforms)
+
+    def init(self, params):
+        return [t.init(params) for t in self.transforms]
+
+    def update(self, grads, state, params):
+        state = list(state)
+        given = {id(g) for g in grads}
+        for k, t in enumerate(self.transforms):
+            # a transform's outputs are its own new arrays: scale those in place
+            owned = k > 0 and not any(id(g) in given for g in grads)
+            if owned and isinstance(t, Scale):
+                grads, state[k] = t.update_in_place(grads, state[k], params)
+            else:
+                grads, state[k] = t.update(grads, state[k], params)
+        return grads, state
+
+    def split(self, share, state, params):
+        state = list(state)
+        for k, t in enumerate(self.transforms):
+            share, state[k] = t.split(share, state[k], params)
+            if share is None:
+                return None, state
+        return share, state
+
+    @property
+    def decay(self):
+        """The decay transform of the chain and whether it is decoupled, or (None, None)."""
+        for t in self.transforms:
+            if isinstance(t, (AddDecay, DecayWeights)):
+                return t, isinstance(t, DecayWeights)
+        return None, None
+
+    def __repr__(self):
+        return f"chain({', '.join(map(repr, self.transforms))})"
+
+
+def chain(*transforms):
+    """The transforms applied one after the other: ``chain(add_decay(...), trace(0.9), scale(-eta))``."""
+    return Chain(*transforms)
