@@ -207,6 +207,8 @@ def test_column_names_say_what_they_are_and_share_one_format(tmp_path, runs):
     assert [c[1] for c in epoch_table[0] if c[1].startswith("layer")] == [
         "layer 1 (the book's w^2, 8 -> 5)", "layer 2 (the book's w^3, 5 -> 3)"]
     assert "\u03ba" in [c[1] for c in epoch_table[1]] and "\u03ba" in names  # kappa columns
+    text = "".join(page.text)
+    assert text.count("R = (G + Q)/(-D)") == 1 and "Definitions" in text  # once per page
     all_headers = [c[1] for t in page.tables for row in t for c in row if c[0] == "th"]
     assert not any(re.fullmatch(r"layer\d+ \w+", h) for h in all_headers)
     checked = 0

@@ -460,14 +460,28 @@ def _head(title):
             f"<style>{STYLE}</style></head><body>")
 
 
+def _definitions(runs):
+    """R, kappa, the tail-off notions, N and n, once per page (from the first run's summary)."""
+    for run in runs:
+        summary = run["summary"] or {}
+        if "n_weights" in summary and "n_train" in (summary.get("settings") or {}):
+            from .summary import definitions
+
+            return definitions(summary)
+    return None
+
+
 def write_html(path, runs, overlay_plots=None):
     """Write one self-contained page about ``runs``: setup, final figures, plots and tables.
 
     The page states every run's setup (architecture, data set and n,
+    lmbda/n against the book's,
     initializer, cost, activation, regularizer with lmbda and lmbda/n, eta,
     batch size, epochs, seed; the optimizer when the settings name one) and
     the wdecay version; one table gives the final figures of all runs side
-    by side. PNGs are inlined as data URIs: the page requests nothing.
+    by side, with each layer named both ways and, after ``--predict``, the
+    predicted plateau and tail-off epoch; the definitions of R, kappa and
+    the tail-off notions follow once. PNGs are inlined as data URIs: the page requests nothing.
     Every title, key, value and text is HTML-escaped.
 
     Parameters
@@ -492,6 +506,9 @@ def write_html(path, runs, overlay_plots=None):
              f"{len(runs)} run{'s' if several else ''}.</p>",
              "<h2>Setup</h2><div class='scroll setup'>", _setup_table(runs), "</div>",
              "<h2>Final figures</h2><div class='scroll final'>", _final_table(runs), "</div>"]
+    defined = _definitions(runs)
+    if defined:
+        parts.append(f"<h2>Definitions</h2><p class='definitions'>{_esc(defined)}</p>")
     if overlay_plots:
         parts.append("<h2>All runs</h2>")
         parts += [_figure(name, p) for name, p in overlay_plots.items()]
