@@ -240,6 +240,10 @@ def test_several_runs_get_one_table_with_a_row_per_run(tmp_path, runs):
     assert finals[1] < finals[0]  # decay shrank layer 1
     R_col = [c[1] for c in final[1]].index("R = (G+Q)/(\u2212D)")
     assert final[2][R_col][1] == "n/a"  # no decay, no R
+    tail_col = [c[1] for c in final[1]].index("tail-off epoch")  # the summary's, layer 1
+    for row, run in zip(final[2:], runs):
+        tail = run["summary"]["layers"][0]["tailoff_epoch"]
+        assert row[tail_col][1] == ("n/a" if math.isnan(tail) else f"{tail:.0f}")
 
 
 def test_old_tuple_form_still_works(tmp_path, runs):

@@ -283,7 +283,7 @@ def _setup_table(runs):
 
 
 def _kind(key):
-    return {"tailoff_epoch": "int", "R": "ratio", "kappa": "ratio",
+    return {"tailoff_epoch": "int", "summary.tailoff_epoch": "int", "R": "ratio", "kappa": "ratio",
             "predicted_tailoff_epoch": "auto"}.get(key, "auto")
 
 
@@ -295,9 +295,13 @@ FINAL_LAYER_COLUMNS = (("rms", "RMS", True), ("predicted_rms", "pure-decay RMS",
                        ("var", "variance", False), ("R", "R = (G+Q)/(\u2212D)", True),
                        ("kappa", "\u03ba", True),
                        ("tailoff_epoch", "first epoch R \u2265 0.5", True),
+                       ("summary.tailoff_epoch", "tail-off epoch", True),
                        ("predicted_plateau", "predicted plateau", True),
                        ("predicted_tailoff_epoch", "predicted tail-off epoch", True))
 PREDICTED = ("predicted_plateau", "predicted_tailoff_epoch")
+FROM_SUMMARY = PREDICTED + ("summary.tailoff_epoch",)
+"""Columns read from the summary's layers (``summary.KEY`` is the summary's ``KEY``), not the
+history: the summary's tail-off ends a decay-alone phase, unlike the first epoch R >= 0.5."""
 
 
 def _sizes_of(runs):
@@ -343,8 +347,8 @@ def final_figures(runs):
                summary.get("eval_accuracy_final", _last(h, "eval/accuracy"))]
         for l in layers:
             for key, _, _ in per_layer:
-                row.append(by_layer.get(l, {}).get(key) if key in PREDICTED
-                           else _last(h, _layer_key(h, l, key)))
+                row.append(by_layer.get(l, {}).get(key.removeprefix("summary."))
+                           if key in FROM_SUMMARY else _last(h, _layer_key(h, l, key)))
         rows.append(row)
     return groups, columns, rows
 
@@ -356,7 +360,8 @@ def _final_table(runs):
 
 
 TERMINAL_NAMES = {"validation": "valid.", "R = (G+Q)/(\u2212D)": "R", "\u03ba": "kappa",
-                  "first epoch R \u2265 0.5": "R>=0.5", "predicted plateau": "pred. level",
+                  "first epoch R \u2265 0.5": "R>=0.5", "tail-off epoch": "tail-off",
+                  "predicted plateau": "pred. level",
                   "predicted tail-off epoch": "pred. t*"}
 
 
@@ -369,8 +374,8 @@ def final_figures_text(runs):
     >>> h = wdecay.History(records=[{"epoch": 0, "layer1/rms": 1.0, "layer1/R": 0.25}])
     >>> print(final_figures_text([{"title": "lmbda=5", "history": h}]))
                             | layer 1 (the book's w^2)
-    run      test  valid.   | RMS    R      kappa  R>=0.5
-    lmbda=5  n/a   n/a      | 1.000  0.250  n/a    n/a
+    run      test  valid.   | RMS    R      kappa  R>=0.5  tail-off
+    lmbda=5  n/a   n/a      | 1.000  0.250  n/a    n/a     n/a
     """
     groups, columns, rows = final_figures(runs)
     owner = [g for g, (_, span) in enumerate(groups) for _ in range(span)]
