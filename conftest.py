@@ -2,7 +2,8 @@
 
 import importlib.util
 
-OPTIONAL = {"matplotlib": ["wdecay/plot.py"]}
+# numba_backend imports without numba, but its doctests show the kernel's answers
+OPTIONAL = {"matplotlib": ["wdecay/plot.py"], "numba": ["wdecay/numba_backend.py"]}
 
 collect_ignore = ["wdecay/__main__.py"]
 for module, paths in OPTIONAL.items():

@@ -1,6 +1,7 @@
 """Regenerate every figure and number quoted in the docs.
 
     python docs/make_figures.py            # summary, plots and tail-off study (minutes)
+    python docs/make_figures.py --plots    # only the three plots of the default experiment
     python docs/make_figures.py --predict  # also the prediction sweep (hours on 2 busy cores)
     python docs/make_figures.py --fashion  # also Fashion-MNIST at the book's lmbda/n (about 20
                                            # minutes; needs Fashion-MNIST installed)
@@ -89,19 +90,33 @@ def noise_table(shares, anatomy):
     return [rule, head, rule, *rows, rule]
 
 
-def main(argv=None):
+PLOTS = ("layer_norms.png", "norm_budget.png", "sum_vs_abs.png")
+
+
+def default_experiment(summary=True):
+    """The default ``wdecay experiment --quiet``: its plots and (with ``summary``) its summary."""
     from wdecay.cli import main as cli
 
-    argv = sys.argv[1:] if argv is None else argv
-    os.makedirs(FIGURES, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         text = io.StringIO()
         with contextlib.redirect_stdout(text):
             cli(["experiment", "--out", tmp, "--quiet"])
-        with open(os.path.join(FIGURES, "seed_experiment_summary.txt"), "w") as fh:
-            fh.write(text.getvalue())
-        for name in ("layer_norms.png", "norm_budget.png", "sum_vs_abs.png"):
+        if summary:
+            lines = text.getvalue().splitlines(keepends=True)
+            kept = "".join(line for line in lines if not line.startswith("Wrote "))
+            with open(os.path.join(FIGURES, "seed_experiment_summary.txt"), "w") as fh:
+                fh.write(kept)
+        for name in PLOTS:
             shutil.copy(os.path.join(tmp, name), os.path.join(FIGURES, name))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    os.makedirs(FIGURES, exist_ok=True)
+    if "--plots" in argv:
+        default_experiment(summary=False)
+        return
+    default_experiment()
     sys.argv = ["tailoff_study.py", *TAILOFF_ARGS]
     runpy.run_path(os.path.join(EXAMPLES, "tailoff_study.py"), run_name="__main__")
     sys.argv = ["decay_anatomy.py", "--out", FIGURES]

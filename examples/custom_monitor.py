@@ -10,7 +10,6 @@ continuing the first run's history.csv; ``--overwrite`` starts it afresh.
 """
 
 import argparse
-import inspect
 import os
 
 import numpy as np
@@ -27,13 +26,6 @@ class SmallWeights(M.Monitor):
     def on_epoch_end(self, state):
         return {f"layer{l}/frac_small": float(np.mean(np.abs(w) < 1 / np.sqrt(w.shape[1])))
                 for l, w in enumerate(state.weights, 1)}
-
-
-def new_history(path):
-    """A History writing a new CSV at ``path`` (``mode="new"`` where History has modes)."""
-    if "mode" in inspect.signature(History).parameters:
-        return History(path=path, mode="new")
-    return History(path=path)
 
 
 def main(argv=None):
@@ -55,7 +47,7 @@ def main(argv=None):
     net = wdecay.Network([784, 30, 10], initializer="large", seed=0)
     history = net.fit(X, y, epochs=args.epochs, batch_size=10, eta=0.1, regularizer=wdecay.L2(5.0),
                       evaluation_data=validation, monitors=[SmallWeights()], seed=0,
-                      history=new_history(csv_path))
+                      history=History(path=csv_path, mode="new"))
     for epoch, a, b in zip(history["epoch"], history["layer1/frac_small"],
                            history["layer2/frac_small"]):
         print(f"epoch {epoch:>3}: small weights {100 * a:5.1f}% (layer 1), {100 * b:5.1f}% (layer 2)")

@@ -75,6 +75,8 @@ def test_experiment_writes_files_and_summary(tmp_path, capsys):
                  "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "eval acc" in text and "Layer 1 (the book's w^2, 784 -> 30): RMS shrank" in text
+    assert text.rstrip().splitlines()[-1] == (f"Wrote history, summary, model, plots and the "
+                                              f"report to {out}: open {out / 'report.html'}")
     for name in ("history.csv", "history.json", "summary.json", "model.json", "report.html",
                  "run.json", "checkpoint-epoch2.npz"):
         assert (out / name).exists(), name
@@ -128,7 +130,8 @@ def test_idx_folder_of_non_gzip_files_is_one_line(tmp_path, capsys):
     one_error_line(capsys.readouterr().err, "--dataset mnist")
 
 
-def test_dataset_mnist_without_path_asks_the_loader_to_search(monkeypatch, capsys):
+def test_dataset_mnist_without_path_asks_the_loader_then_the_offline_caches(monkeypatch, capsys,
+                                                                            tmp_path):
     seen = []
 
     def fake(path=None):
@@ -136,9 +139,64 @@ def test_dataset_mnist_without_path_asks_the_loader_to_search(monkeypatch, capsy
         raise FileNotFoundError("no mnist.pkl.gz found")
 
     monkeypatch.setattr(wdecay.datasets, "load_mnist", fake)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    monkeypatch.delenv("SCIKIT_LEARN_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
     assert main(["experiment", "--dataset", "mnist"]) == 2
     assert seen == [None]
-    one_error_line(capsys.readouterr().err, "no mnist.pkl.gz found")
+    err = capsys.readouterr().err
+    one_error_line(err, "--dataset mnist: no MNIST on this machine")
+    for place in (".keras/datasets/mnist.npz", "MNIST/raw", "scikit_learn_data", "mnist.pkl.gz"):
+        assert place in err, place  # where it looked
+    assert err.strip().endswith("get it with: python -c 'from wdecay.datasets import "
+                                "download_mnist; download_mnist()'")
+
+
+def test_header_names_the_data_both_layer_names_and_lmbda_over_n(capsys):
+    assert main(["experiment", "--epochs", "1", *FAST]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Data:   the MNIST sample shipped with wdecay")
+    assert "n = 4,000 training, 500 validation, 500 test" in lines[0]
+    assert lines[1] == ("Layers: layer 1 (the book's w^2, 784 -> 5), "
+                        "layer 2 (the book's w^3, 5 -> 10)")
+    decay = next(line for line in lines if line.startswith("Decay:"))
+    assert "lmbda = 5, lmbda/n = 1.25e-3, 12.5x the book's 1e-4" in decay  # 5/4000 against 5/50000
+    why = lines[lines.index(decay) + 1]
+    assert "e^(-eta lmbda/m) = 0.9512" in why and "lmbda = 0.4 its lmbda/n; not both" in why
+    assert abs((1 - 0.1 * 5 / 4000) ** 400 - 0.9512) < 5e-5  # the printed factor, n/m = 400 steps
+    assert "wdecay experiment --dataset fashion-mnist" in lines[lines.index(decay) + 2]
+
+
+def test_several_runs_end_with_a_side_by_side_table(tmp_path, capsys):
+    out = tmp_path / "two"
+    assert main(["experiment", "--epochs", "1", "--lmbda", "5", "20", "--out", str(out),
+                 *FAST]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    start = lines.index("All runs side by side (R>=0.5: the first epoch R reached 0.5):")
+    table = lines[start + 1:start + 5]
+    assert "layer 1 (the book's w^2, 784 -> 5)" in table[0]
+    assert table[1].split()[:3] == ["run", "test", "valid."]
+    rows = {line.split()[0]: line.split() for line in table[2:]}
+    summaries = [json.loads((out / f / "summary.json").read_text())
+                 for f in ("lmbda=5", "lmbda=20")]
+    for title, summary in zip(("lmbda=5", "lmbda=20"), summaries):
+        assert float(rows[title][1]) == pytest.approx(summary["test_accuracy"], abs=5e-5)
+        assert float(rows[title][4]) == pytest.approx(summary["layers"][0]["rms_final"], rel=1e-3)
+    assert lines[-1] == (f"Wrote history, summary, model and the report to {out}: open "
+                         f"{out / 'report.html'} (2 run folders)") or lines[-1].startswith(
+        f"Wrote history, summary, model and the report to {out}")
+
+
+def test_adaptive_optimizer_with_sgds_eta_warns_in_one_line(capsys):
+    assert main(["experiment", "--epochs", "1", "--quiet", *FAST, "--optimizer", "adamw"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--optimizer adamw with eta = 0.1" in err[0]
+    assert "try --eta 0.01" in err[0]
+    assert main(["experiment", "--epochs", "1", "--quiet", *FAST, "--optimizer", "adam",
+                 "--eta", "0.001"]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_lmbda_warnings(capsys):
@@ -260,7 +318,7 @@ def small_digits(monkeypatch):
         return X, y
 
     splits = DataSplits(make(200), make(60), make(60))
-    monkeypatch.setattr(cli, "_load_dataset", lambda spec: splits)
+    monkeypatch.setattr(cli, "_load_dataset", lambda spec: (splits, "small digits"))
     return splits
 
 

@@ -19,6 +19,7 @@ EXERCISE = (DOCS / "exercise.rst").read_text()
 NUMBER = re.compile(r"-?\d+\.\d+|\d+")
 
 
+@pytest.mark.slow
 def test_docs_build_with_warnings_as_errors(tmp_path):
     pytest.importorskip("sphinx")
     proc = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",

@@ -13,6 +13,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a Sphinx build: needs the docs (or dev) extra
+
 DOCS = pathlib.Path(__file__).parents[1] / "docs"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -156,6 +156,7 @@ def test_noise_share_is_the_norm_budget_Q_ratio_at_the_stationary_point():
             np.sqrt(np.mean(p.stationary.network.weights[layer.layer - 1] ** 2)), rel=1e-12)
 
 
+@pytest.mark.slow  # over 5 s on a busy 2-core machine
 def test_noise_dominated_runs_get_a_reason_not_a_plateau():
     X, y = data(n=120)
     net = wdecay.Network([5, 4, 2], initializer="large", seed=1)

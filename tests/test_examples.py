@@ -41,6 +41,7 @@ def test_custom_monitor(tmp_path):
     assert "layer1/frac_small" in (tmp_path / "custom_monitor" / "history.csv").read_text()
 
 
+@pytest.mark.slow
 def test_regularization_path(tmp_path):
     pytest.importorskip("matplotlib")
     out = run("regularization_path.py", tmp_path)
@@ -56,6 +57,7 @@ def test_compare_l1_l2(tmp_path):
     assert (tmp_path / "compare_l1_l2" / "layer1_rms.png").exists()
 
 
+@pytest.mark.slow
 def test_convex_bridge(tmp_path):
     out = run("convex_bridge.py", tmp_path, "--epochs", "4", "--checkpoints", "2")
     assert out.count("|W - W*|") == 2
@@ -79,6 +81,7 @@ def test_coupled_vs_decoupled(tmp_path):
     assert all(r > 5 for r in ratios), ratios
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [[], ["--plateau-only"]])
 def test_predict_tailoff(tmp_path, args):
     out = run("predict_tailoff.py", tmp_path, *args)
@@ -90,6 +93,7 @@ def test_predict_tailoff(tmp_path, args):
         assert all(r["measured_tailoff"] is None for r in rows)
 
 
+@pytest.mark.slow
 def test_noise_share(tmp_path):
     out = run("noise_share.py", tmp_path)
     assert "Q/(-D) predicted" in out
@@ -98,8 +102,18 @@ def test_noise_share(tmp_path):
     assert all(0 < r["noise_share"] < 1 and r["stationary_rms"] > 0 for r in rows)
 
 
+@pytest.mark.slow
 def test_predict_tailoff_with_a_warm_start(tmp_path):
     run("predict_tailoff.py", tmp_path, "--warm-start", "1")
     rows = json.loads((tmp_path / "predict_tailoff" / "predict_tailoff_warm1.json").read_text())
     assert [r["warm_start_epochs"] for r in rows] == [1, 1]
     assert all(r["cold_stationary_rms"] > 0 and r["objective"] > 0 for r in rows)
+
+
+def test_adaptive_eta(tmp_path):
+    out = run("adaptive_eta.py", tmp_path, "--etas", "0.1", "0.001", "--optimizers", "adamw",
+              "--out", "rows.json")
+    assert out.splitlines()[0].split()[:4] == ["optimizer", "eta", "test", "acc"]
+    rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
+    assert [(r["optimizer"], r["eta"]) for r in rows] == [("adamw", 0.1), ("adamw", 0.001)]
+    assert all(len(r["factors"]) == 2 for r in rows)

@@ -197,6 +197,7 @@ def test_check_settings_names_the_bad_setting():
         E.check_settings({"etaa": 0.1})
 
 
+@pytest.mark.slow
 def test_run_with_predict_states_the_predicted_plateau(splits):
     """--predict: the stationary point's plateau and the tail-off epoch beside the run's."""
     _, _, summary = E.run(splits, {**SETTINGS, "epochs": 2}, table=False, progress=False,

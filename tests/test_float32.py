@@ -12,6 +12,7 @@ def data():
     return rng.random((120, 6)), rng.integers(0, 3, 120)
 
 
+@pytest.mark.slow
 def test_float32_network_trains_in_float32_and_tracks_float64():
     X, y = data()
     nets = {}

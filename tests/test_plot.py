@@ -42,11 +42,62 @@ def test_history_plots(history, name, tmp_path):
     check_png(path, fig)
 
 
-def test_layer_norms_draws_prediction_and_reference_levels(history):
+def test_layer_norms_draws_pure_decay_and_one_reference_level(history):
     fig = plot.layer_norms(history)
-    labels = [line.get_label() for line in fig.axes[0].get_lines()]
-    assert "layer 1 pure decay" in labels and "1/sqrt(N)" in labels
-    assert any("1/sqrt(E|a_in|^2)" in label for label in labels)
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "layer 1: pure decay" in labels and "layer 2: pure decay" in labels
+    assert "layer 1 (the book's w^2): RMS" in labels  # both names, wdecay's and the book's
+    refs = [lab for lab in labels if "sqrt" in lab]
+    assert len(refs) == 1 and refs[0].startswith("the exercise's 1/sqrt(N) = ")  # not five
+    pure = {line.get_label(): line for line in ax.get_lines() if "pure decay" in line.get_label()}
+    one, two = pure["layer 1: pure decay"], pure["layer 2: pure decay"]
+    assert (one.get_linestyle(), one.get_marker()) != (two.get_linestyle(), two.get_marker())
+    assert two.get_marker() not in (None, "None", "")  # markers tell overlapping curves apart
+
+
+def _summary(plateaus, tailoffs, sizes=(8, 5, 3), measured=(None, None)):
+    return {"settings": {"sizes": list(sizes)},
+            "layers": [{"layer": l, "predicted_plateau": p, "predicted_tailoff_epoch": t,
+                        "tailoff_epoch": float("nan") if m is None else m}
+                       for l, (p, t, m) in enumerate(zip(plateaus, tailoffs, measured), 1)]}
+
+
+def test_layer_norms_draws_the_predicted_plateau_and_tailoff(history):
+    summary = _summary([0.05, None], [12.5, None])
+    fig = plot.layer_norms(history, summary=summary)
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    plateau = lines["layer 1: predicted plateau 0.0500"]
+    assert np.allclose(plateau.get_ydata(), 0.05)
+    star = lines["layer 1: predicted tail-off, epoch 12.5"]
+    assert star.get_marker() == "*"
+    assert np.allclose(star.get_xdata(), [12.5]) and np.allclose(star.get_ydata(), [0.05])
+    assert ax.get_xlim()[1] >= 12.5 > history["epoch"][-1]  # the axis reaches the tail-off
+    assert not any("layer 2: predicted" in label for label in lines)  # no prediction, none drawn
+    assert "layer 1 (the book's w^2, 8 -> 5): RMS" in lines  # the shape, from the settings
+
+
+def test_norm_budget_marks_only_the_summarys_tailoffs_and_the_predicted_one():
+    import wdecay as w
+
+    records = [{"epoch": e, "layer1/rms": 1.0, "layer2/rms": 1.0,
+                "layer1/R": [float("nan"), 0.0, 0.1, 0.6][e],
+                "layer2/R": [float("nan"), -2.0, 1.0, 1.0][e],
+                "layer1/tailoff_epoch": float("nan") if e < 3 else 3,
+                "layer2/tailoff_epoch": float("nan") if e < 2 else 2} for e in range(4)]
+    h = w.History(records=records)
+    labels = [line.get_label() for line in plot.norm_budget(h).axes[0].get_lines()]
+    assert "layer 1: R \u2265 0.5 from epoch 3" in labels  # without a summary: the fact only
+    assert "layer 2: R \u2265 0.5 from epoch 2" in labels
+    assert not any(x.startswith("layer") and "tail-off" in x for x in labels)
+    # the summary: layer 1 tailed off at 3, layer 2 was never decay alone (no tail-off)
+    fig = plot.norm_budget(h, summary=_summary([0.1, None], [9.0, None], measured=(3, None)))
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "layer 1: tail-off, R \u2265 0.5 from epoch 3" in labels
+    assert not any(lab.startswith("layer 2: tail-off") or lab.startswith("layer 2: R") for lab in labels)
+    assert "layer 1: predicted tail-off, epoch 9.0" in labels and ax.get_xlim()[1] >= 9
 
 
 def _render(fig):
@@ -132,7 +183,7 @@ def test_layer_norms_without_decay_draws_no_prediction():
                             "layer1/R": float("nan")} for e in range(3)])
     fig = plot.layer_norms(h)
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
-    assert labels == ["layer 1 RMS"] and "no decay" in fig.axes[0].get_title()
+    assert labels == ["layer 1 (the book's w^2): RMS"] and "no decay" in fig.axes[0].get_title()
     assert not plot.has_decay(h)
 
 
@@ -187,13 +238,15 @@ class _Collector(html.parser.HTMLParser):
             self.tables += 1
 
 
+@pytest.mark.slow  # eight plots of four runs (about 5-10 s)
 def test_experiment_report_holds_every_plot_and_the_summary(tmp_path, capsys):
     from wdecay.cli import main
 
+    small = ["--sizes", "784", "5", "10", "--quiet"]
     assert main(["experiment", "--epochs", "2", "--lmbda", "5", "20", "--out", str(tmp_path),
-                 "--quiet"]) == 0
+                 *small]) == 0
     assert main(["experiment", "--epochs", "1", "--seeds", "0", "1", "--out", str(tmp_path / "s"),
-                 "--quiet", "--no-plot"]) == 0
+                 "--no-plot", *small]) == 0
     assert (tmp_path / "s" / "lmbda=5_seed=1" / "summary.json").exists()
     parser = _Collector()
     parser.feed((tmp_path / "report.html").read_text())

@@ -166,6 +166,7 @@ def test_setup_states_every_setting_and_the_version(tmp_path, runs):
     assert row["initializer"] == s["init"] and row["cost"] == s["cost"]
     assert row["regularizer"] == "L2" and float(row["lmbda"]) == 5.0
     assert float(row["lmbda/n"]) == pytest.approx(5.0 / 60, rel=1e-3)
+    assert float(row["lmbda/n over the book's 1e-4"]) == pytest.approx(5.0 / 60 / 1e-4, rel=1e-3)
     assert float(row["eta"]) == 0.5 and row["batch size"] == "6" and row["epochs"] == "2"
     assert row["seed"] == "0"
     assert ("optimizer" not in header) if "optimizer" not in s else row["optimizer"] == s["optimizer"]
@@ -200,7 +201,14 @@ def test_column_names_say_what_they_are_and_share_one_format(tmp_path, runs):
     for expected in ("RMS", "\u03a3|w|", "\u03a3w", "variance", "R = (G+Q)/(\u2212D)", "test",
                      "validation"):
         assert expected in names
-    assert [c[1] for c in final[0] if c[1].startswith("layer")] == ["layer 1", "layer 2"]
+    assert [c[1] for c in final[0] if c[1].startswith("layer")] == [
+        "layer 1 (the book's w^2, 8 -> 5)", "layer 2 (the book's w^3, 5 -> 3)"]  # both names
+    epoch_table = page.tables[2]
+    assert [c[1] for c in epoch_table[0] if c[1].startswith("layer")] == [
+        "layer 1 (the book's w^2, 8 -> 5)", "layer 2 (the book's w^3, 5 -> 3)"]
+    assert "\u03ba" in [c[1] for c in epoch_table[1]] and "\u03ba" in names  # kappa columns
+    text = "".join(page.text)
+    assert text.count("R = (G + Q)/(-D)") == 1 and "Definitions" in text  # once per page
     all_headers = [c[1] for t in page.tables for row in t for c in row if c[0] == "th"]
     assert not any(re.fullmatch(r"layer\d+ \w+", h) for h in all_headers)
     checked = 0
@@ -232,6 +240,10 @@ def test_several_runs_get_one_table_with_a_row_per_run(tmp_path, runs):
     assert finals[1] < finals[0]  # decay shrank layer 1
     R_col = [c[1] for c in final[1]].index("R = (G+Q)/(\u2212D)")
     assert final[2][R_col][1] == "n/a"  # no decay, no R
+    tail_col = [c[1] for c in final[1]].index("tail-off epoch")  # the summary's, layer 1
+    for row, run in zip(final[2:], runs):
+        tail = run["summary"]["layers"][0]["tailoff_epoch"]
+        assert row[tail_col][1] == ("n/a" if math.isnan(tail) else f"{tail:.0f}")
 
 
 def test_old_tuple_form_still_works(tmp_path, runs):
@@ -286,6 +298,7 @@ def _probe(page_path, tmp_path):
     return json.loads(html.unescape(found.group(1)))
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_report_renders_in_chromium_with_every_image_and_no_request(tmp_path, runs):
     pytest.importorskip("matplotlib")

@@ -34,7 +34,7 @@ def tiny(monkeypatch):
         return X, y
 
     splits = DataSplits(make(80), make(20), make(20))
-    monkeypatch.setattr(cli, "_load_dataset", lambda spec: splits)
+    monkeypatch.setattr(cli, "_load_dataset", lambda spec: (splits, "small digits"))
     return splits
 
 

@@ -362,6 +362,7 @@ def test_compat_one_hot_evaluation_labels():
 THREADS_RTOL = 1e-13
 
 
+@pytest.mark.slow  # over 5 s on a busy 2-core machine
 def test_L4_reproducible_at_one_thread_count_and_to_rounding_across_counts(tmp_path):
     import importlib.util
     import os

@@ -119,6 +119,7 @@ def test_process_pool_gives_identical_results():
         same(local, run(GRID, executor=pool, max_batch=4))
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_identical_results():
     distributed = pytest.importorskip("distributed")
     local = run(GRID, max_batch=4)

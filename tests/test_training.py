@@ -155,6 +155,7 @@ def test_fused_step_is_in_place_and_allocates_nothing(dtype):
     assert not np.array_equal(net.weights[0], w0)
 
 
+@pytest.mark.slow
 def test_fit_uses_x_in_place_when_its_dtype_matches():
     from wdecay import monitors as M
     X, y = make_data([4, 3], 30, 0)

@@ -35,6 +35,7 @@ from .history import History
 from .initializers import INITIALIZERS
 from .monitors.base import MonitorError
 from .regularizers import REGULARIZERS, get_regularizer
+from .report import BOOK_LMBDA, BOOK_LMBDA_OVER_N, BOOK_N
 from .summary import summarize, summary_text
 from .training import TrainingDivergedError
 
@@ -224,13 +225,19 @@ def build_parser():
 
 
 def load_dataset(spec):
-    """Return DataSplits for a ``--dataset`` value (a list of words); errors name the value."""
+    """``(DataSplits, name)`` for a ``--dataset`` value (a list of words); errors name the value.
+
+    ``name`` says which data set it is and where it came from, for the run's header.
+    """
     try:
         return _load_dataset(spec)
     except CLIError:
         raise
     except (ValueError, TypeError, OSError, EOFError) as exc:
         raise CLIError(f"--dataset {' '.join(spec)}: {_one_line(exc)}") from exc
+
+
+SAMPLE_NAME = "the MNIST sample shipped with wdecay (5,000 real MNIST digits)"
 
 
 def _load_dataset(spec):
@@ -242,13 +249,36 @@ def _load_dataset(spec):
                        f"{'no PATH' if name == 'mnist-sample' else 'at most one PATH'}, "
                        f"got {' '.join(spec)!r}")
     if name == "mnist-sample":
-        return datasets.load_mnist_sample()
+        return datasets.load_mnist_sample(), SAMPLE_NAME
     if name == "mnist":
-        return datasets.load_mnist(rest[0] if rest else None)
+        if rest:
+            return datasets.load_mnist(rest[0]), f"MNIST from {rest[0]}"
+        return _find_mnist()
     if name == "fashion-mnist":
-        return datasets.load_fashion_mnist(rest[0] if rest else None)
+        from .datasets.files import FASHION_MNIST_DIR
+
+        return (datasets.load_fashion_mnist(rest[0] if rest else None),
+                f"Fashion-MNIST from {rest[0] if rest else FASHION_MNIST_DIR}")
     raise CLIError(f"argument --dataset: unknown data set {name!r}; choose mnist-sample, "
                    "mnist [PATH] or fashion-mnist [PATH]")
+
+
+def _find_mnist():
+    """``--dataset mnist`` without PATH: Nielsen's pickle where wdecay looks, else an offline cache."""
+    from . import datasets
+    from .datasets import offline
+
+    try:
+        return datasets.load_mnist(None), "MNIST (Nielsen's mnist.pkl.gz)"
+    except FileNotFoundError:
+        pickles = datasets.data_locations()
+    try:
+        return offline.find_offline_mnist()
+    except FileNotFoundError:
+        raise CLIError(f"--dataset mnist: no MNIST on this machine (looked for mnist.pkl.gz in "
+                       f"{', '.join(pickles)}; for Keras's, torchvision's and scikit-learn's "
+                       f"copies in {', '.join(offline.places())}); get it with: "
+                       f"{offline.GET_MNIST}") from None
 
 
 def _plots_available(args):
@@ -402,6 +432,10 @@ def _plan(args):
             name = f"lmbda={_number(lmbda)}" + (f"_seed={seed}" if len(seeds) > 1 else "")
             title = name.replace("_", ", ")
             runs.append((title, name if several else ".", settings))
+    if base["optimizer"] in ADAPTIVE_ETA and base["eta"] == d["eta"]:
+        _warn(f"--optimizer {base['optimizer']} with eta = {base['eta']:g}, plain SGD's step: "
+              f"Adam moves every weight by about eta per step whatever its gradient; "
+              f"try --eta {ADAPTIVE_ETA[base['optimizer']]:g} (see README)")
     return list(args.dataset or ["mnist-sample"]), runs
 
 
@@ -465,6 +499,97 @@ def _check_data(splits, settings):
                 raise CLIError(str(exc)) from None
 
 
+FULL_SIZE_COMMAND = ("apt-get install dataset-fashion-mnist && "
+                     "wdecay experiment --dataset fashion-mnist")
+"""The book's n in one command (Debian or Ubuntu; ``--dataset mnist`` where MNIST is at hand)."""
+
+
+def _sci(x):
+    """A short number: ``1.25e-3``, ``1e-4``, ``0.4``, ``12.5``."""
+    if x == 0 or 1e-2 <= abs(x) < 1e4:
+        return f"{x:.3g}"
+    mantissa, exponent = f"{x:.2e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _ratio_text(lmbda, n):
+    ratio = lmbda / n / BOOK_LMBDA_OVER_N
+    if math.isclose(ratio, 1.0, rel_tol=1e-9):
+        return f"lmbda/n = {_sci(lmbda / n)}, the book's"
+    return f"lmbda/n = {_sci(lmbda / n)}, {ratio:.3g}x the book's {_sci(BOOK_LMBDA_OVER_N)}"
+
+
+def experiment_header(dataset_name, splits, runs):
+    """The lines printed before training: the data set, both names of each layer, and lmbda/n.
+
+    lmbda/n is set against the book's (lmbda = 5 on n = 50,000, i.e. 1e-4), with
+    the reason a smaller sample cannot match both the book's per-epoch decay
+    and its lmbda/n: under L2, pure decay scales the weights by
+    (1 - eta lmbda/n)^(n/m) ~ e^(-eta lmbda/m) per epoch, whatever n is.
+
+    Examples
+    --------
+    >>> from wdecay.experiment import DEFAULTS
+    >>> X, y = np.zeros((4000, 784)), np.zeros(4000, int)
+    >>> lines = experiment_header("a sample", ((X, y), (X[:500], y[:500]), (X[:500], y[:500])),
+    ...                           [("lmbda=5", ".", {**DEFAULTS, "n_train": 4000})])
+    >>> print(lines[1])
+    Layers: layer 1 (the book's w^2, 784 -> 30), layer 2 (the book's w^3, 30 -> 10)
+    >>> print(lines[3])
+    Decay:  L2 on n = 4,000: lmbda = 5, lmbda/n = 1.25e-3, 12.5x the book's 1e-4 (lmbda = 5 on n = 50,000)
+    """
+    from .naming import layer_label
+
+    (X, _), (X_val, _), (X_test, _) = splits
+    n = len(X)
+    s = runs[0][2]
+    sizes = s["sizes"]
+    lines = [f"Data:   {dataset_name}: n = {n:,} training, {len(X_val):,} validation, "
+             f"{len(X_test):,} test images",
+             "Layers: " + ", ".join(layer_label(l, sizes) for l in range(1, len(sizes))),
+             "        (the book counts the input as neuron layer 1, so wdecay's layer l is the "
+             "book's w^(l+1), the weights into its layer l+1)"]
+    lmbdas = [l for l in dict.fromkeys(r[2]["lmbda"] for r in runs) if l]
+    regularizer = s["regularizer"]
+    if regularizer == "none" or not lmbdas:
+        lines.append("Decay:  none in this run")
+        return lines
+    lines.append(f"Decay:  {regularizer.upper()} on n = {n:,}: "
+                 + "; ".join(f"lmbda = {l:g}, {_ratio_text(l, n)}" for l in lmbdas)
+                 + f" (lmbda = {BOOK_LMBDA:g} on n = {BOOK_N:,})")
+    if regularizer == "l2" and n != BOOK_N:
+        eta, m, lmbda = s["eta"], s["batch_size"], lmbdas[0]
+        per_epoch = (1 - eta * lmbda / n) ** math.ceil(n / m)
+        lines.append(f"        Per epoch pure decay scales the weights by (1 - eta lmbda/n)^(n/m) ~ "
+                     f"e^(-eta lmbda/m) = {per_epoch:.4f}, whatever n is: at n = {n:,}, "
+                     f"lmbda = {lmbda:g} keeps the book's per-epoch decay, "
+                     f"lmbda = {_sci(BOOK_LMBDA_OVER_N * n)} its lmbda/n; not both.")
+        lines.append(f"        The book's n: {FULL_SIZE_COMMAND}")
+    return lines
+
+
+def _comparison(done, stream):
+    """After several runs: their final figures side by side (the report's table)."""
+    from .report import final_figures_text
+
+    print("\nAll runs side by side (R>=0.5: the first epoch R reached 0.5):", file=stream)
+    print(final_figures_text(done), file=stream, flush=True)
+
+
+def _written(out, done, plots):
+    """The files a run wrote, as one line: where they are and what to open."""
+    folders = sorted({os.path.dirname(p) for r in done for p in (r["plots"] or {}).values()})
+    return (f"Wrote history, summary, model{', plots' if plots else ''} and the report to "
+            f"{os.path.abspath(out)}: open {os.path.join(os.path.abspath(out), 'report.html')}"
+            + (f" ({len(folders)} run folders)" if len(folders) > 1 else ""))
+
+
+ADAPTIVE_ETA = {"adam": 0.001, "adamw": 0.01}
+"""A sensible eta for --optimizer adam and adamw: of 0.1, 0.01 and 0.001, the one with the best
+test accuracy in the default experiment (examples/adaptive_eta.py; README.md quotes the table)."""
+
+
 def experiment(args, stream=None):
     """Run ``wdecay experiment``; return the summaries."""
     with contextlib.ExitStack() as held:  # the results folder's lock, until we return
@@ -488,7 +613,7 @@ def _experiment(args, stream, held):
                                f"the new total must be at least that, got {settings['epochs']}")
             if not found and not args.overwrite:
                 _check_restart(out, title, os.path.join(out, folder))
-    splits = load_dataset(dataset)
+    splits, dataset_name = load_dataset(dataset)
     for _, _, settings in runs:
         _check_data(splits, settings)
     for title, folder, settings in runs if args.resume else ():
@@ -515,6 +640,9 @@ def _experiment(args, stream, held):
              "dataset": dataset[:1] + [os.path.abspath(p) for p in dataset[1:]],  # any cwd
              "runs": [{"title": t, "folder": f, "settings": s} for t, f, s in runs]},
             indent=1).encode())
+    if table:
+        print("\n".join(experiment_header(dataset_name, splits, runs)) + "\n", file=stream,
+              flush=True)
     done, summaries = [], []
     for i, (title, folder, settings) in enumerate(runs):
         folder = None if out is None else os.path.normpath(os.path.join(out, folder))
@@ -540,6 +668,11 @@ def _experiment(args, stream, held):
             print(gap + text, file=stream, flush=True)
     if out is not None:
         _finish_report(out, done, plots, runs)
+    if args.format == "table" and len(done) > 1:
+        _comparison(done, stream)
+    if out is not None:
+        print(_written(out, done, plots), file=stream if args.format == "table" else sys.stderr,
+              flush=True)
     if args.format == "json":
         print(dumps(summaries[0] if len(summaries) == 1 else summaries, indent=1), file=stream)
     return summaries
@@ -760,7 +893,7 @@ def path(args, stream=None):
     _path_checks(args)
     _check_out(args.out, args.overwrite)
     args.dataset = args.dataset or ["mnist-sample"]
-    splits = load_dataset(args.dataset)
+    splits, _ = load_dataset(args.dataset)
     model, X, Y, Xv, Yv, task = _path_task(args, splits)
     plots = args.out is not None and _plots_available(args)
     result = regularization_path(X, Y, lmbdas=args.lmbdas, model=model, penalty=args.penalty,

@@ -168,7 +168,10 @@ class History:
         if isinstance(key, int):
             return self.records[key]
         if key not in self:
-            raise KeyError(f"no key {key!r} in the history; keys are {self.keys()}")
+            raise KeyError(f"no key {key!r} in the history; keys are {self.keys()}. fit() "
+                           "without monitors records only 'epoch' (and 'eval/...' with "
+                           "evaluation_data): pass monitors=wdecay.monitors.diagnostics() to "
+                           "record each layer's norms, R and kappa")
         values = [r.get(key, math.nan) for r in self.records]
         return np.asarray(values)
 

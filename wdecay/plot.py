@@ -87,39 +87,138 @@ def readable_log_axis(ax, axis="y"):
         which.set_minor_formatter(NullFormatter())
 
 
-def layer_norms(history, path=None):
-    """Per-layer RMS against epoch (log scale), with the pure-decay prediction and reference levels.
+def _sizes(summary):
+    settings = (summary or {}).get("settings") or {}
+    return settings.get("sizes")
 
-    Solid: measured RMS; dashed: the pure-decay prediction (``DecayPrediction``);
-    dotted: 1/sqrt(E|a_in|^2), 1/sqrt(n_in) and 1/sqrt(N) for each layer. A run
-    without decay has no prediction to draw; its title says so.
+
+def layer_name(l, sizes=None):
+    """Both names of weight matrix ``l``: wdecay's index and the book's (with its shape if known).
+
+    >>> layer_name(1, [784, 30, 10])
+    "layer 1 (the book's w^2, 784 -> 30)"
+    >>> layer_name(2)
+    "layer 2 (the book's w^3)"
     """
-    fig, (ax,) = _figure(width=6.5, height=4.6)
+    from .naming import book_name, layer_label
+
+    if sizes is not None and 1 <= l < len(sizes):
+        return layer_label(l, sizes)
+    return f"layer {l} (the book's {book_name(l)})"
+
+
+def _summary_layer(summary, l):
+    for L in (summary or {}).get("layers") or ():
+        if L.get("layer") == l:
+            return L
+    return {}
+
+
+def _number(value):
+    """``value`` as a finite float, or None (None, NaN, missing)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def prediction_of(summary, l):
+    """``(plateau RMS, tail-off epoch)`` that ``--predict`` put in the summary for layer ``l``.
+
+    Each is None where there is no prediction (no ``summary``, no ``--predict``,
+    or a layer the prediction does not apply to).
+    """
+    L = _summary_layer(summary, l)
+    return _number(L.get("predicted_plateau")), _number(L.get("predicted_tailoff_epoch"))
+
+
+def tailoff_of(summary, l):
+    """The tail-off epoch the summary states for layer ``l``, or None (none, or no summary).
+
+    A tail-off ends a decay-alone phase: a layer that was never decay alone has
+    none, even when its R reached 0.5 (:func:`wdecay.summary.summarize` decides).
+    """
+    return _number(_summary_layer(summary, l).get("tailoff_epoch"))
+
+
+def _first_half(history, l):
+    """The first epoch with R >= 0.5 (``NormBudget``'s ``tailoff_epoch`` key), or None."""
+    key = f"layer{l}/tailoff_epoch"
+    return _number(history.last(key)) if key in history else None
+
+
+#: Line style of each layer's pure-decay curve: the curves of layers that start
+#: at the same RMS lie on top of each other, so each gets its own dashes and markers.
+PURE_DECAY_STYLES = (dict(ls="--", marker=None), dict(ls=(0, (1, 2)), marker="o", mfc="none"),
+                     dict(ls="-.", marker="s", mfc="none"), dict(ls=(0, (5, 1, 1, 1)), marker="^",
+                                                                 mfc="none"))
+
+
+def _pure_decay_tail(epochs, predicted, until):
+    """The pure-decay curve continued geometrically from its last epoch up to ``until``."""
+    e = np.asarray(epochs, dtype=float)
+    p = np.asarray(predicted, dtype=float)
+    if len(p) < 2 or not (p[-1] > 0 and p[-2] > 0) or until <= e[-1]:
+        return None, None
+    per_epoch = p[-1] / p[-2]
+    extra = np.linspace(e[-1], until, 30)
+    return extra, p[-1] * per_epoch ** (extra - e[-1])
+
+
+def layer_norms(history, path=None, summary=None):
+    """Per-layer RMS against epoch (log scale), with the pure-decay curve and the predictions.
+
+    Solid: measured RMS; dashed (a different dash and marker per layer, since
+    layers that start at the same RMS share one curve): the pure-decay
+    prediction (``DecayPrediction``); black dotted: the exercise's 1/sqrt(N).
+    With a ``summary`` made with ``--predict``, each layer's predicted plateau
+    is a dash-dotted level and its predicted tail-off epoch a star on it; the
+    x-axis then reaches the predicted tail-off, and the pure-decay curve is
+    continued (thin) up to it. Layers are named both ways (wdecay's index and
+    the book's w^(l+1)). A run without decay has no prediction to draw; its
+    title says so.
+    """
+    fig, (ax,) = _figure(width=6.5, height=4.8)
     epochs = history["epoch"]
     decay = has_decay(history)
-    for l, color in zip(layers_of(history), _colors(9)):
-        ax.plot(epochs, history[f"layer{l}/rms"], color=color, lw=2, label=f"layer {l} RMS")
+    sizes = _sizes(summary)
+    right = float(max(epochs)) if len(epochs) else 1.0
+    for i, (l, color) in enumerate(zip(layers_of(history), _colors(9))):
+        name = layer_name(l, sizes)
+        ax.plot(epochs, history[f"layer{l}/rms"], color=color, lw=2, label=f"{name}: RMS")
+        plateau_rms, t_star = prediction_of(summary, l) if decay else (None, None)
         if f"layer{l}/predicted_rms" in history and decay:
-            ax.plot(epochs, history[f"layer{l}/predicted_rms"], color=color, ls="--", lw=1,
-                    label=f"layer {l} pure decay")
-        for key, ls, name in (("ref_inv_sqrt_input_power", ":", "1/sqrt(E|a_in|^2)"),
-                              ("ref_inv_sqrt_fan_in", (0, (1, 4)), "1/sqrt(n_in)")):
-            if f"layer{l}/{key}" in history:
-                ax.axhline(history[f"layer{l}/{key}"][-1], color=color, ls=ls, lw=1,
-                           label=f"layer {l} {name}")
+            style = PURE_DECAY_STYLES[i % len(PURE_DECAY_STYLES)]
+            every = max(1, len(epochs) // 8)
+            ax.plot(epochs, history[f"layer{l}/predicted_rms"], color=color, lw=1.2, ms=5,
+                    markevery=(i % every, every), label=f"layer {l}: pure decay", **style)
+            if t_star is not None:
+                x, y = _pure_decay_tail(epochs, history[f"layer{l}/predicted_rms"], t_star)
+                if x is not None:
+                    ax.plot(x, y, color=color, lw=0.8, ls=style["ls"], alpha=0.7)
+        if plateau_rms is not None:
+            ax.axhline(plateau_rms, color=color, ls="-.", lw=1,
+                       label=f"layer {l}: predicted plateau {plateau_rms:.4f}")
+            if t_star is not None:
+                ax.plot([t_star], [plateau_rms], marker="*", ms=13, color=color, mec="k",
+                        ls="none", label=f"layer {l}: predicted tail-off, epoch {t_star:.1f}")
+                right = max(right, t_star)
     if "layer1/ref_inv_sqrt_N" in history:
-        ax.axhline(history["layer1/ref_inv_sqrt_N"][-1], color="k", ls=":", lw=1, label="1/sqrt(N)")
+        value = history["layer1/ref_inv_sqrt_N"][-1]
+        ax.axhline(value, color="k", ls=":", lw=1,
+                   label=f"the exercise's 1/sqrt(N) = {value:.4f}")
+    ax.set_xlim(min(epochs) if len(epochs) else 0, right * 1.04 if right > 0 else 1)
     ax.set_yscale("log")
     readable_log_axis(ax)
     _integer_epochs(ax)
     ax.set_xlabel("epoch")
     ax.set_ylabel("weight RMS (log scale)")
     ax.set_title("Weight RMS per layer" + ("" if decay else " (no decay in this run)"))
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=7)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=7)
     return _finish(fig, path)
 
 
-def sum_vs_abs(history, path=None):
+def sum_vs_abs(history, path=None, summary=None):
     """Sum |w| against |sum w| per layer on a log scale: the signed sum hides the size.
 
     In a layer of 23,520 weights, sum |w| is in the tens of thousands while the
@@ -129,6 +228,7 @@ def sum_vs_abs(history, path=None):
     1-norm, the largest column sum of |w|) is drawn too: it is not sum |w|.
     """
     layers = layers_of(history)
+    sizes = _sizes(summary)
     fig, axes = _figure(ncols=len(layers), height=4.3)
     epochs = np.asarray(history["epoch"])
     for ax, l in zip(axes, layers):
@@ -148,7 +248,7 @@ def sum_vs_abs(history, path=None):
         _integer_epochs(ax)
         ax.set_xlabel("epoch")
         ax.set_ylabel("sum over the layer's weights (log scale)")
-        ax.set_title(f"layer {l}: \u03a3|w| against |\u03a3w|")
+        ax.set_title(f"{layer_name(l, sizes)}:\n\u03a3|w| against |\u03a3w|", fontsize=10)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=5, fontsize=8)
     return _finish(fig, path)
 
@@ -179,7 +279,7 @@ def _clip_outliers(ax, epochs, curves, low, high):
                             bbox=dict(fc="white", ec="none", alpha=0.85, pad=1))
 
 
-def norm_budget(history, path=None, threshold=0.5):
+def norm_budget(history, path=None, threshold=0.5, summary=None):
     """The norm-budget ratio R = (G + Q)/(-D) per layer against epoch, with the tail-off marked.
 
     R is the gradient's share of the epoch's change of the squared norm, against
@@ -187,12 +287,19 @@ def norm_budget(history, path=None, threshold=0.5):
     0 while decay alone sets the norm, 1 at balance, negative when the
     gradient also shrinks the layer. Values outside ``R_CLIP`` (an early epoch
     can give R = -2.8) are drawn at the axis edge as triangles labelled with
-    their value, so that the curves near 0 and 1 stay readable. A run
-    without decay has no R: the plot says so instead of drawing nothing.
+    their value, so that the curves near 0 and 1 stay readable. With the
+    run's ``summary``, a dashed vertical line marks each tail-off the summary
+    states (:func:`tailoff_of`: a layer that was never decay alone has none,
+    even where its R reached 0.5), and a dotted one the predicted tail-off epoch
+    of ``--predict``, with the x-axis reaching it; without a summary, the dashed
+    line marks the first epoch R reached 0.5. A run without decay has no R: the plot says so instead of
+    drawing nothing.
     """
-    fig, (ax,) = _figure(width=6.4, height=4.6)
+    fig, (ax,) = _figure(width=6.4, height=4.8)
     epochs = history["epoch"]
+    sizes = _sizes(summary)
     drawn = []
+    right = float(max(epochs)) if len(epochs) else 1.0
     for l, color in zip(layers_of(history), _colors(9)):
         if f"layer{l}/R" not in history:
             continue
@@ -200,12 +307,22 @@ def norm_budget(history, path=None, threshold=0.5):
         if not np.isfinite(R).any():
             continue
         drawn.append((R, color))
-        ax.plot(epochs, np.clip(R, *R_CLIP), color=color, lw=2, marker=".", label=f"layer {l}")
-        tail = history.last(f"layer{l}/tailoff_epoch") if f"layer{l}/tailoff_epoch" in history \
-            else math.nan
-        if not math.isnan(tail):
-            ax.axvline(tail, color=color, ls="--", lw=1,
-                       label=f"layer {l}: R \u2265 {threshold:g} from epoch {int(tail)}")
+        ax.plot(epochs, np.clip(R, *R_CLIP), color=color, lw=2, marker=".",
+                label=layer_name(l, sizes))
+        if summary is not None:  # the summary says which crossing of 0.5 is a tail-off
+            tail = tailoff_of(summary, l)
+            if tail is not None:
+                ax.axvline(tail, color=color, ls="--", lw=1,
+                           label=f"layer {l}: tail-off, R \u2265 {threshold:g} from epoch {int(tail)}")
+        elif _first_half(history, l) is not None:
+            first = _first_half(history, l)
+            ax.axvline(first, color=color, ls="--", lw=1,
+                       label=f"layer {l}: R \u2265 {threshold:g} from epoch {int(first)}")
+        _, t_star = prediction_of(summary, l)
+        if t_star is not None:
+            ax.axvline(t_star, color=color, ls=":", lw=1.5,
+                       label=f"layer {l}: predicted tail-off, epoch {t_star:.1f}")
+            right = max(right, t_star)
     ax.set_xlabel("epoch")
     ax.set_ylabel("R = (G + Q)/(\u2212D)")
     _integer_epochs(ax)
@@ -222,6 +339,7 @@ def norm_budget(history, path=None, threshold=0.5):
     ax.axhline(1.0, color="grey", ls="--", lw=0.8, label="R = 1 (balance)")
     ax.axhline(0.0, color="grey", lw=0.5)
     _clip_outliers(ax, epochs, drawn, low=R_CLIP[0], high=R_CLIP[1])
+    ax.set_xlim(min(epochs), right * 1.04 if right > 0 else 1)
     ax.set_title("Norm budget R per layer: gradient against decay")
     ax.legend(fontsize=7)
     fig.supxlabel(R_CAPTION, fontsize=7)
@@ -234,10 +352,10 @@ QUANTITIES = {"rms": "RMS", "l1": "\u03a3|w|", "abs_sum": "\u03a3|w|", "sum": "\
 
 
 def describe(key):
-    """A readable name for a history key: ``"layer1/rms"`` -> ``"layer 1 RMS"``."""
+    """A readable name for a history key: ``"layer1/rms"`` -> ``"layer 1 (the book's w^2) RMS"``."""
     m = re.fullmatch(r"layer(\d+)/(.+)", key)
     if m:
-        return f"layer {m.group(1)} {QUANTITIES.get(m.group(2), m.group(2))}"
+        return f"{layer_name(int(m.group(1)))} {QUANTITIES.get(m.group(2), m.group(2))}"
     return key.replace("/", " ")
 
 

@@ -33,6 +33,10 @@ from ._files import atomic_write
 from ._json import dumps
 from .serialization import save
 
+BOOK_LMBDA, BOOK_N = 5.0, 50_000
+"""The book's chapter 3 experiment: L2 lmbda = 5 on MNIST's n = 50,000 training images."""
+BOOK_LMBDA_OVER_N = BOOK_LMBDA / BOOK_N
+
 RUN_PLOTS = ("layer_norms", "sum_vs_abs", "norm_budget")
 """The PNGs :func:`write_run` writes into a run's folder, as ``NAME.png``."""
 
@@ -40,8 +44,10 @@ OVERLAY_FILE = re.compile(r"overlay_layer\d+_[A-Za-z0-9_]+\.png")
 """File names of the comparison plots :func:`write_overlays` writes."""
 
 CAPTIONS = {
-    "layer_norms": "Weight RMS per layer (log scale). Dashed: what decay alone would give "
-                   "(the RMS times the decay factor per step); dotted: reference scales.",
+    "layer_norms": "Weight RMS per layer (log scale). Dashed, a different dash and marker per "
+                   "layer: what decay alone would give (the RMS times the decay factor per step); "
+                   "black dotted: the exercise's 1/sqrt(N). With --predict, dash-dotted: each "
+                   "layer's predicted plateau, and a star at the predicted tail-off epoch.",
     "sum_vs_abs": "\u03a3|w| against |\u03a3w| per layer, log scale. The signed sum cancels: it says "
                   "nothing about the size of the weights. norm(W, 1) is numpy's induced 1-norm, the "
                   "largest column sum of |w|, not \u03a3|w|.",
@@ -52,21 +58,25 @@ CAPTIONS = {
 }
 
 LAYER_COLUMNS = (("rms", "RMS"), ("abs_sum", "\u03a3|w|"), ("sum", "\u03a3w"), ("var", "variance"),
-                 ("R", "R = (G+Q)/(\u2212D)"))
+                 ("R", "R = (G+Q)/(\u2212D)"), ("kappa", "\u03ba"))
 """Per-layer quantities of the tables: (history key after ``layerN/``, column name)."""
 
 
 # -- files of one run -----------------------------------------------------------
 
-def make_plots(history, folder):
-    """Write the per-run plots into ``folder``; return ``{name: path}`` (empty without matplotlib)."""
+def make_plots(history, folder, summary=None):
+    """Write the per-run plots into ``folder``; return ``{name: path}`` (empty without matplotlib).
+
+    With the run's ``summary``, layers carry both names and a ``--predict``
+    run's predicted plateau and tail-off epoch are drawn.
+    """
     try:
         from . import plot
 
         paths = {}
         for name in RUN_PLOTS:
             paths[name] = os.path.join(folder, f"{name}.png")
-            getattr(plot, name)(history, path=paths[name])
+            getattr(plot, name)(history, path=paths[name], summary=summary)
         return paths
     except ImportError:
         return {}
@@ -95,7 +105,7 @@ def write_run(folder, net, history, summary, plots=True):
     history.to_json(os.path.join(folder, "history.json"))
     atomic_write(os.path.join(folder, "summary.json"), dumps(summary, indent=1).encode())
     save(net, os.path.join(folder, "model.json"))
-    paths = make_plots(history, folder) if plots else {}
+    paths = make_plots(history, folder, summary) if plots else {}
     _remove(folder, [f"{name}.png" for name in RUN_PLOTS if name not in paths])
     return paths
 
@@ -250,7 +260,7 @@ def _setup_table(runs):
     columns = [("run", "text"), ("architecture", "text"), ("data set", "text"),
                ("n (training examples)", "int"), ("initializer", "text"), ("cost", "text"),
                ("activation", "text"), ("regularizer", "text"), ("lmbda", "auto"),
-               ("lmbda/n", "auto"), ("eta", "auto"), ("batch size", "int"), ("epochs", "int"),
+               ("lmbda/n", "auto"), ("lmbda/n over the book's 1e-4", "auto"), ("eta", "auto"), ("batch size", "int"), ("epochs", "int"),
                ("seed", "int")]
     if with_optimizer:
         columns.append(("optimizer", "text"))
@@ -262,7 +272,9 @@ def _setup_table(runs):
         row = [run["title"], _architecture(s.get("sizes")), s.get("dataset"), n, s.get("init"),
                s.get("cost"), s.get("activation"),
                regularizer.upper() if isinstance(regularizer, str) else regularizer, lmbda,
-               lmbda / n if _is_number(lmbda) and _is_number(n) and n else None, s.get("eta"),
+               lmbda / n if _is_number(lmbda) and _is_number(n) and n else None,
+               lmbda / n / BOOK_LMBDA_OVER_N if _is_number(lmbda) and _is_number(n) and n else None,
+               s.get("eta"),
                s.get("batch_size"), s.get("epochs"), s.get("seed")]
         if with_optimizer:
             row.append(s.get("optimizer"))
@@ -271,30 +283,130 @@ def _setup_table(runs):
 
 
 def _kind(key):
-    return {"tailoff_epoch": "int", "R": "ratio"}.get(key, "auto")
+    return {"tailoff_epoch": "int", "summary.tailoff_epoch": "int", "R": "ratio", "kappa": "ratio",
+            "predicted_tailoff_epoch": "auto"}.get(key, "auto")
+
+
+#: The per-layer columns of the table that compares runs: (key, column name, on the
+#: terminal too). Keys are history keys after ``layerN/``, or the summary's
+#: ``predicted_*`` (only when a run was made with ``--predict``).
+FINAL_LAYER_COLUMNS = (("rms", "RMS", True), ("predicted_rms", "pure-decay RMS", False),
+                       ("abs_sum", "\u03a3|w|", False), ("sum", "\u03a3w", False),
+                       ("var", "variance", False), ("R", "R = (G+Q)/(\u2212D)", True),
+                       ("kappa", "\u03ba", True),
+                       ("tailoff_epoch", "first epoch R \u2265 0.5", True),
+                       ("summary.tailoff_epoch", "tail-off epoch", True),
+                       ("predicted_plateau", "predicted plateau", True),
+                       ("predicted_tailoff_epoch", "predicted tail-off epoch", True))
+PREDICTED = ("predicted_plateau", "predicted_tailoff_epoch")
+FROM_SUMMARY = PREDICTED + ("summary.tailoff_epoch",)
+"""Columns read from the summary's layers (``summary.KEY`` is the summary's ``KEY``), not the
+history: the summary's tail-off ends a decay-alone phase, unlike the first epoch R >= 0.5."""
+
+
+def _sizes_of(runs):
+    for run in runs:
+        sizes = _settings(run).get("sizes")
+        if sizes:
+            return list(sizes)
+    return None
+
+
+def layer_heading(l, sizes=None):
+    """A layer's column heading: both names, ``"layer 1 (the book's w^2, 784 -> 30)"``."""
+    from .plot import layer_name  # pure text; plot imports matplotlib only inside its functions
+
+    return layer_name(l, sizes)
+
+
+def final_figures(runs):
+    """The final figures of ``runs`` side by side, one model for the page and the terminal.
+
+    Returns ``(groups, columns, rows)``: ``groups`` the top heading as
+    ``(label, span)`` pairs, ``columns`` one ``(name, kind, on_terminal)`` per
+    column, and ``rows`` one list of raw values per run (title, test and
+    validation accuracy, then per layer the :data:`FINAL_LAYER_COLUMNS`; the
+    predicted ones only when some run holds a prediction).
+    """
+    runs = [_as_run(r) for r in runs]
+    layers = sorted({l for r in runs for l in _layers(r["history"])})
+    sizes = _sizes_of(runs)
+    predicted = any(L.get(k) is not None for r in runs
+                    for L in ((r["summary"] or {}).get("layers") or ()) for k in PREDICTED)
+    per_layer = [c for c in FINAL_LAYER_COLUMNS if predicted or c[0] not in PREDICTED]
+    groups = [("", 1), ("accuracy", 2)] + [(layer_heading(l, sizes), len(per_layer))
+                                           for l in layers]
+    columns = [("run", "text", True), ("test", "accuracy", True),
+               ("validation", "accuracy", True)]
+    columns += [(name, _kind(key), terminal) for l in layers for key, name, terminal in per_layer]
+    rows = []
+    for run in runs:
+        h, summary = run["history"], run["summary"] or {}
+        by_layer = {L.get("layer"): L for L in summary.get("layers") or ()}
+        row = [run["title"], summary.get("test_accuracy"),
+               summary.get("eval_accuracy_final", _last(h, "eval/accuracy"))]
+        for l in layers:
+            for key, _, _ in per_layer:
+                row.append(by_layer.get(l, {}).get(key.removeprefix("summary."))
+                           if key in FROM_SUMMARY else _last(h, _layer_key(h, l, key)))
+        rows.append(row)
+    return groups, columns, rows
 
 
 def _final_table(runs):
-    layers = sorted({l for r in runs for l in _layers(r["history"])})
-    per_layer = [("rms", "RMS"), ("predicted_rms", "pure-decay RMS"), *LAYER_COLUMNS[1:],
-                 ("tailoff_epoch", "first epoch R \u2265 0.5")]
-    top = [("", 1), ("accuracy", 2)] + [(f"layer {l}", len(per_layer)) for l in layers]
-    second = [("run", 1), ("test", 1), ("validation", 1)] + [(name, 1) for l in layers
-                                                              for _, name in per_layer]
-    kinds = ["text", "accuracy", "accuracy"] + [_kind(key) for l in layers for key, _ in per_layer]
-    body = []
-    for run in runs:
-        h, summary = run["history"], run["summary"] or {}
-        row = [run["title"], summary.get("test_accuracy"),
-               summary.get("eval_accuracy_final", _last(h, "eval/accuracy"))]
-        row += [_last(h, _layer_key(h, l, key)) for l in layers for key, _ in per_layer]
-        body.append(row)
-    return _table([top, second], body, kinds)
+    groups, columns, rows = final_figures(runs)
+    return _table([groups, [(name, 1) for name, _, _ in columns]], rows,
+                  [kind for _, kind, _ in columns])
 
 
-def _epoch_table(history):
+TERMINAL_NAMES = {"validation": "valid.", "R = (G+Q)/(\u2212D)": "R", "\u03ba": "kappa",
+                  "first epoch R \u2265 0.5": "R>=0.5", "tail-off epoch": "tail-off",
+                  "predicted plateau": "pred. level",
+                  "predicted tail-off epoch": "pred. t*"}
+
+
+def final_figures_text(runs):
+    """:func:`final_figures` as a plain-text table for the terminal (its main columns).
+
+    Examples
+    --------
+    >>> import wdecay
+    >>> h = wdecay.History(records=[{"epoch": 0, "layer1/rms": 1.0, "layer1/R": 0.25}])
+    >>> print(final_figures_text([{"title": "lmbda=5", "history": h}]))
+                            | layer 1 (the book's w^2)
+    run      test  valid.   | RMS    R      kappa  R>=0.5  tail-off
+    lmbda=5  n/a   n/a      | 1.000  0.250  n/a    n/a     n/a
+    """
+    groups, columns, rows = final_figures(runs)
+    owner = [g for g, (_, span) in enumerate(groups) for _ in range(span)]
+    keep = [i for i, c in enumerate(columns) if c[2]]
+    formats = [column_format([r[i] for r in rows], columns[i][1]) for i in range(len(columns))]
+    names = {i: TERMINAL_NAMES.get(columns[i][0], columns[i][0]) for i in keep}
+    cells = [{i: html.unescape(formats[i](r[i])) for i in keep} for r in rows]
+    width = {i: max([len(names[i])] + [len(c[i]) for c in cells]) + 2 for i in keep}
+    # the run and its accuracies are groups 0 and 1; each later group is one layer
+    blocks = [[i for i in keep if owner[i] <= 1]] + [[i for i in keep if owner[i] == g]
+                                                     for g in range(2, len(groups))]
+    for g, block in enumerate(blocks[1:], 2):
+        label = groups[g][0]
+        extra = len(label) - sum(width[i] for i in block)
+        if extra > 0:
+            width[block[-1]] += extra
+
+    def line(values):
+        return " | ".join("".join(f"{values[i]:<{width[i]}}" for i in block)
+                          for block in blocks).rstrip()
+
+    top = " | ".join([" " * sum(width[i] for i in blocks[0])]
+                     + [f"{groups[g][0]:<{sum(width[i] for i in block)}}"
+                        for g, block in enumerate(blocks[1:], 2)])
+    lines = [top.rstrip(), line(names)] + [line(c) for c in cells]
+    return "\n".join(lines)
+
+
+def _epoch_table(history, sizes=None):
     layers = _layers(history)
-    top = [("", 1), ("", 1)] + [(f"layer {l}", len(LAYER_COLUMNS)) for l in layers]
+    top = [("", 1), ("", 1)] + [(layer_heading(l, sizes), len(LAYER_COLUMNS)) for l in layers]
     second = [("epoch", 1), ("validation accuracy", 1)] + [(name, 1) for l in layers
                                                           for _, name in LAYER_COLUMNS]
     kinds = ["int", "accuracy"] + [_kind(key) for l in layers for key, _ in LAYER_COLUMNS]
@@ -353,14 +465,28 @@ def _head(title):
             f"<style>{STYLE}</style></head><body>")
 
 
+def _definitions(runs):
+    """R, kappa, the tail-off notions, N and n, once per page (from the first run's summary)."""
+    for run in runs:
+        summary = run["summary"] or {}
+        if "n_weights" in summary and "n_train" in (summary.get("settings") or {}):
+            from .summary import definitions
+
+            return definitions(summary)
+    return None
+
+
 def write_html(path, runs, overlay_plots=None):
     """Write one self-contained page about ``runs``: setup, final figures, plots and tables.
 
     The page states every run's setup (architecture, data set and n,
+    lmbda/n against the book's,
     initializer, cost, activation, regularizer with lmbda and lmbda/n, eta,
     batch size, epochs, seed; the optimizer when the settings name one) and
     the wdecay version; one table gives the final figures of all runs side
-    by side. PNGs are inlined as data URIs: the page requests nothing.
+    by side, with each layer named both ways and, after ``--predict``, the
+    predicted plateau and tail-off epoch; the definitions of R, kappa and
+    the tail-off notions follow once. PNGs are inlined as data URIs: the page requests nothing.
     Every title, key, value and text is HTML-escaped.
 
     Parameters
@@ -385,6 +511,9 @@ def write_html(path, runs, overlay_plots=None):
              f"{len(runs)} run{'s' if several else ''}.</p>",
              "<h2>Setup</h2><div class='scroll setup'>", _setup_table(runs), "</div>",
              "<h2>Final figures</h2><div class='scroll final'>", _final_table(runs), "</div>"]
+    defined = _definitions(runs)
+    if defined:
+        parts.append(f"<h2>Definitions</h2><p class='definitions'>{_esc(defined)}</p>")
     if overlay_plots:
         parts.append("<h2>All runs</h2>")
         parts += [_figure(name, p) for name, p in overlay_plots.items()]
@@ -394,7 +523,8 @@ def write_html(path, runs, overlay_plots=None):
             parts.append(f"<pre class='summary'>{_esc(run['summary_text'])}</pre>")
         parts += [_figure(name, p) for name, p in (run["plots"] or {}).items()]
         parts.append("<details" + ("" if several else " open") + "><summary>Per epoch</summary>"
-                     f"<div class='scroll'>{_epoch_table(run['history'])}</div></details>")
+                     f"<div class='scroll'>{_epoch_table(run['history'], _settings(run).get('sizes'))}"
+                     "</div></details>")
         parts.append("<details><summary>Every recorded value</summary>"
                      f"<div class='scroll'>{_records_table(run['history'])}</div></details>")
         parts.append("</section>")

@@ -345,7 +345,9 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
     evaluation_data : tuple (X_eval, y_eval), optional
         Recorded as ``eval/accuracy`` and ``eval/cost`` each epoch.
     monitors : Monitor or sequence of Monitor
-        Called in order; see :mod:`wdecay.monitors`.
+        Called in order; see :mod:`wdecay.monitors`. Without monitors the
+        history holds only ``epoch`` (and ``eval/...`` with ``evaluation_data``);
+        ``monitors=wdecay.monitors.diagnostics()`` records each layer's norms, R and kappa.
     seed : int, Generator or None
         Seed of the mini-batch order.
     history : History, optional
