@@ -235,7 +235,7 @@ class Decomposer:
             if t.vd is None:
                 t.vd = torch.zeros_like(b)
             t.vd.mul_(r.beta1).add_(b, alpha=(1.0 - r.beta1) * r.wd)
-            denom = (state["exp_avg_sq"].to(F64).sqrt_() / math.sqrt(1.0 - r.beta2 ** step))
+            denom = torch.sqrt(state["exp_avg_sq"].to(F64)).div_(math.sqrt(1.0 - r.beta2 ** step))
             denom.add_(r.eps)
             return (t.vd / denom).mul_(-r.lr / (1.0 - r.beta1 ** step))
         raise AssertionError(r.kind)
