@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import tempfile
 
 from ..history import History
-from ..report import make_plots, write_html
+from ..report import write_html
 
 
 def layer_history(rec):
@@ -67,7 +66,7 @@ def summary_lines(rec):
             line += "; not decayed"
         else:
             if f"{t.name}/predicted_rms" in h:
-                line += f"; decay alone would give {_fmt(h.last(f'{t.name}/predicted_rms'))}"
+                line += f"; pure decay predicts RMS {_fmt(h.last(f'{t.name}/predicted_rms'))}"
             if f"{t.name}/eq_rms" in h:
                 line += (f"; rotational-equilibrium estimate {_fmt(h.last(f'{t.name}/eq_rms'))}"
                          f" (tau = {_fmt(h.last(f'{t.name}/tau_epochs'))} epochs)")
@@ -83,8 +82,31 @@ def write_files(rec):
     history = layer_history(rec)
     text = setup_text(rec) + "\n\n" + "\n".join(summary_lines(rec))
     with tempfile.TemporaryDirectory() as tmp:
-        plots = make_plots(history, tmp) if any(re.fullmatch(r"layer\d+/rms", k)
-                                                for k in history.keys()) else {}
         write_html(os.path.join(rec.path, "report.html"),
-                   [{"title": rec.title, "summary_text": text, "summary": None, "plots": plots,
-                     "history": history}])
+                   [{"title": rec.title, "summary_text": text, "summary": None,
+                     "plots": _plots(rec, history, tmp), "history": history}])
+
+
+def _plots(rec, history, folder):
+    """The run plots that hold for a torch history, as ``{name: png}`` (none without matplotlib).
+
+    The norms plot is left out: its caption speaks of pure-decay and reference
+    lines that a torch run does not record. R's plot only where some tensor's
+    budget is known; a plot whose keys a run lacks is left out.
+    """
+    names = ["sum_vs_abs"]
+    if any(r.kind not in ("unknown", "none") for r in rec.current_rules()):
+        names.append("norm_budget")
+    try:
+        from .. import plot
+    except ImportError:
+        return {}
+    paths = {}
+    for name in names:
+        path = os.path.join(folder, f"{name}.png")
+        try:
+            getattr(plot, name)(history, path=path)
+        except (ImportError, KeyError):
+            continue
+        paths[name] = path
+    return paths

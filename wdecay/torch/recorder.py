@@ -182,7 +182,7 @@ class Recorder:
             if rule.kind not in ("sgd", "momentum", "adamw"):
                 continue
             rms = self._rms(t)
-            predicted = self._rms0[i] * t.pure
+            predicted = self._rms0[i] * abs(t.pure)
             out[f"{t.name}/predicted_rms"] = predicted
             out[f"{t.name}/rms_ratio"] = rms / predicted if predicted > 0 else math.nan
             if rule.kind != "adamw":
