@@ -24,7 +24,7 @@ Examples
 >>> round(adamw_timescale(1e-3, 0.1), 6)
 10000.0
 >>> round(adamw_equilibrium(0.5, 1e-3, 0.1), 6)
-0.025
+0.035355
 """
 
 from __future__ import annotations
