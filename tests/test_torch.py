@@ -209,16 +209,26 @@ def test_pure_decay_prediction_is_exact_without_gradient(kind):
 
 def test_adamw_predictions_are_recorded_beside_the_measured_rms():
     model = tiny()
-    opt = torch.optim.AdamW(groups(model, 0.2), lr=0.01)
+    opt = torch.optim.AdamW(groups(model, 0.2), lr=0.01, betas=(0.8, 0.99))
+    weight = model[0].weight
+    sq = []
+
+    def normalised(optimizer, args, kwargs):  # g / (sqrt(v_hat) + eps), from torch's own state
+        state = optimizer.state[weight]
+        v_hat = state["exp_avg_sq"] / (1 - 0.99 ** float(state["step"]))
+        sq.append(float((weight.grad / (v_hat.sqrt() + 1e-8)).pow(2).sum()))
+
     with watch(model, opt) as rec:
+        opt.register_step_post_hook(normalised)
         train(model, opt, 5, rec)
     h = rec.history
     assert h.last("0.weight/tau_steps") == pytest.approx(1 / (0.01 * 0.2))
     assert h.last("0.weight/tau_epochs") == pytest.approx(1 / (0.01 * 0.2) / 5)
-    Q = h.last("0.weight/budget_Q")
-    update_rms = np.sqrt(Q / (5 * 30)) / 0.01
+    update_rms = np.sqrt(sum(sq[5:]) / (5 * 30))
     assert h.last("0.weight/update_rms") == pytest.approx(update_rms, rel=1e-12)
     assert h.last("0.weight/eq_rms") == pytest.approx(update_rms * np.sqrt(0.01 / 0.4), rel=1e-12)
+    assert h.last("0.weight/eq_ratio") == pytest.approx(h.last("0.weight/rms") /
+                                                        h.last("0.weight/eq_rms"))
     assert "0.bias/eq_rms" not in h  # not decayed
 
 

@@ -126,7 +126,9 @@ class Tensor:
     """One watched parameter: its name, group, the pre-step copy and the epoch's sums.
 
     ``sums`` holds, on the parameter's device in float64, the epoch's sums of
-    D, G, Q, the measured change and ||d|| / ||u|| (for ``rho``).
+    D, G, Q, the measured change, ||d|| / ||u|| (for ``rho``) and, under AdamW,
+    ||g / (sqrt(v_hat) + eps)||^2, the normalised gradient before Adam's
+    first moment averages it (for the equilibrium estimate).
     """
 
     def __init__(self, name, param, group):
@@ -143,7 +145,7 @@ class Tensor:
         self._pure_v = 0.0
 
     def reset(self):
-        self.sums = torch.zeros(5, dtype=F64, device=self.param.device)
+        self.sums = torch.zeros(6, dtype=F64, device=self.param.device)
         self.steps = 0
 
 
@@ -240,6 +242,14 @@ class Decomposer:
             return (t.vd / denom).mul_(-r.lr / (1.0 - r.beta1 ** step))
         raise AssertionError(r.kind)
 
+    def _normalised_gradient(self, t):
+        """||g / (sqrt(v_hat) + eps)||^2 of this step (v the optimizer's second moment)."""
+        r, state = t.rule, self.optimizer.state[t.param]
+        step = _scalar(state["step"])
+        denom = torch.sqrt(state["exp_avg_sq"].to(F64)).div_(math.sqrt(1.0 - r.beta2 ** step))
+        n = t.param.grad.to(F64) / denom.add_(r.eps)
+        return _dot(n, n)
+
     def _post(self, t):
         p = t.param.detach()
         b = t.before if t.before.dtype == F64 else t.before.to(F64)
@@ -249,7 +259,7 @@ class Decomposer:
             t.d, t.u = None, None
             if self.budget:
                 nan = torch.tensor(math.nan, dtype=F64, device=s.device)
-                t.sums += torch.stack([nan, nan, nan, _dot(s, a + b), nan])
+                t.sums += torch.stack([nan, nan, nan, _dot(s, a + b), nan, nan])
                 t.steps += 1
             return
         d = self._decay_part(t, b)
@@ -260,13 +270,14 @@ class Decomposer:
         if not self.budget:
             return
         uu = _dot(u, u)
+        zero = torch.zeros((), dtype=F64, device=s.device)
+        ng = self._normalised_gradient(t) if t.rule.kind == "adamw" and t.stepped else zero
         if d is None:
-            zero = torch.zeros((), dtype=F64, device=s.device)
-            row = torch.stack([zero, 2.0 * _dot(b, u), uu, _dot(s, a + b), zero])
+            row = torch.stack([zero, 2.0 * _dot(b, u), uu, _dot(s, a + b), zero, ng])
         else:
             bd = b + d
             dd = _dot(d, d)
             rho = torch.where(uu > 0, torch.sqrt(dd / uu), torch.full_like(uu, math.nan))
-            row = torch.stack([_dot(d, b + bd), 2.0 * _dot(bd, u), uu, _dot(s, a + b), rho])
+            row = torch.stack([_dot(d, b + bd), 2.0 * _dot(bd, u), uu, _dot(s, a + b), rho, ng])
         t.sums += row
         t.steps += 1
