@@ -224,7 +224,9 @@ def test_adamw_predictions_are_recorded_beside_the_measured_rms():
     h = rec.history
     assert h.last("0.weight/tau_steps") == pytest.approx(1 / (0.01 * 0.2))
     assert h.last("0.weight/tau_epochs") == pytest.approx(1 / (0.01 * 0.2) / 5)
-    update_rms = np.sqrt(sum(sq[5:]) / (5 * 30))
+    every = wdecay.torch.decomposition.EVERY  # measured on every EVERY-th step of the tensor
+    last = [x for k, x in enumerate(sq) if k % every == 0 and k >= 5]
+    update_rms = np.sqrt(sum(last) / (len(last) * 30))
     assert h.last("0.weight/update_rms") == pytest.approx(update_rms, rel=1e-12)
     assert h.last("0.weight/eq_rms") == pytest.approx(update_rms * np.sqrt(0.01 / 0.4), rel=1e-12)
     assert h.last("0.weight/eq_ratio") == pytest.approx(h.last("0.weight/rms") /

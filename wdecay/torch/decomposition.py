@@ -44,6 +44,8 @@ UNKNOWN = "the decay part of this optimizer's step is unknown to wdecay"
 """The start of every statement that a decomposition is not available."""
 
 F64 = torch.float64
+SAMPLE = 4096  # entries of a tensor on which AdamW's normalised gradient is measured
+EVERY = 8  # ... and on every EVERY-th step of the tensor (its first step included)
 
 
 class Rule:
@@ -118,10 +120,6 @@ def decay_rule(optimizer, group_index):
     return _unknown(f"{name} is not one of SGD, Adam, AdamW")
 
 
-def _dot(x, y):
-    return torch.dot(x.reshape(-1), y.reshape(-1))
-
-
 class Tensor:
     """One watched parameter: its name, group, the pre-step copy and the epoch's sums.
 
@@ -133,7 +131,9 @@ class Tensor:
 
     def __init__(self, name, param, group):
         self.name, self.param, self.group = name, param, group
-        self.before = None           # the one copy of the tensor taken before each step
+        self.rows = None             # float64 (3, size): W before the step, its change s, d
+        self.before = None           # rows[0] shaped as the parameter: the one copy
+        self.sample = None           # the entries AdamW's normalised gradient is measured on
         self.rule = None             # this step's Rule
         self.stepped = False         # had a gradient, so the optimizer touched it
         self.vd = None               # the decay share of the velocity or first moment
@@ -146,14 +146,24 @@ class Tensor:
 
     def reset(self):
         self.sums = torch.zeros(6, dtype=F64, device=self.param.device)
+        self.host = [0.0] * 6  # the same sums kept in Python floats (CPU parameters)
         self.steps = 0
+        self.ng_steps = 0      # steps on which the normalised gradient was measured
+
+    def totals(self):
+        """The epoch's six sums as floats."""
+        return [a + b for a, b in zip(self.sums.tolist(), self.host)]
 
 
 class Decomposer:
     """Takes the pre-step copies and, after each step, the parts and the budget's sums."""
 
-    def __init__(self, optimizer, tensors, keep_parts=False, budget=True):
+    def __init__(self, optimizer, tensors, keep_parts=False, budget=True, host=None):
         self.optimizer, self.tensors = optimizer, tensors
+        # CPU parameters: the per-step Gram matrices are read and summed as Python floats
+        # (no device to synchronise); elsewhere the sums stay on the parameters' device
+        self.host = (all(t.param.device.type == "cpu" for t in tensors) if host is None
+                     else bool(host))
         self.keep_parts, self.budget = keep_parts, budget
         for t in tensors:
             state = optimizer.state.get(t.param, {})
@@ -161,7 +171,7 @@ class Decomposer:
             if state.get("momentum_buffer", 0) is None:
                 t.started = False
             t.reset()
-        self._rules = {}
+        self._matrices = {}
 
     def rules(self):
         """The current :class:`Rule` of every group (recomputed each step: cheap)."""
@@ -183,13 +193,15 @@ class Decomposer:
         return rule
 
     def pre_step(self):
-        """Before a step: the rules and the one copy of each tensor."""
+        """Before a step: the rules and the one copy of each tensor (in float64)."""
         self.rules_only()
         with torch.no_grad():
             for t in self.tensors:
-                if t.before is None:
-                    t.before = torch.empty_like(t.param, memory_format=torch.preserve_format)
-                t.before.copy_(t.param)
+                p = t.param
+                if t.rows is None:
+                    t.rows = torch.empty((3, p.numel()), dtype=F64, device=p.device)
+                    t.before = t.rows[0].view(p.shape)
+                t.before.copy_(p)
         self._copied = True
 
     def post_step(self):
@@ -216,68 +228,141 @@ class Decomposer:
         elif r.kind in ("adam", "unknown"):
             t.pure = math.nan  # not a factor on W
 
-    def _decay_part(self, t, b):
-        """d in float64 (None when it is 0), and the pure-decay factor's step."""
+    def _decay_part(self, t, b, out):
+        """d in float64 written into ``out``, or the factor c with d = -c W (None: d = 0)."""
         r = t.rule
         if not t.stepped or r.kind == "none":
             return None
         if r.kind == "sgd":
-            return b * (-r.lr * r.wd)
+            return r.lr * r.wd
         if r.kind == "adamw":
-            return b * (1.0 - r.lr * r.wd) - b
+            return 1.0 - (1.0 - r.lr * r.wd)  # the factor torch applies, as a change
+        if t.vd is None:
+            t.vd = torch.zeros_like(b)
         if r.kind == "momentum":
-            if t.vd is None:
-                t.vd = torch.zeros_like(b)
             t.vd.mul_(r.mu).add_(b, alpha=r.wd)
-            share = (b * r.wd).add_(t.vd, alpha=r.mu) if r.nesterov else t.vd
-            return share * (-r.lr)
+            if r.nesterov:
+                torch.mul(b, -r.lr * r.wd, out=out)
+                out.add_(t.vd, alpha=-r.lr * r.mu)
+            else:
+                torch.mul(t.vd, -r.lr, out=out)
+            return out
         if r.kind == "adam":
             state = self.optimizer.state[t.param]
             step = _scalar(state["step"])
-            if t.vd is None:
-                t.vd = torch.zeros_like(b)
             t.vd.mul_(r.beta1).add_(b, alpha=(1.0 - r.beta1) * r.wd)
-            denom = torch.sqrt(state["exp_avg_sq"].to(F64)).div_(math.sqrt(1.0 - r.beta2 ** step))
-            denom.add_(r.eps)
-            return (t.vd / denom).mul_(-r.lr / (1.0 - r.beta1 ** step))
+            out.copy_(state["exp_avg_sq"]).sqrt_().div_(math.sqrt(1.0 - r.beta2 ** step))
+            out.add_(r.eps)
+            torch.div(t.vd, out, out=out)
+            out.mul_(-r.lr / (1.0 - r.beta1 ** step))
+            return out
         raise AssertionError(r.kind)
 
+    def _measure_ng(self, t):
+        """True on the steps where AdamW's normalised gradient is measured (every EVERY-th)."""
+        if t.rule.kind != "adamw" or not t.stepped:
+            return False
+        t.ng_count = getattr(t, "ng_count", -1) + 1
+        if t.ng_count % EVERY:
+            return False
+        t.ng_steps += 1
+        return True
+
     def _normalised_gradient(self, t):
-        """||g / (sqrt(v_hat) + eps)||^2 of this step (v the optimizer's second moment)."""
+        """||g / (sqrt(v_hat) + eps)||^2 of this step (v the optimizer's second moment).
+
+        On a tensor of more than :data:`SAMPLE` entries it is the mean square over a
+        fixed random choice of SAMPLE entries (drawn once, seed 0) times the size, and
+        it is measured on every :data:`EVERY`-th step only: an estimate's input, at a
+        cost independent of the tensor's size.
+        """
         r, state = t.rule, self.optimizer.state[t.param]
+        g, v = t.param.grad.reshape(-1), state["exp_avg_sq"].reshape(-1)
+        if t.sample is None:
+            t.sample = (torch.randperm(g.numel(), generator=torch.Generator().manual_seed(0))[
+                :SAMPLE].sort().values.to(g.device) if g.numel() > SAMPLE else False)
+        scale = 1.0
+        if t.sample is not False:
+            g, v, scale = g[t.sample], v[t.sample], g.numel() / SAMPLE
         step = _scalar(state["step"])
-        denom = torch.sqrt(state["exp_avg_sq"].to(F64)).div_(math.sqrt(1.0 - r.beta2 ** step))
-        n = t.param.grad.to(F64) / denom.add_(r.eps)
-        return _dot(n, n)
+        n = g.to(F64) / (torch.sqrt(v.to(F64)) / math.sqrt(1.0 - r.beta2 ** step) + r.eps)
+        return torch.dot(n, n) * scale
 
     def _post(self, t):
+        """This step's D, G, Q, measured change, rho (and AdamW's ||n||^2) added to the sums.
+
+        With b = W before, s = W after - W before and d the decay part, u = s - d::
+
+            D = 2 <b, d> + ||d||^2,  G = 2 <b + d, s - d>,  Q = ||s - d||^2,
+            measured = 2 <b, s> + ||s||^2 = ||W after||^2 - ||W before||^2,
+
+        from the Gram matrix of the rows (b, s, d): one pass over them.
+        """
         p = t.param.detach()
-        b = t.before if t.before.dtype == F64 else t.before.to(F64)
-        a = p if p.dtype == F64 else p.to(F64)
-        s = a - b
+        rows, b = t.rows, t.before
+        s = rows[1].view(p.shape)
+        torch.sub(p, b, out=s)  # in float64, exact for float32 parameters
         if t.rule.kind == "unknown":
-            t.d, t.u = None, None
+            t.d = t.u = None
             if self.budget:
-                nan = torch.tensor(math.nan, dtype=F64, device=s.device)
-                t.sums += torch.stack([nan, nan, nan, _dot(s, a + b), nan, nan])
+                gram = rows[:2] @ rows[:2].T
+                t.sums[3] += 2.0 * gram[0, 1] + gram[1, 1]
+                t.sums[[0, 1, 2, 4, 5]] = math.nan
                 t.steps += 1
             return
-        d = self._decay_part(t, b)
-        u = s if d is None else s - d
+        d = self._decay_part(t, b, rows[2].view(p.shape))
         if self.keep_parts:
-            t.d = torch.zeros_like(b) if d is None else d
-            t.u = u
+            t.d = (torch.zeros_like(b) if d is None else
+                   b * -d if isinstance(d, float) else d.clone())
+            t.u = s - t.d
         if not self.budget:
             return
-        uu = _dot(u, u)
-        zero = torch.zeros((), dtype=F64, device=s.device)
-        ng = self._normalised_gradient(t) if t.rule.kind == "adamw" and t.stepped else zero
-        if d is None:
-            row = torch.stack([zero, 2.0 * _dot(b, u), uu, _dot(s, a + b), zero, ng])
+        factor = d is None or isinstance(d, float)
+        c = 0.0 if d is None else d
+        if self.host:  # one read of the small Gram matrix, then Python floats
+            if factor:  # d = -c b
+                (bb, bs), (_, ss) = (rows[:2] @ rows[:2].T).tolist()
+                D, G = (c * c - 2.0 * c) * bb, 2.0 * (1.0 - c) * (bs + c * bb)
+                Q, dd = ss + 2.0 * c * bs + c * c * bb, c * c * bb
+            else:
+                (bb, bs, bd), (_, ss, sd), (_, _, dd) = (rows @ rows.T).tolist()
+                D, G, Q = 2.0 * bd + dd, 2.0 * (bs - bd + sd - dd), ss - 2.0 * sd + dd
+            ng = float(self._normalised_gradient(t)) if self._measure_ng(t) else 0.0
+            rho = math.sqrt(dd / Q) if Q > 0 else math.nan
+            for i, x in enumerate((D, G, Q, 2.0 * bs + ss, rho, ng)):
+                t.host[i] += x
+            t.steps += 1
+            return
+        if factor:
+            gram = (rows[:2] @ rows[:2].T).reshape(-1)  # bb, bs, sb, ss
+            M = self._factor_matrix(c, p.device)
         else:
-            bd = b + d
-            dd = _dot(d, d)
-            rho = torch.where(uu > 0, torch.sqrt(dd / uu), torch.full_like(uu, math.nan))
-            row = torch.stack([_dot(d, b + bd), 2.0 * _dot(bd, u), uu, _dot(s, a + b), rho, ng])
-        t.sums += row
+            gram = (rows @ rows.T).reshape(-1)  # bb, bs, bd, sb, ss, sd, db, ds, dd
+            M = self._general_matrix(p.device)
+        v = M @ gram  # D, G, Q, measured, ||d||^2
+        t.sums[:4] += v[:4]
+        t.sums[4] += torch.sqrt(v[4] / v[2])
+        if self._measure_ng(t):
+            t.sums[5] += self._normalised_gradient(t)
         t.steps += 1
+
+    def _factor_matrix(self, c, device):
+        """(D, G, Q, measured, ||d||^2) = M (bb, bs, sb, ss) for d = -c b (cached per c)."""
+        key = ("factor", c, device)
+        if key not in self._matrices:
+            self._matrices[key] = torch.tensor(
+                [[c * c - 2.0 * c, 0, 0, 0], [2.0 * (1.0 - c) * c, 2.0 * (1.0 - c), 0, 0],
+                 [c * c, c, c, 1.0], [0, 1.0, 1.0, 1.0], [c * c, 0, 0, 0]],
+                dtype=F64, device=device)
+        return self._matrices[key]
+
+    def _general_matrix(self, device):
+        """(D, G, Q, measured, ||d||^2) = M (bb, bs, bd, sb, ss, sd, db, ds, dd)."""
+        key = ("general", device)
+        if key not in self._matrices:
+            #   D = 2 bd + dd, G = 2 (bs - bd + ds - dd), Q = ss - 2 ds + dd, measured = 2 bs + ss
+            self._matrices[key] = torch.tensor(
+                [[0, 0, 1, 0, 0, 0, 1, 0, 1], [0, 1, -1, 1, 0, 1, -1, 1, -2],
+                 [0, 0, 0, 0, 1, -1, 0, -1, 1], [0, 1, 0, 1, 1, 0, 0, 0, 0],
+                 [0, 0, 0, 0, 0, 0, 0, 0, 1]], dtype=F64, device=device)
+        return self._matrices[key]

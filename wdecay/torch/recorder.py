@@ -149,7 +149,7 @@ class Recorder:
         What :class:`~wdecay.monitors.NormBudget` records on a torch model: it reads
         them here instead of summing numpy dot products per step.
         """
-        sums = [t.sums[:5].tolist() for t in self.tensors]
+        sums = [t.totals()[:5] for t in self.tensors]
         return [row[:4] for row in sums], [row[4] for row in sums], self._steps
 
     # -- the user side ---------------------------------------------------------------
@@ -190,10 +190,10 @@ class Recorder:
             tau = adamw_timescale(rule.lr, rule.wd)
             out[f"{t.name}/tau_steps"] = tau
             out[f"{t.name}/tau_epochs"] = tau / self._steps if self._steps else math.nan
-            if self._steps and self.budget:
+            if t.ng_steps and self.budget:
                 # the normalised gradient g / (sqrt(v_hat) + eps), before the first moment
                 # averages it: its RMS is the update RMS of the random-walk balance
-                update_rms = math.sqrt(float(t.sums[5]) / (self._steps * t.param.numel()))
+                update_rms = math.sqrt(t.totals()[5] / (t.ng_steps * t.param.numel()))
                 eq = adamw_equilibrium(update_rms, rule.lr, rule.wd)
             else:
                 update_rms = eq = math.nan
