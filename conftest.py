@@ -2,7 +2,7 @@
 
 import importlib.util
 
-OPTIONAL = {"matplotlib": ["wdecay/plot.py"]}
+OPTIONAL = {"matplotlib": ["wdecay/plot.py"], "torch": ["wdecay/torch"]}
 
 collect_ignore = ["wdecay/__main__.py"]
 for module, paths in OPTIONAL.items():
