@@ -301,7 +301,7 @@ class Decomposer:
         p = t.param.detach()
         rows, b = t.rows, t.before
         s = rows[1].view(p.shape)
-        torch.sub(p, b, out=s)  # in float64, exact for float32 parameters
+        s.copy_(p).sub_(b)  # in float64: exact for float32 parameters
         if t.rule.kind == "unknown":
             t.d = t.u = None
             if self.budget:
