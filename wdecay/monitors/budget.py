@@ -40,7 +40,9 @@ class NormBudget(Monitor):
 
     ``rho`` misleads: the gradient step is far larger than the decay step, yet
     mostly orthogonal to W, so it barely changes ||W||; R measures the part that
-    does. Per-batch: it costs a few dot products per layer and step.
+    does. Per-batch: it costs a few dot products per layer and step. An engine
+    that sums D, G, Q itself (:mod:`wdecay.torch`) offers ``state.budget_producer``;
+    the monitor then reads its sums at the end of each epoch.
 
     Examples
     --------
