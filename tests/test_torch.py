@@ -326,3 +326,17 @@ def test_agrees_with_wdecay_over_five_epochs(name):
     worst, count = agree(name, rows=4000, epochs=5)
     assert count >= 40
     assert worst < 1e-10
+
+
+@pytest.mark.parametrize("cls", [torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW])
+def test_foreach_variants_get_the_same_decomposition(cls):
+    """foreach=True runs the same update equations in batched kernels: the same rule applies."""
+    budgets = []
+    for foreach in (False, True):
+        model = tiny()
+        kwargs = {"momentum": 0.9} if cls is torch.optim.SGD else {}
+        opt = cls(groups(model, 0.05), lr=0.05, foreach=foreach, **kwargs)
+        with watch(model, opt) as rec:
+            train(model, opt, 4, rec, epochs=1)
+        budgets.append([rec.history.last(f"0.weight/budget_{k}") for k in "DGQ"])
+    assert np.allclose(budgets[0], budgets[1], rtol=1e-9)
