@@ -3,7 +3,8 @@
 import importlib.util
 
 # numba_backend imports without numba, but its doctests show the kernel's answers
-OPTIONAL = {"matplotlib": ["wdecay/plot.py"], "numba": ["wdecay/numba_backend.py"]}
+OPTIONAL = {"matplotlib": ["wdecay/plot.py"], "numba": ["wdecay/numba_backend.py"],
+            "torch": ["wdecay/torch"]}
 
 collect_ignore = ["wdecay/__main__.py"]
 for module, paths in OPTIONAL.items():

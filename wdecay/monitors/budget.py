@@ -40,7 +40,9 @@ class NormBudget(Monitor):
 
     ``rho`` misleads: the gradient step is far larger than the decay step, yet
     mostly orthogonal to W, so it barely changes ||W||; R measures the part that
-    does. Per-batch: it costs a few dot products per layer and step.
+    does. Per-batch: it costs a few dot products per layer and step. An engine
+    that sums D, G, Q itself (:mod:`wdecay.torch`) offers ``state.budget_producer``;
+    the monitor then reads its sums at the end of each epoch.
 
     Examples
     --------
@@ -61,11 +63,13 @@ class NormBudget(Monitor):
         self.threshold = check_scalar(threshold, "threshold")
 
     def on_train_begin(self, state):
+        # an engine that sums the budget itself (wdecay.torch) offers budget_producer
+        self._producer = getattr(state, "budget_producer", None)
         # a decay that is a pure factor a (no shrink, applied as its own step) gives
         # D = (a^2 - 1) ||W||^2 exactly; otherwise D follows from d and u
         reg, opt = state.regularizer, state.optimizer
         self._factor = None
-        if not reg.has_shrink and (opt is None or opt.decoupled):
+        if self._producer is None and not reg.has_shrink and (opt is None or opt.decoupled):
             self._factor = reg.factor(state.eta, state.n)
         if len(state.history) == 0 or not hasattr(self, "tailoff"):  # not a continued run
             self.tailoff = {}
@@ -97,9 +101,12 @@ class NormBudget(Monitor):
 
     def on_epoch_begin(self, state):
         self._reset(len(state.weights))
-        self._norm2 = [float(np.vdot(w, w)) for w in state.weights]
+        if self._producer is None:
+            self._norm2 = [float(np.vdot(w, w)) for w in state.weights]
 
     def on_batch_end(self, state):
+        if self._producer is not None:
+            return None
         if self._factor is not None:
             return self._factor_step(state, self._factor)
         rows = []
@@ -143,6 +150,9 @@ class NormBudget(Monitor):
         return np.array(self._last, dtype=float)
 
     def on_epoch_end(self, state):
+        if self._producer is not None and state.epoch > 0:
+            self._sums, self._rho, self._steps = self._producer.budget_sums()
+            self._last = []
         out = {}
         for l in range(1, len(state.weights) + 1):
             D, G, Q, measured = self._sums[l - 1] if self._steps else (math.nan,) * 4

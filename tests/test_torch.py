@@ -1,0 +1,342 @@
+"""wdecay.torch: watching changes nothing, the exact budget, names, files, agreement with wdecay."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="wdecay.torch needs PyTorch (pip install torch==2.13.0)")
+
+import wdecay  # noqa: E402
+import wdecay.datasets  # noqa: E402
+from wdecay.monitors import AngularUpdate, Monitor, NormBudget, SumVsAbsSum, WeightNorms  # noqa: E402
+from wdecay.torch import UNKNOWN, book, watch  # noqa: E402
+
+torch.set_num_threads(1)
+
+OPTIMIZERS = {
+    "sgd": lambda g: torch.optim.SGD(g, lr=0.3),
+    "momentum": lambda g: torch.optim.SGD(g, lr=0.1, momentum=0.9),
+    "nesterov": lambda g: torch.optim.SGD(g, lr=0.1, momentum=0.9, nesterov=True),
+    "adam": lambda g: torch.optim.Adam(g, lr=0.01),
+    "adamw": lambda g: torch.optim.AdamW(g, lr=0.01),
+}
+WDECAY = {"sgd": None, "momentum": wdecay.optim.Momentum(0.9),
+          "nesterov": wdecay.optim.Nesterov(0.9), "adam": wdecay.optim.Adam(),
+          "adamw": wdecay.optim.AdamW()}
+
+
+def tiny(dtype=torch.float64, seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Sigmoid(),
+                               torch.nn.Linear(5, 3)).to(dtype)
+
+
+def train(model, opt, steps, rec=None, epochs=2, seed=1):
+    gen = torch.Generator().manual_seed(seed)
+    dtype = next(model.parameters()).dtype
+    for _ in range(epochs):
+        for _ in range(steps):
+            x = torch.randn(8, 6, generator=gen, dtype=dtype)
+            opt.zero_grad()
+            model(x).pow(2).sum().backward()
+            opt.step()
+        if rec is not None:
+            rec.epoch_end()
+
+
+def groups(model, wd):
+    return book.parameter_groups(model, wd) if isinstance(model, book.BookNetwork) else [
+        {"params": [p for n, p in model.named_parameters() if n.endswith("weight")],
+         "weight_decay": wd},
+        {"params": [p for n, p in model.named_parameters() if n.endswith("bias")],
+         "weight_decay": 0.0}]
+
+
+def test_import_wdecay_does_not_import_torch():
+    out = subprocess.run([sys.executable, "-c", "import sys, wdecay, wdecay.monitors; "
+                          "print('torch' in sys.modules)"], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.stdout.strip() == "False"
+
+
+def test_missing_torch_gives_one_line_install_hint():
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "try:\n    import wdecay.torch\nexcept ImportError as e:\n    print(e)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert "pip install torch==2.13.0" in out.stdout and "wdecay[torch]" in out.stdout
+    assert out.stdout.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_watching_does_not_change_training(name):
+    finals = []
+    for watched in (False, True):
+        model = tiny()
+        opt = OPTIMIZERS[name](groups(model, 0.05))
+        if watched:
+            with watch(model, opt, monitors=[WeightNorms(), NormBudget(), AngularUpdate()]) as rec:
+                train(model, opt, 5, rec)
+        else:
+            train(model, opt, 5)
+        finals.append([p.detach().clone() for p in model.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(*finals))
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_budget_identity(name, dtype, tol):
+    model = tiny(dtype)
+    opt = OPTIMIZERS[name](groups(model, 0.05))
+    with watch(model, opt) as rec:
+        train(model, opt, 6, rec)
+    h = rec.history
+    for t in rec.tensors:
+        D, G, Q, M = (h[f"{t.name}/budget_{k}"][1:] for k in ("D", "G", "Q", "measured"))
+        scale = np.max(np.abs([D, G, Q, M]), axis=0)
+        assert np.all(np.abs(D + G + Q - M) <= tol * scale), t.name
+        if t.name.endswith("bias"):  # the no-decay group: no decay part
+            assert np.all(D == 0)
+        else:
+            assert np.all(D < 0)
+    # measured is the change of ||W||^2 between records, to rounding of the norms
+    fro2 = h["0.weight/fro2"]
+    assert np.allclose(np.diff(fro2), h["0.weight/budget_measured"][1:], rtol=1e-3 if
+                       dtype == torch.float32 else 1e-9)
+
+
+def test_names_groups_and_decay_rules():
+    model = tiny()
+    opt = torch.optim.AdamW(groups(model, 0.1), lr=0.01)
+    rec = watch(model, opt)
+    first = rec.history.records[0]
+    assert "0.weight/rms" in first and "2.bias/abs_sum" in first and "layer1/rms" not in first
+    assert first["0.weight/decay_rule"].startswith("decoupled weight decay, AdamW")
+    assert first["0.bias/decay_rule"] == "no weight decay (weight_decay = 0)"
+    rec.close()
+
+
+@pytest.mark.parametrize("make,why", [
+    (lambda p: torch.optim.RMSprop(p, lr=0.01, weight_decay=0.1), "not one of SGD"),
+    (lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.5, weight_decay=0.1),
+     "dampening"),
+    (lambda p: torch.optim.Adam(p, lr=0.01, amsgrad=True, weight_decay=0.1), "amsgrad"),
+    (lambda p: torch.optim.SGD(p, lr=0.1, maximize=True, weight_decay=0.1), "maximize"),
+])
+def test_unknown_decomposition_records_only_the_measured_change(make, why):
+    model = tiny()
+    opt = make(model.parameters())
+    with watch(model, opt) as rec:
+        train(model, opt, 3, rec, epochs=1)
+    h = rec.history
+    rule = h.records[0]["0.weight/decay_rule"]
+    assert rule.startswith(UNKNOWN) and why in rule
+    assert np.isnan(h.last("0.weight/budget_D")) and np.isnan(h.last("0.weight/R"))
+    assert np.isfinite(h.last("0.weight/budget_measured"))
+    assert "0.weight/predicted_rms" not in h
+
+
+def test_attached_after_momentum_started_is_unknown():
+    model = tiny()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)
+    train(model, opt, 2, epochs=1)
+    with watch(model, opt) as rec:
+        train(model, opt, 2, rec, epochs=1)
+    assert np.isnan(rec.history.last("0.weight/budget_D"))
+
+
+def test_per_batch_numpy_monitors_see_the_parts():
+    seen = []
+
+    class Parts(Monitor):
+        def on_batch_end(self, state):
+            for before, after, d, u in zip(state.weights_before, state.weights,
+                                           state.decay_update, state.gradient_update):
+                seen.append(float(np.max(np.abs(before + d + u - after))))
+                assert not after.flags.writeable and not d.flags.writeable
+
+    model = tiny()
+    opt = torch.optim.SGD(groups(model, 0.1), lr=0.1, momentum=0.5)
+    with watch(model, opt, monitors=[Parts(), AngularUpdate()]) as rec:
+        train(model, opt, 3, rec, epochs=1)
+    assert len(seen) == 3 * 4 and max(seen) < 1e-15
+    assert rec.history.last("0.weight/angle") > 0
+
+
+def test_close_detaches_and_refuses_more_records():
+    model = tiny()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rec = watch(model, opt, monitors=[WeightNorms()])
+    rec.close()
+    train(model, opt, 2, epochs=1)  # no hook left to call
+    assert len(rec.history) == 1
+    with pytest.raises(RuntimeError, match="closed"):
+        rec.epoch_end()
+
+
+def test_monitors_needing_wdecays_network_are_refused():
+    model = tiny()
+    with pytest.raises(ValueError, match="Balance needs wdecay's own network"):
+        watch(model, torch.optim.SGD(model.parameters(), lr=0.1),
+              monitors=[wdecay.monitors.Balance()])
+
+
+@pytest.mark.parametrize("kind", ["sgd", "momentum", "nesterov", "adamw"])
+def test_pure_decay_prediction_is_exact_without_gradient(kind):
+    """With a zero loss only decay moves the weights: the prediction is the measured RMS."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3).double()
+    make = {"sgd": lambda p: torch.optim.SGD(p, lr=0.5, weight_decay=0.1),
+            "momentum": lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.8, weight_decay=0.1),
+            "nesterov": lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.8, nesterov=True,
+                                                   weight_decay=0.1),
+            "adamw": lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.5)}[kind]
+    opt = make(model.parameters())
+    with watch(model, opt) as rec:
+        for _ in range(3):
+            for _ in range(7):
+                opt.zero_grad()
+                (0.0 * model(torch.ones(2, 4, dtype=torch.float64)).sum()).backward()
+                opt.step()
+            rec.epoch_end()
+    h = rec.history
+    assert np.allclose(h["weight/predicted_rms"], h["weight/rms"], rtol=1e-12)
+    assert h.last("weight/rms") < 0.9 * h["weight/rms"][0]
+
+
+def test_adamw_predictions_are_recorded_beside_the_measured_rms():
+    model = tiny()
+    opt = torch.optim.AdamW(groups(model, 0.2), lr=0.01, betas=(0.8, 0.99))
+    weight = model[0].weight
+    sq = []
+
+    def normalised(optimizer, args, kwargs):  # g / (sqrt(v_hat) + eps), from torch's own state
+        state = optimizer.state[weight]
+        v_hat = state["exp_avg_sq"] / (1 - 0.99 ** float(state["step"]))
+        sq.append(float((weight.grad / (v_hat.sqrt() + 1e-8)).pow(2).sum()))
+
+    with watch(model, opt) as rec:
+        opt.register_step_post_hook(normalised)
+        train(model, opt, 5, rec)
+    h = rec.history
+    assert h.last("0.weight/tau_steps") == pytest.approx(1 / (0.01 * 0.2))
+    assert h.last("0.weight/tau_epochs") == pytest.approx(1 / (0.01 * 0.2) / 5)
+    every = wdecay.torch.decomposition.EVERY  # measured on every EVERY-th step of the tensor
+    last = [x for k, x in enumerate(sq) if k % every == 0 and k >= 5]
+    update_rms = np.sqrt(sum(last) / (len(last) * 30))
+    assert h.last("0.weight/update_rms") == pytest.approx(update_rms, rel=1e-12)
+    assert h.last("0.weight/eq_rms") == pytest.approx(update_rms * np.sqrt(0.01 / 0.4), rel=1e-12)
+    assert h.last("0.weight/eq_ratio") == pytest.approx(h.last("0.weight/rms") /
+                                                        h.last("0.weight/eq_rms"))
+    assert "0.bias/eq_rms" not in h  # not decayed
+
+
+def test_files_history_and_report(tmp_path):
+    model = tiny()
+    opt = torch.optim.RMSprop(groups(model, 0.1), lr=0.01)
+    with watch(model, opt, path=tmp_path, title="<rms>") as rec:
+        train(model, opt, 3, rec)
+    names = sorted(os.listdir(tmp_path))
+    assert {"history.csv", "history.json", "report.html"} <= set(names)
+    back = wdecay.History.from_csv(tmp_path / "history.csv")
+    assert back["0.weight/rms"].tolist() == rec.history["0.weight/rms"].tolist()
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "&lt;rms&gt;" in page and "torch.optim.RMSprop" in page and "0.weight" in page
+    assert "pure decay predicts" not in page and "R = (G + Q)/(-D) =" not in page and "the decay part is unknown" in page
+
+
+def test_resume_appends_to_the_same_history(tmp_path):
+    model = tiny()
+    opt = torch.optim.SGD(groups(model, 0.1), lr=0.1)
+    with watch(model, opt, path=tmp_path, monitors=[WeightNorms()]) as rec:
+        train(model, opt, 2, rec, epochs=1)
+    with watch(model, opt, path=tmp_path, monitors=[WeightNorms()], mode="resume") as rec:
+        train(model, opt, 2, rec, epochs=1)
+    assert wdecay.History.from_csv(tmp_path / "history.csv")["epoch"].tolist() == [0, 1, 2]
+
+
+# -- agreement with wdecay's own engine ---------------------------------------------
+
+def monitors():
+    return [WeightNorms(), wdecay.monitors.LayerStatistics(), SumVsAbsSum(), NormBudget()]
+
+
+def shared_keys(h, th):
+    """wdecay's layer keys present in the torch history under fc{l}.weight, and the totals that
+    mean the same (the penalty; total/fro2 and total/l1 also sum the biases on torch)."""
+    out = {}
+    for key in h.keys():
+        if key.startswith("layer"):
+            layer, rest = key.split("/", 1)
+            tkey = f"fc{layer[5:]}.weight/{rest}"
+            if tkey in th:
+                out[key] = tkey
+        elif key in ("total/penalty", "total/penalized"):
+            out[key] = key
+    return out
+
+
+def agree(name, rows, epochs, lmbda=5.0, batch_size=10, seed=2):
+    (X, y), _, _ = wdecay.datasets.load_mnist_sample()
+    X, y = X[:rows], y[:rows]
+    n = len(X)
+    eta = {"sgd": 0.5, "momentum": 0.1, "nesterov": 0.1, "adam": 1e-3, "adamw": 1e-3}[name]
+    net = wdecay.Network([784, 30, 10], seed=1)
+    model = book.from_network(net)
+    h = net.fit(X, y, epochs=epochs, batch_size=batch_size, eta=eta,
+                regularizer=wdecay.L2(lmbda), monitors=monitors(), seed=seed,
+                optimizer=WDECAY[name], backend="numpy")
+    opt = OPTIMIZERS[name](book.parameter_groups(model, lmbda / n))
+    for group in opt.param_groups:
+        group["lr"] = eta
+    Xt, Y = torch.from_numpy(X), torch.nn.functional.one_hot(torch.from_numpy(y), 10).double()
+    rng = np.random.default_rng(seed)
+    with watch(model, opt, monitors=monitors(), n=n) as rec:
+        for _ in range(epochs):
+            for idx in book.batches(rng, n, batch_size):
+                idx = torch.from_numpy(idx)
+                opt.zero_grad()
+                book.cost(model.logits(Xt[idx]), Y[idx]).backward()
+                opt.step()
+            rec.epoch_end()
+    keys = shared_keys(h, rec.history)
+    worst = 0.0
+    for key, tkey in keys.items():
+        a, b = np.asarray(h[key], float), np.asarray(rec.history[tkey], float)
+        assert np.array_equal(np.isnan(a), np.isnan(b)), key
+        ok = ~np.isnan(a)
+        err = np.abs(a[ok] - b[ok]) / np.maximum(np.abs(a[ok]), 1e-300)
+        worst = max(worst, float(err.max(initial=0.0)))
+    return worst, len(keys)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_agrees_with_wdecay_on_a_subset(name):
+    worst, count = agree(name, rows=200, epochs=2)
+    assert count >= 40
+    assert worst < 1e-10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_agrees_with_wdecay_over_five_epochs(name):
+    worst, count = agree(name, rows=4000, epochs=5)
+    assert count >= 40
+    assert worst < 1e-10
+
+
+@pytest.mark.parametrize("cls", [torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW])
+def test_foreach_variants_get_the_same_decomposition(cls):
+    """foreach=True runs the same update equations in batched kernels: the same rule applies."""
+    budgets = []
+    for foreach in (False, True):
+        model = tiny()
+        kwargs = {"momentum": 0.9} if cls is torch.optim.SGD else {}
+        opt = cls(groups(model, 0.05), lr=0.05, foreach=foreach, **kwargs)
+        with watch(model, opt) as rec:
+            train(model, opt, 4, rec, epochs=1)
+        budgets.append([rec.history.last(f"0.weight/budget_{k}") for k in "DGQ"])
+    assert np.allclose(budgets[0], budgets[1], rtol=1e-9)

@@ -1,0 +1,88 @@
+"""docs/torch.rst: its table is the stored output of examples/torch_adamw_equilibrium.py, and its
+claims about that table hold; the torch examples run (small settings) and say what they promise."""
+
+import json
+import os
+import pathlib
+import runpy
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch", reason="wdecay.torch needs PyTorch (pip install torch==2.13.0)")
+
+ROOT = pathlib.Path(__file__).parents[1]
+EXAMPLES = ROOT / "examples"
+STORED = ROOT / "docs" / "figures" / "torch_adamw_equilibrium.json"
+
+
+def run(name, cwd, *args):
+    env = dict(os.environ, WDECAY_EXAMPLE_SMALL="1", MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join([str(ROOT), *sys.path]))
+    proc = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def stored_rows():
+    return json.loads(STORED.read_text())["rows"]
+
+
+def by(rows, model, tensor):
+    return next(r for r in rows if r["model"] == model and r["tensor"] == tensor)
+
+
+def test_docs_table_is_the_stored_output():
+    script = runpy.run_path(str(EXAMPLES / "torch_adamw_equilibrium.py"))
+    page = (ROOT / "docs" / "torch.rst").read_text(encoding="utf-8")
+    assert script["rst_table"](stored_rows()) in page
+
+
+def test_docs_claims_about_the_table():
+    rows = stored_rows()
+    assert all(abs(r["Q_ratio"] + r["G_ratio"] - 1) < 0.15 for r in rows)  # R about 1: settled
+    ln = [by(rows, m, "fc1.weight") for m in ("MLP+LN", "MLP+LN, beta1=0")]
+    assert all(r["ratio"] < 1.5 for r in ln)  # within a factor 1.5
+    assert sorted(r["ratio"] for r in rows)[:2] == sorted(r["ratio"] for r in ln)  # closest
+    assert 0.4 < ln[1]["Q_ratio"] < 0.6  # about half of the balance with beta1 = 0
+    fc2 = [by(rows, m, "fc2.weight")["ratio"] for m in ("MLP", "MLP+LN", "MLP+LN, beta1=0")]
+    assert all(3 < x < 7 for x in fc2)
+    assert all(r["Q_ratio"] < 0.05 for r in rows if "beta1=0" not in r["model"])
+    settings = json.loads(STORED.read_text())["settings"]
+    assert settings == {"lr": 3e-3, "weight_decay": 1.0, "batch_size": 50, "n": 4000,
+                        "epochs": 15, "dtype": "float32"}
+    assert all(r["tau_epochs"] == pytest.approx(1 / (3e-3 * 1.0) / 80) for r in rows)
+
+
+@pytest.mark.slow
+def test_equilibrium_script_small(tmp_path):
+    out = run("torch_adamw_equilibrium.py", tmp_path)
+    data = json.loads((tmp_path / "torch_adamw_equilibrium.json").read_text())
+    assert data["settings"]["n"] == 500 and "measured / estimate" in out
+    for r in data["rows"]:
+        # rms_end is WeightNorms' float32 figure, the ratio uses the RMS in float64
+        assert r["ratio"] == pytest.approx(r["rms_end"] / r["eq_rms"], rel=1e-6)
+        assert np.isfinite([r["Q_ratio"], r["G_ratio"]]).all()
+
+
+@pytest.mark.slow
+def test_torch_mlp_agrees_with_wdecay(tmp_path):
+    out = run("torch_mlp.py", tmp_path)
+    rows = [line.split() for line in out.splitlines() if line[:4] in ("SGD ", "mome", "Nest",
+                                                                     "Adam")]
+    assert len(rows) == 5
+    for row in rows:
+        i = next(k for k, w in enumerate(row) if w == "42")  # shared keys
+        assert float(row[i + 1]) < 1e-10, row
+    assert (tmp_path / "torch_mlp" / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_torch_cnn(tmp_path):
+    out = run("torch_cnn.py", tmp_path)
+    assert out.count("epoch ") >= 2 and "tau = 1/(lr wd)" in out
+    page = (tmp_path / "torch_cnn" / "report.html").read_text(encoding="utf-8")
+    assert "conv2.weight" in page and "no weight decay" in page
