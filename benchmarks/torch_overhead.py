@@ -16,7 +16,6 @@ weights (biases without decay), on the embedded MNIST digits tiled to
 
 import argparse
 
-import numpy as np
 import torch
 from _common import interleaved, mnist_tiled
 

@@ -1,7 +1,6 @@
 """The command line: help, checked arguments, kept results, one-line errors, resume, wdecay path."""
 
 import json
-import math
 import os
 import signal
 import subprocess

@@ -96,7 +96,6 @@ def check_truth(history, summary, text):
             if "gives back" in line:  # the gradient gives back only with R >= 0
                 assert R[-1] >= 0, line
             if "gave back" in line:
-                D = series(history, l, "budget_D")[1:]
                 GQ = series(history, l, "budget_G")[1:] + series(history, l, "budget_Q")[1:]
                 assert GQ.sum() >= 0, line
         k0 = series(history, l, "kappa")[0]

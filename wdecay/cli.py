@@ -786,8 +786,8 @@ def path_header(settings):
         f"  grid:     {grid}",
         f"  C0:       the {COST_TEXT[s['model']]} over the training examples, without the "
         f"penalty; eval C0 the same on the evaluation examples",
-        f"  residual: 2-norm of the gradient of C0 + penalty at the solution (for L1, the part "
-        f"no subgradient cancels); 0 at the exact optimum",
+        "  residual: 2-norm of the gradient of C0 + penalty at the solution (for L1, the part "
+        "no subgradient cancels); 0 at the exact optimum",
     ]
 
 
@@ -930,10 +930,10 @@ def path(args, stream=None):
                              ("path_norm", plot.path_norm), ("path_costs", plot.path_costs)):
                 plot_paths[name] = os.path.join(args.out, f"{name}.png")
                 fn(result, path=plot_paths[name])
-        page_text = "\n".join(header + [""] + path_table(rows) + ["", text])
-        _write_report(os.path.join(args.out, "report.html"),
-                      [{"title": f"wdecay path: {task}", "summary_text": page_text,
-                        "summary": summary, "plots": plot_paths, "history": History()}])
+        from .report import write_path_html
+
+        write_path_html(os.path.join(args.out, "report.html"), rows, settings, plot_paths,
+                        "\n".join(header + ["", text]))
     return result
 
 

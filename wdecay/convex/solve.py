@@ -165,7 +165,7 @@ def fit_optimum(X, y, lmbda, model="logistic", penalty="l2", tol=1e-10, init=Non
     check_scalar(tol, "tol", low=0, inclusive=False)
     check_scalar(maxiter, "maxiter", kind=numbers.Integral, low=1)
     X, Y = prepare(X, y, model)
-    n, d, k = len(X), X.shape[1], Y.shape[1]
+    d, k = X.shape[1], Y.shape[1]
     unpenalized = lmbda == 0 and not model.real_targets
     proved = unpenalized and _check_bounded(model, X, Y)
     exact = model.l2_closed_form(X, Y, lmbda) if penalty == "l2" else None
