@@ -26,7 +26,6 @@ import numpy as np
 from ._threads import blas_threads
 from ._validation import check_features, check_targets
 from .monitors.base import Monitor, MonitorList
-from .monitors.metrics import Accuracy, Cost
 
 TRAINING_BLAS_THREADS = 1  # measured fastest at batch sizes 10-100; benchmarks/blas_threads.py
 
@@ -109,12 +108,8 @@ def check_evaluation(evaluation_data, network):
     return X_eval, labels
 
 
-def monitor_list(monitors, evaluation):
-    """A :class:`MonitorList` of ``monitors`` (one or a sequence) plus the evaluation metrics.
-
-    With evaluation data, ``Accuracy("evaluation")`` and ``Cost("evaluation")``
-    come first unless the list already has them.
-    """
+def monitor_list(monitors):
+    """A :class:`MonitorList` of ``monitors`` (one Monitor, a sequence of them, or None)."""
     if isinstance(monitors, Monitor):
         monitors = [monitors]
     elif monitors is None:
@@ -124,9 +119,4 @@ def monitor_list(monitors, evaluation):
     except TypeError:
         raise TypeError(f"`monitors` must be a Monitor or a sequence of Monitors, "
                         f"got {monitors!r}") from None
-    if evaluation is not None:
-        if not any(isinstance(mo, Accuracy) and mo.on == "evaluation" for mo in monitors):
-            monitors.insert(0, Accuracy("evaluation"))
-        if not any(isinstance(mo, Cost) and mo.on == "evaluation" for mo in monitors):
-            monitors.insert(1, Cost("evaluation"))
     return MonitorList(monitors)

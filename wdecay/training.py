@@ -38,6 +38,7 @@ from .history import History
 from .loop import (TRAINING_BLAS_THREADS, Run, TrainingDivergedError, check_evaluation,
                    monitor_list, parameters_finite, train_loop)
 from .monitors.base import StepParts, TrainingState, read_only
+from .monitors.metrics import with_evaluation_metrics
 from .optim import get_optimizer
 from .regularizers import get_regularizer
 
@@ -415,7 +416,7 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
                         f"{type(history).__name__}")
     if history.mode == "resume" and history.path is not None:
         history.check_resumable(network)  # as `wdecay experiment --resume` does
-    monitors = monitor_list(monitors, evaluation)
+    monitors = monitor_list(with_evaluation_metrics(monitor_list(monitors).monitors, evaluation))
     state = TrainingState(network, eta=float(eta), regularizer=regularizer, batch_size=m,
                           n=n, history=history, train_data=(X, labels),
                           evaluation_data=evaluation, optimizer=optimizer)

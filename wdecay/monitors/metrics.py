@@ -79,3 +79,18 @@ class Cost(Monitor):
 
     def __repr__(self):
         return f"Cost({self.on!r})"
+
+
+def with_evaluation_metrics(monitors, evaluation):
+    """``monitors`` with ``Accuracy("evaluation")`` and ``Cost("evaluation")`` first, given data.
+
+    What ``fit`` and ``train_many`` record by default with ``evaluation_data``;
+    a list that already has either keeps its own. ``monitors`` is a list.
+    """
+    monitors = list(monitors)
+    if evaluation is not None:
+        if not any(isinstance(mo, Accuracy) and mo.on == "evaluation" for mo in monitors):
+            monitors.insert(0, Accuracy("evaluation"))
+        if not any(isinstance(mo, Cost) and mo.on == "evaluation" for mo in monitors):
+            monitors.insert(1, Cost("evaluation"))
+    return monitors

@@ -31,6 +31,7 @@ from ..history import History
 from ..loop import Run, TrainingDivergedError, check_evaluation, monitor_list, \
     parameters_finite, record, train_loop
 from ..monitors.base import TrainingState
+from ..monitors.metrics import with_evaluation_metrics
 from ..network import Network
 from ..numba_backend import FOLD_LIMIT
 from ..optim import get_optimizer
@@ -265,7 +266,8 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
         factors = [r.factor(e, n) for r, e in zip(regs, etas)]
     runs = []
     for k, net in enumerate(networks):
-        mons = monitor_list(monitors(k) if monitors else [], evaluation)
+        mons = monitor_list(with_evaluation_metrics(
+            monitor_list(monitors(k) if monitors else []).monitors, evaluation))
         if mons.per_batch:
             raise ValueError("per-batch monitors (on_batch_end) need Network.fit; "
                              "train_many supports epoch-level monitors")
