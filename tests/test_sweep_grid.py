@@ -16,7 +16,7 @@ BASE = {"data": "random:120:6:3:0", "sizes": [6, 5, 3], "epochs": 2, "batch_size
     ("initializer", "huge", "initializer='huge'"),
     ("cost", "hinge", "cost='hinge'"),
     ("activation", "swish", "activation='swish'"),
-    ("epochs", 0, "epochs=0: `epochs` must be >= 1, got 0"),
+    ("epochs", -1, "epochs=-1: `epochs` must be >= 0, got -1"),  # as fit's (wdecay.config)
     ("batch_size", 2.5, "batch_size=2.5: `batch_size` must be an integer"),
     ("sizes", [7, 5, 3], "sizes=(7, 5, 3): the data have 6 inputs"),
     ("sizes", [6, 5, 2], "sizes=(6, 5, 2): the data have 3 classes"),
@@ -90,3 +90,20 @@ def test_table_prints_aligned_and_keeps_the_records():
         assert all(row[e] != " " for e in ends[:3])  # right-aligned numbers end on the column edge
     assert rows[2].split()[:3] == ["-1", "nan", "nan"] and "lmbda=-1.0" in rows[2]
     assert str(type(result).table.__doc__).count("aligned") >= 1
+
+
+def test_the_grid_fit_and_train_many_share_one_table_of_constraints():
+    """epochs >= 0 and init_seed's default are declared once (wdecay.config), not per caller."""
+    import numpy as np
+
+    import wdecay
+    from wdecay import config
+    from wdecay.sweep import train_many
+
+    assert G.NETWORK_DEFAULTS is config.NETWORK_DEFAULTS
+    assert G.validate(expand({**BASE, "epochs": 0})) == {}
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20, 6)), rng.integers(0, 3, 20)
+    wdecay.Network([6, 3], seed=0).fit(X, y, epochs=0, batch_size=5, eta=0.1)
+    nets, _ = train_many(X, y, [{"eta": 0.1}], sizes=[6, 3], epochs=0, batch_size=5)
+    np.testing.assert_array_equal(nets[0].weights[0], wdecay.Network([6, 3], seed=0).weights[0])

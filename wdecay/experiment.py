@@ -33,15 +33,13 @@ from __future__ import annotations
 
 import glob
 import math
-import numbers
 import os
 import re
 
 import numpy as np
 
 from . import monitors as M
-from ._validation import check_scalar
-from .config import DEFAULTS, OPTIMIZER_SETTINGS
+from .config import DEFAULTS, OPTIMIZER_SETTINGS, check
 from .history import History
 from .network import Network
 from .optim import get_optimizer
@@ -247,10 +245,8 @@ def check_settings(settings):
     Network(s["sizes"], cost=s["cost"], initializer=s["init"], activation=s["activation"], seed=0)
     get_regularizer(s["regularizer"], s["lmbda"])
     make_optimizer(s)
-    check_scalar(s["eta"], "eta", low=0, inclusive=False)
-    check_scalar(s["batch_size"], "batch_size", kind=numbers.Integral, low=1)
-    check_scalar(s["epochs"], "epochs", kind=numbers.Integral, low=0)
-    check_scalar(s["seed"], "seed", kind=numbers.Integral, low=0)
+    for name in ("eta", "batch_size", "epochs", "seed"):
+        check(name, s[name])
     return s
 
 

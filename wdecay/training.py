@@ -26,14 +26,13 @@ Three update paths, one forward/backward pass (:mod:`wdecay.passes`):
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 from scipy.linalg.blas import dgemm, dgemv, sgemm, sgemv
 
-from . import passes
+from . import config, passes
 from . import transforms as T
-from ._validation import check_features, check_scalar, check_targets
+from ._validation import check_features, check_targets
 from .history import History
 from .loop import (TRAINING_BLAS_THREADS, Run, TrainingDivergedError, check_evaluation,
                    monitor_list, parameters_finite, train_loop)
@@ -402,9 +401,8 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
     dtype = network.weights[0].dtype
     X = check_features(X, "X", network.sizes[0], dtype=dtype)
     labels, Y = check_targets(y, len(X), network.sizes[-1], dtype=dtype)
-    check_scalar(epochs, "epochs", kind=numbers.Integral, low=0)
-    check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1)
-    check_scalar(eta, "eta", low=0, inclusive=False)
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("eta", eta)):
+        config.check(name, value)
     regularizer = get_regularizer(regularizer)
     optimizer = get_optimizer(optimizer)
     evaluation = check_evaluation(evaluation_data, network)

@@ -24,14 +24,14 @@ import traceback
 
 import numpy as np
 
+from .. import config
 from .._validation import check_scalar
+from ..config import NETWORK_DEFAULTS
 
 PER_NETWORK = ("eta", "lmbda", "regularizer", "initializer", "init_seed", "order_seed")
 SHARED_DEFAULTS = {"data": "mnist-sample", "sizes": (784, 30, 10), "cost": "cross-entropy",
                    "activation": "sigmoid", "epochs": 1, "batch_size": 10, "seed": 0,
                    "monitors": ("weight_norms",)}
-NETWORK_DEFAULTS = {"eta": 0.1, "lmbda": 0.0, "regularizer": "l2", "initializer": "default",
-                    "init_seed": 0, "order_seed": None}
 MONITORS = ("weight_norms", "layer_statistics", "sum_vs_abs_sum", "decay_prediction", "saturation")
 
 
@@ -115,16 +115,13 @@ def _check_config(c):
     check("sizes", sizes)
     check("cost", costs.get_cost)
     check("activation", activations.get_activation)
-    check("epochs", lambda v: check_scalar(v, "epochs", kind=numbers.Integral, low=1))
-    check("batch_size", lambda v: check_scalar(v, "batch_size", kind=numbers.Integral, low=1))
-    check("seed", lambda v: check_scalar(v, "seed", kind=numbers.Integral, low=0))
+    for key in ("epochs", "batch_size", "seed"):
+        check(key, lambda v, key=key: config.check(key, v))
     check("monitors", _monitors)
     check("initializer", initializers.get_initializer)
-    check("eta", lambda v: check_scalar(v, "eta", low=0, inclusive=False))
-    check("lmbda", lambda v: check_scalar(v, "lmbda", low=0))
-    for key in ("init_seed", "order_seed"):
+    for key in ("eta", "lmbda", "init_seed", "order_seed"):
         if c[key] is not None:
-            check(key, lambda v, key=key: check_scalar(v, key, kind=numbers.Integral, low=0))
+            check(key, lambda v, key=key: config.check(key, v))
     try:
         check_configs([{key: c[key] for key in PER_NETWORK}])
     except (ValueError, TypeError) as exc:

@@ -20,13 +20,13 @@ of every epoch, when monitors look at the weights.
 from __future__ import annotations
 
 import contextlib
-import numbers
 
 import numpy as np
 from scipy.linalg.blas import dgemm, sgemm
 
-from .. import passes
-from .._validation import check_features, check_scalar, check_targets
+from .. import config, passes
+from ..config import NETWORK_DEFAULTS
+from .._validation import check_features, check_targets
 from ..history import History
 from ..loop import Run, TrainingDivergedError, check_evaluation, monitor_list, \
     parameters_finite, record, train_loop
@@ -38,7 +38,7 @@ from ..optim import get_optimizer
 from ..regularizers import get_regularizer
 from ..training import compiled_epoch
 
-CONFIG_KEYS = ("eta", "lmbda", "regularizer", "initializer", "init_seed", "order_seed")
+CONFIG_KEYS = tuple(NETWORK_DEFAULTS)
 
 
 def check_configs(configs):
@@ -47,9 +47,8 @@ def check_configs(configs):
         unknown = set(c) - set(CONFIG_KEYS)
         if unknown:
             raise ValueError(f"config {i}: unknown keys {sorted(unknown)}; allowed: {CONFIG_KEYS}")
-        c = {"eta": 0.1, "lmbda": 0.0, "regularizer": "l2", "initializer": "default",
-             "init_seed": None, "order_seed": None, **c}
-        check_scalar(c["eta"], f"configs[{i}]['eta']", low=0, inclusive=False)
+        c = {**NETWORK_DEFAULTS, **c}
+        config.check("eta", c["eta"], f"configs[{i}]['eta']")
         c["regularizer"] = get_regularizer(c["regularizer"], c["lmbda"])
         out.append(c)
     if not out:
@@ -196,7 +195,8 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
     configs : list of dict
         Per network: ``eta``, ``lmbda``, ``regularizer`` ('l2', 'l1', 'none', or
         any :class:`wdecay.regularizers.Regularizer` instance, whose lmbda is used),
-        ``initializer`` ('default', 'large'), ``init_seed`` and, optionally,
+        ``initializer`` ('default', 'large'), ``init_seed`` (default 0, as the
+        sweep grid's: every network starts from the same seed's weights) and, optionally,
         ``order_seed``: given for every network, each draws its own mini-batch
         order from it (batched products instead of one shared product).
     sizes, epochs, batch_size, cost, activation
@@ -240,8 +240,8 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
         raise TypeError(f"`monitors` must be a function k -> list of Monitors for network k, "
                         f"e.g. monitors=lambda k: [WeightNorms()], got a "
                         f"{type(monitors).__name__}: every network needs monitors of its own")
-    check_scalar(epochs, "epochs", kind=numbers.Integral, low=0)
-    check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1)
+    config.check("epochs", epochs)
+    config.check("batch_size", batch_size)
     if not get_optimizer(optimizer).nielsen:
         raise ValueError(f"train_many supports plain SGD only, got optimizer={optimizer!r}; "
                          "train momentum or Adam networks one by one with wdecay.fit")
