@@ -50,8 +50,7 @@ runs CSR in float64 and dense in float32, Fashion-MNIST (50%) dense. The table
 is in docs/speed.rst.
 """
 
-FOLD_LIMIT = {np.float64: 1e-100, np.float32: 1e-20}
-"""The lazy scale s of the first layer is folded back when |s| leaves [limit, 1/limit]."""
+from .lazy_scale import FOLD_LIMIT  # noqa: E402 (the one lazy-scale rule, shared with lockstep)
 
 _gemm = _prefetch = None  # the kernel's intrinsics, set by _build (they need numba)
 COSTS = None  # {cost class: kernel id}, filled on first use (avoids import cycles)

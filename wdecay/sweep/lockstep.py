@@ -33,7 +33,7 @@ from ..loop import Run, TrainingDivergedError, check_evaluation, monitor_list, \
 from ..monitors.base import TrainingState
 from ..monitors.metrics import with_evaluation_metrics
 from ..network import Network
-from ..numba_backend import FOLD_LIMIT
+from ..lazy_scale import fold_needed
 from ..optim import get_optimizer
 from ..regularizers import get_regularizer
 from ..training import compiled_epoch
@@ -112,7 +112,7 @@ class Lockstep:
 
     def _first_scale(self):
         s0 = self.scale
-        if np.any(np.abs(s0 * self.lazy) < FOLD_LIMIT[np.dtype(self.dtype).type]):
+        if fold_needed(s0, self.lazy, self.dtype):
             self.fold()  # before s underflows (float32 reaches it within an epoch)
         s0 *= self.lazy
         self._shrink(0, scaled=True)

@@ -1,0 +1,30 @@
+"""The first layer's lazy decay scale, W_0 = s V_0, shared by the lockstep step and the numba kernel.
+
+A decay that is only a factor a multiplies every weight each step. On the
+784-input first layer that is the costliest part of a small step, so both
+fast paths keep W_0 as s V_0 and multiply the scalar s by a instead; the
+gradient step then updates V_0 with the gradient divided by s. The scale is
+folded back into V_0 (V_0 <- s V_0, s <- 1) at the end of an epoch, and before
+|s| leaves [limit, 1/limit], where float32 would lose V_0's precision within
+an epoch.
+
+Examples
+--------
+>>> import numpy as np
+>>> bool(fold_needed(np.array([1e-20]), np.array([0.5]), np.float32))
+True
+>>> bool(fold_needed(np.array([1e-20]), np.array([0.5]), np.float64))
+False
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: The lazy scale s of the first layer is folded back when |s| leaves [limit, 1/limit].
+FOLD_LIMIT = {np.float64: 1e-100, np.float32: 1e-20}
+
+
+def fold_needed(scale, factor, dtype):
+    """Whether multiplying ``scale`` by ``factor`` would take some |s| below the fold limit."""
+    return bool(np.any(np.abs(scale * factor) < FOLD_LIMIT[np.dtype(dtype).type]))
