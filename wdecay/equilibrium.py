@@ -28,13 +28,17 @@ instead of giving a number.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
+import sys
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
 
+from ._threads import blas_threads
 from ._validation import check_features, check_scalar, check_targets
 from . import passes
 from .network import EVAL_CHUNK
@@ -61,15 +65,23 @@ class StationaryPoint:
     Attributes
     ----------
     network : Network
-        A copy of the input network, moved to the stationary point.
+        A copy of the input network, moved to the point found.
     grad_norm : float
-        ||grad J|| over all weights and biases at that point.
+        ||grad J|| over all weights and biases there (float64).
     objective : float
         J = C0 + penalty there.
     iterations : int
-        L-BFGS iterations used.
+        Objective evaluations used (L-BFGS's line searches included).
     converged : bool
-        True if ``grad_norm <= tol``.
+        True when every layer's residual is at most ``tol``.
+    residuals : list of float
+        Per layer, the residual compared with ``tol`` (:func:`stationary_point`).
+    layer_converged : list of bool
+        Per layer, ``residual <= tol``.
+    seconds : float
+        Wall time of the solve.
+    dtype : str
+        Precision of the search.
     """
 
     network: object
@@ -77,6 +89,10 @@ class StationaryPoint:
     objective: float
     iterations: int
     converged: bool
+    residuals: list = field(default_factory=list)
+    layer_converged: list = field(default_factory=list)
+    seconds: float = 0.0
+    dtype: str = "float64"
 
 
 def _full_batch(network, X, Y):
@@ -197,18 +213,137 @@ def gradient_noise(network, X, y, batch_size):
     return out
 
 
-def stationary_point(network, X, y, regularizer, tol=2e-3, max_iter=500):
+class _Stop(Exception):
+    """Raised inside the objective to end the L-BFGS search at a converged point."""
+
+
+class _OutOfBudget(Exception):
+    """Raised inside the objective when the search has used its evaluations."""
+
+
+class _Objective:
+    """J = C0 + penalty and its gradient over the flat parameter vector, one forward pass per chunk.
+
+    Evaluates in ``dtype`` (float32 for the search, float64 for the polish and
+    the certificate) and records, per evaluation, each layer's RMS and balance
+    residual |1 - kappa|; ``check`` raises :class:`_Stop` once :func:`_certify`
+    accepts the point.
+    """
+
+    def __init__(self, net, X, Y, regularizer, dtype, tol, window, progress=None):
+        self.net, self.regularizer, self.dtype = net, regularizer, np.dtype(dtype)
+        self.X = np.ascontiguousarray(X, dtype=self.dtype)
+        self.Y = np.ascontiguousarray(Y, dtype=self.dtype)
+        self.n, self.tol, self.window, self.progress = len(X), tol, window, progress
+        params = net.parameters()
+        self.shapes = [p.shape for p in params]
+        self.splits = np.cumsum([p.size for p in params])[:-1]
+        self.nw = len(net.weights)
+        self.rms, self.residuals, self.last, self.g0 = [], [], None, None
+        self.limit = math.inf
+
+    def unpack(self, theta, dtype=None):
+        parts = np.split(np.asarray(theta, dtype=dtype or self.dtype), self.splits)
+        ws = [p.reshape(s) for p, s in zip(parts[:self.nw], self.shapes[:self.nw])]
+        bs = [p.reshape(s) for p, s in zip(parts[self.nw:], self.shapes[self.nw:])]
+        return ws, bs
+
+    def evaluate(self, theta):
+        """``(J, grad J, per-layer residuals, per-layer RMS)`` at ``theta``."""
+        net, reg, n = self.net, self.regularizer, self.n
+        ws, bs = self.unpack(theta)
+        cost = 0.0
+        gw = [np.zeros(w.shape) for w in ws]
+        gb = [np.zeros(b.shape) for b in bs]
+        for i in range(0, n, EVAL_CHUNK):
+            Xc, Yc = self.X[i:i + EVAL_CHUNK], self.Y[i:i + EVAL_CHUNK]
+            zs, acts = passes.forward(ws, bs, net.activation, net.cost, Xc)
+            cost += float(np.sum(net.cost.fn(zs[-1], acts[-1], Yc), dtype=np.float64))
+            w_c, b_c = passes.backward(ws, net.activation, net.cost, zs, acts, Yc)
+            for g, c in zip(gw + gb, w_c + b_c):
+                g += c
+        w64 = [np.asarray(w, dtype=np.float64) for w in ws]
+        value = cost / n + reg.penalty(w64, n)
+        grads, residuals, rms = [], [], []
+        for g, w in zip(gw, w64):
+            g /= n
+            d = reg.gradient(w, n)
+            decay = float(np.vdot(w, d))
+            balance = abs(float(np.vdot(w, g)) / decay + 1.0) if decay > 0 else math.nan
+            grads.append(g + d)
+            gnorm = float(np.linalg.norm(grads[-1]))
+            if self.g0 is None or len(self.g0) < len(ws):
+                self.g0 = (self.g0 or []) + [gnorm]
+            residuals.append((balance, gnorm / self.g0[len(residuals)]
+                              if self.g0[len(residuals)] > 0 else 0.0))
+            rms.append(_rms(w))
+        grads += [g / n for g in gb]
+        return value, np.concatenate([g.ravel() for g in grads]), residuals, rms
+
+    def __call__(self, theta):
+        if len(self.rms) >= self.limit:
+            raise _OutOfBudget
+        self.last = np.array(theta, dtype=np.float64)
+        value, grad, residuals, rms = self.evaluate(theta)
+        self.rms.append(rms)
+        self.residuals.append(residuals)
+        ok, score = _certify(self.residuals, self.rms, self.tol, self.window)
+        if self.progress is not None:
+            self.progress(len(self.rms), score)
+        if all(ok):
+            raise _Stop
+        return value, grad
+
+
+def _worst(residuals, rms, window):
+    """Per layer, the residual :func:`stationary_point` compares with ``tol``.
+
+    The smaller of the balance residual, max(|1 - kappa|, relative RMS change
+    over the last ``window`` evaluations; infinite before ``window`` of them),
+    and the layer's ||grad J|| relative to its value at the start.
+    """
+    balance = np.nan_to_num(np.asarray([r[0] for r in residuals[-1]], dtype=float), nan=0.0)
+    shrunk = np.asarray([r[1] for r in residuals[-1]], dtype=float)
+    if len(rms) < window:
+        drift = np.full(len(balance), math.inf)
+    else:
+        recent = np.asarray(rms[-window:])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            drift = np.nan_to_num(np.ptp(recent, axis=0) / recent[-1], nan=math.inf)
+    return [float(x) for x in np.fmin(np.fmax(balance, drift), shrunk)]
+
+
+def _certify(residuals, rms, tol, window):
+    """``(per-layer converged, largest residual)`` by :func:`_worst`."""
+    worst = _worst(residuals, rms, window)
+    return [x <= tol for x in worst], max(worst)
+
+
+def stationary_point(network, X, y, regularizer, tol=1e-2, max_iter=1000, *,
+                     dtype="float32", window=10, progress=None):
     """A local stationary point of the full-batch objective C0 + penalty, by L-BFGS.
 
     Starts from the network's current weights and biases and minimises
 
         J = (1/n) sum_x C_x + penalty(W),   n = len(X),
 
-    with scipy's L-BFGS-B and analytic gradients (``Network.backprop`` divided
-    by n, plus ``regularizer.gradient``). J is not convex for a network with a
-    hidden layer: the result is a *local* stationary point, the one this start
-    leads to, not a global minimum. Under L1 the penalty is not differentiable
-    at 0 and the point is only approximate.
+    with scipy's L-BFGS-B and analytic gradients (one forward and one backward
+    pass per chunk of rows). J is not convex for a network with a hidden layer:
+    the result is a *local* stationary point, the one this start leads to.
+
+    The search stops, converged, at the first point where every layer's
+    residual is at most ``tol``. The residual is the larger of |1 - kappa|
+    (the gradient's radial pull against decay's, 1 at a stationary point,
+    :func:`kappa`) and the relative change of the layer's RMS over the last
+    ``window`` evaluations; or, if smaller, the layer's ||grad J|| relative to
+    its value at the start (a point where the weights vanish has no kappa).
+    The balance certifies the layer's norm, which is what a plateau
+    prediction needs; the gradient's tangential part may still be larger
+    (``grad_norm``). The search runs in ``dtype``; with float32 the point is
+    then checked in float64 and, if float32's rounding left it above ``tol``,
+    polished by float64 L-BFGS within the same ``max_iter`` evaluations.
+    Under L1 the penalty is not differentiable at 0: L-BFGS rarely balances it,
+    and the result then says ``converged = False``.
 
     Parameters
     ----------
@@ -217,9 +352,16 @@ def stationary_point(network, X, y, regularizer, tol=2e-3, max_iter=500):
     X, y : arrays
         The training data; ``len(X)`` is the penalty's n.
     regularizer : Regularizer
-    tol : float > 0
-        Stop when the gradient norm (all parameters) falls below ``tol``.
-    max_iter : int
+    tol : float > 0, default 0.01
+        Largest residual accepted in every layer (relative: 0.01 is 1%).
+    max_iter : int >= 1, default 1000
+        Largest number of objective evaluations (search and polish together).
+    dtype : "float32" or "float64"
+        Precision of the search.
+    window : int >= 2
+        Evaluations over which the RMS must have settled.
+    progress : callable ``(evaluations, residual)``, optional
+        Called after every evaluation.
 
     Returns
     -------
@@ -231,42 +373,65 @@ def stationary_point(network, X, y, regularizer, tol=2e-3, max_iter=500):
     >>> rng = np.random.default_rng(0)
     >>> X, y = rng.random((50, 4)), rng.integers(0, 2, 50)
     >>> sp = stationary_point(Network([4, 3, 2], seed=0), X, y, L2(5.0))
-    >>> sp.converged
-    True
+    >>> sp.converged, max(sp.residuals) <= 0.01
+    (True, True)
     """
     check_scalar(tol, "tol", low=0, inclusive=False)
+    check_scalar(max_iter, "max_iter", kind=numbers.Integral, low=1)
+    check_scalar(window, "window", kind=numbers.Integral, low=2)
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise ValueError(f"`dtype` must be 'float32' or 'float64', got {dtype!r}")
     regularizer = get_regularizer(regularizer)
     X = check_features(X, "X", network.sizes[0])
     _, Y = check_targets(y, len(X), network.sizes[-1])
-    n = len(X)
+    start = time.perf_counter()
     net = network.copy()
-    net.weights = [np.array(w, dtype=np.float64) for w in net.weights]
-    net.biases = [np.array(b, dtype=np.float64) for b in net.biases]
-    params = net.parameters()
-    shapes = [p.shape for p in params]
-    splits = np.cumsum([p.size for p in params])[:-1]
-    nw = len(net.weights)
+    params = [np.array(p, dtype=np.float64) for p in net.parameters()]
+    theta = np.concatenate([p.ravel() for p in params])
+    used = 0
+    obj = _Objective(net, X, Y, regularizer, dtype, tol, int(window), progress)
+    theta, used, done = _search(obj, theta, int(max_iter))
+    final = obj
+    if np.dtype(dtype) != np.float64:
+        final = _Objective(net, X, Y, regularizer, np.float64, tol, int(window), progress)
+        final.rms, final.residuals, final.g0 = list(obj.rms), list(obj.residuals), obj.g0
+        value, grad, residuals, rms = final.evaluate(theta)
+        final.rms.append(rms)
+        final.residuals.append(residuals)
+        done = all(_certify(final.residuals, final.rms, tol, int(window))[0])
+        if not done and used < max_iter:  # polish in float64
+            final.rms, final.residuals = [], []
+            theta, more, done = _search(final, theta, int(max_iter) - used)
+            used += more
+    value, grad, residuals, rms = final.evaluate(theta)
+    final.rms.append(rms)
+    final.residuals.append(residuals)
+    per_layer, _ = _certify(final.residuals, final.rms, tol, int(window))
+    worst = _worst(final.residuals, final.rms, int(window))
+    ws, bs = final.unpack(theta, np.float64)
+    net.weights, net.biases = [w.copy() for w in ws], [b.copy() for b in bs]
+    return StationaryPoint(net, float(np.linalg.norm(grad)), float(value), used,
+                           bool(all(per_layer)), worst, per_layer,
+                           time.perf_counter() - start, np.dtype(dtype).name)
 
-    def unpack(theta):
-        parts = np.split(theta, splits)
-        net.weights = [p.reshape(s) for p, s in zip(parts[:nw], shapes[:nw])]
-        net.biases = [p.reshape(s) for p, s in zip(parts[nw:], shapes[nw:])]
 
-    def fun(theta):
-        unpack(theta)
-        c0, gw, gb = _full_batch(net, X, Y)
-        value = c0 + regularizer.penalty(net.weights, n)
-        grads = [g + regularizer.gradient(w, n) for g, w in zip(gw, net.weights)] + gb
-        return value, np.concatenate([g.ravel() for g in grads])
+def _search(obj, theta, max_eval):
+    """L-BFGS on ``obj`` from ``theta`` for at most ``max_eval`` evaluations.
 
-    theta0 = np.concatenate([p.ravel() for p in params])
-    res = minimize(fun, theta0, jac=True, method="L-BFGS-B",
-                   options={"maxiter": max_iter, "gtol": tol * 1e-3, "ftol": 0.0,
-                            "maxcor": 20})
-    value, grad = fun(res.x)
-    unpack(res.x.copy())
-    gnorm = float(np.linalg.norm(grad))
-    return StationaryPoint(net, gnorm, float(value), int(res.nit), gnorm <= tol)
+    Returns ``(theta, evaluations, stopped_converged)``.
+    """
+    before = len(obj.rms)
+    obj.limit = before + max_eval
+    try:
+        res = minimize(obj, theta, jac=True, method="L-BFGS-B",
+                       options={"maxiter": max_eval, "maxfun": max_eval, "gtol": 0.0,
+                                "ftol": 0.0, "maxcor": 20})
+        theta, stopped = np.asarray(res.x, dtype=np.float64), False
+    except _Stop:
+        theta, stopped = obj.last, True
+    except _OutOfBudget:
+        theta, stopped = obj.last, False
+    return theta, len(obj.rms) - before, stopped
 
 
 @dataclass
@@ -278,7 +443,10 @@ class LayerPrediction:
     ``stationary_rms`` is the layer's RMS at the stationary point, and
     ``noise_share`` the expected Q/(-D) of an SGD step there,
     eta^2 E||g_B||^2 / ((1 - a^2) ||W||^2) (:func:`gradient_noise`), both
-    given whenever there is decay.
+    given whenever there is decay. ``converged`` and ``residual`` are the
+    solve's certificate for this layer (:func:`stationary_point`); an
+    unconverged layer gets no plateau. ``kappa_epoch1`` is kappa after the
+    warm start's first epoch (NaN without one).
     """
 
     layer: int
@@ -293,6 +461,9 @@ class LayerPrediction:
     reason: str = ""
     stationary_rms: float | None = None
     noise_share: float | None = None
+    converged: bool | None = None
+    residual: float | None = None
+    kappa_epoch1: float = math.nan
 
     def __getitem__(self, key):
         return getattr(self, key)
@@ -314,6 +485,9 @@ class TailoffPrediction:
     steps_per_epoch: int
     per_epoch_factor: float | None
     stationary: StationaryPoint | None = field(default=None, repr=False)
+    optimizer: str = "SGD"
+    effective_eta: float | None = None
+    seconds: float = 0.0
 
     def __getitem__(self, layer):
         """``prediction[l]`` is layer l (1-based, as in the monitors' keys)."""
@@ -353,42 +527,89 @@ def pure_decay_factor(regularizer, eta, n):
     return None if factor == 1.0 else factor
 
 
-def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
-                    max_iter=500, warm_start_epochs=2, seed=0):
+def _optimizer_rate(optimizer, eta):
+    """``(name, effective eta, reason)``: the SGD rate an optimizer acts as, or why none.
+
+    Plain SGD (coupled or decoupled: the same step) acts at eta; coupled
+    momentum and Nesterov, whose velocity sums a slowly changing gradient into
+    g / (1 - mu), at eta / (1 - mu) (their stationary point is SGD's).
+    """
+    from .optim import Adam, Momentum, SGD, get_optimizer
+
+    opt = get_optimizer(optimizer)
+    name = type(opt).__name__
+    if type(opt) is SGD:
+        return name, eta, ""
+    if isinstance(opt, Momentum) and not opt.decoupled:
+        return name, eta / (1.0 - opt.momentum), ""
+    if isinstance(opt, Momentum):
+        return name, None, (f"no prediction for decoupled {name}: its balance, C0 + "
+                            f"(1 - mu) penalty, is not validated")
+    if isinstance(opt, Adam):
+        which = "AdamW (decoupled)" if opt.decoupled else "coupled Adam"
+        return name, None, (f"no prediction for {which}: Adam's normalised step sets the "
+                            f"decay rate, and no model of it is validated")
+    return name, None, f"no prediction for optimizer {name}: only SGD, momentum and Nesterov"
+
+
+def _progress_line(stream, max_iter, tol):
+    """A progress callback drawing one line on ``stream`` (a terminal), with the time left."""
+    start = time.perf_counter()
+    last = [0.0]
+
+    def draw(evaluations, residual, done=False):
+        now = time.perf_counter()
+        if not done and now - last[0] < 0.25:
+            return
+        last[0] = now
+        spent = now - start
+        left = spent / max(evaluations, 1) * (max_iter - evaluations)
+        text = (f"\rpredicting: {evaluations} evaluations, residual {residual:.2g} "
+                f"(target {tol:g}), {spent:.1f} s, at most {left:.0f} s left")
+        stream.write(text + ("\n" if done else ""))
+        stream.flush()
+
+    return draw
+
+
+def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=None, tol=1e-2,
+                    max_iter=1000, warm_start_epochs=2, seed=0, dtype="float32",
+                    threads=1, progress=None):
     """Predict, before training, each layer's plateau RMS and the epoch pure decay reaches it.
 
     The plateau is the RMS of the layer at a stationary point of C0 + penalty
     (:func:`stationary_point`) found by L-BFGS after a short warm start: two
-    epochs of the run's own SGD on a copy (``warm_start_epochs``), so that the
-    solve ends at the stationary point SGD heads for where the objective has
-    several (docs/exercise.rst compares both starts with training on the
-    MNIST sample). For the first layer SGD's plateau is usually a little higher
-    than the stationary one: its noise adds the second-order term Q of the norm
-    budget.
+    epochs of the run's own optimizer on a copy (``warm_start_epochs``), so
+    that the solve ends at the stationary point training heads for where the
+    objective has several. For the first layer SGD's plateau is usually a
+    little higher than the stationary one: its noise adds the second-order
+    term Q of the norm budget. A layer whose solve did not converge (residual
+    above ``tol``) gets no plateau: ``converged`` is False and ``reason``
+    says "not converged (residual ...)".
 
-    The tail-off epoch is when pure decay, at the exact per-step factor
-    a = 1 - eta lmbda / n and ceil(n/m) steps per epoch, brings the RMS to the
-    plateau::
+    The tail-off epoch is when pure decay, at the per-step factor
+    a = 1 - eta_eff lmbda / n and ceil(n/m) steps per epoch, brings the RMS to
+    the plateau::
 
         t* = ln(RMS_0 / plateau) / (-ceil(n/m) ln a).
 
-    It applies only to a layer that is decay-dominated at the start: it lies
-    above its plateau and the gradient's radial pull is small,
-    |kappa_0| < 0.5 (the norm budget's tail-off threshold). Otherwise
-    ``tailoff_epoch`` is None and ``reason`` says why; the plateau is still
-    given. Without decay (no regularizer or lmbda = 0) there is no plateau:
-    both are None.
+    eta_eff is eta for SGD and eta / (1 - mu) for coupled momentum and
+    Nesterov (same stationary point, decay through the velocity); other
+    optimizers get reasons, no numbers. The formula applies to a layer above
+    its plateau whose gradient's radial pull is small against decay, at the
+    start (|kappa_0| < 0.5, the norm budget's tail-off threshold) or, when it
+    dies within the first epoch, after the warm start's first epoch
+    (|kappa_1| < 0.5). Otherwise ``tailoff_epoch`` is None and ``reason``
+    says why; the plateau is still given. Without decay there is no plateau.
 
     The stationary point balances decay against the *full-batch* gradient. An
     SGD step adds the second-order term Q = eta^2 ||g_B||^2 on top; each
     layer's ``noise_share`` is its expected Q/(-D) at the stationary point.
-    Where its noise part (without the full-batch gradient's, which cancels
-    against decay's second-order term at the point) reaches
-    :data:`NOISE_SHARE_LIMIT` in any layer, noise and not the
-    gradient would hold that layer's norm, SGD does not settle at the
-    stationary point (docs/exercise.rst measures it on Fashion-MNIST at the
-    book's lmbda/n), and no layer gets a plateau or a tail-off epoch:
-    ``reason`` gives the share; ``stationary_rms`` is still there.
+    Where its noise part reaches :data:`NOISE_SHARE_LIMIT` in any layer, SGD
+    does not settle at the stationary point (docs/exercise.rst measures it on
+    Fashion-MNIST at the book's lmbda/n), and no layer gets a plateau or a
+    tail-off epoch: ``reason`` gives the share; ``stationary_rms`` is still
+    there.
 
     Parameters
     ----------
@@ -399,19 +620,23 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
     eta : float > 0
     batch_size : int >= 1
     regularizer : Regularizer
-    tol, max_iter
+    optimizer : Optimizer or str, optional
+        The run's optimizer (:func:`wdecay.optim.get_optimizer`); default SGD.
+    tol, max_iter, dtype
         Passed to :func:`stationary_point`.
     warm_start_epochs : int >= 0, default 2
-        Train a copy this many epochs of SGD (the run's own rule, eta and
-        mini-batches, mini-batch orders from ``seed``) before the L-BFGS solve,
-        and solve from there. The objective has several stationary points, and
-        L-BFGS from the initial weights may stop at another one than SGD's; a
-        short warm start (the decay-dominated phase) leads it to SGD's
-        (docs/exercise.rst measures a case at lmbda = 200).
-        The initial RMS, kappa_0 and the tail-off epoch still refer to
-        ``network`` as given.
+        Train a copy this many epochs (the run's own optimizer, eta and
+        mini-batches, orders from ``seed``) before the L-BFGS solve, and solve
+        from there (docs/exercise.rst measures why). The initial RMS, kappa_0
+        and the tail-off epoch still refer to ``network`` as given.
     seed : int or None, default 0
         Seed of the warm start's mini-batch orders.
+    threads : int or None, default 1
+        BLAS threads during the prediction (``benchmarks/predict_speed.py``
+        measures 1 against 2); None leaves BLAS's default.
+    progress : bool, optional
+        Draw a progress line with the time left on stderr; default: when
+        stderr is a terminal.
 
     Returns
     -------
@@ -431,40 +656,81 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
     """
     check_scalar(eta, "eta", low=0, inclusive=False)
     check_scalar(batch_size, "batch_size", kind=numbers.Integral, low=1)
+    check_scalar(warm_start_epochs, "warm_start_epochs", kind=numbers.Integral, low=0)
+    if threads is not None:
+        check_scalar(threads, "threads", kind=numbers.Integral, low=1)
     regularizer = get_regularizer(regularizer)
     X = check_features(X, "X", network.sizes[0])
+    began = time.perf_counter()
+    context = blas_threads(int(threads)) if threads is not None else contextlib.nullcontext()
+    with context:
+        out = _predict(network, X, y, eta, int(batch_size), regularizer, optimizer, tol,
+                       max_iter, int(warm_start_epochs), seed, dtype, progress)
+    out.seconds = time.perf_counter() - began
+    return out
+
+
+def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_iter,
+             warm_start_epochs, seed, dtype, progress):
     n = len(X)
-    steps = -(-n // int(batch_size))
+    steps = -(-n // batch_size)
     start = kappa(network, X, y, regularizer)
+    name, eta_eff, refusal = _optimizer_rate(optimizer, eta)
+
+    def refuse(reason):
+        return [LayerPrediction(l, _rms(w), None, None, s["kappa"], s["radial_gradient"],
+                                s["radial_decay"], math.nan, False, reason)
+                for l, (w, s) in enumerate(zip(network.weights, start), 1)]
+
     no_factor = not regularizer.has_shrink and regularizer.factor(eta, n) == 1.0
     if regularizer.lmbda <= 0 or no_factor or all(s["radial_decay"] <= 0 for s in start):
-        layers = [LayerPrediction(l, _rms(w), None, None, s["kappa"], s["radial_gradient"],
-                                  s["radial_decay"], math.nan, False, "no decay in this run")
-                  for l, (w, s) in enumerate(zip(network.weights, start), 1)]
-        return TailoffPrediction(layers, 0.0, steps, None, None)
-    check_scalar(warm_start_epochs, "warm_start_epochs", kind=numbers.Integral, low=0)
-    begin = network
+        return TailoffPrediction(refuse("no decay in this run"), 0.0, steps, None, None, name)
+    if refusal:
+        return TailoffPrediction(refuse(refusal), regularizer.lmbda / n, steps, None, None, name)
+    begin, k1 = network, [math.nan] * len(network.weights)
     if warm_start_epochs:
         from .training import fit
 
+        from .monitors.base import Monitor
+
+        class FirstEpoch(Monitor):  # kappa after the first epoch, for the tail-off gate
+            def on_epoch_end(self, state):
+                if state.epoch == 1:
+                    probe = network.copy()
+                    probe.weights = [np.array(w) for w in state.weights]
+                    probe.biases = [np.array(b) for b in state.biases]
+                    k1[:] = [s["kappa"] for s in kappa(probe, X, y, regularizer)]
+
         begin = network.copy()
-        fit(begin, X, y, epochs=int(warm_start_epochs), batch_size=int(batch_size), eta=eta,
-            regularizer=regularizer, seed=seed)
-    sp = stationary_point(begin, X, y, regularizer, tol=tol, max_iter=max_iter)
+        fit(begin, X, y, epochs=warm_start_epochs, batch_size=batch_size, eta=eta,
+            regularizer=regularizer, seed=seed, optimizer=optimizer, monitors=[FirstEpoch()])
+    if progress is None:
+        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    draw = _progress_line(sys.stderr, max_iter, tol) if progress else None
+    sp = stationary_point(begin, X, y, regularizer, tol=tol, max_iter=max_iter, dtype=dtype,
+                          progress=draw)
+    if draw is not None:
+        draw(sp.iterations, max(sp.residuals), done=True)
     end = kappa(sp.network, X, y, regularizer)
-    a = pure_decay_factor(regularizer, eta, n)
+    a = pure_decay_factor(regularizer, eta_eff, n)
     per_epoch = None if a is None else a ** steps
-    shares, noise_only = _noise_shares(sp.network, X, y, batch_size, eta, regularizer, n)
+    shares, noise_only = _noise_shares(sp.network, X, y, batch_size, eta_eff, regularizer, n)
     noisiest = max(range(len(shares)),
                    key=lambda i: -math.inf if math.isnan(noise_only[i]) else noise_only[i])
     noisy = noise_only[noisiest] >= NOISE_SHARE_LIMIT
     layers = []
     for l, (w0, w1, s0, s1) in enumerate(zip(network.weights, sp.network.weights, start, end), 1):
         rms0, plateau = _rms(w0), _rms(w1)
-        k0 = s0["kappa"]
-        dominated = rms0 > plateau and abs(k0) < DOMINATED_KAPPA
+        k0, ok, residual = s0["kappa"], sp.layer_converged[l - 1], sp.residuals[l - 1]
+        small = abs(k0) < DOMINATED_KAPPA or abs(k1[l - 1]) < DOMINATED_KAPPA
+        dominated = rms0 > plateau and small
         tail, reason = None, ""
-        if noisy:
+        if not ok:
+            reason = (f"not converged (residual {residual:.2g} > tol {tol:g} after "
+                      f"{sp.iterations} evaluations): the point reached, RMS {plateau:.4g}, "
+                      "is no plateau")
+            plateau = None
+        elif noisy:
             which = "this layer" if noisiest == l - 1 else f"layer {noisiest + 1}"
             reason = (f"noise-dominated: at the stationary point the noise of SGD's steps "
                       f"would add {noise_only[noisiest]:.2g} times as much to ||W||^2 as decay "
@@ -474,18 +740,19 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, tol=1e-3,
         elif rms0 <= plateau:
             reason = (f"starts below its plateau ({rms0:.4g} <= {plateau:.4g}): "
                       "the gradient makes it grow; decay never dominates")
-        elif abs(k0) >= DOMINATED_KAPPA:
+        elif not small:
             push = "shrinks" if k0 < 0 else "grows"
-            reason = (f"never decay-dominated: at the start the gradient's radial pull is "
-                      f"{abs(k0):.2g} times decay's (kappa = {k0:.3g}; the gradient {push} it)")
+            after = "" if math.isnan(k1[l - 1]) else f", {k1[l - 1]:.3g} after one epoch"
+            reason = (f"never decay-dominated: the gradient's radial pull stays large against "
+                      f"decay's (kappa = {k0:.3g} at the start{after}; the gradient {push} it)")
         elif a is None:
             reason = "no closed form: this regularizer's step is not a uniform scaling"
         else:
             tail = math.log(rms0 / plateau) / (-steps * math.log(a))
         layers.append(LayerPrediction(l, rms0, plateau, tail, k0, s0["radial_gradient"],
                                       s0["radial_decay"], s1["kappa"], dominated, reason,
-                                      _rms(w1), shares[l - 1]))
-    return TailoffPrediction(layers, regularizer.lmbda / n, steps, per_epoch, sp)
+                                      _rms(w1), shares[l - 1], ok, residual, k1[l - 1]))
+    return TailoffPrediction(layers, regularizer.lmbda / n, steps, per_epoch, sp, name, eta_eff)
 
 
 def _noise_shares(network, X, y, batch_size, eta, regularizer, n):
