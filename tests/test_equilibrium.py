@@ -293,3 +293,73 @@ def test_bad_solver_settings():
         stationary_point(net, X, y, wdecay.L2(1.0), dtype="float16")
     with pytest.raises(ValueError, match="`max_iter` must be >= 1"):
         stationary_point(net, X, y, wdecay.L2(1.0), max_iter=0)
+
+
+def test_l1_is_solved_proximally_with_a_subgradient_certificate():
+    X, y = data(n=200, d=8)
+    net = wdecay.Network([8, 6, 2], initializer="large", seed=4)
+    reg = wdecay.L1(0.3)
+    sp = stationary_point(net, X, y, reg, tol=1e-4, max_iter=5000)
+    assert sp.converged
+    lam = 0.3 / len(X)
+    _, gw, gb = wdecay.equilibrium.mean_cost_gradient(sp.network, X, y)
+    sub = []
+    for g, w in zip(gw, sp.network.weights):
+        zero = w == 0
+        assert zero.any()  # the proximal step makes exact zeros
+        # optimality: |g| <= lmbda/n where w = 0, g = -lmbda/n sign(w) elsewhere
+        r = np.where(zero, np.maximum(np.abs(g) - lam, 0), g + lam * np.sign(w))
+        sub.append(r)
+    measured = np.sqrt(sum(float(np.sum(r * r)) for r in sub)
+                       + sum(float(np.sum(g * g)) for g in gb))
+    assert sp.grad_norm == pytest.approx(measured, rel=1e-6)
+
+
+def test_l1_tailoff_is_the_soft_threshold_of_the_initial_weights():
+    from wdecay.equilibrium import soft_threshold_level
+
+    X, y = data(n=80)
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=2)
+    net.weights[0] *= 5.0
+    p = predict_tailoff(net, X, y, eta=0.5, batch_size=80, regularizer=wdecay.L1(0.5),
+                        tol=1e-3, max_iter=5000)  # full batches: no noise
+    first = p[1]
+    assert first.plateau_rms is not None and first.tailoff_epoch is not None
+    c, steps = 0.5 * 0.5 / 80, 1
+    tau = first.tailoff_epoch * c * steps
+    w0 = net.weights[0]
+    soft = np.sign(w0) * np.maximum(np.abs(w0) - tau, 0)
+    assert np.sqrt(np.mean(soft ** 2)) == pytest.approx(first.plateau_rms, rel=1e-6)
+    # and pure L1 decay (the regularizer's own steps, no gradient) reaches it then
+    w = w0.copy()
+    for _ in range(int(round(tau / c))):
+        wdecay.L1(0.5, clip=True).decay(w, 0.5, 80)
+    assert np.sqrt(np.mean(w ** 2)) == pytest.approx(first.plateau_rms, rel=1e-2)
+    assert soft_threshold_level(w0, 10.0) == 0.0
+
+
+def test_momentum_acts_at_the_effective_rate():
+    X, y = data(n=80)
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=2)
+    net.weights[0] *= 5.0
+    reg = wdecay.L2(0.5)
+    sgd = predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=reg, tol=1e-4,
+                          warm_start_epochs=0)
+    for name in ("momentum", "nesterov"):
+        mom = predict_tailoff(net, X, y, eta=0.05, batch_size=7, regularizer=reg, tol=1e-4,
+                              warm_start_epochs=0, optimizer=wdecay.optim.get_optimizer(name))
+        assert mom.optimizer in ("Momentum", "Nesterov") and mom.effective_eta == pytest.approx(0.5)
+        assert mom[1].plateau_rms == pytest.approx(sgd[1].plateau_rms, rel=1e-9)
+        assert mom[1].tailoff_epoch == pytest.approx(sgd[1].tailoff_epoch, rel=1e-9)
+
+
+@pytest.mark.parametrize("optimizer, start", [
+    ("adam", "no prediction for coupled Adam"), ("adamw", "no prediction for AdamW"),
+    (wdecay.optim.Momentum(decoupled=True), "no prediction for decoupled Momentum")])
+def test_other_optimizers_are_refused_in_one_line(optimizer, start):
+    X, y = data()
+    p = predict_tailoff(wdecay.Network([5, 4, 2], seed=0), X, y, eta=0.01, batch_size=10,
+                        regularizer=wdecay.L2(1.0), optimizer=optimizer)
+    for layer in p:
+        assert layer.plateau_rms is None and layer.reason.startswith(start)
+        assert "\n" not in layer.reason

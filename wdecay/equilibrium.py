@@ -42,7 +42,7 @@ from ._threads import blas_threads
 from ._validation import check_features, check_scalar, check_targets
 from . import passes
 from .network import EVAL_CHUNK
-from .regularizers import get_regularizer
+from .regularizers import L1, get_regularizer
 
 #: Fraction of the decay that the gradient's radial pull may reach (|kappa|) and
 #: still count as decay-dominated: the norm budget's tail-off threshold R = 0.5.
@@ -67,7 +67,8 @@ class StationaryPoint:
     network : Network
         A copy of the input network, moved to the point found.
     grad_norm : float
-        ||grad J|| over all weights and biases there (float64).
+        ||grad J|| over all weights and biases there (float64); under L1 the
+        subgradient residual, the norm of the smallest subgradient.
     objective : float
         J = C0 + penalty there.
     iterations : int
@@ -196,7 +197,8 @@ def gradient_noise(network, X, y, batch_size):
     total = [np.zeros(w.shape) for w in network.weights]
 
     def on_layer(layer, delta, a):
-        per_row[layer] += float(np.einsum("ij,ij,ik,ik->", delta, delta, a, a))
+        per_row[layer] += float(np.dot(np.einsum("ij,ij->i", delta, delta),
+                                       np.einsum("ik,ik->i", a, a)))
         total[layer] += delta.T @ a
 
     for i in range(0, n, EVAL_CHUNK):
@@ -248,8 +250,14 @@ class _Objective:
         bs = [p.reshape(s) for p, s in zip(parts[self.nw:], self.shapes[self.nw:])]
         return ws, bs
 
-    def evaluate(self, theta):
-        """``(J, grad J, per-layer residuals, per-layer RMS)`` at ``theta``."""
+    def evaluate(self, theta, smooth=False):
+        """``(J, grad J, per-layer residuals, per-layer RMS)`` at ``theta``.
+
+        ``smooth``: C0 and its gradient alone (the proximal solve's smooth part).
+        The layer's gradient residual is the norm of the smallest element of
+        the subdifferential of J (under L1, zero weights may take any
+        sign(w) in [-1, 1]).
+        """
         net, reg, n = self.net, self.regularizer, self.n
         ws, bs = self.unpack(theta)
         cost = 0.0
@@ -263,28 +271,37 @@ class _Objective:
             for g, c in zip(gw + gb, w_c + b_c):
                 g += c
         w64 = [np.asarray(w, dtype=np.float64) for w in ws]
-        value = cost / n + reg.penalty(w64, n)
-        grads, residuals, rms = [], [], []
+        value = cost / n + (0.0 if smooth else reg.penalty(w64, n))
+        grads, residuals, rms, gnorms = [], [], [], []
+        l1 = isinstance(reg, L1) and reg.lmbda > 0
         for g, w in zip(gw, w64):
             g /= n
             d = reg.gradient(w, n)
             decay = float(np.vdot(w, d))
             balance = abs(float(np.vdot(w, g)) / decay + 1.0) if decay > 0 else math.nan
-            grads.append(g + d)
-            gnorm = float(np.linalg.norm(grads[-1]))
-            if self.g0 is None or len(self.g0) < len(ws):
-                self.g0 = (self.g0 or []) + [gnorm]
-            residuals.append((balance, gnorm / self.g0[len(residuals)]
-                              if self.g0[len(residuals)] > 0 else 0.0))
+            grads.append(g if smooth else g + d)
+            sub = g + d
+            if l1:  # at w = 0, the subgradient of smallest norm
+                zero = w == 0
+                sub[zero] = np.sign(g[zero]) * np.maximum(np.abs(g[zero]) - reg.lmbda / n, 0)
+            gnorm = float(np.linalg.norm(sub))
+            gnorms.append(gnorm)
+            if self.g0 is None or len(self.g0) < len(ws):  # decay's pull at the start
+                self.g0 = (self.g0 or []) + [float(np.linalg.norm(d))]
+            scale = self.g0[len(residuals)]
+            residuals.append((balance, gnorm / scale if scale > 0 else
+                              (0.0 if gnorm == 0 else math.inf)))
             rms.append(_rms(w))
         grads += [g / n for g in gb]
+        self.subgradient_norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads[self.nw:])
+                                          + sum(r * r for r in gnorms))
         return value, np.concatenate([g.ravel() for g in grads]), residuals, rms
 
-    def __call__(self, theta):
+    def __call__(self, theta, smooth=False):
         if len(self.rms) >= self.limit:
             raise _OutOfBudget
         self.last = np.array(theta, dtype=np.float64)
-        value, grad, residuals, rms = self.evaluate(theta)
+        value, grad, residuals, rms = self.evaluate(theta, smooth)
         self.rms.append(rms)
         self.residuals.append(residuals)
         ok, score = _certify(self.residuals, self.rms, self.tol, self.window)
@@ -300,7 +317,7 @@ def _worst(residuals, rms, window):
 
     The smaller of the balance residual, max(|1 - kappa|, relative RMS change
     over the last ``window`` evaluations; infinite before ``window`` of them),
-    and the layer's ||grad J|| relative to its value at the start.
+    and the layer's ||grad J|| relative to the penalty's gradient at the start.
     """
     balance = np.nan_to_num(np.asarray([r[0] for r in residuals[-1]], dtype=float), nan=0.0)
     shrunk = np.asarray([r[1] for r in residuals[-1]], dtype=float)
@@ -336,14 +353,17 @@ def stationary_point(network, X, y, regularizer, tol=1e-2, max_iter=1000, *,
     (the gradient's radial pull against decay's, 1 at a stationary point,
     :func:`kappa`) and the relative change of the layer's RMS over the last
     ``window`` evaluations; or, if smaller, the layer's ||grad J|| relative to
-    its value at the start (a point where the weights vanish has no kappa).
+    the penalty's gradient at the start, ||grad penalty(W_start)|| (a point
+    where the weights vanish has no kappa).
     The balance certifies the layer's norm, which is what a plateau
     prediction needs; the gradient's tangential part may still be larger
     (``grad_norm``). The search runs in ``dtype``; with float32 the point is
     then checked in float64 and, if float32's rounding left it above ``tol``,
     polished by float64 L-BFGS within the same ``max_iter`` evaluations.
-    Under L1 the penalty is not differentiable at 0: L-BFGS rarely balances it,
-    and the result then says ``converged = False``.
+    Under :class:`~wdecay.L1` the penalty is not differentiable at 0: the
+    search is then proximal gradient (FISTA, soft-thresholding the weights)
+    instead of L-BFGS, and the gradient residual uses the subgradient of
+    smallest norm; ``grad_norm`` is that subgradient residual.
 
     Parameters
     ----------
@@ -388,9 +408,14 @@ def stationary_point(network, X, y, regularizer, tol=1e-2, max_iter=1000, *,
     net = network.copy()
     params = [np.array(p, dtype=np.float64) for p in net.parameters()]
     theta = np.concatenate([p.ravel() for p in params])
-    used = 0
     obj = _Objective(net, X, Y, regularizer, dtype, tol, int(window), progress)
-    theta, used, done = _search(obj, theta, int(max_iter))
+    theta, used = _fit_scales(obj, theta, min(SCALE_EVALUATIONS, int(max_iter) // 2))
+    search = _proximal if _is_l1(regularizer) else _search
+    budget = int(max_iter) - used
+    if np.dtype(dtype) != np.float64:  # leave the float64 polish half the budget
+        budget = max(budget // 2, 1)
+    theta, more, done = search(obj, theta, budget)
+    used += more
     final = obj
     if np.dtype(dtype) != np.float64:
         final = _Objective(net, X, Y, regularizer, np.float64, tol, int(window), progress)
@@ -401,7 +426,7 @@ def stationary_point(network, X, y, regularizer, tol=1e-2, max_iter=1000, *,
         done = all(_certify(final.residuals, final.rms, tol, int(window))[0])
         if not done and used < max_iter:  # polish in float64
             final.rms, final.residuals = [], []
-            theta, more, done = _search(final, theta, int(max_iter) - used)
+            theta, more, done = search(final, theta, int(max_iter) - used)
             used += more
     value, grad, residuals, rms = final.evaluate(theta)
     final.rms.append(rms)
@@ -410,9 +435,96 @@ def stationary_point(network, X, y, regularizer, tol=1e-2, max_iter=1000, *,
     worst = _worst(final.residuals, final.rms, int(window))
     ws, bs = final.unpack(theta, np.float64)
     net.weights, net.biases = [w.copy() for w in ws], [b.copy() for b in bs]
-    return StationaryPoint(net, float(np.linalg.norm(grad)), float(value), used,
+    return StationaryPoint(net, final.subgradient_norm, float(value), used,
                            bool(all(per_layer)), worst, per_layer,
                            time.perf_counter() - start, np.dtype(dtype).name)
+
+
+#: Evaluations :func:`stationary_point` spends first on one scale per layer.
+SCALE_EVALUATIONS = 20
+
+
+def _fit_scales(obj, theta, max_eval):
+    """Minimise J over one scale per layer's weights, the rest fixed; ``(theta, evaluations)``.
+
+    dJ/d ln s_l = <W_l, grad_l J>: at the minimum each layer is in radial balance
+    (kappa = 1), where the full solve then starts. Cheap (a few parameters) and
+    most of the way: in the decay-dominated phase the weights mostly scale.
+    """
+    if max_eval < 2:
+        return theta, 0
+    ws, bs = obj.unpack(theta, np.float64)
+    ends = np.cumsum([w.size for w in ws])
+    fixed = theta[ends[-1]:]
+    count = [0]
+
+    def scaled(logs):
+        return np.concatenate([(w * math.exp(s)).ravel() for w, s in zip(ws, logs)] + [fixed])
+
+    def fun(logs):
+        count[0] += 1
+        point = scaled(logs)
+        value, grad, _, _ = obj.evaluate(point)
+        parts = np.split(grad[:ends[-1]], ends[:-1])
+        return value, np.array([float(np.vdot(g, point[e - g.size:e]))
+                                for g, e in zip(parts, ends)])
+
+    res = minimize(fun, np.zeros(len(ws)), jac=True, method="L-BFGS-B",
+                   options={"maxiter": max_eval, "maxfun": max_eval, "gtol": 1e-8})
+    return scaled(res.x), count[0]
+
+
+def _is_l1(regularizer):
+    return isinstance(regularizer, L1) and regularizer.lmbda > 0
+
+
+def _proximal(obj, theta, max_eval):
+    """FISTA with backtracking and restarts on C0 + (lmbda/n) ||W||_1; as :func:`_search`.
+
+    Each step is a gradient step on C0 and the soft-threshold
+    sign(w) max(|w| - (lmbda/n)/L, 0) of the weights (the proximal map of the
+    L1 penalty), with L doubled until the step's quadratic model holds and
+    the momentum restarted whenever J rises.
+    """
+    before = len(obj.rms)
+    obj.limit = before + max_eval
+    lam = obj.regularizer.lmbda / obj.n
+    nw = int(sum(np.prod(s) for s in obj.shapes[:obj.nw]))
+
+    def prox(v, step):
+        out = v.copy()
+        w = out[:nw]
+        out[:nw] = np.sign(w) * np.maximum(np.abs(w) - lam * step, 0.0)
+        return out
+
+    def total(x, f):
+        return f + lam * float(np.abs(x[:nw]).sum())
+
+    lip = 1.0
+    try:
+        x = prox(theta, 0.0)
+        fx, gx = obj(x, smooth=True)
+        y, fy, gy, t = x, fx, gx, 1.0
+        while True:
+            while True:
+                xn = prox(y - gy / lip, 1.0 / lip)
+                fn, gn = obj(xn, smooth=True)
+                d = xn - y
+                if fn <= fy + float(gy @ d) + 0.5 * lip * float(d @ d) + 1e-12 * abs(fy):
+                    break
+                lip *= 2.0
+            if total(xn, fn) > total(x, fx) and t > 1.0:  # restart the momentum
+                y, fy, gy, t = x, fx, gx, 1.0
+                continue
+            tn = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+            y = xn + ((t - 1.0) / tn) * (xn - x)
+            x, fx, gx, t = xn, fn, gn, tn
+            fy, gy = obj(y, smooth=True)
+            lip /= 1.25
+    except _Stop:
+        return obj.last, len(obj.rms) - before, True
+    except _OutOfBudget:
+        return x, len(obj.rms) - before, False
 
 
 def _search(obj, theta, max_eval):
@@ -595,7 +707,11 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=No
 
     eta_eff is eta for SGD and eta / (1 - mu) for coupled momentum and
     Nesterov (same stationary point, decay through the velocity); other
-    optimizers get reasons, no numbers. The formula applies to a layer above
+    optimizers get reasons, no numbers. Under L1 (a proximal solve,
+    :func:`stationary_point`) pure decay is a soft-threshold of the initial
+    weights instead, by eta_eff (lmbda/n) per step: t* is the threshold that
+    brings the RMS to the plateau (:func:`soft_threshold_level`) over
+    eta_eff (lmbda/n) ceil(n/m). The formula applies to a layer above
     its plateau whose gradient's radial pull is small against decay, at the
     start (|kappa_0| < 0.5, the norm budget's tail-off threshold) or, when it
     dies within the first epoch, after the warm start's first epoch
@@ -745,14 +861,45 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
             after = "" if math.isnan(k1[l - 1]) else f", {k1[l - 1]:.3g} after one epoch"
             reason = (f"never decay-dominated: the gradient's radial pull stays large against "
                       f"decay's (kappa = {k0:.3g} at the start{after}; the gradient {push} it)")
-        elif a is None:
-            reason = "no closed form: this regularizer's step is not a uniform scaling"
-        else:
+        elif a is not None:
             tail = math.log(rms0 / plateau) / (-steps * math.log(a))
+        elif _is_l1(regularizer):
+            c = eta_eff * regularizer.lmbda / n  # each step moves every weight c towards 0
+            tail = soft_threshold_level(w0, plateau) / (c * steps)
+        else:
+            reason = "no closed form: this regularizer's step is neither a scaling nor L1's"
         layers.append(LayerPrediction(l, rms0, plateau, tail, k0, s0["radial_gradient"],
                                       s0["radial_decay"], s1["kappa"], dominated, reason,
                                       _rms(w1), shares[l - 1], ok, residual, k1[l - 1]))
     return TailoffPrediction(layers, regularizer.lmbda / n, steps, per_epoch, sp, name, eta_eff)
+
+
+def soft_threshold_level(w, rms):
+    """The threshold tau at which the soft-threshold sign(w) max(|w| - tau, 0) has RMS ``rms``.
+
+    L1's pure decay moves every weight by c = eta lmbda / n towards zero per
+    step, so after t steps the weights are the soft-threshold of the initial
+    ones at tau = t c: the tail-off comes after tau / (c ceil(n/m)) epochs.
+    Returns 0 when ``rms`` is at least the RMS of ``w``.
+
+    Examples
+    --------
+    >>> round(soft_threshold_level(np.array([1.0, -3.0]), np.sqrt(0.5)), 6)  # [0, -1]
+    2.0
+    """
+    a = np.sort(np.abs(np.ravel(w)))[::-1]
+    target = rms * rms * a.size
+    if target >= float(np.vdot(a, a)):
+        return 0.0
+    lo, hi = 0.0, float(a[0])
+    for _ in range(100):  # bisection: sum max(|w| - tau, 0)^2 falls with tau
+        mid = 0.5 * (lo + hi)
+        above = a[a > mid] - mid
+        if float(np.vdot(above, above)) > target:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
 
 
 def _noise_shares(network, X, y, batch_size, eta, regularizer, n):
