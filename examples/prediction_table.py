@@ -71,13 +71,13 @@ def run(name, X, y, settings, seed=0, max_epochs=None):
     pred = predict_tailoff(net, X, y, eta=s["eta"], batch_size=s["m"], regularizer=reg,
                            optimizer=opt, progress=False)
     seconds = time.perf_counter() - began
-    numbers = [p.plateau_rms for p in pred if p.plateau_rms is not None]
+    solved = [p.stationary_rms for p in pred if p.stationary_rms is not None]
     longest = max((p.tailoff_epoch or 0.0) for p in pred)
     epochs = s["epochs"] or max(80, int(math.ceil(1.5 * longest)) + 2 * WINDOW)
     if max_epochs is not None:
         epochs = min(epochs, max_epochs)
     h = None
-    if numbers:  # nothing to compare a refusal with
+    if solved:  # train to check the number, or the reason for none
         h = net.fit(X, y, epochs=epochs, batch_size=s["m"], eta=s["eta"], regularizer=reg,
                     optimizer=get_optimizer(s["optimizer"]),
                     monitors=[M.WeightNorms(), M.NormBudget()], seed=seed)
@@ -89,7 +89,8 @@ def run(name, X, y, settings, seed=0, max_epochs=None):
                "predicted_tailoff": p.tailoff_epoch, "reason": p.reason,
                "converged": p.converged, "residual": p.residual,
                "kappa_initial": p.kappa_initial, "kappa_epoch1": p.kappa_epoch1,
-               "noise_share": p.noise_share, "prediction_seconds": seconds,
+               "noise_share": p.noise_share, "noise_scale": p.noise_scale,
+               "prediction_seconds": seconds,
                "measured_plateau": None, "measured_tailoff": None}
         if h is not None:
             rms = np.asarray(h[f"layer{p.layer}/rms"])
@@ -130,7 +131,10 @@ def table_lines(rows):
     for r in rows:
         err = (None if r["predicted_plateau"] is None
                else 100 * (r["measured_plateau"] / r["predicted_plateau"] - 1))
-        cells = [r["config"], str(r["layer"]), fmt(r["predicted_plateau"], ".4f"),
+        plateau = (fmt(r["predicted_plateau"], ".4f") if r["predicted_plateau"] is not None
+                   else f"- (stationary {fmt(r['stationary_rms'], '.4f')})"
+                   if r["stationary_rms"] is not None else "-")
+        cells = [r["config"], str(r["layer"]), plateau,
                  fmt(r["measured_plateau"], ".4f"), fmt(err, "+.1f") + ("%" if err is not None
                                                                        else ""),
                  fmt(r["predicted_tailoff"], ".1f"), fmt(r["measured_tailoff"], "g"),

@@ -232,7 +232,7 @@ class _Objective:
     accepts the point.
     """
 
-    def __init__(self, net, X, Y, regularizer, dtype, tol, window, progress=None):
+    def __init__(self, net, X, Y, regularizer, dtype, tol, window, progress=None, scales=None):
         self.net, self.regularizer, self.dtype = net, regularizer, np.dtype(dtype)
         self.X = np.ascontiguousarray(X, dtype=self.dtype)
         self.Y = np.ascontiguousarray(Y, dtype=self.dtype)
@@ -241,6 +241,7 @@ class _Objective:
         self.shapes = [p.shape for p in params]
         self.splits = np.cumsum([p.size for p in params])[:-1]
         self.nw = len(net.weights)
+        self.scales = [1.0] * self.nw if scales is None else [float(s) for s in scales]
         self.rms, self.residuals, self.last, self.g0 = [], [], None, None
         self.limit = math.inf
 
@@ -271,25 +272,27 @@ class _Objective:
             for g, c in zip(gw + gb, w_c + b_c):
                 g += c
         w64 = [np.asarray(w, dtype=np.float64) for w in ws]
-        value = cost / n + (0.0 if smooth else reg.penalty(w64, n))
+        value = cost / n + (0.0 if smooth else sum(s * reg.penalty([w], n)
+                                                     for s, w in zip(self.scales, w64)))
         grads, residuals, rms, gnorms = [], [], [], []
         l1 = isinstance(reg, L1) and reg.lmbda > 0
-        for g, w in zip(gw, w64):
+        for g, w, scale in zip(gw, w64, self.scales):
             g /= n
-            d = reg.gradient(w, n)
+            d = scale * reg.gradient(w, n)
             decay = float(np.vdot(w, d))
             balance = abs(float(np.vdot(w, g)) / decay + 1.0) if decay > 0 else math.nan
             grads.append(g if smooth else g + d)
             sub = g + d
             if l1:  # at w = 0, the subgradient of smallest norm
                 zero = w == 0
-                sub[zero] = np.sign(g[zero]) * np.maximum(np.abs(g[zero]) - reg.lmbda / n, 0)
+                sub[zero] = np.sign(g[zero]) * np.maximum(np.abs(g[zero])
+                                                          - scale * reg.lmbda / n, 0)
             gnorm = float(np.linalg.norm(sub))
             gnorms.append(gnorm)
             if self.g0 is None or len(self.g0) < len(ws):  # decay's pull at the start
                 self.g0 = (self.g0 or []) + [float(np.linalg.norm(d))]
-            scale = self.g0[len(residuals)]
-            residuals.append((balance, gnorm / scale if scale > 0 else
+            pull = self.g0[len(residuals)]
+            residuals.append((balance, gnorm / pull if pull > 0 else
                               (0.0 if gnorm == 0 else math.inf)))
             rms.append(_rms(w))
         grads += [g / n for g in gb]
@@ -337,7 +340,7 @@ def _certify(residuals, rms, tol, window):
 
 
 def stationary_point(network, X, y, regularizer, tol=1e-2, max_iter=1000, *,
-                     dtype="float32", window=10, progress=None):
+                     dtype="float32", window=10, progress=None, scales=None):
     """A local stationary point of the full-batch objective C0 + penalty, by L-BFGS.
 
     Starts from the network's current weights and biases and minimises
@@ -382,6 +385,9 @@ def stationary_point(network, X, y, regularizer, tol=1e-2, max_iter=1000, *,
         Evaluations over which the RMS must have settled.
     progress : callable ``(evaluations, residual)``, optional
         Called after every evaluation.
+    scales : list of float, optional
+        Multiply layer l's penalty by ``scales[l]`` (default 1: C0 + penalty);
+        :func:`predict_tailoff`'s noise balance uses it.
 
     Returns
     -------
@@ -408,7 +414,7 @@ def stationary_point(network, X, y, regularizer, tol=1e-2, max_iter=1000, *,
     net = network.copy()
     params = [np.array(p, dtype=np.float64) for p in net.parameters()]
     theta = np.concatenate([p.ravel() for p in params])
-    obj = _Objective(net, X, Y, regularizer, dtype, tol, int(window), progress)
+    obj = _Objective(net, X, Y, regularizer, dtype, tol, int(window), progress, scales)
     theta, used = _fit_scales(obj, theta, min(SCALE_EVALUATIONS, int(max_iter) // 2))
     search = _proximal if _is_l1(regularizer) else _search
     budget = int(max_iter) - used
@@ -418,7 +424,8 @@ def stationary_point(network, X, y, regularizer, tol=1e-2, max_iter=1000, *,
     used += more
     final = obj
     if np.dtype(dtype) != np.float64:
-        final = _Objective(net, X, Y, regularizer, np.float64, tol, int(window), progress)
+        final = _Objective(net, X, Y, regularizer, np.float64, tol, int(window), progress,
+                           scales)
         final.rms, final.residuals, final.g0 = list(obj.rms), list(obj.residuals), obj.g0
         value, grad, residuals, rms = final.evaluate(theta)
         final.rms.append(rms)
@@ -488,8 +495,10 @@ def _proximal(obj, theta, max_eval):
     """
     before = len(obj.rms)
     obj.limit = before + max_eval
-    lam = obj.regularizer.lmbda / obj.n
-    nw = int(sum(np.prod(s) for s in obj.shapes[:obj.nw]))
+    sizes = [int(np.prod(s)) for s in obj.shapes[:obj.nw]]
+    lam = np.concatenate([np.full(k, s * obj.regularizer.lmbda / obj.n)
+                          for k, s in zip(sizes, obj.scales)])
+    nw = sum(sizes)
 
     def prox(v, step):
         out = v.copy()
@@ -498,7 +507,7 @@ def _proximal(obj, theta, max_eval):
         return out
 
     def total(x, f):
-        return f + lam * float(np.abs(x[:nw]).sum())
+        return f + float(lam @ np.abs(x[:nw]))
 
     lip = 1.0
     try:
@@ -576,6 +585,7 @@ class LayerPrediction:
     converged: bool | None = None
     residual: float | None = None
     kappa_epoch1: float = math.nan
+    noise_scale: float = 1.0
 
     def __getitem__(self, key):
         return getattr(self, key)
@@ -600,6 +610,7 @@ class TailoffPrediction:
     optimizer: str = "SGD"
     effective_eta: float | None = None
     seconds: float = 0.0
+    noise_balanced: StationaryPoint | None = field(default=None, repr=False)
 
     def __getitem__(self, layer):
         """``prediction[l]`` is layer l (1-based, as in the monitors' keys)."""
@@ -686,7 +697,7 @@ def _progress_line(stream, max_iter, tol):
 
 def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=None, tol=1e-2,
                     max_iter=1000, warm_start_epochs=2, seed=0, dtype="float32",
-                    threads=1, progress=None):
+                    threads=1, progress=None, noise=True):
     """Predict, before training, each layer's plateau RMS and the epoch pure decay reaches it.
 
     The plateau is the RMS of the layer at a stationary point of C0 + penalty
@@ -781,13 +792,13 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=No
     context = blas_threads(int(threads)) if threads is not None else contextlib.nullcontext()
     with context:
         out = _predict(network, X, y, eta, int(batch_size), regularizer, optimizer, tol,
-                       max_iter, int(warm_start_epochs), seed, dtype, progress)
+                       max_iter, int(warm_start_epochs), seed, dtype, progress, noise)
     out.seconds = time.perf_counter() - began
     return out
 
 
 def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_iter,
-             warm_start_epochs, seed, dtype, progress):
+             warm_start_epochs, seed, dtype, progress, noise):
     n = len(X)
     steps = -(-n // batch_size)
     start = kappa(network, X, y, regularizer)
@@ -833,18 +844,27 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
     shares, noise_only = _noise_shares(sp.network, X, y, batch_size, eta_eff, regularizer, n)
     noisiest = max(range(len(shares)),
                    key=lambda i: -math.inf if math.isnan(noise_only[i]) else noise_only[i])
-    noisy = noise_only[noisiest] >= NOISE_SHARE_LIMIT
+    balanced, scales, failure = sp, [1.0] * len(shares), ""
+    if noise and sp.converged and batch_size < n:
+        balanced, scales, failure = _noise_balance(sp, X, y, batch_size, eta_eff, regularizer,
+                                                   tol, max_iter, dtype)
+    noisy = bool(failure) if noise else noise_only[noisiest] >= NOISE_SHARE_LIMIT
+    free, point = sp, (sp if failure else balanced)
     layers = []
-    for l, (w0, w1, s0, s1) in enumerate(zip(network.weights, sp.network.weights, start, end), 1):
+    for l, (w0, w1, s0, s1) in enumerate(zip(network.weights, point.network.weights, start,
+                                             end), 1):
         rms0, plateau = _rms(w0), _rms(w1)
-        k0, ok, residual = s0["kappa"], sp.layer_converged[l - 1], sp.residuals[l - 1]
+        k0, ok, residual = s0["kappa"], point.layer_converged[l - 1], point.residuals[l - 1]
         small = abs(k0) < DOMINATED_KAPPA or abs(k1[l - 1]) < DOMINATED_KAPPA
         dominated = rms0 > plateau and small
         tail, reason = None, ""
         if not ok:
             reason = (f"not converged (residual {residual:.2g} > tol {tol:g} after "
-                      f"{sp.iterations} evaluations): the point reached, RMS {plateau:.4g}, "
+                      f"{point.iterations} evaluations): the point reached, RMS {plateau:.4g}, "
                       "is no plateau")
+            plateau = None
+        elif noisy and noise:
+            reason = failure
             plateau = None
         elif noisy:
             which = "this layer" if noisiest == l - 1 else f"layer {noisiest + 1}"
@@ -870,8 +890,60 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
             reason = "no closed form: this regularizer's step is neither a scaling nor L1's"
         layers.append(LayerPrediction(l, rms0, plateau, tail, k0, s0["radial_gradient"],
                                       s0["radial_decay"], s1["kappa"], dominated, reason,
-                                      _rms(w1), shares[l - 1], ok, residual, k1[l - 1]))
-    return TailoffPrediction(layers, regularizer.lmbda / n, steps, per_epoch, sp, name, eta_eff)
+                                      _rms(free.network.weights[l - 1]), shares[l - 1], ok,
+                                      residual, k1[l - 1], scales[l - 1]))
+    return TailoffPrediction(layers, regularizer.lmbda / n, steps, per_epoch, free, name,
+                             eta_eff, noise_balanced=None if point is free else point)
+
+
+#: Rounds of the noise balance's fixed point (each a warm-started solve).
+NOISE_ROUNDS = 8
+
+
+def _noise_balance(sp, X, y, batch_size, eta, regularizer, tol, max_iter, dtype):
+    """SGD's plateau with its noise: the per-layer balance D + G + Q = 0, solved self-consistently.
+
+    One SGD step from W, decay first (W_d = decayed W), changes ||W||^2 in
+    expectation by ||W_d||^2 - ||W||^2 - 2 eta <W_d, g> + eta^2 (||g||^2 + N),
+    N = E||g_B - g||^2 (:func:`gradient_noise`). The plateau is taken where
+    that vanishes at a stationary point of C0 + sum_l s_l penalty_l: there
+    g = -s_l grad penalty, so
+
+        s_l = (||W||^2 - ||W_d||^2 - eta^2 (||g||^2 + N)) / (2 eta <W_d, grad penalty>),
+
+    iterated from s = 1 (the noise-free point) until every layer's RMS moves
+    by less than ``tol``. Returns ``(point, scales, failure)``; ``failure`` is
+    a one-line reason when noise alone outweighs decay (s_l <= 0) or the
+    iteration does not settle in :data:`NOISE_ROUNDS` rounds.
+    """
+    n = len(X)
+    scales, point = [1.0] * len(sp.network.weights), sp
+    for _ in range(NOISE_ROUNDS):
+        parts = gradient_noise(point.network, X, y, batch_size)
+        new = []
+        for l, (w, part) in enumerate(zip(point.network.weights, parts), 1):
+            decayed = w + regularizer.decay_step(w, eta, n)
+            drop = float(np.vdot(w, w) - np.vdot(decayed, decayed))
+            pull = 2.0 * eta * float(np.vdot(decayed, regularizer.gradient(w, n)))
+            s = (drop - eta * eta * (part["full_sq"] + part["noise_sq"])) / pull
+            if not s > 0:
+                return sp, scales, (
+                    f"noise-dominated: in layer {l} the noise of SGD's steps alone adds "
+                    f"{eta * eta * part['noise_sq'] / drop:.2g} times as much to ||W||^2 as "
+                    f"decay removes; no balance with the gradient (noise-free stationary RMS "
+                    f"{_rms(sp.network.weights[l - 1]):.4g})")
+            new.append(s)
+        before = [_rms(w) for w in point.network.weights]
+        scales = new
+        point = stationary_point(point.network, X, y, regularizer, tol=tol, max_iter=max_iter,
+                                 dtype=dtype, scales=scales)
+        if not point.converged:
+            return point, scales, ""  # reported per layer as not converged
+        after = [_rms(w) for w in point.network.weights]
+        if all(abs(b / a - 1) <= tol for a, b in zip(after, before) if a > 0):
+            return point, scales, ""
+    return sp, scales, (f"the noise balance did not settle in {NOISE_ROUNDS} rounds (noise-free "
+                        f"stationary RMS {', '.join(f'{_rms(w):.4g}' for w in sp.network.weights)})")
 
 
 def soft_threshold_level(w, rms):
