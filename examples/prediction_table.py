@@ -60,8 +60,8 @@ DEFAULTS = {"activation": "sigmoid", "regularizer": "l2", "lmbda": 5.0, "optimiz
             "eta": 0.1, "m": 10, "sizes": [784, 30, 10], "epochs": None}
 
 
-def run(name, X, y, settings, seed=0, max_epochs=None):
-    """Predict, then (if there is a number to check) train and measure; one dict per layer."""
+def run(name, X, y, settings, seed=0, max_epochs=None, train=True):
+    """Predict, then (if there is a point to check) train and measure; one dict per layer."""
     s = {**DEFAULTS, **settings}
     reg = wdecay.L1(s["lmbda"]) if s["regularizer"] == "l1" else wdecay.L2(s["lmbda"])
     net = wdecay.Network(s["sizes"], activation=s["activation"], initializer="large",
@@ -77,7 +77,7 @@ def run(name, X, y, settings, seed=0, max_epochs=None):
     if max_epochs is not None:
         epochs = min(epochs, max_epochs)
     h = None
-    if solved:  # train to check the number, or the reason for none
+    if solved and train:  # train to check the number, or the reason for none
         h = net.fit(X, y, epochs=epochs, batch_size=s["m"], eta=s["eta"], regularizer=reg,
                     optimizer=get_optimizer(s["optimizer"]),
                     monitors=[M.WeightNorms(), M.NormBudget()], seed=seed)

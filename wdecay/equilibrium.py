@@ -926,13 +926,14 @@ def _noise_balance(sp, X, y, batch_size, eta, regularizer, tol, max_iter, dtype)
 
         s_l = (||W||^2 - ||W_d||^2 - eta^2 (||g||^2 + N)) / (2 eta <W_d, grad penalty>),
 
-    iterated from s = 1 (the noise-free point) until every layer's RMS moves
-    by less than ``tol``. Returns ``(point, scales, failure)``; ``failure`` is
+    iterated from s = 1 (the noise-free point), by secant steps on s = F(s)
+    after the first round, until every layer's RMS moves by less than ``tol``. Returns ``(point, scales, failure)``; ``failure`` is
     a one-line reason when noise alone outweighs decay (s_l <= 0) or the
     iteration does not settle in :data:`NOISE_ROUNDS` rounds.
     """
     n = len(X)
     scales, point = [1.0] * len(sp.network.weights), sp
+    history = []  # (s, F(s)) per round: secant steps on s = F(s) after the first
     for _ in range(NOISE_ROUNDS):
         parts = gradient_noise(point.network, X, y, batch_size)
         new = []
@@ -949,6 +950,13 @@ def _noise_balance(sp, X, y, batch_size, eta, regularizer, tol, max_iter, dtype)
                     f"{_rms(sp.network.weights[l - 1]):.4g})")
             new.append(s)
         before = [_rms(w) for w in point.network.weights]
+        history.append((scales, new))
+        if len(history) >= 2:
+            (s0, f0), (s1, f1) = history[-2], history[-1]
+            new = [b1 - (b1 - c1) * (b1 - b0) / ((b1 - c1) - (b0 - c0))
+                   if (b1 - c1) != (b0 - c0) and b1 != b0 else c1
+                   for b0, c0, b1, c1 in zip(s0, f0, s1, f1)]
+            new = [c if c > 0 else f for c, f in zip(new, f1)]
         scales = new
         point = stationary_point(point.network, X, y, regularizer, tol=tol, max_iter=max_iter,
                                  dtype=dtype, scales=scales)

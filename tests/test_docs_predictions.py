@@ -1,0 +1,68 @@
+"""docs/predictions.rst is the stored prediction table, and one cheap row is reproduced."""
+
+import json
+import os
+import pathlib
+import runpy
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+SCRIPT = ROOT / "examples" / "prediction_table.py"
+
+
+def script():
+    return runpy.run_path(str(SCRIPT))
+
+
+def stored():
+    return json.loads((DOCS / "figures" / "prediction_table.json").read_text())
+
+
+def test_the_page_renders_the_stored_rows():
+    page = (DOCS / "predictions.rst").read_text()
+    assert script()["render"](stored(), page) == page
+
+
+def test_every_row_has_a_number_or_a_reason():
+    for r in stored():
+        if r["predicted_plateau"] is None:
+            assert r["reason"], r
+        else:
+            assert r["converged"] and r["measured_plateau"] is not None
+
+
+def test_index_links_the_page():
+    assert "   predictions\n" in (DOCS / "index.rst").read_text()
+
+
+def test_a_cheap_row_is_reproduced():
+    """The seed row's prediction (no training: a few seconds), and Adam's refusal."""
+    from wdecay.datasets import load_mnist_sample
+
+    s = script()
+    (X, y), _, _ = load_mnist_sample()
+    rows = {(r["config"], r["layer"]): r for r in stored()}
+    for name in ("seed (lmbda 5)", "Adam, eta 0.001, lmbda 10"):
+        for fresh in s["run"](name, X, y, s["CONFIGS"][name], train=False):
+            old = rows[(name, fresh["layer"])]
+            assert fresh["reason"] == old["reason"]
+            for key in ("predicted_plateau", "predicted_tailoff", "stationary_rms"):
+                if old[key] is not None:
+                    assert fresh[key] == pytest.approx(old[key], rel=2e-3)
+
+
+@pytest.mark.slow
+def test_the_seed_row_is_reproduced():
+    from wdecay.datasets import load_mnist_sample
+
+    s = script()
+    (X, y), _, _ = load_mnist_sample()
+    rows = {(r["config"], r["layer"]): r for r in stored()}
+    for fresh in s["run"]("seed (lmbda 5)", X, y, s["CONFIGS"]["seed (lmbda 5)"]):
+        old = rows[(fresh["config"], fresh["layer"])]
+        for key in ("predicted_plateau", "measured_plateau", "predicted_tailoff",
+                    "measured_tailoff"):
+            if old[key] is not None:
+                assert fresh[key] == pytest.approx(old[key], rel=2e-3)
