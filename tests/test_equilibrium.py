@@ -280,7 +280,8 @@ def test_progress_line_on_request(capsys):
     predict_tailoff(wdecay.Network([5, 4, 2], initializer="large", seed=2), X, y, eta=0.5,
                     batch_size=7, regularizer=wdecay.L2(0.5), progress=True)
     err = capsys.readouterr().err
-    assert "predicting:" in err and "s left" in err and err.endswith("\n")
+    assert "predicting the plateau:" in err and "s left" in err and "done in" in err
+    assert err.endswith("\n")
     predict_tailoff(wdecay.Network([5, 4, 2], initializer="large", seed=2), X, y, eta=0.5,
                     batch_size=7, regularizer=wdecay.L2(0.5))
     assert capsys.readouterr().err == ""  # not a terminal: silent
