@@ -39,13 +39,10 @@ def test_index_links_the_page():
 
 def test_a_cheap_row_is_reproduced():
     """The seed row's prediction (no training: a few seconds), and Adam's refusal."""
-    from wdecay.datasets import load_mnist_sample
-
     s = script()
-    (X, y), _, _ = load_mnist_sample()
     rows = {(r["config"], r["layer"]): r for r in stored()}
     for name in ("seed (lmbda 5)", "Adam, eta 0.001, lmbda 10"):
-        for fresh in s["run"](name, X, y, s["CONFIGS"][name], train=False):
+        for fresh in s["run"](name, s["CONFIGS"][name], train=False):
             old = rows[(name, fresh["layer"])]
             assert fresh["reason"] == old["reason"]
             for key in ("predicted_plateau", "predicted_tailoff", "stationary_rms"):
@@ -55,12 +52,9 @@ def test_a_cheap_row_is_reproduced():
 
 @pytest.mark.slow
 def test_the_seed_row_is_reproduced():
-    from wdecay.datasets import load_mnist_sample
-
     s = script()
-    (X, y), _, _ = load_mnist_sample()
     rows = {(r["config"], r["layer"]): r for r in stored()}
-    for fresh in s["run"]("seed (lmbda 5)", X, y, s["CONFIGS"]["seed (lmbda 5)"]):
+    for fresh in s["run"]("seed (lmbda 5)", s["CONFIGS"]["seed (lmbda 5)"]):
         old = rows[(fresh["config"], fresh["layer"])]
         for key in ("predicted_plateau", "measured_plateau", "predicted_tailoff",
                     "measured_tailoff"):

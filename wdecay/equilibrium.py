@@ -236,9 +236,9 @@ class _Objective:
     """J = C0 + penalty and its gradient over the flat parameter vector, one forward pass per chunk.
 
     Evaluates in ``dtype`` (float32 for the search, float64 for the polish and
-    the certificate) and records, per evaluation, each layer's RMS and balance
-    residual |1 - kappa|; ``check`` raises :class:`_Stop` once :func:`_certify`
-    accepts the point.
+    the certificate) and records, per evaluation, each layer's RMS and
+    residuals; a call raises :class:`_Stop` once :func:`_certify` accepts the
+    point, and :class:`_OutOfBudget` past ``limit`` evaluations.
     """
 
     def __init__(self, net, X, Y, regularizer, dtype, tol, window, progress=None, scales=None):
@@ -863,6 +863,7 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
     if progress is None:
         progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
     draw = _Progress(sys.stderr, tol) if progress else None
+    balance = noise and batch_size < n
     sp = stationary_point(begin, X, y, regularizer, tol=tol, max_iter=max_iter, dtype=dtype,
                           progress=draw)
     end = kappa(sp.network, X, y, regularizer)
@@ -872,7 +873,7 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
     noisiest = max(range(len(shares)),
                    key=lambda i: -math.inf if math.isnan(noise_only[i]) else noise_only[i])
     balanced, scales, failure = sp, [1.0] * len(shares), ""
-    if noise and sp.converged and batch_size < n:
+    if balance and sp.converged:
         balanced, scales, failure = _noise_balance(sp, X, y, batch_size, eta_eff, regularizer,
                                                    tol, max_iter, dtype, draw)
     noisy = bool(failure) if noise else noise_only[noisiest] >= NOISE_SHARE_LIMIT
