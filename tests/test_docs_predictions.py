@@ -60,3 +60,11 @@ def test_the_seed_row_is_reproduced():
                     "measured_tailoff"):
             if old[key] is not None:
                 assert fresh[key] == pytest.approx(old[key], rel=2e-3)
+
+
+def test_the_script_runs_small(tmp_path, monkeypatch):
+    monkeypatch.setenv("WDECAY_EXAMPLE_SMALL", "1")
+    out = tmp_path / "table.json"
+    rows = script()["main"](["--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(rows))
+    assert [r["layer"] for r in rows] == [1, 2] and rows[0]["n"] == 300
