@@ -77,7 +77,8 @@ def main(argv=None):
         med = r["medians"]
         p1 = med["predict, 1 thread"]
         print(f"{sizes}: {r['epochs_to_plateau']} epochs to the plateau; "
-              f"{r['evaluations']} evaluations, converged {r['converged']}")
+              f"{r['evaluations']} evaluations in the noise-free solve, converged "
+              f"{r['converged']}")
         for name, t in med.items():
             print(f"  {name:<20} {t:7.2f} s")
         r["ratios"] = {"2 threads / 1 thread": med.get("predict, 2 threads", math.nan) / p1,

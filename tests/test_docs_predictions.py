@@ -68,3 +68,27 @@ def test_the_script_runs_small(tmp_path, monkeypatch):
     rows = script()["main"](["--out", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(rows))
     assert [r["layer"] for r in rows] == [1, 2] and rows[0]["n"] == 300
+
+
+def test_the_page_quotes_the_stored_rows():
+    rows = {(r["config"], r["layer"]): r for r in stored()}
+    flat = " ".join((DOCS / "predictions.rst").read_text().split())
+
+    def below(config):
+        r = rows[(config, 1)]
+        return f"{100 * (r['measured_plateau'] / r['stationary_rms'] - 1):.1f}%"
+
+    assert (f"{below('batch 1, lmbda 10')}, {below('tanh, lmbda 10')} and "
+            f"{below('ReLU, lmbda 10')} below their measured layer-1 plateaus") in flat
+    fashion = rows[("Fashion 4,000 rows", 1)]
+    assert f"is {fashion['noise_share']:.2f}, the noise-free point lies {below('Fashion 4,000 rows')}" in flat
+    assert abs(fashion["measured_plateau"] / fashion["predicted_plateau"] - 1) > 0.10  # a miss
+    big = rows[("Fashion 50k, book's lmbda/n", 1)]
+    assert f"noise share ({big['noise_share']:.1f})" in flat and big["predicted_plateau"] is None
+    for config in ("batch 1, lmbda 10", "tanh, lmbda 10", "ReLU, lmbda 10",
+                   "momentum 0.9, eta 0.01, lmbda 10", "Nesterov 0.9, eta 0.01, lmbda 10"):
+        r = rows[(config, 1)]
+        assert abs(r["measured_plateau"] / r["predicted_plateau"] - 1) <= 0.10
+        assert (abs(r["measured_tailoff"] - r["predicted_tailoff"]) <= 1
+                or abs(r["measured_tailoff"] / r["predicted_tailoff"] - 1) <= 0.15)
+    assert rows[("L1, lmbda 5", 2)]["reason"].startswith("not converged")
