@@ -39,7 +39,7 @@ def bench(X, y, sizes, repeats, threads=(1, 2), lmbda=5.0, eta=0.1, m=10):
     reg = wdecay.L2(lmbda)
     first = predict_tailoff(network(sizes), X, y, eta=eta, batch_size=m, regularizer=reg,
                             progress=False)
-    epochs = int(math.ceil(first[1].tailoff_epoch)) if first[1].tailoff_epoch else 50
+    epochs = math.ceil(first[1].tailoff_epoch) if first[1].tailoff_epoch else 50
 
     def predict(threads):
         return lambda: predict_tailoff(network(sizes), X, y, eta=eta, batch_size=m,

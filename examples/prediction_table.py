@@ -97,7 +97,7 @@ def run(name, settings, seed=0, max_epochs=None, train=True, rows=None):
     seconds = time.perf_counter() - began
     solved = [p.stationary_rms for p in pred if p.stationary_rms is not None]
     longest = max((p.tailoff_epoch or 0.0) for p in pred)
-    epochs = s["epochs"] or max(80, int(math.ceil(1.5 * longest)) + 2 * WINDOW)
+    epochs = s["epochs"] or max(80, math.ceil(1.5 * longest) + 2 * WINDOW)
     if max_epochs is not None:
         epochs = min(epochs, max_epochs)
     h = None
@@ -144,7 +144,7 @@ def verdict(r):
         return "no number: " + r["reason"]
     out = []
     err = r["measured_plateau"] / r["predicted_plateau"] - 1
-    out.append(("plateau within 10%" if abs(err) <= 0.10 else "plateau MISSES 10%"))
+    out.append("plateau within 10%" if abs(err) <= 0.10 else "plateau MISSES 10%")
     if r["predicted_tailoff"] is not None:
         meas = r["measured_tailoff"]
         ok = meas is not None and (abs(meas - r["predicted_tailoff"]) <= 1

@@ -1,7 +1,6 @@
 """docs/predictions.rst is the stored prediction table, and one cheap row is reproduced."""
 
 import json
-import os
 import pathlib
 import runpy
 

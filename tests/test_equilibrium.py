@@ -10,8 +10,15 @@ from hypothesis import strategies as st
 
 import wdecay
 from wdecay import monitors as M
-from wdecay.equilibrium import (NOISE_BALANCE_LIMIT, NOISE_SHARE_LIMIT, gradient_noise, kappa, predict_tailoff,
-                                pure_decay_factor, stationary_point)
+from wdecay.equilibrium import (
+    NOISE_BALANCE_LIMIT,
+    NOISE_SHARE_LIMIT,
+    gradient_noise,
+    kappa,
+    predict_tailoff,
+    pure_decay_factor,
+    stationary_point,
+)
 
 
 def data(n=60, d=5, seed=0):
@@ -333,7 +340,7 @@ def test_l1_tailoff_is_the_soft_threshold_of_the_initial_weights():
     assert np.sqrt(np.mean(soft ** 2)) == pytest.approx(first.plateau_rms, rel=1e-6)
     # and pure L1 decay (the regularizer's own steps, no gradient) reaches it then
     w = w0.copy()
-    for _ in range(int(round(tau / c))):
+    for _ in range(round(tau / c)):
         wdecay.L1(0.5, clip=True).decay(w, 0.5, 80)
     assert np.sqrt(np.mean(w ** 2)) == pytest.approx(first.plateau_rms, rel=1e-2)
     assert soft_threshold_level(w0, 10.0) == 0.0

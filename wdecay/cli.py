@@ -155,8 +155,8 @@ def build_parser():
                           "experiment)")
     exp.add_argument("--predict", action="store_true",
                      help="before training, predict each layer's plateau RMS and tail-off "
-                          "epoch (the stationary point of C0 + penalty, by L-BFGS: a few "
-                          "seconds on the sample) and compare them with the run "
+                          "epoch (a stationary point of C0 + penalty balanced with SGD's "
+                          "noise: a few seconds on the sample) and compare them with the run "
                           "(default: no prediction)")
     exp.add_argument("--sizes", nargs="+", default=None, metavar="N",
                      help=f"units per layer, input first: '784 30 10' or '784,30,10' "

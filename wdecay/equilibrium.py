@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import minimize
 
+from . import passes
 from ._threads import blas_threads
 from ._validation import check_features, check_scalar, check_targets
-from . import passes
 from .network import EVAL_CHUNK
 from .regularizers import L1, get_regularizer
 
@@ -436,7 +436,7 @@ def stationary_point(network, X, y, regularizer, tol=1e-2, max_iter=1000, *,
         final = _Objective(net, X, Y, regularizer, np.float64, tol, int(window), progress,
                            scales)
         final.rms, final.residuals, final.g0 = list(obj.rms), list(obj.residuals), obj.g0
-        value, grad, residuals, rms = final.evaluate(theta)
+        _, _, residuals, rms = final.evaluate(theta)
         final.rms.append(rms)
         final.residuals.append(residuals)
         done = all(_certify(final.residuals, final.rms, tol, int(window))[0])
@@ -444,7 +444,7 @@ def stationary_point(network, X, y, regularizer, tol=1e-2, max_iter=1000, *,
             final.rms, final.residuals = [], []
             theta, more, done = search(final, theta, int(max_iter) - used)
             used += more
-    value, grad, residuals, rms = final.evaluate(theta)
+    value, _, residuals, rms = final.evaluate(theta)
     final.rms.append(rms)
     final.residuals.append(residuals)
     per_layer, _ = _certify(final.residuals, final.rms, tol, int(window))
@@ -469,7 +469,7 @@ def _fit_scales(obj, theta, max_eval):
     """
     if max_eval < 2:
         return theta, 0
-    ws, bs = obj.unpack(theta, np.float64)
+    ws, _ = obj.unpack(theta, np.float64)
     ends = np.cumsum([w.size for w in ws])
     fixed = theta[ends[-1]:]
     count = [0]
@@ -666,7 +666,7 @@ def _optimizer_rate(optimizer, eta):
     momentum and Nesterov, whose velocity sums a slowly changing gradient into
     g / (1 - mu), at eta / (1 - mu) (their stationary point is SGD's).
     """
-    from .optim import Adam, Momentum, SGD, get_optimizer
+    from .optim import SGD, Adam, Momentum, get_optimizer
 
     opt = get_optimizer(optimizer)
     name = type(opt).__name__
@@ -845,9 +845,8 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
         return TailoffPrediction(refuse(refusal), regularizer.lmbda / n, steps, None, None, name)
     begin, k1 = network, [math.nan] * len(network.weights)
     if warm_start_epochs:
-        from .training import fit
-
         from .monitors.base import Monitor
+        from .training import fit
 
         class FirstEpoch(Monitor):  # kappa after the first epoch, for the tail-off gate
             def on_epoch_end(self, state):

@@ -182,7 +182,8 @@ def run(splits, settings, table=True, history_path=None, stream=None, *,
     predict : bool
         Before training, predict each layer's plateau and tail-off epoch with
         :func:`wdecay.equilibrium.predict_tailoff` and the run's optimizer (a
-        few seconds on the sample); the summary then states them beside the measured ones.
+        few seconds on the sample); the summary then states them beside the
+        measured ones.
 
     Returns
     -------
