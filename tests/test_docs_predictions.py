@@ -90,4 +90,10 @@ def test_the_page_quotes_the_stored_rows():
         assert abs(r["measured_plateau"] / r["predicted_plateau"] - 1) <= 0.10
         assert (abs(r["measured_tailoff"] - r["predicted_tailoff"]) <= 1
                 or abs(r["measured_tailoff"] / r["predicted_tailoff"] - 1) <= 0.15)
-    assert rows[("L1, lmbda 5", 2)]["reason"].startswith("not converged")
+    assert rows[("L1, lmbda 5", 1)]["reason"].startswith("noise-dominated")
+    assert rows[("L1, lmbda 5", 1)]["noise_share"] > 0.5
+    l1 = rows[("L1, lmbda 5, batch 50", 1)]
+    assert abs(l1["measured_plateau"] / l1["predicted_plateau"] - 1) <= 0.10
+    assert abs(l1["measured_tailoff"] / l1["predicted_tailoff"] - 1) <= 0.15
+    out = rows[("L1, lmbda 5, batch 50", 2)]
+    assert abs(out["measured_plateau"] / out["predicted_plateau"] - 1) > 0.10  # the miss

@@ -759,8 +759,12 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=No
     expected Q/(-D) at the stationary point. With ``noise`` (the default) the
     plateau is where the per-layer norm budget D + G + Q balances in
     expectation, solved self-consistently (:func:`_noise_balance`; the
-    penalty's per-layer multiplier there is ``noise_scale``); a run where
-    noise alone adds more than decay removes gets a reason, no number.
+    penalty's per-layer multiplier there is ``noise_scale``), for L2; a run
+    whose noise share reaches :data:`NOISE_BALANCE_LIMIT` gets a reason, no
+    number. Under L1 the plateau is the noise-free point, given only while the
+    noise share is below :data:`NOISE_SHARE_LIMIT`: on the MNIST sample (L1,
+    lmbda 5, share 0.56, examples/prediction_table.py) it lay 11% below layer
+    1's measured plateau, and the noise balance 24% above the output layer's.
     ``stationary_rms`` is the noise-free point's RMS. ``noise=False`` gives
     the noise-free plateau and the older rule: no number where the noise
     part of the share reaches :data:`NOISE_SHARE_LIMIT`.
@@ -878,10 +882,11 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
                    f"in layer {noisiest + 1}; the noise balance is validated only below "
                    f"{NOISE_BALANCE_LIMIT:g} (noise-free stationary RMS "
                    f"{_rms(sp.network.weights[noisiest]):.4g})")
-    elif balance and sp.converged:
+    elif balance and sp.converged and a is not None:  # L1: the noise-free point (see above)
         balanced, scales, failure = _noise_balance(sp, X, y, batch_size, eta_eff, regularizer,
                                                    tol, max_iter, dtype, draw)
-    noisy = bool(failure) if noise else noise_only[noisiest] >= NOISE_SHARE_LIMIT
+    noisy = (bool(failure) if noise and a is not None
+             else noise_only[noisiest] >= NOISE_SHARE_LIMIT)
     free, point = sp, (sp if failure else balanced)
     if draw is not None:
         draw.next_solve()
@@ -900,7 +905,7 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
                       f"{point.iterations} evaluations): the point reached, RMS {plateau:.4g}, "
                       "is no plateau")
             plateau = None
-        elif noisy and noise:
+        elif noisy and failure:
             reason = failure
             plateau = None
         elif noisy:
