@@ -31,7 +31,8 @@ def shares(X, y, lmbda, sizes=(784, 30, 10), eta=0.1, m=10, seed=0):
     """One row per layer: stationary RMS and predicted noise share."""
     net = wdecay.Network(list(sizes), initializer="large", seed=seed)
     p = predict_tailoff(net, X, y, eta=eta, batch_size=m, regularizer=wdecay.L2(lmbda),
-                        warm_start_epochs=0)  # the stationary points of the docs' first table
+                        warm_start_epochs=0, noise=False, tol=1e-3,
+                        progress=False)  # the stationary points of the docs' first table
     return [{"lmbda": lmbda, "n": len(X), "eta": eta, "batch_size": m, "layer": layer.layer,
              "stationary_rms": layer.stationary_rms, "noise_share": layer.noise_share,
              "grad_norm": p.stationary.grad_norm} for layer in p]

@@ -55,8 +55,12 @@ def make_network(init, seed=0):
 
 
 def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None, seed=0,
-            plateau_only=False, warm_start=0):
+            plateau_only=False, warm_start=0, noise=False, tol=1e-3):
     """Predict, then train and measure; one dict per layer.
+
+    ``noise=False`` (this example's default) predicts the noise-free
+    stationary point, the plateau of docs/exercise.rst's tables;
+    ``examples/prediction_table.py`` checks the noise-balanced one.
 
     ``plateau_only`` trains with epoch-level monitors only (so the numba backend
     can run the epochs, when installed) and measures the plateau, not the
@@ -65,10 +69,12 @@ def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None
     reg = wdecay.L2(lmbda)
     net = make_network(init, seed)
     pred = predict_tailoff(net, X, y, eta=eta, batch_size=m, regularizer=reg,
-                           warm_start_epochs=warm_start, seed=seed)
+                           warm_start_epochs=warm_start, seed=seed, noise=noise, tol=tol,
+                           progress=False)
     # with a warm start, also the solve from the initial weights, for comparison
     cold = (predict_tailoff(net, X, y, eta=eta, batch_size=m, regularizer=reg,
-                            warm_start_epochs=0) if warm_start else pred)
+                            warm_start_epochs=0, noise=noise, tol=tol, progress=False)
+            if warm_start else pred)
     longest = max((p.tailoff_epoch or 0.0) for p in pred)
     epochs = max(min_epochs, int(math.ceil(1.5 * longest)) + 2 * window)
     if max_epochs is not None:

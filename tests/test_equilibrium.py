@@ -10,8 +10,15 @@ from hypothesis import strategies as st
 
 import wdecay
 from wdecay import monitors as M
-from wdecay.equilibrium import (NOISE_SHARE_LIMIT, gradient_noise, kappa, predict_tailoff,
-                                pure_decay_factor, stationary_point)
+from wdecay.equilibrium import (
+    NOISE_BALANCE_LIMIT,
+    NOISE_SHARE_LIMIT,
+    gradient_noise,
+    kappa,
+    predict_tailoff,
+    pure_decay_factor,
+    stationary_point,
+)
 
 
 def data(n=60, d=5, seed=0):
@@ -24,8 +31,8 @@ def test_stationary_point_balances_decay_in_every_layer():
     X, y = data()
     net = wdecay.Network([5, 4, 2], initializer="large", seed=1)
     before = [w.copy() for w in net.weights]
-    sp = stationary_point(net, X, y, wdecay.L2(0.5), tol=1e-7)
-    assert sp.converged and sp.grad_norm <= 1e-7
+    sp = stationary_point(net, X, y, wdecay.L2(0.5), tol=1e-6)
+    assert sp.converged and max(sp.residuals) <= 1e-6
     assert all(np.array_equal(a, b) for a, b in zip(before, net.weights))  # a copy moved
     # grad C0 = -(lmbda/n) W at the point, so kappa = 1 in each layer
     for part in kappa(sp.network, X, y, wdecay.L2(0.5)):
@@ -72,7 +79,7 @@ def test_tailoff_formula_and_reasons():
     net.weights[0] *= 5.0   # far above its plateau: decay-dominated
     net.weights[1] *= 0.01  # far below: it grows
     reg = wdecay.L2(0.5)
-    p = predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=reg, tol=1e-7)
+    p = predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=reg, tol=1e-6)
     first, second = p[1], p[2]
     for wrong in (0, 3):  # layers are 1-based: p[0] is no silent alias of the last layer
         with pytest.raises(IndexError, match="numbered 1 to 2"):
@@ -144,7 +151,7 @@ def test_noise_share_is_the_norm_budget_Q_ratio_at_the_stationary_point():
     X, y = data(n=120)
     reg, eta, m = wdecay.L2(0.5), 1e-4, 6
     p = predict_tailoff(wdecay.Network([5, 4, 2], initializer="large", seed=1), X, y, eta=eta,
-                        batch_size=m, regularizer=reg, tol=1e-7)
+                        batch_size=m, regularizer=reg, tol=1e-6, noise=False)
     net = p.stationary.network.copy()  # a tiny eta barely moves it: Q/(-D) is its expectation
     h = net.fit(X, y, epochs=40, batch_size=m, eta=eta, regularizer=reg,
                 monitors=[M.NormBudget()], seed=0)
@@ -161,7 +168,7 @@ def test_noise_dominated_runs_get_a_reason_not_a_plateau():
     X, y = data(n=120)
     net = wdecay.Network([5, 4, 2], initializer="large", seed=1)
     p = predict_tailoff(net, X, y, eta=2.0, batch_size=1, regularizer=wdecay.L2(0.05),
-                        tol=1e-6)
+                        tol=1e-6, noise=False)  # the share rule without the noise balance
     assert max(layer.noise_share for layer in p) >= NOISE_SHARE_LIMIT
     for layer in p:
         assert layer.plateau_rms is None and layer.tailoff_epoch is None
@@ -169,7 +176,7 @@ def test_noise_dominated_runs_get_a_reason_not_a_plateau():
                                        "SGD's steps would add")
         assert layer.stationary_rms > 0
     quiet = predict_tailoff(net, X, y, eta=0.01, batch_size=60, regularizer=wdecay.L2(0.05),
-                            tol=1e-6)
+                            tol=1e-6, noise=False)
     assert all(layer.noise_share < NOISE_SHARE_LIMIT for layer in quiet)
     assert all(layer.plateau_rms == layer.stationary_rms for layer in quiet)
 
@@ -178,7 +185,7 @@ def test_full_batch_steps_are_never_noise_dominated():
     """With m = n there is no noise: the rule looks at the noise part of Q only."""
     X, y = data(n=60)
     p = predict_tailoff(wdecay.Network([5, 4, 2], initializer="large", seed=1), X, y, eta=0.5,
-                        batch_size=60, regularizer=wdecay.L2(12.0), tol=1e-7)
+                        batch_size=60, regularizer=wdecay.L2(12.0), tol=1e-6)
     assert all(layer.plateau_rms is not None for layer in p)
     assert all(gradient_noise(p.stationary.network, X, y, 60)[l]["noise_sq"] == 0 for l in (0, 1))
 
@@ -201,14 +208,201 @@ def test_warm_start_solves_from_a_short_sgd_run():
     reg = wdecay.L2(0.5)
     net = wdecay.Network([5, 4, 2], initializer="large", seed=2)
     before = [w.copy() for w in net.weights]
-    p = predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=reg, tol=1e-7,
+    p = predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=reg, tol=1e-6,
                         warm_start_epochs=2, seed=3)
     assert all(np.array_equal(a, b) for a, b in zip(before, net.weights))  # not trained
     warm = net.copy()
     warm.fit(X, y, epochs=2, batch_size=7, eta=0.5, regularizer=reg, seed=3)
-    sp = stationary_point(warm, X, y, reg, tol=1e-7)
+    sp = stationary_point(warm, X, y, reg, tol=1e-6)
     for layer, w in zip(p, sp.network.weights):
         assert layer.stationary_rms == pytest.approx(np.sqrt(np.mean(w ** 2)), rel=1e-12)
         assert layer.rms_initial == pytest.approx(np.sqrt(np.mean(before[layer.layer - 1] ** 2)))
     with pytest.raises(ValueError, match="`warm_start_epochs` must be >= 0"):
         predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=reg, warm_start_epochs=-1)
+
+
+def test_an_unconverged_solve_is_never_a_plateau():
+    X, y = data(n=80)
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=2)
+    p = predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=wdecay.L2(0.5),
+                        max_iter=5, warm_start_epochs=0)
+    assert not p.stationary.converged and p.stationary.iterations <= 5
+    for layer in p:
+        assert layer.converged is False and layer.residual > 1e-2
+        assert layer.plateau_rms is None and layer.tailoff_epoch is None
+        assert layer.reason.startswith(f"not converged (residual {layer.residual:.2g} > tol 0.01")
+        assert layer.stationary_rms > 0  # the point reached is still reported
+
+
+def test_the_seed_question_with_five_iterations_gives_no_plateau():
+    """The issue's case: 5 L-BFGS evaluations on the sample stop near RMS 0.137, no plateau."""
+    from wdecay.datasets import load_mnist_sample
+
+    (X, y), _, _ = load_mnist_sample()
+    net = wdecay.Network([784, 30, 10], initializer="large", seed=0)
+    p = predict_tailoff(net, X[:1000], y[:1000], eta=0.1, batch_size=10,
+                        regularizer=wdecay.L2(5.0 / 4), max_iter=5)
+    assert [layer.plateau_rms for layer in p] == [None, None]
+    assert all(layer.reason.startswith("not converged") for layer in p)
+
+
+def test_converged_layers_carry_their_certificate():
+    X, y = data(n=80)
+    p = predict_tailoff(wdecay.Network([5, 4, 2], initializer="large", seed=2), X, y, eta=0.5,
+                        batch_size=7, regularizer=wdecay.L2(0.5), tol=1e-3, noise=False)
+    assert p.stationary.converged
+    for layer, res in zip(p, p.stationary.residuals):
+        assert layer.converged and layer.residual == res <= 1e-3
+        # the certificate: kappa = 1 to within tol (or the gradient vanished)
+        assert abs(layer.kappa_plateau - 1) <= 1e-3 or layer.stationary_rms < 1e-6
+
+
+def test_tolerance_bounds_the_plateau_error():
+    """tol is relative: the plateau at tol 1e-2 lies within about 1e-2 of a tight solve's."""
+    X, y = data(n=200, d=8)
+    net = wdecay.Network([8, 6, 2], initializer="large", seed=4)
+    loose = stationary_point(net, X, y, wdecay.L2(1.0), tol=1e-2)
+    tight = stationary_point(net, X, y, wdecay.L2(1.0), tol=1e-6, dtype="float64",
+                             max_iter=5000)
+    assert loose.converged and tight.converged
+    for a, b in zip(loose.network.weights, tight.network.weights):
+        assert np.sqrt(np.mean(a ** 2)) == pytest.approx(np.sqrt(np.mean(b ** 2)), rel=2e-2)
+
+
+def test_kappa_after_the_first_epoch_is_recorded():
+    X, y = data(n=80)
+    reg = wdecay.L2(0.5)
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=2)
+    p = predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=reg, seed=3)
+    once = net.copy()
+    once.fit(X, y, epochs=1, batch_size=7, eta=0.5, regularizer=reg, seed=3)
+    for layer, part in zip(p, kappa(once, X, y, reg)):
+        assert layer.kappa_epoch1 == pytest.approx(part["kappa"], rel=1e-9)
+    cold = predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=reg,
+                           warm_start_epochs=0)
+    assert all(math.isnan(layer.kappa_epoch1) for layer in cold)
+
+
+def test_progress_line_on_request(capsys):
+    X, y = data(n=80)
+    predict_tailoff(wdecay.Network([5, 4, 2], initializer="large", seed=2), X, y, eta=0.5,
+                    batch_size=7, regularizer=wdecay.L2(0.5), progress=True)
+    err = capsys.readouterr().err
+    assert "predicting the plateau:" in err and "s left" in err and "done in" in err
+    assert err.endswith("\n")
+    predict_tailoff(wdecay.Network([5, 4, 2], initializer="large", seed=2), X, y, eta=0.5,
+                    batch_size=7, regularizer=wdecay.L2(0.5))
+    assert capsys.readouterr().err == ""  # not a terminal: silent
+
+
+def test_bad_solver_settings():
+    X, y = data()
+    net = wdecay.Network([5, 4, 2], seed=0)
+    with pytest.raises(ValueError, match="`dtype` must be 'float32' or 'float64'"):
+        stationary_point(net, X, y, wdecay.L2(1.0), dtype="float16")
+    with pytest.raises(ValueError, match="`max_iter` must be >= 1"):
+        stationary_point(net, X, y, wdecay.L2(1.0), max_iter=0)
+
+
+def test_l1_is_solved_proximally_with_a_subgradient_certificate():
+    X, y = data(n=200, d=8)
+    net = wdecay.Network([8, 6, 2], initializer="large", seed=4)
+    reg = wdecay.L1(0.3)
+    sp = stationary_point(net, X, y, reg, tol=1e-4, max_iter=5000)
+    assert sp.converged
+    lam = 0.3 / len(X)
+    _, gw, gb = wdecay.equilibrium.mean_cost_gradient(sp.network, X, y)
+    sub = []
+    for g, w in zip(gw, sp.network.weights):
+        zero = w == 0
+        assert zero.any()  # the proximal step makes exact zeros
+        # optimality: |g| <= lmbda/n where w = 0, g = -lmbda/n sign(w) elsewhere
+        r = np.where(zero, np.maximum(np.abs(g) - lam, 0), g + lam * np.sign(w))
+        sub.append(r)
+    measured = np.sqrt(sum(float(np.sum(r * r)) for r in sub)
+                       + sum(float(np.sum(g * g)) for g in gb))
+    assert sp.grad_norm == pytest.approx(measured, rel=1e-6)
+
+
+def test_l1_tailoff_is_the_soft_threshold_of_the_initial_weights():
+    from wdecay.equilibrium import soft_threshold_level
+
+    X, y = data(n=80)
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=2)
+    net.weights[0] *= 5.0
+    p = predict_tailoff(net, X, y, eta=0.5, batch_size=80, regularizer=wdecay.L1(0.5),
+                        tol=1e-3, max_iter=5000)  # full batches: no noise
+    first = p[1]
+    assert first.plateau_rms is not None and first.tailoff_epoch is not None
+    c, steps = 0.5 * 0.5 / 80, 1
+    tau = first.tailoff_epoch * c * steps
+    w0 = net.weights[0]
+    soft = np.sign(w0) * np.maximum(np.abs(w0) - tau, 0)
+    assert np.sqrt(np.mean(soft ** 2)) == pytest.approx(first.plateau_rms, rel=1e-6)
+    # and pure L1 decay (the regularizer's own steps, no gradient) reaches it then
+    w = w0.copy()
+    for _ in range(round(tau / c)):
+        wdecay.L1(0.5, clip=True).decay(w, 0.5, 80)
+    assert np.sqrt(np.mean(w ** 2)) == pytest.approx(first.plateau_rms, rel=1e-2)
+    assert soft_threshold_level(w0, 10.0) == 0.0
+
+
+def test_momentum_acts_at_the_effective_rate():
+    X, y = data(n=80)
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=2)
+    net.weights[0] *= 5.0
+    reg = wdecay.L2(0.5)
+    sgd = predict_tailoff(net, X, y, eta=0.5, batch_size=7, regularizer=reg, tol=1e-4,
+                          warm_start_epochs=0)
+    for name in ("momentum", "nesterov"):
+        mom = predict_tailoff(net, X, y, eta=0.05, batch_size=7, regularizer=reg, tol=1e-4,
+                              warm_start_epochs=0, optimizer=wdecay.optim.get_optimizer(name))
+        assert mom.optimizer in ("Momentum", "Nesterov") and mom.effective_eta == pytest.approx(0.5)
+        assert mom[1].plateau_rms == pytest.approx(sgd[1].plateau_rms, rel=1e-3)
+        assert mom[1].tailoff_epoch == pytest.approx(sgd[1].tailoff_epoch, rel=1e-3)
+
+
+@pytest.mark.parametrize("optimizer, start", [
+    ("adam", "no prediction for coupled Adam"), ("adamw", "no prediction for AdamW"),
+    (wdecay.optim.Momentum(decoupled=True), "no prediction for decoupled Momentum")])
+def test_other_optimizers_are_refused_in_one_line(optimizer, start):
+    X, y = data()
+    p = predict_tailoff(wdecay.Network([5, 4, 2], seed=0), X, y, eta=0.01, batch_size=10,
+                        regularizer=wdecay.L2(1.0), optimizer=optimizer)
+    for layer in p:
+        assert layer.plateau_rms is None and layer.reason.startswith(start)
+        assert "\n" not in layer.reason
+
+
+def test_the_noise_balance_holds_at_the_predicted_plateau():
+    """D + G + Q = 0 per layer at the noise-balanced point: the expected step keeps ||W||^2."""
+    X, y = data(n=120)
+    reg, eta, m = wdecay.L2(2.0), 0.5, 4
+    p = predict_tailoff(wdecay.Network([5, 4, 2], initializer="large", seed=1), X, y, eta=eta,
+                        batch_size=m, regularizer=reg, tol=1e-4)
+    point = p.noise_balanced.network
+    parts = gradient_noise(point, X, y, m)
+    _, gw, _ = wdecay.equilibrium.mean_cost_gradient(point, X, y)
+    for layer, w, g, part in zip(p, point.weights, gw, parts):
+        a = 1 - eta * 2.0 / len(X)
+        change = ((a * a - 1) * np.sum(w * w) - 2 * a * eta * np.sum(w * g)
+                  + eta ** 2 * (part["full_sq"] + part["noise_sq"]))
+        decay = (1 - a * a) * np.sum(w * w)
+        assert abs(change) <= 2e-3 * decay  # balanced to the solve's tolerance
+        assert layer.plateau_rms == pytest.approx(np.sqrt(np.mean(w ** 2)))
+        assert layer.noise_scale < 1  # noise pushes out: the gradient pulls less than decay
+        assert layer.plateau_rms > layer.stationary_rms
+
+
+def test_noise_outweighing_decay_is_refused():
+    X, y = data(n=120)
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=1)
+    p = predict_tailoff(net, X, y, eta=2.0, batch_size=1, regularizer=wdecay.L2(0.05),
+                        tol=1e-4)
+    for layer in p:
+        assert layer.plateau_rms is None and layer.tailoff_epoch is None
+        # the noise share there is 7.7; trained, layer 2 settles at 2.46, not at the
+        # balance's 7.19: the balance is refused beyond its measured limit
+        assert layer.reason.startswith("noise-dominated: at the stationary point")
+        assert "the noise balance is validated only below 1 " in layer.reason
+    assert max(layer.noise_share for layer in p) >= NOISE_BALANCE_LIMIT

@@ -156,8 +156,8 @@ def build_parser():
                           "(default: start a new experiment)")
     exp.add_argument("--predict", action="store_true",
                      help="before training, predict each layer's plateau RMS and tail-off "
-                          "epoch (the stationary point of C0 + penalty, by L-BFGS: one to "
-                          "several minutes on the sample) and compare them with the run "
+                          "epoch (a stationary point of C0 + penalty balanced with SGD's "
+                          "noise: a few seconds on the sample) and compare them with the run "
                           "(default: no prediction)")
     exp.add_argument("--explain", action="store_true",
                      help="print the definitions of R, kappa and the tail-off notions with the "

@@ -298,8 +298,9 @@ def run(splits, settings, table=True, history_path=None, stream=None, *,
         Extra monitors, called after the diagnostics.
     predict : bool
         Before training, predict each layer's plateau and tail-off epoch with
-        :func:`wdecay.equilibrium.predict_tailoff` (one to several minutes on the
-        sample); the summary then states them beside the measured ones.
+        :func:`wdecay.equilibrium.predict_tailoff` and the run's optimizer (a
+        few seconds on the sample); the summary then states them beside the
+        measured ones.
 
     Returns
     -------
@@ -356,7 +357,8 @@ def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history
 
         prediction = predict_tailoff(_initial_network(s), X, y, eta=s["eta"],
                                      batch_size=s["batch_size"],
-                                     regularizer=get_regularizer(s["regularizer"], s["lmbda"]))
+                                     regularizer=get_regularizer(s["regularizer"], s["lmbda"]),
+                                     optimizer=make_optimizer(s))
     if epochs > 0 or not resume:
         net.fit(X, y, epochs=epochs, batch_size=s["batch_size"], eta=s["eta"],
                 regularizer=get_regularizer(s["regularizer"], s["lmbda"]),

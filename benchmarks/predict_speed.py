@@ -1,0 +1,97 @@
+"""What a prediction costs against the training it forecasts, side by side in one run.
+
+For each network on the embedded MNIST sample (4,000 rows, N(0, 1) weights,
+eta 0.1, m 10, L2 lmbda 5) this times, interleaved, ``--repeats`` rounds
+after one untimed warm-up round (numba's compile included there):
+
+- ``predict_tailoff`` with 1 and with 2 BLAS threads (``threads=``);
+- training, numpy path, to the plateau: as many epochs as the predicted
+  tail-off epoch of layer 1 (rounded up), no monitors;
+- the same training with the numba backend;
+- the same training with ``wdecay.monitors.diagnostics()``, as
+  ``wdecay experiment`` trains (the numpy path).
+
+It prints the medians and the ratios prediction / training, and writes
+``predict_speed.json`` (``--out``).
+
+    python benchmarks/predict_speed.py [--repeats 3] [--sizes 784 30 10] [--threads 1 2]
+                                       [--out DIR]
+"""
+
+import argparse
+import json
+import math
+import os
+
+from _common import blas_info, interleaved
+
+import wdecay
+from wdecay import monitors as M
+from wdecay.datasets import load_mnist_sample
+from wdecay.equilibrium import predict_tailoff
+
+
+def network(sizes):
+    return wdecay.Network(sizes, initializer="large", seed=0)
+
+
+def bench(X, y, sizes, repeats, threads=(1, 2), lmbda=5.0, eta=0.1, m=10):
+    reg = wdecay.L2(lmbda)
+    first = predict_tailoff(network(sizes), X, y, eta=eta, batch_size=m, regularizer=reg,
+                            progress=False)
+    epochs = math.ceil(first[1].tailoff_epoch) if first[1].tailoff_epoch else 50
+
+    def predict(threads):
+        return lambda: predict_tailoff(network(sizes), X, y, eta=eta, batch_size=m,
+                                       regularizer=reg, threads=threads, progress=False)
+
+    def train(backend, monitors=False):
+        return lambda: network(sizes).fit(X, y, epochs=epochs, batch_size=m, eta=eta,
+                                          regularizer=reg, seed=0, backend=backend,
+                                          monitors=M.diagnostics() if monitors else ())
+
+    fns = {f"predict, {k} thread{'s' if k > 1 else ''}": predict(k) for k in threads}
+    fns.update({"train numpy": train("numpy"), "train numba": train("numba"),
+           "train + diagnostics": train("numpy", True)})
+    med, times = interleaved(fns, repeats)
+    return {"sizes": list(sizes), "epochs_to_plateau": epochs, "medians": med, "times": times,
+            "evaluations": first.stationary.iterations, "converged": first.stationary.converged,
+            "predicted_plateau": [p.plateau_rms for p in first],
+            "predicted_tailoff": [p.tailoff_epoch for p in first]}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", type=int, nargs="+", action="append",
+                        help="network sizes (repeatable); default [784 30 10] and [784 100 10]")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                        help="BLAS thread counts to time the prediction with (1 must be one)")
+    parser.add_argument("--out", default="predict_speed")
+    args = parser.parse_args(argv)
+    (X, y), _, _ = load_mnist_sample()
+    print(f"MNIST sample, {len(X)} rows; BLAS: {blas_info()}; {os.cpu_count()} CPUs")
+    rows = []
+    for sizes in args.sizes or [[784, 30, 10], [784, 100, 10]]:
+        r = bench(X, y, sizes, args.repeats, args.threads)
+        med = r["medians"]
+        p1 = med["predict, 1 thread"]
+        print(f"{sizes}: {r['epochs_to_plateau']} epochs to the plateau; "
+              f"{r['evaluations']} evaluations in the noise-free solve, converged "
+              f"{r['converged']}")
+        for name, t in med.items():
+            print(f"  {name:<20} {t:7.2f} s")
+        r["ratios"] = {"2 threads / 1 thread": med.get("predict, 2 threads", math.nan) / p1,
+                       "predict / train numpy": p1 / med["train numpy"],
+                       "predict / train numba": p1 / med["train numba"],
+                       "predict / train + diagnostics": p1 / med["train + diagnostics"]}
+        print("  " + "; ".join(f"{k} {v:.2f}" for k, v in r["ratios"].items()), flush=True)
+        rows.append(r)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "predict_speed.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""docs/predictions.rst is the stored prediction table, and one cheap row is reproduced."""
+
+import json
+import pathlib
+import runpy
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+SCRIPT = ROOT / "examples" / "prediction_table.py"
+
+
+def script():
+    return runpy.run_path(str(SCRIPT))
+
+
+def stored():
+    return json.loads((DOCS / "figures" / "prediction_table.json").read_text())
+
+
+def test_the_page_renders_the_stored_rows():
+    page = (DOCS / "predictions.rst").read_text()
+    assert script()["render"](stored(), page) == page
+
+
+def test_every_row_has_a_number_or_a_reason():
+    for r in stored():
+        if r["predicted_plateau"] is None:
+            assert r["reason"], r
+        else:
+            assert r["converged"] and r["measured_plateau"] is not None
+
+
+def test_index_links_the_page():
+    assert "   predictions\n" in (DOCS / "index.rst").read_text()
+
+
+def test_a_cheap_row_is_reproduced():
+    """The seed row's prediction (no training: a few seconds), and Adam's refusal."""
+    s = script()
+    rows = {(r["config"], r["layer"]): r for r in stored()}
+    for name in ("seed (lmbda 5)", "Adam, eta 0.001, lmbda 10"):
+        for fresh in s["run"](name, s["CONFIGS"][name], train=False):
+            old = rows[(name, fresh["layer"])]
+            assert fresh["reason"] == old["reason"]
+            for key in ("predicted_plateau", "predicted_tailoff", "stationary_rms"):
+                if old[key] is not None:
+                    assert fresh[key] == pytest.approx(old[key], rel=2e-3)
+
+
+@pytest.mark.slow
+def test_the_seed_row_is_reproduced():
+    s = script()
+    rows = {(r["config"], r["layer"]): r for r in stored()}
+    for fresh in s["run"]("seed (lmbda 5)", s["CONFIGS"]["seed (lmbda 5)"]):
+        old = rows[(fresh["config"], fresh["layer"])]
+        for key in ("predicted_plateau", "measured_plateau", "predicted_tailoff",
+                    "measured_tailoff"):
+            if old[key] is not None:
+                assert fresh[key] == pytest.approx(old[key], rel=2e-3)
+
+
+def test_the_script_runs_small(tmp_path, monkeypatch):
+    monkeypatch.setenv("WDECAY_EXAMPLE_SMALL", "1")
+    out = tmp_path / "table.json"
+    rows = script()["main"](["--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(rows))
+    assert [r["layer"] for r in rows] == [1, 2] and rows[0]["n"] == 300
+
+
+def test_the_page_quotes_the_stored_rows():
+    rows = {(r["config"], r["layer"]): r for r in stored()}
+    flat = " ".join((DOCS / "predictions.rst").read_text().split())
+
+    def below(config):
+        r = rows[(config, 1)]
+        return f"{100 * (r['measured_plateau'] / r['stationary_rms'] - 1):.1f}%"
+
+    assert (f"{below('batch 1, lmbda 10')}, {below('tanh, lmbda 10')} and "
+            f"{below('ReLU, lmbda 10')} below their measured layer-1 plateaus") in flat
+    fashion = rows[("Fashion 4,000 rows", 1)]
+    assert f"is {fashion['noise_share']:.2f}, the noise-free point lies {below('Fashion 4,000 rows')}" in flat
+    assert abs(fashion["measured_plateau"] / fashion["predicted_plateau"] - 1) > 0.10  # a miss
+    big = rows[("Fashion 50k, book's lmbda/n", 1)]
+    assert f"noise share ({big['noise_share']:.1f})" in flat and big["predicted_plateau"] is None
+    for config in ("batch 1, lmbda 10", "tanh, lmbda 10", "ReLU, lmbda 10",
+                   "momentum 0.9, eta 0.01, lmbda 10", "Nesterov 0.9, eta 0.01, lmbda 10"):
+        r = rows[(config, 1)]
+        assert abs(r["measured_plateau"] / r["predicted_plateau"] - 1) <= 0.10
+        assert (abs(r["measured_tailoff"] - r["predicted_tailoff"]) <= 1
+                or abs(r["measured_tailoff"] / r["predicted_tailoff"] - 1) <= 0.15)
+    assert rows[("L1, lmbda 5", 1)]["reason"].startswith("noise-dominated")
+    assert rows[("L1, lmbda 5", 1)]["noise_share"] > 0.5
+    l1 = rows[("L1, lmbda 5, batch 50", 1)]
+    assert abs(l1["measured_plateau"] / l1["predicted_plateau"] - 1) <= 0.10
+    assert abs(l1["measured_tailoff"] / l1["predicted_tailoff"] - 1) <= 0.15
+    out = rows[("L1, lmbda 5, batch 50", 2)]
+    assert abs(out["measured_plateau"] / out["predicted_plateau"] - 1) > 0.10  # the miss
