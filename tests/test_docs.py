@@ -174,6 +174,13 @@ def test_prediction_table_matches_the_stored_sweep():
         f"{r['predicted_plateau']:.4f}" == "1.0464" for r in rows if r["layer"] == 2)
 
 
+#: How far today's stationary solve (stopped at its tolerance, float32 search) may lie from
+#: the stored one of exercise.rst's prediction tables (L-BFGS run to max_iter): measured at
+#: most 1.22% (lmbda 20, layer 2; examples/noise_share.py against predict_tailoff.json) and
+#: 0.47% on the row the slow test re-runs (lmbda 50, 1/sqrt(n_in), layer 2).
+PREDICTION_DRIFT = 1.5e-2
+
+
 @pytest.mark.slow
 def test_prediction_sweep_reproduces_a_stored_row():
     from wdecay.datasets import load_mnist_sample
@@ -185,9 +192,14 @@ def test_prediction_sweep_reproduces_a_stored_row():
     config = (quickest["lmbda"], quickest["init"], quickest["eta"], quickest["batch_size"])
     stored = [r for r in rows if (r["lmbda"], r["init"], r["eta"], r["batch_size"]) == config]
     for fresh, old in zip(measure(X, y, *config), stored):
-        for key in ("predicted_plateau", "measured_plateau", "measured_tailoff"):
+        for key in ("measured_plateau", "measured_tailoff"):
             if old[key] is not None:  # stored to 4 decimals
                 assert fresh[key] == pytest.approx(old[key], rel=2e-3, abs=6e-5)
+        # the stored predictions come from the solver before it stopped at its tolerance
+        # (exercise.rst says so): today's converged solve lies within PREDICTION_DRIFT
+        if old["predicted_plateau"] is not None:
+            assert fresh["predicted_plateau"] == pytest.approx(old["predicted_plateau"],
+                                                               rel=PREDICTION_DRIFT)
 
 
 @pytest.mark.slow
@@ -226,13 +238,18 @@ def test_noise_share_table_matches_the_stored_predictions_and_measurements():
     for r in shares:  # "SGD's plateau shows about the same share"
         if r["layer"] == 1 and r["lmbda"] in measured:
             assert r["noise_share"] == pytest.approx(measured[r["lmbda"]], rel=0.1)
-    assert f"below {NOISE_SHARE_LIMIT:g} (``NOISE_SHARE_LIMIT``, applied to the noise" in flat
+    from wdecay.equilibrium import NOISE_BALANCE_LIMIT
+
+    assert f"noise share reaches {NOISE_BALANCE_LIMIT:g} (``NOISE_BALANCE_LIMIT``)" in flat
+    assert f"the limit {NOISE_SHARE_LIMIT:g} on the noise part of the share (``NOISE_SHARE_LIMIT``)" \
+        in flat
     predicted = {(r["lmbda"], r["layer"]): r["stationary_rms"] for r in shares}
     table = validation_rows()  # the same stationary points as the prediction table
     for r in table:
         key = (r["lmbda"], r["layer"])
         if key in predicted and r["init"] == "N(0,1)" and r["eta"] == 0.1:
-            assert predicted[key] == pytest.approx(r["predicted_plateau"], rel=1e-3)
+            # the prediction table was solved before the solver stopped at its tolerance
+            assert predicted[key] == pytest.approx(r["predicted_plateau"], rel=PREDICTION_DRIFT)
 
 
 @pytest.mark.slow

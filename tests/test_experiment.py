@@ -206,4 +206,4 @@ def test_run_with_predict_states_the_predicted_plateau(splits):
     assert first["predicted_plateau"] > 0
     assert first["predicted_tailoff_epoch"] is not None or first["prediction_reason"]
     text = summary_text(summary)
-    assert f"Heading for its plateau RMS {first['predicted_plateau']:.4f}" in text
+    assert f"Predicted plateau RMS {first['predicted_plateau']:.4f}" in text

@@ -218,8 +218,9 @@ def test_prediction_is_reported_beside_the_measurement():
               dict(rms=0.5, R=1.0, kappa=0.95, tailoff=2, ratio=1.5)]
     s = summarize(history([levels, GROWS]), NET, SETTINGS, 0.75, prediction=pred)
     lines = summary_text(s).splitlines()
-    assert ("  Heading for its plateau RMS 0.5000: the stationary point of C0 + penalty, set by "
-            "lmbda/n = 0.00125.") in lines
+    assert ("  Predicted plateau RMS 0.5000: where decay balances the gradient (and, under L2, "
+            "SGD's noise) near the stationary point of C0 + penalty, set by lmbda/n = 0.00125 "
+            "and the data.") in lines
     assert "  Predicted tail-off epoch 2.4, measured 2." in lines
     assert not any("To get the level" in line for line in lines)  # the prediction gave it
     assert ("  No tail-off epoch predicted: starts below its plateau (0.2 <= 0.36): the gradient "

@@ -404,8 +404,9 @@ def _layer_lines(L, s, summary):
                    f"{-r1:.2f} times as much of ||W||^2 as decay did.")
     plateau = L["predicted_plateau"]
     if plateau is not None:
-        out.append(f"  Heading for its plateau RMS {plateau:.4f}: the stationary point of "
-                   f"C0 + penalty, set by lmbda/n = {s['lmbda'] / s['n_train']:.3g}.")
+        out.append(f"  Predicted plateau RMS {plateau:.4f}: where decay balances the gradient "
+                   f"(and, under L2, SGD's noise) near the stationary point of C0 + penalty, "
+                   f"set by lmbda/n = {s['lmbda'] / s['n_train']:.3g} and the data.")
     out.append(_tailoff_line(L, summary))
     out.append(_level_line(L, summary))
     if L["predicted_tailoff_epoch"] is not None:
