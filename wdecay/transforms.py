@@ -66,7 +66,14 @@ def weights_only(params):
     return [np.ndim(p) >= 2 for p in params]
 
 
-def _mask(mask, params):
+def _mask(mask, params, cache=None):
+    """The mask's flags for ``params``; with a ``cache`` dict, computed once per parameter layout."""
+    if cache is not None:
+        key = tuple(np.shape(p) for p in params)
+        flags = cache.get(key)
+        if flags is None:
+            flags = cache[key] = _mask(mask, params)
+        return flags
     flags = mask(params) if callable(mask) else list(mask)
     if len(flags) != len(params):
         raise ValueError(f"the decay mask has {len(flags)} entries for {len(params)} parameters")
@@ -305,9 +312,10 @@ class AddDecay(Transform):
 
     def __init__(self, regularizer, n, mask=weights_only):
         self.regularizer, self.n, self.mask = regularizer, n, mask
+        self._flags = {}
 
     def update(self, grads, state, params):
-        flags = _mask(self.mask, params)
+        flags = _mask(self.mask, params, self._flags)
         self._last = [self.regularizer.gradient(p, self.n) if f else None
                       for p, f in zip(params, flags)]
         return [g if d is None else g + d for g, d in zip(grads, self._last)], state
@@ -332,14 +340,15 @@ class DecayWeights(Transform):
 
     def __init__(self, regularizer, eta, n, mask=weights_only):
         self.regularizer, self.eta, self.n, self.mask = regularizer, eta, n, mask
+        self._flags = {}
 
     def update(self, grads, state, params):
-        flags = _mask(self.mask, params)
+        flags = _mask(self.mask, params, self._flags)
         return [u + self.regularizer.decay_step(p, self.eta, self.n) if f else u
                 for u, p, f in zip(grads, params, flags)], state
 
     def split(self, share, state, params):
-        flags = _mask(self.mask, params)
+        flags = _mask(self.mask, params, self._flags)
         return [self.regularizer.decay_step(p, self.eta, self.n) if f else None
                 for p, f in zip(params, flags)], state
 
