@@ -107,7 +107,8 @@ class Step:
             self._decay_transform, decoupled = self.chain.decay
             # a decoupled decay is applied in place (Nielsen's rounding), then the rest
             self._rest = (T.chain(*self.chain.transforms[:-1]) if decoupled else self.chain)
-            params = network.parameters()
+            params = self._params = network.parameters()
+            self._grads = [*self.grad_w, *self.grad_b]
             if reset_optimizer:
                 self.optimizer.start(self._rest, params)
             else:
@@ -241,9 +242,8 @@ class Step:
         opt, record, net = self.optimizer, self.record, self.net
         opt.tick()
         L = len(net.weights)
-        params = net.parameters()
-        grads = [*self.grad_w, *self.grad_b]
-        updates, opt._state = self._rest.update(grads, opt._state, params)
+        params = self._params
+        updates, opt._state = self._rest.update(self._grads, opt._state, params)
         share = None
         if record and not opt.decoupled:
             share, opt._state = self._rest.split([None] * len(params), opt._state, params)

@@ -68,8 +68,8 @@ def weights_only(params):
 
 def _mask(mask, params, cache=None):
     """The mask's flags for ``params``; with a ``cache`` dict, computed once per parameter layout."""
-    if cache is not None:
-        key = tuple(np.shape(p) for p in params)
+    if cache is not None:  # keyed by the arrays themselves: a step reuses its parameters
+        key = tuple(map(id, params))
         flags = cache.get(key)
         if flags is None:
             flags = cache[key] = _mask(mask, params)
@@ -378,11 +378,11 @@ class Chain(Transform):
 
     def update(self, grads, state, params):
         state = list(state)
-        given = {id(g) for g in grads}
+        given = grads
         for k, t in enumerate(self.transforms):
-            # a transform's outputs are its own new arrays: scale those in place
-            owned = k > 0 and not any(id(g) in given for g in grads)
-            if owned and isinstance(t, Scale):
+            # a transform's outputs are its own new arrays: scale those in place, unless
+            # one is still a given gradient (a transform passed it through)
+            if k and type(t) is Scale and not any(a is b for a, b in zip(grads, given)):
                 grads, state[k] = t.update_in_place(grads, state[k], params)
             else:
                 grads, state[k] = t.update(grads, state[k], params)
