@@ -4,8 +4,7 @@ fresh run (at most a second or two), or is the arithmetic of the page's own figu
 
 Timings from benchmarks/ are not re-measured: the pages mark them as measured once and
 illustrative, and ``test_benchmark_timings_are_marked_illustrative`` checks that marking.
-The list of every quoted number and the test that checks it is in the docs' history
-(issue 21); numbers this file adds are named in each test's docstring.
+Each test's docstring names the quotes it checks (issue 21).
 """
 
 import json
