@@ -402,3 +402,30 @@ def test_a_new_run_never_writes_through_a_linked_run_folder(tiny, tmp_path, caps
         assert experiment(out, "--epochs", "1", "--lmbda", "5", "2", *extra) == 2
         one_error_line(capsys, "run folder lmbda=5 is a symbolic link")
     assert sorted(os.listdir(victim)) == ["history.csv"]
+
+
+def test_a_run_inside_a_folder_another_run_holds_is_refused(tiny, tmp_path, capsys):
+    """The audit's nesting: --out nest/lmbda=7 while another run writes nest."""
+    nest = tmp_path / "nest"
+    fd = hold_lock(nest)
+    try:
+        assert experiment(nest / "lmbda=7", "--epochs", "1") == 2
+        one_error_line(capsys, "lies inside it")
+        assert os.listdir(nest / "lmbda=7") == []  # made, nothing written into it
+    finally:
+        os.close(fd)
+    assert experiment(nest / "lmbda=7", "--epochs", "1") == 0
+
+
+def test_a_run_whose_run_folder_another_run_holds_is_refused_before_writing(tiny, tmp_path,
+                                                                             capsys):
+    """The other order: nest/lmbda=7 is being written; a run of nest with lmbda 7 waits not."""
+    nest = tmp_path / "nest"
+    fd = hold_lock(nest / "lmbda=7")
+    try:
+        assert experiment(nest, "--epochs", "1", "--lmbda", "2", "7") == 2
+        one_error_line(capsys, "in use by another wdecay run")
+        assert not (nest / "run.json").exists()
+        assert sorted(os.listdir(nest)) == [runfolder.LOCK_NAME, "lmbda=7"]
+    finally:
+        os.close(fd)

@@ -629,6 +629,10 @@ def _experiment(args, stream, held):
     if out is not None:  # everything is checked: now touch files, holding the folder's lock
         os.makedirs(out, exist_ok=True)
         held.enter_context(runfolder.lock(out))
+        for _, folder, _ in runs:  # a run already writing into one of them refuses us now
+            path = os.path.join(out, folder)
+            if folder != "." and os.path.isdir(path) and not os.path.islink(path):
+                held.enter_context(runfolder.lock(path))
         if not args.resume:
             _check_out(out, args.overwrite, planned)  # again: another run may have just ended
             if args.overwrite:

@@ -61,9 +61,11 @@ def lock(folder):
     """Hold the exclusive lock of ``folder`` (which must exist) for the ``with`` block.
 
     Raises :class:`FolderBusy` at once, naming the folder, if another process
-    holds it. Re-entrant within one process.
+    holds it or holds a folder that contains it (a run writing ``out`` owns
+    ``out/lmbda=5`` too). Re-entrant within one process.
     """
     key = os.path.realpath(folder)
+    _check_ancestors(key)
     with _HELD_LOCK:
         held = _HELD.get(key)
         if held is not None:
@@ -96,6 +98,30 @@ def lock(folder):
                 del _HELD[key]
         if last:
             os.close(held[0])  # closing the descriptor releases the flock
+
+
+def _check_ancestors(key):
+    """Refuse, with :class:`FolderBusy`, a folder inside one another process holds."""
+    parent = os.path.dirname(key)
+    while parent and parent != key:
+        path = os.path.join(parent, LOCK_NAME)
+        with _HELD_LOCK:
+            mine = parent in _HELD
+        if not mine and os.path.isfile(path) and not os.path.islink(path):
+            try:
+                fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            except OSError:
+                fd = None
+            if fd is not None:
+                try:
+                    _try_lock(fd)
+                except BlockingIOError:
+                    raise FolderBusy(f"{parent} is in use by another wdecay run (it holds "
+                                     f"{path}), and {key} lies inside it; wait for it to "
+                                     "finish or choose another folder") from None
+                finally:
+                    os.close(fd)
+        key, parent = parent, os.path.dirname(parent)
 
 
 def _try_lock(fd):
