@@ -307,3 +307,48 @@ def test_a_history_file_replaced_by_a_link_later_is_not_written_through(tmp_path
     with pytest.raises((OSError, ValueError), match="h.csv"):
         h.append(record)
     assert target.read_text() == "theirs\n" and path.is_symlink()
+
+
+def test_fit_refuses_to_resume_a_history_it_cannot_check(tmp_path):
+    """The audit: a history without layer RMS (fit's default records) checks nothing."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((30, 4)), rng.integers(0, 2, 30)
+    path = tmp_path / "plain.csv"
+    wdecay.Network([4, 3, 2], seed=0).fit(X, y, epochs=2, batch_size=5, eta=0.5,
+                                          history=History(path=path))
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="records no layer1/rms .* cannot be checked"):
+        wdecay.Network([4, 3, 2], seed=1).fit(X, y, epochs=1, batch_size=5, eta=0.5,
+                                              history=History(path=path, mode="resume"))
+    assert path.read_bytes() == before
+
+
+def test_fit_refuses_to_resume_with_another_penalty(tmp_path):
+    """The audit: a history trained with L2(5) continued with L2(1) is not the same run."""
+    path = tmp_path / "h.csv"
+    net = wdecay.Network([4, 3, 2], seed=0)
+    rng = np.random.default_rng(0)
+    X, y = rng.random((30, 4)), rng.integers(0, 2, 30)
+    kw = dict(batch_size=5, eta=0.5, monitors=[wdecay.monitors.WeightNorms()])
+    net.fit(X, y, epochs=2, regularizer=wdecay.L2(5.0), history=History(path=path), **kw)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="records the penalty .* L2\\(lmbda=1.0\\)"):
+        net.fit(X, y, epochs=1, regularizer=wdecay.L2(1.0),
+                history=History(path=path, mode="resume"), **kw)
+    assert path.read_bytes() == before
+    h = net.fit(X, y, epochs=1, regularizer=wdecay.L2(5.0),
+                history=History(path=path, mode="resume"), **kw)
+    assert list(h["epoch"]) == [0, 1, 2, 3]
+
+
+def test_a_history_with_another_hard_link_is_refused(tmp_path):
+    """The audit: history.csv hard-linked to another run's file got that run's epochs."""
+    other = tmp_path / "other.csv"
+    h = History(path=other)
+    h.append({"epoch": 0, "x": 1.0})
+    before = other.read_bytes()
+    os.link(other, tmp_path / "mine.csv")
+    for mode in ("append", "resume", "overwrite"):
+        with pytest.raises(ValueError, match="2 hard links"):
+            History(path=tmp_path / "mine.csv", mode=mode)
+    assert other.read_bytes() == before

@@ -429,3 +429,62 @@ def test_a_run_whose_run_folder_another_run_holds_is_refused_before_writing(tiny
         assert sorted(os.listdir(nest)) == [runfolder.LOCK_NAME, "lmbda=7"]
     finally:
         os.close(fd)
+
+
+def test_resume_refuses_a_history_without_the_penalty_column(tiny, tmp_path, capsys):
+    """The audit: run.json and checkpoint forged to lmbda 1, the penalty column deleted."""
+    out = tmp_path / "r"
+    assert experiment(out, "--epochs", "1") == 0
+    path = out / "history.csv"
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    drop = [i for i, k in enumerate(header) if k in ("total/penalty", "total/penalized")]
+    path.write_text("\n".join(",".join(c for i, c in enumerate(line.split(",")) if i not in drop)
+                              for line in lines) + "\n")
+    before = snapshot(out)
+    assert resume(out, "--epochs", "2") == 2
+    one_error_line(capsys, "records no total/penalty")
+    assert snapshot(out) == before
+
+
+def test_a_checkpoint_declaring_other_sizes_is_refused_before_its_arrays_are_read(tmp_path):
+    """The audit: 1 MB of zeros declaring [784, 200000, 10] took 2.7 GB before the refusal."""
+    import zipfile
+
+    import wdecay
+    from wdecay import serialization
+
+    path = tmp_path / "big.npz"
+    net = wdecay.Network([4, 3, 2], seed=0)
+    serialization.save(net, path, state={})
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    import io
+
+    meta = json.loads(str(np.lib.format.read_array(io.BytesIO(members["meta.npy"]))))
+    meta["sizes"] = [4, 3000, 2]
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.array(json.dumps(meta)))
+    members["meta.npy"] = buf.getvalue()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(ValueError, match=r"sizes \[4, 3000, 2\], the run's settings say \[4, 3, 2\]"):
+        serialization.load_checkpoint(path, sizes=[4, 3, 2])
+    meta["sizes"] = [784, 200000, 10]
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.array(json.dumps(meta)))
+    members["meta.npy"] = buf.getvalue()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(ValueError, match="159,000,010 parameters; wdecay loads at most"):
+        wdecay.load(path)
+
+
+def test_huge_sizes_on_the_command_line_are_one_line(capsys):
+    assert main(["experiment", "--sizes", "784", "3000000000", "10", "--epochs", "1",
+                 "--quiet", "--no-plot"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("wdecay: error: `sizes` [784, 3000000000, 10] "
+                                               "declare 2,385,000,000,010 parameters")

@@ -978,6 +978,10 @@ def main(argv=None):
     except ERRORS as exc:
         print(f"wdecay: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
+    except MemoryError:
+        print("wdecay: error: not enough memory for these settings (--sizes or the data set); "
+              "use smaller layers", file=sys.stderr)
+        return EXIT_ERROR
     return 0
 
 

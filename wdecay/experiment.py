@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import glob
 import math
+import numbers
 import os
 import re
 
@@ -45,7 +46,7 @@ from .network import Network
 from .optim import get_optimizer
 from .regularizers import get_regularizer
 from .runfolder import lock
-from .serialization import load_checkpoint, save
+from .serialization import MAX_PARAMETERS, load_checkpoint, save
 from .summary import TablePrinter, summarize
 
 CHECKPOINT_NAME = re.compile(r"checkpoint-epoch(\d+)\.npz")
@@ -200,7 +201,7 @@ def check_resume(checkpoint_dir, history_path, settings):
     if not found:
         raise FileNotFoundError(f"no checkpoint-epoch<k>.npz in {checkpoint_dir} to resume from")
     path, done = found[-1]
-    net, stored, state = load_checkpoint(path)
+    net, stored, state = load_checkpoint(path, sizes=s["sizes"])
     check_checkpoint(path, net, stored, s)
     if state is None:
         raise ValueError(f"{path} stores no training state (the optimizer's and the "
@@ -223,7 +224,9 @@ def _check_history_penalty(history, network, epoch, s):
     record = next((r for r in history.records if r.get("epoch") == epoch), {})
     recorded = record.get("total/penalty")
     if not (isinstance(recorded, float) and math.isfinite(recorded)):
-        return
+        raise ValueError(f"{history.path} records no total/penalty at epoch {epoch}, so it "
+                         "cannot be checked against the run's regularizer: it is not a "
+                         "wdecay experiment's history")
     penalty = float(get_regularizer(s["regularizer"], s["lmbda"]).penalty(network.weights,
                                                                           s["n_train"]))
     if not math.isclose(recorded, penalty, rel_tol=1e-9, abs_tol=1e-300):
@@ -242,6 +245,12 @@ def check_settings(settings):
     unknown = sorted(set(s) - set(DEFAULTS) - {"dataset", "n_train"})
     if unknown:
         raise ValueError(f"unknown settings {unknown}; known: {sorted(DEFAULTS)}")
+    sizes = s["sizes"]
+    if isinstance(sizes, (list, tuple)) and all(isinstance(k, numbers.Integral) for k in sizes):
+        total = sum(int(a) * int(b) + int(a) for a, b in zip(sizes[1:], sizes[:-1]))
+        if total > MAX_PARAMETERS:  # before anything is allocated
+            raise ValueError(f"`sizes` {list(sizes)} declare {total:,} parameters; an experiment "
+                             f"trains at most {MAX_PARAMETERS:,}")
     Network(s["sizes"], cost=s["cost"], initializer=s["init"], activation=s["activation"], seed=0)
     get_regularizer(s["regularizer"], s["lmbda"])
     make_optimizer(s)

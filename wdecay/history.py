@@ -206,14 +206,16 @@ class History:
                 self._rewrite()
         return dropped
 
-    def check_resumable(self, network, epoch=None):
+    def check_resumable(self, network, epoch=None, regularizer=None, n=None):
         """Raise ``ValueError`` unless these records and ``network`` belong to one run.
 
         The records up to ``epoch`` (the checkpoint's, if given; rows after it are
         ignored, for :meth:`truncate` to drop once this check passes) must end at
-        that epoch, name no layer the network lacks, and, where they hold
-        ``layer{l}/rms`` for that epoch, agree with the network's RMS to 1e-12
-        relative.
+        that epoch, name no layer the network lacks, and hold ``layer{l}/rms`` for
+        every layer at that epoch, equal to the network's RMS to 1e-12 relative
+        (a history without them cannot be checked, and is refused). With a
+        ``regularizer`` and the training-set size ``n``, a recorded
+        ``total/penalty`` must be the regularizer's penalty of the weights.
         """
         where = self.path or "the history"
         records = [r for r in self.records if epoch is None or _epoch(r) <= epoch]
@@ -233,12 +235,24 @@ class History:
         record = records[-1]
         for l, w in enumerate(network.weights, 1):
             recorded = record.get(f"layer{l}/rms")
-            if isinstance(recorded, float) and math.isfinite(recorded):
-                rms = math.sqrt(float(np.vdot(w, w)) / w.size)
-                if not math.isclose(rms, recorded, rel_tol=1e-12, abs_tol=1e-300):
-                    raise ValueError(
-                        f"{where} records layer {l} RMS {recorded!r} at epoch {last}, but "
-                        f"the network's is {rms!r}: they are not from the same run")
+            if not (isinstance(recorded, float) and math.isfinite(recorded)):
+                raise ValueError(
+                    f"{where} records no layer{l}/rms at epoch {last}, so it cannot be checked "
+                    "against the network; resume only histories trained with WeightNorms "
+                    "(e.g. monitors=wdecay.monitors.diagnostics())")
+            rms = math.sqrt(float(np.vdot(w, w)) / w.size)
+            if not math.isclose(rms, recorded, rel_tol=1e-12, abs_tol=1e-300):
+                raise ValueError(
+                    f"{where} records layer {l} RMS {recorded!r} at epoch {last}, but "
+                    f"the network's is {rms!r}: they are not from the same run")
+        recorded = record.get("total/penalty")
+        if regularizer is not None and isinstance(recorded, float) and math.isfinite(recorded):
+            penalty = float(regularizer.penalty(network.weights, n))
+            if not math.isclose(recorded, penalty, rel_tol=1e-9, abs_tol=1e-300):
+                raise ValueError(
+                    f"{where} records the penalty {recorded!r} at epoch {last}, but "
+                    f"{regularizer!r} with n = {n} gives {penalty!r} for the network's "
+                    "weights: they are not from the same run")
 
     def _start_file(self, records_given):
         _check_history_path(self.path)
@@ -382,6 +396,10 @@ def _check_history_path(path):
                          "file must be a regular file: pass the file itself")
     if os.path.lexists(path) and not os.path.isfile(path):
         raise ValueError(f"{path} exists and is not a regular file; a history must be one")
+    if os.path.isfile(path) and os.stat(path).st_nlink > 1:
+        raise ValueError(f"{path} has {os.stat(path).st_nlink} hard links: another name writes "
+                         "the same file (another run's history?); a history must be a file of "
+                         "its own: copy it")
 
 
 def _read_csv(path, repair=False):

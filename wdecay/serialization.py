@@ -127,18 +127,19 @@ def _unflatten(value, arrays, used, path, depth=0):
     return value
 
 
-def load_checkpoint(path):
+def load_checkpoint(path, sizes=None):
     """``(network, settings, state)`` of an ``.npz`` written by :func:`save` with a ``state``.
 
     The state's arrays are checked like the weights (declared shape, float
     dtype, size against the compressed bytes, together at most
     :data:`MAX_STATE_FACTOR` times the network's parameters) before they are
-    read; ``state`` is None when the file stores none.
+    read; ``state`` is None when the file stores none. With ``sizes`` (the
+    run's), a file declaring other sizes is refused before its arrays are read.
     """
     path = os.fspath(path)
     if not path.lower().endswith(".npz"):
         raise ValueError(f"`path` must be a checkpoint .npz, got {path!r}")
-    net, settings, meta, arrays = _load(path, with_state=True)
+    net, settings, meta, arrays = _load(path, with_state=True, expected=sizes)
     if "state" not in meta:
         return net, settings, None
     used = set()
@@ -192,11 +193,11 @@ def load_with_settings(path):
     return net, settings
 
 
-def _load(path, with_state=False):
+def _load(path, with_state=False, expected=None):
     arrays = {}
     try:
         if path.lower().endswith(".npz"):
-            meta, weights, biases, arrays = _read_npz(path, with_state)
+            meta, weights, biases, arrays = _read_npz(path, with_state, expected)
         else:
             meta = json.loads(read_regular(path, MAX_MODEL_BYTES).decode())
             if not isinstance(meta, dict):
@@ -228,12 +229,29 @@ class SizeMismatch(ValueError):
     """A file whose declared sizes disagree with its arrays (message already complete)."""
 
 
-def declared_sizes(meta, path):
-    """``meta["sizes"]`` if it lists at least 2 positive integers, else :class:`SizeMismatch`."""
+#: The most parameters (weights and biases) a model file may declare: 400 MB in float64,
+#: thousands of times the book's [784, 30, 10] (23,860). A compressed file of zeros could
+#: otherwise declare a thousand times its size.
+MAX_PARAMETERS = 50_000_000
+
+
+def declared_sizes(meta, path, expected=None):
+    """``meta["sizes"]`` if it lists at least 2 positive integers, else :class:`SizeMismatch`.
+
+    The total of parameters they declare must be at most :data:`MAX_PARAMETERS`;
+    with ``expected`` (a run's sizes), they must be those, before anything is read.
+    """
     sizes = meta["sizes"]
     if (not isinstance(sizes, list) or len(sizes) < 2
             or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes)):
         raise SizeMismatch(f"{path!r}: `sizes` must list at least 2 positive integers, got {sizes!r}")
+    if expected is not None and list(expected) != sizes:
+        raise SizeMismatch(f"{path!r} holds a network with sizes {sizes}, the run's settings say "
+                           f"{list(expected)}: they are not from the same run")
+    total = sum(a * b + a for a, b in zip(sizes[1:], sizes[:-1]))
+    if total > MAX_PARAMETERS:
+        raise SizeMismatch(f"{path!r} declares sizes {sizes}, {total:,} parameters; wdecay loads "
+                           f"at most {MAX_PARAMETERS:,}")
     return sizes
 
 
@@ -266,7 +284,7 @@ def _shape(x):
     return tuple(shape)
 
 
-def _read_npz(path, with_state=False):
+def _read_npz(path, with_state=False, expected=None):
     """Meta, weights, biases and state arrays of a saved ``.npz``.
 
     Every array's header is checked before its data are read; the state's
@@ -276,7 +294,7 @@ def _read_npz(path, with_state=False):
         meta = _read_meta(zf, path)
         if not isinstance(meta, dict):
             raise ValueError("meta is not a JSON object")
-        sizes = declared_sizes(meta, path)
+        sizes = declared_sizes(meta, path, expected)
         n = len(sizes) - 1
         expected = {}
         for i in range(n):

@@ -413,7 +413,7 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
         raise TypeError(f"`history` must be a wdecay.History to continue (or None), got "
                         f"{type(history).__name__}")
     if history.mode == "resume" and history.path is not None:
-        history.check_resumable(network)  # as `wdecay experiment --resume` does
+        history.check_resumable(network, regularizer=regularizer, n=n)  # as --resume does
     monitors = monitor_list(with_evaluation_metrics(monitor_list(monitors).monitors, evaluation))
     state = TrainingState(network, eta=float(eta), regularizer=regularizer, batch_size=m,
                           n=n, history=history, train_data=(X, labels),
