@@ -488,3 +488,18 @@ def test_huge_sizes_on_the_command_line_are_one_line(capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("wdecay: error: `sizes` [784, 3000000000, 10] "
                                                "declare 2,385,000,000,010 parameters")
+
+
+def test_a_checkpoint_with_an_unknown_setting_is_refused(tiny, tmp_path, capsys):
+    import wdecay
+    from wdecay import experiment as E
+    from wdecay import serialization
+
+    out = tmp_path / "u"
+    assert experiment(out, "--epochs", "1") == 0
+    path, _ = E.checkpoints(out)[-1]
+    net, stored, state = serialization.load_checkpoint(path)
+    serialization.save(net, path, settings={**stored, "foo": 1}, state=state)
+    assert resume(out, "--epochs", "2") == 2
+    one_error_line(capsys, "records settings wdecay does not know (foo)")
+    assert isinstance(wdecay.load(path), wdecay.Network)

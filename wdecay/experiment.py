@@ -164,6 +164,10 @@ def check_checkpoint(path, network, stored, settings):
     if stored is None:
         raise ValueError(f"{path} does not record the settings it was trained with, so it "
                          "cannot be checked against the run's; start the run again")
+    unknown = sorted(set(stored) - set(CHECKED_SETTINGS))
+    if unknown:
+        raise ValueError(f"{path} records settings wdecay does not know ({', '.join(unknown)}): "
+                         "it was not written by this wdecay, or it was edited")
     s = settings
     network_says = {"sizes": network.sizes, "activation": network.activation.name,
                     "cost": network.cost.name, "init": network.initializer.name}
