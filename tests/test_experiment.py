@@ -207,3 +207,19 @@ def test_run_with_predict_states_the_predicted_plateau(splits):
     assert first["predicted_tailoff_epoch"] is not None or first["prediction_reason"]
     text = summary_text(summary)
     assert f"Predicted plateau RMS {first['predicted_plateau']:.4f}" in text
+
+
+def test_summarize_run_speaks_of_the_optimizer_used(splits):
+    """From Python as from the command line: coupled Adam has no pure-decay curve."""
+    (X, y), ev, _ = splits
+    net = wdecay.Network([784, 8, 10], initializer="large", seed=0)
+    h = net.fit(X, y, epochs=2, batch_size=10, eta=0.001, regularizer=wdecay.L2(5.0),
+                evaluation_data=ev, monitors=M.diagnostics(), seed=0, optimizer="adam")
+    summary = E.summarize_run(h, net, regularizer=wdecay.L2(5.0), eta=0.001, batch_size=10,
+                              n_train=len(X), optimizer="adam")
+    assert summary["settings"]["optimizer"] == "adam"
+    text = summary_text(summary)
+    assert "Optimizer adam" in text and "no pure-decay curve" in text
+    plain = E.summarize_run(h, net, regularizer=wdecay.L2(5.0), eta=0.001, batch_size=10,
+                            n_train=len(X))
+    assert plain["settings"]["optimizer"] == "sgd"

@@ -43,7 +43,7 @@ from . import monitors as M
 from .config import DEFAULTS, OPTIMIZER_SETTINGS, check
 from .history import History
 from .network import Network
-from .optim import get_optimizer
+from .optim import get_optimizer, optimizer_name
 from .regularizers import get_regularizer
 from .runfolder import lock
 from .serialization import MAX_PARAMETERS, load_checkpoint, save
@@ -381,7 +381,7 @@ def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history
 
 
 def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, seed=None,
-                  test_data=None):
+                  test_data=None, optimizer=None):
     """The summary of a run trained with ``wdecay.monitors.diagnostics()`` by ``fit``.
 
     Parameters
@@ -396,6 +396,9 @@ def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, se
         The training settings (``n_train`` the training-set size).
     test_data : tuple (X, y), optional
         Scored as ``test_accuracy`` (NaN without it).
+    optimizer : Optimizer or str, optional
+        The one ``fit`` trained with (default: Nielsen's SGD); the summary's
+        sentences about decay depend on it.
 
     Returns
     -------
@@ -434,5 +437,9 @@ def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, se
                 "lmbda": regularizer.lmbda, "eta": eta,
                 "batch_size": batch_size, "epochs": int(history.last("epoch", 0)), "seed": seed,
                 "n_train": n_train}
+    optimizer = get_optimizer(optimizer)
+    settings["optimizer"] = optimizer_name(optimizer)
+    settings.update({k: getattr(optimizer, k) for k in ("momentum", "beta1", "beta2")
+                     if hasattr(optimizer, k)})
     test = math.nan if test_data is None else network.accuracy(*test_data)
     return summarize(history, network, settings, test)

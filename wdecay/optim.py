@@ -360,6 +360,25 @@ OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Ad
               "adamw": AdamW}
 
 
+def optimizer_name(optimizer):
+    """The registry name of ``optimizer``'s kind (``"adamw"``), or its class name if none fits.
+
+    Examples
+    --------
+    >>> optimizer_name(Nesterov(0.5)), optimizer_name(AdamW()), optimizer_name(None)
+    ('nesterov', 'adamw', 'sgd')
+    """
+    if optimizer is None:
+        return "sgd"
+    for name, make in OPTIMIZERS.items():
+        ref = make()
+        if (type(ref) is type(optimizer) and ref.decoupled == optimizer.decoupled
+                and getattr(ref, "nesterov", None) == getattr(optimizer, "nesterov", None)
+                and not optimizer._core):
+            return name
+    return type(optimizer).__name__
+
+
 def get_optimizer(optimizer=None, **kwargs):
     """An :class:`Optimizer` from an instance, None (plain SGD) or a name with its settings.
 
