@@ -223,3 +223,18 @@ def test_summarize_run_speaks_of_the_optimizer_used(splits):
     plain = E.summarize_run(h, net, regularizer=wdecay.L2(5.0), eta=0.001, batch_size=10,
                             n_train=len(X))
     assert plain["settings"]["optimizer"] == "sgd"
+
+
+@pytest.mark.parametrize("optimizer,eta,predicts", [("momentum", 0.01, True),
+                                                    ("adamw", 0.001, False)])
+def test_the_suggested_command_is_one_that_gives_the_level(splits, optimizer, eta, predicts):
+    """--predict is suggested only for optimizers predict_tailoff gives a plateau for."""
+    settings = {**SETTINGS, "optimizer": optimizer, "eta": eta, "epochs": 1}
+    _, _, summary = E.run(splits, settings, table=False, progress=False)
+    last = summary_text(summary).splitlines()[-1]
+    assert last.startswith("To get the level: wdecay experiment")
+    assert ("--predict" in last) is predicts
+    if not predicts:  # 1/(eta lmbda/n) = 300 / (0.001 * 5) steps = 2,000 epochs of 30 steps
+        assert "--epochs 6000" in last
+        assert "by a factor e in 1/(eta lmbda/n) = 60,000 steps (2,000 epochs)" in \
+            summary_text(summary)

@@ -66,6 +66,9 @@ DEFAULT_LEVEL_EPOCHS = 80
 #: mean of kappa's first-order pull (momentum's velocity and Adam's rescaling change G and Q).
 KAPPA_OPTIMIZERS = ("sgd",)
 
+#: The optimizers ``predict_tailoff`` gives a plateau for (the others it refuses in one line).
+PREDICTED_OPTIMIZERS = ("sgd", "momentum", "nesterov")
+
 
 class TablePrinter(M.Monitor):
     """Prints one line per epoch: accuracy, and per layer RMS, sum |w|, sum w, variance, R, kappa."""
@@ -505,9 +508,19 @@ def _next_command(summary):
     if _is_default_run(s) and summary["epochs_run"] < DEFAULT_LEVEL_EPOCHS:
         return (_command(s, epochs=DEFAULT_LEVEL_EPOCHS),
                 f"every layer has levelled off by epoch {DEFAULT_LEVEL_EPOCHS}")
-    return (_command(s) + " --predict",
-            "before training it predicts each layer's plateau, the stationary point of "
-            "C0 + penalty, or says why it cannot; it takes minutes")
+    name = s.get("optimizer", "sgd")
+    if name in PREDICTED_OPTIMIZERS:
+        return (_command(s) + " --predict",
+                "before training it predicts each layer's plateau, where decay balances the "
+                "gradient and SGD's noise, or says why it cannot; it takes seconds to a minute")
+    steps = -(-int(s["n_train"]) // int(s["batch_size"]))
+    if name == "adamw" and s.get("lmbda", 0) > 0:
+        tau = s["n_train"] / (s["eta"] * s["lmbda"])  # 1/(eta lmbda/n) steps
+        return (_command(s, epochs=int(math.ceil(3 * tau / steps))),
+                f"wdecay predicts no level for {name}; its decoupled decay alone shrinks the "
+                f"weights by a factor e in 1/(eta lmbda/n) = {tau:,.0f} steps "
+                f"({tau / steps:,.0f} epochs), so a level needs a run several times that long")
+    return None
 
 
 def _short_answer(summary):
