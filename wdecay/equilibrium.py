@@ -666,18 +666,20 @@ def _optimizer_rate(optimizer, eta):
     momentum and Nesterov, whose velocity sums a slowly changing gradient into
     g / (1 - mu), at eta / (1 - mu) (their stationary point is SGD's).
     """
-    from .optim import SGD, Adam, Momentum, get_optimizer
+    from .optim import get_optimizer
+    from .transforms import ScaleByAdam, Trace
 
     opt = get_optimizer(optimizer)
     name = type(opt).__name__
-    if type(opt) is SGD:
+    core = opt.core()  # what the optimizer adds between the decay and the learning rate
+    if not core:  # plain SGD, coupled or decoupled: the same step
         return name, eta, ""
-    if isinstance(opt, Momentum) and not opt.decoupled:
-        return name, eta / (1.0 - opt.momentum), ""
-    if isinstance(opt, Momentum):
+    if len(core) == 1 and type(core[0]) is Trace:
+        if not opt.decoupled:
+            return name, eta / (1.0 - core[0].momentum), ""
         return name, None, (f"no prediction for decoupled {name}: its balance, C0 + "
                             f"(1 - mu) penalty, is not validated")
-    if isinstance(opt, Adam):
+    if len(core) == 1 and type(core[0]) is ScaleByAdam:
         which = "AdamW (decoupled)" if opt.decoupled else "coupled Adam"
         return name, None, (f"no prediction for {which}: Adam's normalised step sets the "
                             f"decay rate, and no model of it is validated")
