@@ -162,8 +162,22 @@ def test_header_names_the_data_both_layer_names_and_lmbda_over_n(capsys):
     decay = next(line for line in lines if line.startswith("Decay:"))
     assert "lmbda = 5, lmbda/n = 1.25e-3, 12.5x the book's 1e-4" in decay  # 5/4000 against 5/50000
     why = lines[lines.index(decay) + 1]
-    assert "e^(-eta lmbda/m) = 0.9512" in why and "lmbda = 0.4 its lmbda/n; not both" in why
+    assert "the book's lmbda = 5 gives 0.9512 at this eta and m" in why
+    assert "lmbda = 5 keeps the book's per-epoch decay, lmbda = 0.4 its lmbda/n; not both" in why
+    assert "this run's" not in why
     assert abs((1 - 0.1 * 5 / 4000) ** 400 - 0.9512) < 5e-5  # the printed factor, n/m = 400 steps
+
+
+def test_header_gives_another_lmbdas_own_factor_and_keeps_the_books(capsys):
+    """The new-user audit: --lmbda 20 was said to keep the book's per-epoch decay."""
+    assert main(["experiment", "--epochs", "1", "--lmbda", "20", *FAST]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    decay = next(line for line in lines if line.startswith("Decay:"))
+    why = lines[lines.index(decay) + 1]
+    assert "the book's lmbda = 5 gives 0.9512 at this eta and m (this run's lmbda = 20: " \
+           "0.8187)" in why
+    assert abs((1 - 0.1 * 20 / 4000) ** 400 - 0.8187) < 5e-5
+    assert "lmbda = 5 keeps the book's per-epoch decay" in why
     assert "wdecay experiment --dataset fashion-mnist" in lines[lines.index(decay) + 2]
 
 

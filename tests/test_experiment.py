@@ -232,7 +232,7 @@ def test_the_suggested_command_is_one_that_gives_the_level(splits, optimizer, et
     settings = {**SETTINGS, "optimizer": optimizer, "eta": eta, "epochs": 1}
     _, _, summary = E.run(splits, settings, table=False, progress=False)
     last = summary_text(summary).splitlines()[-1]
-    assert last.startswith("To get the level: wdecay experiment")
+    assert last.startswith(("To reach the level: wdecay experiment", "To predict the level: wdecay experiment"))
     assert ("--predict" in last) is predicts
     if not predicts:  # 1/(eta lmbda/n) = 300 / (0.001 * 5) steps = 2,000 epochs of 30 steps
         assert "--epochs 6000" in last

@@ -63,10 +63,12 @@ def test_short_answer_then_details():
         "In short: layer 1 (the book's w^2, 4 -> 3) followed decay alone for all 3 epochs; it "
         "has not tailed off (R = 0.200 < 0.5 in epoch 3) and has not levelled off (RMS 0.7290 "
         "now).",
-        "  The exercise's 1/sqrt(N) = 0.1000: that RMS is 7 times above it; the level is set by "
-        "lmbda/n and the data, not by N.",
+        "  The exercise's 1/sqrt(N) = 0.1000 (N = 100 weights): that RMS is 7 times above it; "
+        "the level is set by lmbda/n and the data, not by N.",
         "  The output layer, layer 2 (the book's w^3, 3 -> 2), grew by a factor of 1.800: the "
-        "gradient added 1.100 times the ||W||^2 decay removed (R > 1 in 2 of its 3 epochs).",
+        "gradient added 1.100 times the ||W||^2 decay removed (R > 1 in 2 of its 3 epochs); it "
+        "levelled off at RMS 0.3600, where the gradient balances decay, so that level lies "
+        "above its start (0.2000): it grew towards it.",
     ]
     assert "R = (G + Q)/(-D)" not in "\n".join(lines)  # the definitions: --explain only
     i = lines.index("Layer 1 (the book's w^2, 4 -> 3): RMS shrank by a factor of 0.729 "
@@ -131,7 +133,7 @@ def test_tailoff_levelled_and_left_the_curve():
     assert lines[i + 2] == ("  Tail-off: R reached 0.5 in epoch 2, at RMS 0.8500; R is 1.000 "
                             "in epoch 5.")
     assert lines[i + 3].startswith("  Levelled off: R 0.900, 1.000, 1.000 in epochs 3-5")
-    assert not any(line.startswith("To get the level") for line in lines)
+    assert not any(line.startswith(("To reach the level", "To predict the level")) for line in lines)
 
 
 def test_one_drifting_epoch_in_band_is_not_levelled():
@@ -222,7 +224,7 @@ def test_prediction_is_reported_beside_the_measurement():
             "SGD's noise) near the stationary point of C0 + penalty, set by lmbda/n = 0.00125 "
             "and the data.") in lines
     assert "  Predicted tail-off epoch 2.4, measured 2." in lines
-    assert not any("To get the level" in line for line in lines)  # the prediction gave it
+    assert not any(line.startswith(("To reach the level", "To predict the level")) for line in lines)  # the prediction gave it
     assert ("  No tail-off epoch predicted: starts below its plateau (0.2 <= 0.36): the gradient "
             "makes it grow; decay never dominates.") in lines
 

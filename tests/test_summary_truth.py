@@ -236,7 +236,7 @@ def test_short_answer_first_then_details_and_definitions_only_with_explain(capsy
     assert "layer 1 (the book's w^2, 784 -> 30)" in short[0]
     assert "1/sqrt(N) = 0.0065" in short[1]
     assert "The output layer, layer 2 (the book's w^3, 30 -> 10)" in short[2]
-    assert lines[-1] == "To get the level: wdecay experiment --epochs 80"
+    assert lines[-1] == "To reach the level: wdecay experiment --epochs 80"
     assert "R = (G + Q)/(-D)" not in text and "only" not in text.split("Signed sums")[-1][:60]
     assert cli.main(["experiment", "--epochs", "1", "--no-plot", "--quiet", "--explain"]) == 0
     explained = capsys.readouterr().out
@@ -256,5 +256,5 @@ def test_default_run_levels_off_by_the_suggested_epochs(sample):
     history, summary, text = run(sample, epochs=S.DEFAULT_LEVEL_EPOCHS)
     check_truth(history, summary, text)
     assert all(L["levelled"] for L in summary["layers"])
-    assert "levelled off at RMS" in short_answer(text)[0] and "To get the level" not in text
+    assert "levelled off at RMS" in short_answer(text)[0] and "the level:" not in text.splitlines()[-1]
     assert "Tail-off: R reached 0.5 in epoch" in text

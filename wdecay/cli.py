@@ -559,12 +559,19 @@ def experiment_header(dataset_name, splits, runs):
                  + "; ".join(f"lmbda = {l:g}, {_ratio_text(l, n)}" for l in lmbdas)
                  + f" (lmbda = {BOOK_LMBDA:g} on n = {BOOK_N:,})")
     if regularizer == "l2" and n != BOOK_N:
-        eta, m, lmbda = s["eta"], s["batch_size"], lmbdas[0]
-        per_epoch = (1 - eta * lmbda / n) ** math.ceil(n / m)
+        eta, m = s["eta"], s["batch_size"]
+
+        def per_epoch(lmbda):
+            return (1 - eta * lmbda / n) ** math.ceil(n / m)
+
+        others = "; ".join(f"lmbda = {l:g}: {per_epoch(l):.4f}" for l in lmbdas
+                           if l != BOOK_LMBDA)
         lines.append(f"        Per epoch pure decay scales the weights by (1 - eta lmbda/n)^(n/m) ~ "
-                     f"e^(-eta lmbda/m) = {per_epoch:.4f}, whatever n is: at n = {n:,}, "
-                     f"lmbda = {lmbda:g} keeps the book's per-epoch decay, "
-                     f"lmbda = {_sci(BOOK_LMBDA_OVER_N * n)} its lmbda/n; not both.")
+                     f"e^(-eta lmbda/m), whatever n is: the book's lmbda = {BOOK_LMBDA:g} gives "
+                     f"{per_epoch(BOOK_LMBDA):.4f} at this eta and m"
+                     + (f" (this run's {others})" if others else "")
+                     + f". At n = {n:,}, lmbda = {BOOK_LMBDA:g} keeps the book's per-epoch "
+                     f"decay, lmbda = {_sci(BOOK_LMBDA_OVER_N * n)} its lmbda/n; not both.")
         lines.append(f"        The book's n: {FULL_SIZE_COMMAND}")
     return lines
 

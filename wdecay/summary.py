@@ -551,7 +551,9 @@ def _short_answer(summary):
     level = (f"levelled off at RMS {first['rms_final']:.4f}" if first["levelled"] else
              f"has not levelled off (RMS {first['rms_final']:.4f} now)")
     lines.append(f"In short: {first['label']} {left}; it {tail} and {level}.")
-    lines.append(f"  The exercise's 1/sqrt(N) = {first['ref_inv_sqrt_N']:.4f}: that RMS is "
+    n_weights = round(first["ref_inv_sqrt_N"] ** -2)  # N, all the weights
+    lines.append(f"  The exercise's 1/sqrt(N) = {first['ref_inv_sqrt_N']:.4f} (N = {n_weights:,} "
+                 f"weights): that RMS is "
                  f"{first['rms_final'] / first['ref_inv_sqrt_N']:.0f} times above it; the level "
                  f"is set by lmbda/n and the data, not by N.")
     if out is not first and not math.isnan(out["R_overall"]):
@@ -565,11 +567,20 @@ def _short_answer(summary):
             why = "decay removed ||W||^2 and the gradient gave none back"
         else:
             why = f"the gradient removed {-Rall:.2f} times as much ||W||^2 as decay"
+        reason = ""
+        if out["levelled"] and out["factor"] > 1:
+            reason = (f"; it levelled off at RMS {out['rms_final']:.4f}, where the gradient "
+                      f"balances decay, so that level lies above its start "
+                      f"({out['rms_initial']:.4f}): it grew towards it")
+        elif out["levelled"] and out["factor"] < 1:
+            reason = (f"; it levelled off at RMS {out['rms_final']:.4f}, where the gradient "
+                      f"balances decay, below its start ({out['rms_initial']:.4f})")
         lines.append(f"  The output layer, {out['label']}, {_verb(out)} by a factor of "
-                     f"{out['factor']:.3f}: {why}.")
+                     f"{out['factor']:.3f}: {why}{reason}.")
     nxt = _next_command(summary)
     if nxt is not None:
-        lines.append(f"  The run stopped before the level; to get it: {nxt[0]} ({nxt[1]}).")
+        verb = "to predict it" if nxt[0].endswith("--predict") else "to reach it"
+        lines.append(f"  The run stopped before the level; {verb}: {nxt[0]} ({nxt[1]}).")
     return lines
 
 
@@ -597,5 +608,6 @@ def summary_text(summary, explain=False):
         lines += _layer_lines(L, s, summary)
     nxt = _next_command(summary) if summary["decay"] else None
     if nxt is not None:
-        lines.append(f"To get the level: {nxt[0]}")
+        lines.append(f"{'To predict' if nxt[0].endswith('--predict') else 'To reach'} the level: "
+                     f"{nxt[0]}")
     return "\n".join(lines)
