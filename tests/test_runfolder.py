@@ -447,37 +447,34 @@ def test_resume_refuses_a_history_without_the_penalty_column(tiny, tmp_path, cap
     assert snapshot(out) == before
 
 
-def test_a_checkpoint_declaring_other_sizes_is_refused_before_its_arrays_are_read(tmp_path):
-    """The audit: 1 MB of zeros declaring [784, 200000, 10] took 2.7 GB before the refusal."""
+def _with_declared_sizes(path, sizes):
+    """Rewrite the .npz at ``path`` so that its meta declares ``sizes`` (arrays unchanged)."""
+    import io
     import zipfile
 
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    meta = json.loads(str(np.lib.format.read_array(io.BytesIO(members["meta.npy"]))))
+    meta["sizes"] = sizes
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.array(json.dumps(meta)))
+    members["meta.npy"] = buf.getvalue()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def test_a_checkpoint_declaring_other_sizes_is_refused_before_its_arrays_are_read(tmp_path):
+    """The audit: 1 MB of zeros declaring [784, 200000, 10] took 2.7 GB before the refusal."""
     import wdecay
     from wdecay import serialization
 
     path = tmp_path / "big.npz"
-    net = wdecay.Network([4, 3, 2], seed=0)
-    serialization.save(net, path, state={})
-    with zipfile.ZipFile(path) as zf:
-        members = {n: zf.read(n) for n in zf.namelist()}
-    import io
-
-    meta = json.loads(str(np.lib.format.read_array(io.BytesIO(members["meta.npy"]))))
-    meta["sizes"] = [4, 3000, 2]
-    buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.array(json.dumps(meta)))
-    members["meta.npy"] = buf.getvalue()
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
+    serialization.save(wdecay.Network([4, 3, 2], seed=0), path, state={})
+    _with_declared_sizes(path, [4, 3000, 2])
     with pytest.raises(ValueError, match=r"sizes \[4, 3000, 2\], the run's settings say \[4, 3, 2\]"):
         serialization.load_checkpoint(path, sizes=[4, 3, 2])
-    meta["sizes"] = [784, 200000, 10]
-    buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.array(json.dumps(meta)))
-    members["meta.npy"] = buf.getvalue()
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
+    _with_declared_sizes(path, [784, 200000, 10])
     with pytest.raises(ValueError, match="159,000,010 parameters; wdecay loads at most"):
         wdecay.load(path)
 
