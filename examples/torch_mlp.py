@@ -44,17 +44,9 @@ def torch_run(net, make, eta, X, y, epochs, lmbda, batch_size, seed, path=None):
     model = book.from_network(net)
     n = len(X)
     opt = make(book.parameter_groups(model, lmbda / n), eta)
-    Xt, Y = torch.from_numpy(X), torch.nn.functional.one_hot(torch.from_numpy(y), 10).double()
-    rng = np.random.default_rng(seed)
     with watch(model, opt, monitors=monitors(), path=path, mode="overwrite", n=n,
                title="book network in torch") as rec:
-        for _ in range(epochs):
-            for idx in book.batches(rng, n, batch_size):
-                idx = torch.from_numpy(idx)
-                opt.zero_grad()
-                book.cost(model.logits(Xt[idx]), Y[idx]).backward()
-                opt.step()
-            rec.epoch_end()
+        book.train(model, opt, rec, X, y, epochs=epochs, batch_size=batch_size, seed=seed)
     return rec.history
 
 

@@ -292,16 +292,8 @@ def agree(name, rows, epochs, lmbda=5.0, batch_size=10, seed=2):
     opt = OPTIMIZERS[name](book.parameter_groups(model, lmbda / n))
     for group in opt.param_groups:
         group["lr"] = eta
-    Xt, Y = torch.from_numpy(X), torch.nn.functional.one_hot(torch.from_numpy(y), 10).double()
-    rng = np.random.default_rng(seed)
     with watch(model, opt, monitors=monitors(), n=n) as rec:
-        for _ in range(epochs):
-            for idx in book.batches(rng, n, batch_size):
-                idx = torch.from_numpy(idx)
-                opt.zero_grad()
-                book.cost(model.logits(Xt[idx]), Y[idx]).backward()
-                opt.step()
-            rec.epoch_end()
+        book.train(model, opt, rec, X, y, epochs=epochs, batch_size=batch_size, seed=seed)
     keys = shared_keys(h, rec.history)
     worst = 0.0
     for key, tkey in keys.items():

@@ -83,6 +83,25 @@ def batches(rng, n, batch_size):
     return [order[k:k + batch_size] for k in range(0, n, batch_size)]
 
 
+def train(model, optimizer, recorder, X, y, *, epochs, batch_size, seed, cost_name="cross-entropy"):
+    """Train ``model`` as :func:`wdecay.fit` trains the same network: its orders, its cost.
+
+    ``X`` (n, d) and integer labels ``y`` are numpy arrays; ``recorder`` is the
+    :func:`wdecay.torch.watch` recorder, told of each epoch's end.
+    """
+    n, k = len(X), model.sizes[-1]
+    Xt = torch.from_numpy(X)
+    Y = F.one_hot(torch.from_numpy(y), k).to(Xt.dtype)
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        for idx in batches(rng, n, batch_size):
+            idx = torch.from_numpy(idx)
+            optimizer.zero_grad()
+            cost(model.logits(Xt[idx]), Y[idx], cost_name).backward()
+            optimizer.step()
+        recorder.epoch_end()
+
+
 def parameter_groups(model, weight_decay):
     """Two groups: the weights with ``weight_decay``, the biases with none (as wdecay decays)."""
     weights = [p for name, p in model.named_parameters() if name.endswith("weight")]

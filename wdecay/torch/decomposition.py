@@ -319,8 +319,7 @@ class Decomposer:
             return
         factor = d is None or isinstance(d, float)
         c = 0.0 if d is None else d
-        if self.host:  # the Gram entries as dot products (on the CPU about 1.7x faster than
-            # a (2, n) @ (n, 2) product, benchmarks/torch_overhead.py), then Python floats
+        if self.host:  # the Gram entries as dot products on the CPU, then Python floats
             rb, rs = rows[0], rows[1]
             if factor:  # d = -c b
                 bb, bs, ss = float(rb @ rb), float(rb @ rs), float(rs @ rs)
