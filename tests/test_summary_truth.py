@@ -258,3 +258,20 @@ def test_default_run_levels_off_by_the_suggested_epochs(sample):
     assert all(L["levelled"] for L in summary["layers"])
     assert "levelled off at RMS" in short_answer(text)[0] and "the level:" not in text.splitlines()[-1]
     assert "Tail-off: R reached 0.5 in epoch" in text
+
+
+def test_one_epoch_short_answer_does_not_judge_the_level():
+    """The short answer and the details agree after one epoch: too few to tell a level."""
+    from wdecay.cli import main
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["experiment", "--sizes", "784", "5", "10", "--epochs", "1", "--quiet",
+                     "--no-plot"]) == 0
+    text = out.getvalue()
+    short = next(line for line in text.splitlines() if line.startswith("In short:"))
+    assert "has not levelled off" not in short
+    assert "whether it levelled off needs 3 epochs to tell" in short
+    assert "Too few epochs (1) to tell whether it levelled off" in text

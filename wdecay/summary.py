@@ -548,8 +548,13 @@ def _short_answer(summary):
                 f"{int(first['R_half_epoch'])} without a decay-alone phase)")
     else:
         tail = f"has not tailed off (R = {first['R_final']:.3f} < {TAILOFF_R} in epoch {E})"
-    level = (f"levelled off at RMS {first['rms_final']:.4f}" if first["levelled"] else
-             f"has not levelled off (RMS {first['rms_final']:.4f} now)")
+    if first["levelled"]:
+        level = f"levelled off at RMS {first['rms_final']:.4f}"
+    elif E < LEVEL_EPOCHS:
+        level = (f"whether it levelled off needs {LEVEL_EPOCHS} epochs to tell "
+                 f"(RMS {first['rms_final']:.4f} now)")
+    else:
+        level = f"has not levelled off (RMS {first['rms_final']:.4f} now)"
     lines.append(f"In short: {first['label']} {left}; it {tail} and {level}.")
     n_weights = round(first["ref_inv_sqrt_N"] ** -2)  # N, all the weights
     lines.append(f"  The exercise's 1/sqrt(N) = {first['ref_inv_sqrt_N']:.4f} (N = {n_weights:,} "
@@ -577,6 +582,12 @@ def _short_answer(summary):
                       f"balances decay, below its start ({out['rms_initial']:.4f})")
         lines.append(f"  The output layer, {out['label']}, {_verb(out)} by a factor of "
                      f"{out['factor']:.3f}: {why}{reason}.")
+    if first["predicted_plateau"] is not None and not first["levelled"]:
+        epoch = first["predicted_tailoff_epoch"]
+        lines.append(f"  The run stopped before the level; predicted before training: "
+                     f"{first['label']} levels off near RMS {first['predicted_plateau']:.4f}"
+                     + (f", tailing off in epoch {_fmt_epoch(epoch)}" if epoch is not None
+                        else "") + ".")
     nxt = _next_command(summary)
     if nxt is not None:
         verb = "to predict it" if nxt[0].endswith("--predict") else "to reach it"
