@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from . import __version__
+from . import config
 from . import experiment as E
 from . import runfolder
 from ._files import atomic_write
@@ -34,7 +35,9 @@ from .costs import COSTS
 from .history import History
 from .initializers import INITIALIZERS
 from .monitors.base import MonitorError
-from .regularizers import REGULARIZERS, get_regularizer
+from .optim import OPTIMIZERS
+from .regularizers import REGULARIZERS
+from .registry import parse
 from .report import BOOK_LMBDA, BOOK_LMBDA_OVER_N, BOOK_N
 from .summary import summarize, summary_text
 from .training import TrainingDivergedError
@@ -181,17 +184,21 @@ def build_parser():
                           f"several values are compared (default: {d['lmbda']:g})")
     exp.add_argument("--eta", type=float, default=None,
                      help=f"learning rate (default: {d['eta']:g})")
-    exp.add_argument("--optimizer", choices=list(E.OPTIMIZER_SETTINGS), default=None,
+    exp.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None,
                      help="sgd: Nielsen's update; momentum, nesterov: SGD with momentum and "
                           "coupled L2 (PyTorch's SGD(momentum, weight_decay)); adam: coupled "
-                          "L2; adamw: decoupled decay (PyTorch's AdamW); see "
+                          "L2; adamw: decoupled decay (PyTorch's AdamW); lion: sign steps, "
+                          "decoupled decay; see "
                           f"docs/optimizers.rst (default: {d['optimizer']})")
     exp.add_argument("--momentum", type=float, default=None, metavar="MU",
                      help=f"momentum of --optimizer momentum or nesterov (default: {d['momentum']:g})")
     exp.add_argument("--beta1", type=float, default=None,
-                     help=f"Adam's first-moment decay rate (default: {d['beta1']:g})")
+                     help=f"Adam's (and Lion's) first-moment decay rate (default: "
+                          f"{_defaults_text('beta1')})")
     exp.add_argument("--beta2", type=float, default=None,
-                     help=f"Adam's second-moment decay rate (default: {d['beta2']:g})")
+                     help=f"Adam's second-moment decay rate (Lion's second interpolation) "
+                          f"(default: {_defaults_text('beta2')})")
+    _declared_options(exp)
     exp.add_argument("--batch-size", type=int, default=None, metavar="M",
                      help=f"mini-batch size (default: {d['batch_size']})")
     exp.add_argument("--epochs", type=int, default=None, metavar="K",
@@ -222,6 +229,46 @@ def build_parser():
                       help="the grid itself, positive values, instead of --n-lmbdas (default: the "
                            "--n-lmbdas grid)")
     return parser
+
+
+def _declared_options(exp):
+    """An option ``--NAME`` for each setting a registered class declares that has none yet.
+
+    So a regularizer or optimizer registered outside wdecay (its ``name`` and
+    ``hyperparameters``) is chosen and set from the command line like L2's lmbda.
+    """
+    have = {a.dest for a in exp._actions}
+    for key, constraint in config.class_settings().items():
+        if key in have:
+            continue
+        owners = [f"--{family} {name}" for family, name, _ in _owners(key)]
+        exp.add_argument(f"--{key.replace('_', '-')}", dest=key, type=parse(constraint),
+                         default=None, metavar="X",
+                         help=f"setting {key} of {' and '.join(owners)} (default: "
+                              f"{_defaults_text(key)})")
+
+
+def _owners(key):
+    """``(family, name, default)`` of every registered class that declares setting ``key``."""
+    return [(family, name, entry.hyperparameters[key][1])
+            for family in ("regularizer", "optimizer")
+            for name, entry in config.FAMILIES[family].items()
+            if key in getattr(entry, "hyperparameters", {})]
+
+
+def _defaults_text(key):
+    """``0.9`` when every class declaring ``key`` says so, else ``adam, adamw: 0.999; lion: 0.99``."""
+    said = {}
+    for _, name, default in _owners(key):
+        said.setdefault("none: give it" if default is None else f"{default:g}", []).append(name)
+    if len(said) == 1:
+        return next(iter(said))
+    return "; ".join(f"{', '.join(names)}: {value}" for value, names in said.items())
+
+
+def _class_options():
+    """The options of the classes' settings (lmbda, momentum, ...): any registered class's."""
+    return list(config.class_settings())
 
 
 def load_dataset(spec):
@@ -403,15 +450,19 @@ def _plan(args):
         return _resume_plan(args)
     sizes = _sizes(args.sizes) if _given(args, "sizes") else list(d["sizes"])
     base = {"sizes": sizes}
-    for key, value in (("init", args.init), ("cost", args.cost),
-                       ("activation", args.activation), ("regularizer", args.regularizer),
-                       ("eta", args.eta), ("batch_size", args.batch_size),
-                       ("epochs", args.epochs), ("optimizer", args.optimizer),
-                       ("momentum", args.momentum), ("beta1", args.beta1), ("beta2", args.beta2)):
-        base[key] = d[key] if value is None else value
-    for option in ("momentum", "beta1", "beta2"):
-        if _given(args, option) and option not in E.OPTIMIZER_SETTINGS[base["optimizer"]]:
-            _warn(f"--{option} is ignored with --optimizer {base['optimizer']}")
+    for key in ("init", "cost", "activation", "regularizer", "eta", "batch_size", "epochs",
+                "optimizer"):
+        base[key] = d[key] if getattr(args, key) is None else getattr(args, key)
+    for key in _class_options():  # the classes' settings; check_settings fills the others
+        if key != "lmbda" and _given(args, key):
+            base[key] = getattr(args, key)
+    declared = {family: config.FAMILIES[family].lookup(base[family]).hyperparameters
+                for family in ("regularizer", "optimizer")}
+    for option in _class_options():
+        if option != "lmbda" and _given(args, option) and not any(
+                option in own for own in declared.values()):
+            family = "optimizer" if option in config.OPTIMIZERS.settings() else "regularizer"
+            _warn(f"--{option.replace('_', '-')} is ignored with --{family} {base[family]}")
     lmbdas = args.lmbda if _given(args, "lmbda") else [d["lmbda"]]
     seeds = args.seed if _given(args, "seed") else [d["seed"]]
     for name, values in (("--lmbda", lmbdas), ("--seed", seeds)):
@@ -422,14 +473,21 @@ def _plan(args):
         if _given(args, "lmbda"):
             _warn("--lmbda is ignored with --regularizer none: there is no weight decay")
         lmbdas = [0.0]
+    elif "lmbda" not in declared["regularizer"]:  # its own settings say how strong it is
+        if _given(args, "lmbda"):
+            _warn(f"--lmbda is ignored with --regularizer {base['regularizer']}: it takes "
+                  + ", ".join(f"--{k.replace('_', '-')}" for k in declared["regularizer"]))
+        lmbdas = [None]
     elif any(l == 0 for l in lmbdas):
         _warn("lmbda=0: no weight decay in that run")
     runs = []
     several = len(lmbdas) * len(seeds) > 1
     for lmbda in lmbdas:
         for seed in seeds:
-            settings = E.check_settings({**base, "lmbda": lmbda, "seed": seed})
-            name = f"lmbda={_number(lmbda)}" + (f"_seed={seed}" if len(seeds) > 1 else "")
+            settings = E.check_settings({**base, **({} if lmbda is None else {"lmbda": lmbda}),
+                                         "seed": seed})
+            name = "_".join(([] if lmbda is None else [f"lmbda={_number(lmbda)}"])
+                            + ([f"seed={seed}"] if len(seeds) > 1 else []))
             title = name.replace("_", ", ")
             runs.append((title, name if several else ".", settings))
     if base["optimizer"] in ADAPTIVE_ETA and base["eta"] == d["eta"]:
@@ -442,7 +500,7 @@ def _plan(args):
 def _resume_plan(args):
     allowed = {"epochs"}
     for name in ("sizes", "init", "cost", "activation", "regularizer", "lmbda", "eta",
-                 "batch_size", "seed", "optimizer", "momentum", "beta1", "beta2"):
+                 "batch_size", "seed", "optimizer", *_class_options()):
         if _given(args, name) and name not in allowed:
             raise CLIError(f"--resume takes the settings stored in {args.resume}; drop "
                            f"--{name.replace('_', '-')}")
@@ -493,7 +551,7 @@ def _check_data(splits, settings):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # fit warns once, when it trains
             try:
-                get_regularizer(settings["regularizer"], settings["lmbda"]).factor(
+                E.make_regularizer(settings["regularizer"], settings).factor(
                     settings["eta"], len(X))
             except ValueError as exc:
                 raise CLIError(str(exc)) from None
@@ -552,6 +610,11 @@ def experiment_header(dataset_name, splits, runs):
              "book's w^(l+1), the weights into its layer l+1)"]
     lmbdas = [l for l in dict.fromkeys(r[2]["lmbda"] for r in runs) if l]
     regularizer = s["regularizer"]
+    own = config.REGULARIZER_SETTINGS[regularizer.lower()]
+    if own and "lmbda" not in own:  # a penalty of its own settings: they say how strong
+        lines.append(f"Decay:  {regularizer.upper()} on n = {n:,}: "
+                     + ", ".join(f"{k} = {s[k]:g}" for k in own))
+        return lines
     if regularizer == "none" or not lmbdas:
         lines.append("Decay:  none in this run")
         return lines
