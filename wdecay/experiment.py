@@ -41,7 +41,7 @@ import numpy as np
 
 from . import monitors as M
 from . import config
-from .config import DEFAULTS, OPTIMIZER_SETTINGS, check
+from .config import DEFAULTS, OPTIMIZER_SETTINGS, check  # noqa: F401 (E.OPTIMIZER_SETTINGS)
 from .history import History
 from .network import Network
 from .optim import OPTIMIZERS, get_optimizer, optimizer_name

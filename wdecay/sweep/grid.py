@@ -34,7 +34,6 @@ PER_NETWORK = ("eta", "lmbda", "regularizer", "initializer", "init_seed", "order
 SHARED_DEFAULTS = {"data": "mnist-sample", "sizes": (784, 30, 10), "cost": "cross-entropy",
                    "activation": "sigmoid", "epochs": 1, "batch_size": 10, "seed": 0,
                    "monitors": ("weight_norms",)}
-MONITORS = ("weight_norms", "layer_statistics", "sum_vs_abs_sum", "decay_prediction", "saturation")
 
 
 def per_network():
