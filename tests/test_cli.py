@@ -467,3 +467,14 @@ def test_optimizer_option_for_another_optimizer_warns(capsys):
     assert main(["experiment", "--epochs", "1", *FAST, "--optimizer", "adam",
                  "--beta1", "1.5"]) == 2
     one_error_line(capsys.readouterr().err, "beta1")
+
+
+def test_the_path_command_model_lives_in_convex():
+    """cli.py parses and dispatches; the path's checks, rows and summary are wdecay.convex's."""
+    import inspect
+
+    source = inspect.getsource(cli)
+    assert "two different digits" not in source and "def path_" not in source
+    assert "two different digits" in inspect.getsource(PS.check_options)
+    with pytest.raises(ValueError, match="--multiclass uses all ten digits"):
+        PS.check_options(20, digits=(1, 2), multiclass=True)

@@ -274,3 +274,19 @@ def test_split_run_with_the_elastic_net_equals_the_whole_run(make):
     for key in h_whole.keys():
         np.testing.assert_array_equal(np.asarray(history[key], float),
                                       np.asarray(h_whole[key], float), err_msg=key)
+
+
+def test_the_elastic_net_is_summarized_without_a_lmbda():
+    from wdecay.experiment import summarize_run
+    from wdecay.summary import summary_text
+
+    X, y = _data()
+    net, reg = wdecay.Network([6, 5, 3], seed=0), ElasticNet(1.0, 4.0)
+    h = net.fit(X, y, epochs=4, batch_size=7, eta=0.05, regularizer=reg,
+                monitors=M.diagnostics(), seed=0)
+    summary = summarize_run(h, net, regularizer=reg, eta=0.05, batch_size=7, n_train=len(X),
+                            seed=0)
+    text = summary_text(summary)
+    assert summary["settings"]["lmbda"] is None and summary["decay"]
+    assert text.startswith("ELASTICNET, eta=0.05, batch 7, 4 epochs")
+    assert "--predict" not in text  # the prediction needs a single lmbda

@@ -140,6 +140,10 @@ def test_the_cli_says_what_a_registered_regularizer_takes(custom, capsys):
     assert "ELASTIC l1=2 l2=0, eta=0.1" in out
     assert main(["experiment", *FAST, "--regularizer", "elastic"]) == 2
     assert "regularizer 'elastic' needs the setting 'l1'" in capsys.readouterr().err
+    assert main(["experiment", *FAST, "--regularizer", "elastic", "--l1", "1", "--predict"]) == 2
+    assert capsys.readouterr().err == (
+        "wdecay: error: --predict needs a regularizer with one lmbda (l2, l1, none): the "
+        "prediction reads lmbda/n, and 'elastic' has l1, l2 instead\n")
 
 
 def test_a_registered_class_resumes_bit_for_bit(custom, tmp_path, capsys):

@@ -536,7 +536,7 @@ def _resume_plan(args):
     return dataset, runs
 
 
-def _check_data(splits, settings):
+def _check_data(splits, settings, predict=False):
     (X, y), _, _ = splits
     sizes = settings["sizes"]
     if sizes[0] != X.shape[1]:
@@ -546,6 +546,11 @@ def _check_data(splits, settings):
     if sizes[-1] < classes:
         raise CLIError(f"argument --sizes: the last layer must have at least the data's "
                        f"{classes} classes, got {sizes[-1]}")
+    if predict:
+        try:
+            E.check_predict(settings)
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
     if E.make_optimizer(settings).decoupled:  # only decoupled decay multiplies by the factor
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # fit warns once, when it trains
@@ -684,7 +689,7 @@ def _experiment(args, stream, held):
                 _check_restart(out, title, os.path.join(out, folder))
     splits, dataset_name = load_dataset(dataset)
     for _, _, settings in runs:
-        _check_data(splits, settings)
+        _check_data(splits, settings, args.predict)
     for title, folder, settings in runs if args.resume else ():
         folder = os.path.join(out, folder)
         if E.checkpoints(folder):  # checkpoint, run.json and history agree: before any write

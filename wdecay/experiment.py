@@ -280,6 +280,18 @@ def check_settings(settings):
     return s
 
 
+def check_predict(settings):
+    """Refuse ``predict=True`` for a regularizer without a single lmbda, in one line.
+
+    :func:`wdecay.equilibrium.predict_tailoff` reads the penalty's lmbda / n.
+    """
+    reg = make_regularizer(settings["regularizer"], settings)
+    if reg.lmbda is None:
+        raise ValueError(f"--predict needs a regularizer with one lmbda (l2, l1, none): the "
+                         f"prediction reads lmbda/n, and {settings['regularizer']!r} has "
+                         f"{', '.join(reg.settings())} instead")
+
+
 def make_optimizer(settings):
     """The optimizer a run's settings name, with the options that optimizer takes.
 
@@ -385,6 +397,7 @@ def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history
     if predict:
         from .equilibrium import predict_tailoff
 
+        check_predict(s)
         prediction = predict_tailoff(_initial_network(s), X, y, eta=s["eta"],
                                      batch_size=s["batch_size"],
                                      regularizer=make_regularizer(s["regularizer"], s),

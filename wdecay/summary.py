@@ -532,11 +532,13 @@ def _next_command(summary):
         return None
     if any(L["predicted_plateau"] is not None for L in summary["layers"]):
         return None
+    if str(s.get("regularizer")).lower() not in FAMILIES["regularizer"]:
+        return None  # a class the command line does not know by name
     if _is_default_run(s) and summary["epochs_run"] < DEFAULT_LEVEL_EPOCHS:
         return (_command(s, epochs=DEFAULT_LEVEL_EPOCHS),
                 f"every layer has levelled off by epoch {DEFAULT_LEVEL_EPOCHS}")
     name = s.get("optimizer", "sgd")
-    if name in PREDICTED_OPTIMIZERS:
+    if name in PREDICTED_OPTIMIZERS and s.get("lmbda") is not None:  # the prediction reads it
         return (_command(s) + " --predict",
                 "before training it predicts each layer's plateau, where decay balances the "
                 "gradient and SGD's noise, or says why it cannot; it takes seconds to a minute")
