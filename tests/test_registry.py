@@ -176,3 +176,17 @@ def test_a_registered_regularizer_runs_in_the_sweep_grid(custom):
         net.fit(X, y, epochs=2, batch_size=10, eta=0.2, regularizer=Elastic(l1, 1.0), seed=0)
         assert row["layer1/rms"] == pytest.approx(np.sqrt(np.mean(net.weights[0] ** 2)),
                                                   rel=1e-10)
+
+
+def test_each_class_takes_its_own_declared_defaults():
+    from wdecay import experiment as E
+
+    assert E.check_settings({"optimizer": "lion"})["beta2"] == 0.99
+    assert E.check_settings({"optimizer": "adam"})["beta2"] == 0.999 == config.DEFAULTS["beta2"]
+    assert E.make_optimizer(E.check_settings({"optimizer": "lion"})) == wdecay.optim.Lion()
+    assert E.check_settings({"optimizer": "lion", "beta2": 0.9})["beta2"] == 0.9
+    # the experiment's defaults of the optimizers' settings are their classes' declarations
+    assert {k: config.DEFAULTS[k] for k in ("momentum", "beta1", "beta2")} == {
+        "momentum": wdecay.optim.Momentum.hyperparameters["momentum"][1],
+        "beta1": wdecay.optim.Adam.hyperparameters["beta1"][1],
+        "beta2": wdecay.optim.Adam.hyperparameters["beta2"][1]}

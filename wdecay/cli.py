@@ -475,7 +475,8 @@ def _plan(args):
     elif "lmbda" not in declared["regularizer"]:  # its own settings say how strong it is
         if _given(args, "lmbda"):
             _warn(f"--lmbda is ignored with --regularizer {base['regularizer']}: it takes "
-                  + ", ".join(f"--{k.replace('_', '-')}" for k in declared["regularizer"]))
+                  + (", ".join(f"--{k.replace('_', '-')}" for k in declared["regularizer"])
+                     or "no settings"))
         lmbdas = [None]
     elif any(l == 0 for l in lmbdas):
         _warn("lmbda=0: no weight decay in that run")

@@ -271,7 +271,7 @@ def check_settings(settings):
                              f"trains at most {MAX_PARAMETERS:,}")
     Network(s["sizes"], cost=s["cost"], initializer=s["init"], activation=s["activation"], seed=0)
     reg = REGULARIZERS.lookup(s["regularizer"])
-    if "lmbda" not in reg.hyperparameters and "lmbda" not in settings and reg.hyperparameters:
+    if "lmbda" not in reg.hyperparameters and "lmbda" not in settings:
         s["lmbda"] = None  # its own settings say how strong it is: no lmbda to fake
     make_regularizer(s["regularizer"], s)
     make_optimizer(s)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numbers
 
-from ._validation import check_scalar
+from ._validation import check_scalar, lookup
 
 INTEGER, REAL = "integer", "real"
 
@@ -101,11 +101,7 @@ class Registry(dict):
 
     def lookup(self, value):
         """The entry of name ``value`` (case-insensitive), with an error listing the choices."""
-        key = str(value).lower()
-        if key not in self:
-            choices = ", ".join(repr(k) for k in sorted(self))
-            raise ValueError(f"unknown {self.family} {value!r}; choose one of {choices}")
-        return self[key]
+        return lookup(self, value, self.family)
 
     def settings(self):
         """``{setting: constraint}`` of every setting some entry declares, in declaration order."""
