@@ -26,9 +26,10 @@ class Cost(Stateless):
 
     name = "cost"
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, register=True, **kwargs):
+        """Register a subclass that declares ``name`` (``class X(Base, register=False)``: do not)."""
         super().__init_subclass__(**kwargs)
-        if "name" in cls.__dict__:
+        if register and "name" in cls.__dict__:
             COSTS.add(cls)
 
     def output(self, z, out=None):

@@ -20,9 +20,10 @@ class Initializer(Stateless):
 
     name = "initializer"
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, register=True, **kwargs):
+        """Register a subclass that declares ``name`` (``class X(Base, register=False)``: do not)."""
         super().__init_subclass__(**kwargs)
-        if "name" in cls.__dict__:
+        if register and "name" in cls.__dict__:
             INITIALIZERS.add(cls)
 
     def weight_scale(self, n_in):

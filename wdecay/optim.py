@@ -70,9 +70,10 @@ class Optimizer:
     #: ``{setting: (constraint, default)}``: the settings the registry makes it from.
     hyperparameters = {}
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, register=True, **kwargs):
+        """Register a subclass that declares ``name`` (``class X(Base, register=False)``: do not)."""
         super().__init_subclass__(**kwargs)
-        if "name" in cls.__dict__ and cls.name is not None:
+        if register and "name" in cls.__dict__ and cls.name is not None:
             OPTIMIZERS.add(cls)
 
     def __init__(self, decoupled=True, core=()):

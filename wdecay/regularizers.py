@@ -78,11 +78,12 @@ class Regularizer:
 
     Examples
     --------
-    An elastic net as one small class (L2 factor, L1 shrink):
+    An elastic net as one small class (L2 factor, L1 shrink), with two
+    strengths and no lmbda; ``name = "elastic"`` and ``hyperparameters =
+    {"l1": (real(0), None), "l2": (real(0), None)}`` would register it:
 
     >>> class ElasticNet(Regularizer):
     ...     def __init__(self, l1, l2):
-    ...         super().__init__(l1 + l2)
     ...         self.l1, self.l2 = l1, l2
     ...     def penalty(self, weights, n):
     ...         return sum(self.l1 / n * np.abs(w).sum() + 0.5 * self.l2 / n * np.vdot(w, w)
@@ -96,8 +97,8 @@ class Regularizer:
     >>> w = np.array([1.0, -2.0])
     >>> ElasticNet(1.0, 2.0).decay(w, eta=0.5, n=10); w
     array([ 0.85, -1.75])
-    >>> ElasticNet(1.0, 2.0).has_shrink
-    True
+    >>> ElasticNet(1.0, 2.0).has_shrink, ElasticNet(1.0, 2.0).lmbda
+    (True, None)
     """
 
     #: The registry name (subclasses that declare one are registered); None: unregistered.
@@ -109,9 +110,10 @@ class Regularizer:
     #: The penalty's shape for :mod:`wdecay.convex`'s exact solvers: "l2", "l1" or None.
     convex = None
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, register=True, **kwargs):
+        """Register a subclass that declares ``name`` (``class X(Base, register=False)``: do not)."""
         super().__init_subclass__(**kwargs)
-        if "name" in cls.__dict__ and cls.name is not None:
+        if register and "name" in cls.__dict__ and cls.name is not None:
             REGULARIZERS.add(cls)
 
     def __init__(self, lmbda=None):
