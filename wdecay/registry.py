@@ -8,6 +8,8 @@ grid, ``wdecay experiment`` and its summary read names, constraints and
 defaults from here, so a new class reaches all of them without an edit
 elsewhere (``tests/test_registry.py`` registers an elastic net and an
 optimizer of its own and runs them through ``wdecay experiment`` and a sweep).
+A subclass that keeps a name but should not be chosen by it opts out with
+``class MyL2(L2, register=False)``.
 
 A constraint is ``(kind, low, inclusive)``: an ``"integer"`` or ``"real"``
 above ``low`` (``>=`` when inclusive), checked by :func:`check_value`.
