@@ -234,14 +234,26 @@ class Step:
             b -= self.grad_b[layer]
 
     def _optimizer_update(self):
-        """One step of the optimizer's chain; d and u are the decay part and the rest."""
-        opt, record, net = self.optimizer, self.record, self.net
+        """One step of the optimizer's chain: a decoupled decay in place, then the rest added."""
+        opt = self.optimizer
         opt.tick()
+        updates, opt._state = self._rest.update(self._grads, opt._state, self._params)
+        net = self.net
+        if self.record:
+            self._recorded_update(updates)
+            return
+        if opt.decoupled:
+            for layer, w in enumerate(net.weights):
+                self._decay(layer, w)
+        for p, s in zip((*net.weights, *net.biases), updates):
+            p += s
+
+    def _recorded_update(self, updates):
+        """:meth:`_optimizer_update` keeping d and u, the decay part and the rest."""
+        opt, net, params = self.optimizer, self.net, self._params
         L = len(net.weights)
-        params = self._params
-        updates, opt._state = self._rest.update(self._grads, opt._state, params)
         share = None
-        if record and not opt.decoupled:
+        if not opt.decoupled:
             share, opt._state = self._rest.split([None] * len(params), opt._state, params)
             if share is None:
                 raise ValueError(f"the optimizer {opt!r} has a transform that cannot split "
@@ -251,9 +263,8 @@ class Step:
             s = updates[layer]
             if opt.decoupled:
                 self._decay(layer, w)
-                if record:
-                    np.copyto(self._u[layer], s)
-            elif record:
+                np.copyto(self._u[layer], s)
+            else:
                 np.copyto(self._d[layer], share[layer])
                 np.subtract(s, share[layer], out=self._u[layer])
             w += s
