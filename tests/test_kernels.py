@@ -198,3 +198,17 @@ def test_the_lazy_scale_folds_before_leaving_its_range(dtype):
     assert V0[1, 0, 0] == 1.0 and lazy.scale[1] == 1.0
     lazy.fold()
     assert V0[0, 0, 0] == dtype(0.5 ** (steps + 1)) and lazy.scale.tolist() == [1.0, 1.0]
+
+
+def test_no_kernel_writes_the_shrink_itself():
+    """The shrink part of the decay step is called only by Regularizer.decay (and the convex
+    solvers' own proximal steps are not training kernels)."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(wdecay.__file__).parent
+    for name in ("training.py", "sweep/lockstep.py", "numba_backend.py", "driver.py",
+                 "lazy_scale.py", "loop.py", "passes.py"):
+        source = (root / name).read_text()
+        assert not re.search(r"\.shrink\(", source), name
+        assert "np.sign(" not in source, name

@@ -46,7 +46,7 @@ class Plan:
     etas, regularizers : one per network
     optimizer : Optimizer
     per_batch : bool
-        Some monitor has ``on_batch_end``.
+        Some monitor has ``on_batch_end`` (set by :func:`drive` from the monitors).
     separate : bool
         Every network draws its own mini-batch order.
     on_step : callable (batch, parts), optional

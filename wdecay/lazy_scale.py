@@ -1,4 +1,4 @@
-"""The first layer's lazy decay scale, W_0 = s V_0, shared by the lockstep step and the numba kernel.
+"""The first layer's lazy decay scale, W_0 = s V_0: the one rule of the lockstep step and the numba kernel.
 
 A decay that is only a factor a multiplies every weight each step. On the
 784-input first layer that is the costliest part of a small step, so both

@@ -22,6 +22,10 @@ Three update paths, one forward/backward pass (:mod:`wdecay.passes`):
   gradient first, then w <- a w, shrink, w -= eta g, exposing the decay part
   and the gradient part of the step to monitors;
 - **optimizer** (momentum, Adam, coupled decay; :mod:`wdecay.optim`).
+
+Every decay that is not a gemm's ``beta`` is the regularizer's own
+:meth:`~wdecay.regularizers.Regularizer.decay`. :class:`Step` is the numpy
+kernel of :mod:`wdecay.driver`, which runs :func:`fit`.
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@ as W_k = s_k V_k with a scale s_k per network, so a decay that is only a
 factor (``has_shrink`` False: L2, none) is a scalar update and the gradient
 step is fused into the product (BLAS gemm with beta = 1):
 V <- V - X^T (D / s'). A network whose regularizer has a shrink (L1) keeps
-s_k = 1 and is decayed directly. The scales are folded back into V at the end
-of every epoch, when monitors look at the weights.
+s_k = 1 and is decayed by the regularizer's own ``decay``. The scales
+(:class:`wdecay.lazy_scale.LazyScale`) are folded back into V at the end of
+every epoch, when monitors look at the weights. :class:`Lockstep` is the numpy
+kernel of :mod:`wdecay.driver`, which runs :func:`train_many`.
 """
 
 from __future__ import annotations
