@@ -212,3 +212,29 @@ def test_no_kernel_writes_the_shrink_itself():
         source = (root / name).read_text()
         assert not re.search(r"\.shrink\(", source), name
         assert "np.sign(" not in source, name
+
+
+def test_train_many_gives_the_weights_of_the_lockstep_loop_bit_for_bit():
+    """The loop train_many ran before the driver: one shared order, a stacked step per batch."""
+    X, y = data()
+    configs = [dict(eta=0.2, lmbda=3.0, regularizer="l2", initializer="large", init_seed=5),
+               dict(eta=0.1, lmbda=1.0, regularizer="l1", init_seed=6),
+               dict(eta=0.3, lmbda=0.0, regularizer="none", init_seed=7)]
+    nets, _ = train_many(X, y, configs, sizes=[6, 4, 3], epochs=3, batch_size=7, seed=1,
+                         backend="numpy")
+    refs = [wdecay.Network([6, 4, 3], initializer=c.get("initializer", "default"),
+                           seed=c["init_seed"]) for c in configs]
+    stack = Lockstep(refs)
+    stack.set_decay(np.array([c["eta"] for c in configs]),
+                    [wdecay.regularizers.get_regularizer(c["regularizer"], c["lmbda"])
+                     for c in configs], len(X))
+    Y, rng = np.eye(3)[y], np.random.default_rng(1)
+    for _ in range(3):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), 7):
+            idx = order[start:start + 7]
+            stack.step(X[idx], Y[idx])
+        stack.fold()
+    for k, net in enumerate(nets):
+        weights, biases = stack.views(k)
+        assert all(np.array_equal(a, b) for a, b in zip(net.parameters(), [*weights, *biases]))
