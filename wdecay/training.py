@@ -40,6 +40,7 @@ from .driver import Plan, drive, validate
 from .history import History
 from .loop import TRAINING_BLAS_THREADS, TrainingDivergedError
 from .monitors.base import StepParts, read_only
+from .numba_backend import NumbaEpoch
 from .optim import get_optimizer
 from .regularizers import get_regularizer
 
@@ -396,8 +397,6 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
         history.check_resumable(network, regularizer=regularizer, n=len(X))  # as --resume does
     if not isinstance(reset_optimizer, bool):
         raise TypeError(f"`reset_optimizer` must be True or False, got {reset_optimizer!r}")
-    from .numba_backend import NumbaEpoch
-
     plan = Plan([network], X, Y, batch_size=batch_size, etas=[eta], regularizers=[regularizer],
                 optimizer=optimizer, reset_optimizer=reset_optimizer)
     drive(plan, backend=backend, kernels={"numpy": Step, "numba": NumbaEpoch}, what="training",
