@@ -47,6 +47,7 @@ UNKNOWN = "the decay part of this optimizer's step is unknown to wdecay"
 """The start of every statement that a decomposition is not available."""
 
 F64 = torch.float64
+FACTOR = ("none", "sgd", "adamw")  # the kinds with d = -c W (c = 0 without decay)
 SAMPLE = 4096  # entries of a tensor on which AdamW's normalised gradient is measured
 EVERY = 8  # ... and on every EVERY-th step of the tensor (its first step included)
 
@@ -149,6 +150,7 @@ class Tensor:
         self.started = False         # the optimizer had state for it before watching
         self.sums = None
         self.steps = 0
+        self.bb = None               # ||W||^2 before this step (the CPU path for d = -c W)
         self.d = self.u = None       # this step's parts (kept only if a monitor reads them)
         self.pure = 1.0              # pure decay's factor on the RMS since epoch 0
         self._pure_v = 0.0
@@ -209,6 +211,10 @@ class Decomposer:
             self._allocate()
         with torch.no_grad():
             torch._foreach_copy_(self._befores, self._params)
+            if self.host and self.budget and not self.keep_parts:
+                for t in self.tensors:  # ||b||^2 now, while the copy is in the cache
+                    t.bb = (torch.dot(t.rows[0], t.rows[0]).item() if t.rule.kind in FACTOR
+                            else None)
         self._copied = True
 
     def _allocate(self):
@@ -232,7 +238,10 @@ class Decomposer:
             return
         with torch.no_grad():
             for t in self.tensors:
-                self._post(t)
+                if t.bb is None:
+                    self._post(t)
+                else:
+                    self._post_factor(t)
 
     @staticmethod
     def _advance_pure(t):
@@ -248,7 +257,7 @@ class Decomposer:
             t.pure = math.nan  # not a factor on W
 
     def _decay_part(self, t, b, out):
-        """d in float64 written into ``out``, or the factor c with d = -c W (None: d = 0)."""
+        """d written into ``out``, or the factor c with d = -c W (None: d = 0)."""
         r = t.rule
         if not t.stepped or r.kind == "none":
             return None
@@ -307,6 +316,32 @@ class Decomposer:
         n = g.to(F64) / (torch.sqrt(v.to(F64)) / math.sqrt(1.0 - r.beta2 ** step) + r.eps)
         return torch.dot(n, n) * scale
 
+    def _post_factor(self, t):
+        """:meth:`_post` for d = -c b on the CPU, with ||b||^2 taken before the step.
+
+        The change s is written over the copy b, and <b, s> = <W after, s> - ||s||^2.
+        """
+        c = self._decay_part(t, None, None) or 0.0  # None (d = 0) or c
+        bb, rs = t.bb, t.rows[0]
+        torch.sub(t.param, t.before, out=t.before)
+        ss = torch.dot(rs, rs).item()
+        bs = torch.dot(t.param.reshape(-1).to(rs.dtype), rs).item() - ss
+        t.bb = None
+        self._add(t, (c * c - 2.0 * c) * bb, 2.0 * (1.0 - c) * (bs + c * bb),
+                  ss + 2.0 * c * bs + c * c * bb, 2.0 * bs + ss, c * c * bb)
+
+    def _add(self, t, D, G, Q, measured, dd):
+        """One step's terms added to the tensor's sums (Python floats, CPU)."""
+        ng = float(self._normalised_gradient(t)) if self._measure_ng(t) else 0.0
+        host = t.host
+        host[0] += D
+        host[1] += G
+        host[2] += Q
+        host[3] += measured
+        host[4] += math.sqrt(dd / Q) if Q > 0 else math.nan
+        host[5] += ng
+        t.steps += 1
+
     def _post(self, t):
         """This step's D, G, Q, measured change, rho (and AdamW's ||n||^2) added to the sums.
 
@@ -354,16 +389,7 @@ class Decomposer:
                 bb, bs, bd = dot(rb, rb).item(), dot(rb, rs).item(), dot(rb, rd).item()
                 ss, sd, dd = dot(rs, rs).item(), dot(rs, rd).item(), dot(rd, rd).item()
                 D, G, Q = 2.0 * bd + dd, 2.0 * (bs - bd + sd - dd), ss - 2.0 * sd + dd
-            ng = float(self._normalised_gradient(t)) if self._measure_ng(t) else 0.0
-            rho = math.sqrt(dd / Q) if Q > 0 else math.nan
-            host = t.host
-            host[0] += D
-            host[1] += G
-            host[2] += Q
-            host[3] += 2.0 * bs + ss
-            host[4] += rho
-            host[5] += ng
-            t.steps += 1
+            self._add(t, D, G, Q, 2.0 * bs + ss, dd)
             return
         device = t.param.device
         if factor:
