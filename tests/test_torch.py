@@ -186,6 +186,23 @@ def test_budget_is_the_same_on_the_path_that_keeps_the_parts():
     assert np.allclose(budgets[0], budgets[1], rtol=1e-12, atol=0)
 
 
+def test_budget_when_a_group_changes_its_rule_midway():
+    """SGD (one row per tensor: the copy) turned into momentum (three rows: b, s, d)."""
+    model = tiny()
+    opt = torch.optim.SGD(groups(model, 0.05), lr=0.1)
+    with watch(model, opt, monitors=[NormBudget()]) as rec:
+        train(model, opt, 4, rec, epochs=1)
+        for group in opt.param_groups:
+            group["momentum"] = 0.9
+        train(model, opt, 4, rec, epochs=1)
+    h = rec.history
+    assert [len(t.rows) for t in rec.tensors] == [3, 1, 3, 1]  # biases: no decay, d = 0
+    assert rec.tensors[0].rule.kind == "momentum"
+    D, G, Q, M = (h[f"0.weight/budget_{k}"][1:] for k in ("D", "G", "Q", "measured"))
+    assert np.all(D < 0)
+    assert np.all(np.abs(D + G + Q - M) <= 1e-12 * np.max(np.abs([D, G, Q, M]), axis=0))
+
+
 def test_names_groups_and_decay_rules():
     model = tiny()
     opt = torch.optim.AdamW(groups(model, 0.1), lr=0.01)

@@ -140,7 +140,7 @@ class Tensor:
 
     def __init__(self, name, param, group):
         self.name, self.param, self.group = name, param, group
-        self.rows = None             # (3, size) in work_dtype: W before the step, its change s, d
+        self.rows = None             # (1 or 3, size) in work_dtype: W before the step, s, d
         self.before = None           # rows[0] shaped as the parameter: the one copy
         self.change = self.dpart = None  # rows[1] and rows[2] shaped as the parameter
         self.sample = None           # the entries AdamW's normalised gradient is measured on
@@ -205,24 +205,36 @@ class Decomposer:
         return rule
 
     def pre_step(self):
-        """Before a step: the rules and the one copy of each tensor (one batched copy)."""
+        """Before a step: the rules and the one copy of each tensor (one batched copy).
+
+        On the CPU path for d = -c W the copy is the only row a tensor has (its change
+        is written over it); otherwise each tensor has three: b, s and d.
+        """
         self.rules_only()
+        fast = self.host and self.budget and not self.keep_parts
         if self._befores is None or [t.param.dtype for t in self.tensors] != self._dtypes:
             self._allocate()
+        for t in self.tensors:
+            if len(t.rows) < 3 and not (fast and t.rule.kind in FACTOR):
+                self._allocate(t, 3)
         with torch.no_grad():
             torch._foreach_copy_(self._befores, self._params)
-            if self.host and self.budget and not self.keep_parts:
+            if fast:
                 for t in self.tensors:  # ||b||^2 now, while the copy is in the cache
                     t.bb = (torch.dot(t.rows[0], t.rows[0]).item() if t.rule.kind in FACTOR
                             else None)
         self._copied = True
 
-    def _allocate(self):
-        """The rows (b, s, d) of each tensor, in its :func:`work_dtype`, on its device."""
-        for t in self.tensors:
+    def _allocate(self, tensor=None, rows=1):
+        """The rows (b, and s and d if ``rows`` is 3) in :func:`work_dtype`, on the device.
+
+        Without ``tensor``: one row for every tensor (again if a parameter's dtype changed).
+        """
+        for t in self.tensors if tensor is None else [tensor]:
             p = t.param
-            t.rows = torch.empty((3, p.numel()), dtype=work_dtype(p.dtype), device=p.device)
-            t.before, t.change, t.dpart = (row.view(p.shape) for row in t.rows)
+            t.rows = torch.empty((rows, p.numel()), dtype=work_dtype(p.dtype), device=p.device)
+            views = [row.view(p.shape) for row in t.rows] + [None, None]
+            t.before, t.change, t.dpart = views[:3]
             if t.vd is not None:  # the parameter's dtype changed: the decay share follows
                 t.vd = t.vd.to(t.rows.dtype)
         self._params = [t.param for t in self.tensors]
