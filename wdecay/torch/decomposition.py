@@ -321,11 +321,14 @@ class Decomposer:
         if t.sample is None:
             t.sample = (torch.randperm(g.numel(), generator=torch.Generator().manual_seed(0))[
                 :SAMPLE].sort().values.to(g.device) if g.numel() > SAMPLE else False)
-        scale = 1.0
-        if t.sample is not False:
-            g, v, scale = g[t.sample], v[t.sample], g.numel() / SAMPLE
+        if t.sample is not False:  # new tensors, in float64: free to change in place
+            scale = g.numel() / SAMPLE
+            g = torch.index_select(g, 0, t.sample).to(F64)
+            v = torch.index_select(v, 0, t.sample).to(F64)
+        else:
+            scale, g, v = 1.0, g.to(F64, copy=True), v.to(F64, copy=True)
         step = _scalar(state["step"])
-        n = g.to(F64) / (torch.sqrt(v.to(F64)) / math.sqrt(1.0 - r.beta2 ** step) + r.eps)
+        n = g.div_(v.sqrt_().div_(math.sqrt(1.0 - r.beta2 ** step)).add_(r.eps))
         return torch.dot(n, n) * scale
 
     def _post_factor(self, t):
@@ -337,7 +340,8 @@ class Decomposer:
         bb, rs = t.bb, t.rows[0]
         torch.sub(t.param, t.before, out=t.before)
         ss = torch.dot(rs, rs).item()
-        bs = torch.dot(t.param.reshape(-1).to(rs.dtype), rs).item() - ss
+        p = t.param.reshape(-1)
+        bs = torch.dot(p if p.dtype == rs.dtype else p.to(rs.dtype), rs).item() - ss
         t.bb = None
         self._add(t, (c * c - 2.0 * c) * bb, 2.0 * (1.0 - c) * (bs + c * bb),
                   ss + 2.0 * c * bs + c * c * bb, 2.0 * bs + ss, c * c * bb)
