@@ -21,8 +21,9 @@ u is the rest of the measured change: u = (W_after - W) - d. Then, exactly::
 All of it is computed on the parameter's device from one copy of the tensor
 taken before the step, in the parameter's own precision (float32 for float32,
 float16 and bfloat16 tensors, float64 for float64 ones), and summed in float64.
-In float32 the dot products carry a relative rounding error of about 1e-6
-(a float64 reference agrees to 1e-5 of the largest term: tested). Any other optimizer or option
+In float32 the dot products are rounded in float32: each of D, G, Q and the
+measured change agrees with a float64 computation to 1e-5 of the largest term
+(tested). Any other optimizer or option
 (``dampening``, ``amsgrad``, ``maximize``, ``differentiable``, ``fused``, a
 momentum or Adam state that existed before watching began) gets the
 measured change only: its D, G and Q are NaN, and :data:`UNKNOWN` says why.
