@@ -576,7 +576,9 @@ class LayerPrediction:
     given whenever there is decay. ``converged`` and ``residual`` are the
     solve's certificate for this layer (:func:`stationary_point`); an
     unconverged layer gets no plateau. ``kappa_epoch1`` is kappa after the
-    warm start's first epoch (NaN without one).
+    warm start's first epoch (NaN without one). ``rotational_rms`` is, for
+    AdamW and Lion, the rotational-equilibrium estimate their reason quotes
+    (:func:`wdecay.adaptive_equilibrium.rotational_rms`).
     """
 
     layer: int
@@ -595,6 +597,7 @@ class LayerPrediction:
     residual: float | None = None
     kappa_epoch1: float = math.nan
     noise_scale: float = 1.0
+    rotational_rms: float | None = None
 
     def __getitem__(self, key):
         return getattr(self, key)
@@ -660,30 +663,38 @@ def pure_decay_factor(regularizer, eta, n):
 
 
 def _optimizer_rate(optimizer, eta):
-    """``(name, effective eta, reason)``: the SGD rate an optimizer acts as, or why none.
+    """``(name, effective eta, reason, kind)``: the rate an optimizer decays at, or why none.
 
     Plain SGD (coupled or decoupled: the same step) acts at eta; coupled
     momentum and Nesterov, whose velocity sums a slowly changing gradient into
-    g / (1 - mu), at eta / (1 - mu) (their stationary point is SGD's).
+    g / (1 - mu), at eta / (1 - mu) (their stationary point is SGD's); both are
+    ``kind`` "sgd". Coupled Adam (``kind`` "adam") has SGD's stationary point
+    and its own decay (:mod:`wdecay.adaptive_equilibrium`). AdamW and Lion
+    (``kind`` "decoupled") get no plateau (the reason follows from the run's
+    settings, :func:`wdecay.adaptive_equilibrium.decoupled_refusal`); other
+    chains get a reason and ``kind`` None.
     """
     from .optim import get_optimizer
-    from .transforms import ScaleByAdam, Trace
+    from .transforms import ScaleByAdam, ScaleByLion, Trace
 
     opt = get_optimizer(optimizer)
     name = type(opt).__name__
     core = opt.core()  # what the optimizer adds between the decay and the learning rate
     if not core:  # plain SGD, coupled or decoupled: the same step
-        return name, eta, ""
+        return name, eta, "", "sgd"
     if len(core) == 1 and type(core[0]) is Trace:
         if not opt.decoupled:
-            return name, eta / (1.0 - core[0].momentum), ""
+            return name, eta / (1.0 - core[0].momentum), "", "sgd"
         return name, None, (f"no prediction for decoupled {name}: its balance, C0 + "
-                            f"(1 - mu) penalty, is not validated")
+                            f"(1 - mu) penalty, is not validated"), None
     if len(core) == 1 and type(core[0]) is ScaleByAdam:
-        which = "AdamW (decoupled)" if opt.decoupled else "coupled Adam"
-        return name, None, (f"no prediction for {which}: Adam's normalised step sets the "
-                            f"decay rate, and no model of it is validated")
-    return name, None, f"no prediction for optimizer {name}: only SGD, momentum and Nesterov"
+        if opt.decoupled:
+            return "AdamW", eta, "", "decoupled"
+        return name, eta, "", "adam"
+    if len(core) == 1 and type(core[0]) is ScaleByLion:
+        return name, eta, "", "decoupled"
+    return name, None, (f"no prediction for optimizer {name}: only SGD, momentum, Nesterov, "
+                        f"Adam, AdamW and Lion"), None
 
 
 #: Objective evaluations a prediction typically needs (the MNIST sample's seed
@@ -837,7 +848,7 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
     n = len(X)
     steps = -(-n // batch_size)
     start = kappa(network, X, y, regularizer)
-    name, eta_eff, refusal = _optimizer_rate(optimizer, eta)
+    name, eta_eff, refusal, kind = _optimizer_rate(optimizer, eta)
 
     def refuse(reason):
         return [LayerPrediction(l, _rms(w), None, None, s["kappa"], s["radial_gradient"],
@@ -849,6 +860,23 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
         return TailoffPrediction(refuse("no decay in this run"), 0.0, steps, None, None, name)
     if refusal:
         return TailoffPrediction(refuse(refusal), regularizer.lmbda / n, steps, None, None, name)
+    if kind != "sgd":
+        from . import adaptive_equilibrium as AE
+
+        if kind == "decoupled":
+            out = refuse(AE.decoupled_refusal(name, eta, regularizer.lmbda / n, steps)
+                         if pure_decay_factor(regularizer, eta, n) is not None else
+                         f"no plateau for {name} (decoupled) under {type(regularizer).__name__}:"
+                         f" only L2's rotational estimate exists, and it is not validated")
+            for p in out:
+                p.rotational_rms = AE.rotational_rms(eta, regularizer.lmbda / n)
+            return TailoffPrediction(out, regularizer.lmbda / n, steps, None, None, name, eta)
+        if pure_decay_factor(regularizer, eta, n) is None:  # coupled Adam: L2 only
+            return TailoffPrediction(refuse(
+                f"no prediction for coupled Adam under {type(regularizer).__name__}: its "
+                f"normalised decay is modelled (and validated) for L2 only"),
+                regularizer.lmbda / n, steps, None, None, name)
+        noise = False  # Adam's step noise is not SGD's: the plateau is the stationary point
     begin, k1 = network, [math.nan] * len(network.weights)
     if warm_start_epochs:
         from .monitors.base import Monitor
@@ -889,7 +917,11 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
                                                    tol, max_iter, dtype, draw)
     noisy = (bool(failure) if noise and a is not None
              else noise_only[noisiest] >= NOISE_SHARE_LIMIT)
+    if kind == "adam":
+        noisy = False  # SGD's noise share does not measure Adam's step noise
     free, point = sp, (sp if failure else balanced)
+    if kind == "adam":  # the gradient's noise per weight near the plateau sets Adam's decay
+        moments = AE.element_moments(point.network, X, y, batch_size)
     if draw is not None:
         draw.next_solve()
         draw(0, max(point.residuals), done=True)
@@ -925,6 +957,9 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
             after = "" if math.isnan(k1[l - 1]) else f", {k1[l - 1]:.3g} after one epoch"
             reason = (f"never decay-dominated: the gradient's radial pull stays large against "
                       f"decay's (kappa = {k0:.3g} at the start{after}; the gradient {push} it)")
+        elif kind == "adam":  # each weight: dw/dt = -eta r w / sqrt(sigma^2 + r^2 w^2)
+            sigma = np.sqrt(moments[l - 1][1])
+            tail = AE.adam_tailoff_steps(w0, sigma, eta, regularizer.lmbda / n, plateau) / steps
         elif a is not None:
             tail = math.log(rms0 / plateau) / (-steps * math.log(a))
         elif _is_l1(regularizer):
