@@ -363,7 +363,6 @@ def test_momentum_acts_at_the_effective_rate():
 
 
 @pytest.mark.parametrize("optimizer, start", [
-    ("adam", "no prediction for coupled Adam"), ("adamw", "no prediction for AdamW"),
     (wdecay.optim.Momentum(decoupled=True), "no prediction for decoupled Momentum")])
 def test_other_optimizers_are_refused_in_one_line(optimizer, start):
     X, y = data()
