@@ -15,7 +15,11 @@ prediction's reason where it gives no number. Writes
 is rendered from it (``--rst``), and ``tests/test_docs_predictions.py`` checks
 that the page matches the file.
 
-    python examples/prediction_table.py [--only NAME ...] [--out FILE] [--rst FILE]
+    python examples/prediction_table.py [--only NAME ...] [--merge JSON ...] [--out FILE] [--rst FILE]
+
+``--only`` runs the named configurations and keeps the file's other rows;
+``--merge`` takes the rows of earlier ``--out`` files (made by this script, for
+example on another machine) in place of running them.
 
 Small settings for CI: WDECAY_EXAMPLE_SMALL=1 (one configuration, 300 rows, few epochs).
 """
@@ -147,8 +151,9 @@ def run(name, settings, seed=0, max_epochs=None, train=True, rows=None):
             row["measured_plateau"] = float(np.mean(rms[-WINDOW:]))
             tail = float(h[f"layer{p.layer}/tailoff_epoch"][-1])
             row["measured_tailoff"] = None if math.isnan(tail) else tail
-            row["measured_G_ratio"] = float(np.mean(np.asarray(h[f"layer{p.layer}/G_ratio"])
-                                                    [-WINDOW:]))
+            ratio = np.asarray(h[f"layer{p.layer}/G_ratio"], dtype=float)[-WINDOW:]
+            ratio = ratio[~np.isnan(ratio)]  # epoch 0 has none
+            row["measured_G_ratio"] = float(np.mean(ratio)) if ratio.size else None
         rows.append(row)
     return rows
 
@@ -218,15 +223,25 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(DOCS, "figures", "prediction_table.json"))
     parser.add_argument("--rst", default=None, help="render this page from the JSON "
                         "(docs/predictions.rst)")
+    parser.add_argument("--merge", nargs="+", default=(), metavar="JSON",
+                        help="take the rows of these earlier --out files (their configurations "
+                        "only) instead of running them")
     args = parser.parse_args(argv)
-    names = args.only or list(CONFIGS)
+    merged = []
+    for path in args.merge:
+        with open(path) as f:
+            merged += json.load(f)
+    names = [n for n in (args.only or ([] if merged else list(CONFIGS)))
+             if n not in {r["config"] for r in merged}]
     kwargs = {}
     if small:
         names, kwargs = names[:1], {"max_epochs": 4, "rows": 300}
     rows = []
-    if os.path.exists(args.out) and args.only:  # replace only the named configurations
+    if os.path.exists(args.out) and (args.only or merged):  # replace only these configurations
+        replaced = set(names) | {r["config"] for r in merged}
         with open(args.out) as f:
-            rows = [r for r in json.load(f) if r["config"] not in names]
+            rows = [r for r in json.load(f) if r["config"] not in replaced]
+    rows += merged
     for name in names:
         new = run(name, CONFIGS[name], **kwargs)
         for r in new:
