@@ -19,7 +19,9 @@ and of the epoch at which pure decay reaches it:
 
     t* = ln(RMS_0 / plateau) / (-(ceil(n/m)) ln(1 - eta_eff lmbda / n))   epochs,
 
-eta_eff = eta for SGD, eta / (1 - mu) for coupled momentum and Nesterov.
+eta_eff = eta for SGD, eta / (1 - mu) for coupled momentum and Nesterov;
+coupled Adam and the decoupled AdamW and Lion are in
+:mod:`wdecay.adaptive_equilibrium`.
 
 Each SGD step also adds the second-order term Q = eta^2 ||g_B||^2 to ||W||^2,
 whose noise part (:func:`gradient_noise`) holds the norm above the stationary
@@ -754,8 +756,16 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=No
         t* = ln(RMS_0 / plateau) / (-ceil(n/m) ln a).
 
     eta_eff is eta for SGD and eta / (1 - mu) for coupled momentum and
-    Nesterov (same stationary point, decay through the velocity); other
-    optimizers get reasons, no numbers. Under L1 (a proximal solve,
+    Nesterov (same stationary point, decay through the velocity). Coupled
+    Adam (L2 only) has SGD's noise-free stationary point as its plateau, and
+    its normalised decay instead of a^t: each weight moves by
+    dw/dt = -eta (lmbda/n) w / sqrt(sigma^2 + ((lmbda/n) w)^2) per step,
+    sigma^2 its mini-batch gradient mean square at the stationary point
+    (:mod:`wdecay.adaptive_equilibrium`). AdamW and Lion (decoupled) get no
+    plateau: the reason quotes the rotational-equilibrium estimate
+    sqrt(eta n / (2 lmbda)) (``rotational_rms``), measured to miss where the
+    gradient holds the norm (docs/predictions.rst), and the timescale
+    1/(eta lmbda/n) steps. Other optimizers get a one-line reason. Under L1 (a proximal solve,
     :func:`stationary_point`) pure decay is a soft-threshold of the initial
     weights instead, by eta_eff (lmbda/n) per step: t* is the threshold that
     brings the RMS to the plateau (:func:`soft_threshold_level`) over
@@ -792,7 +802,8 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=No
     batch_size : int >= 1
     regularizer : Regularizer
     optimizer : Optimizer or str, optional
-        The run's optimizer (:func:`wdecay.optim.get_optimizer`); default SGD.
+        The run's optimizer (:func:`wdecay.optim.get_optimizer`, or an instance
+        such as :class:`wdecay.optim.Lion`); default SGD.
     tol, max_iter, dtype
         Passed to :func:`stationary_point`.
     warm_start_epochs : int >= 0, default 2
