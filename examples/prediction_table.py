@@ -137,7 +137,7 @@ def run(name, settings, seed=0, max_epochs=None, train=True, rows=None):
                "predicted_tailoff": p.tailoff_epoch, "reason": p.reason,
                "converged": p.converged, "residual": p.residual,
                "kappa_initial": p.kappa_initial, "kappa_epoch1": p.kappa_epoch1,
-               "noise_share": p.noise_share, "noise_scale": p.noise_scale,
+               "noise_share": p.noise_share, "noise_spread": p.noise_spread,
                "prediction_seconds": seconds, "rotational_rms": p.rotational_rms,
                "measured_G_ratio": None,
                "measured_plateau": None, "measured_tailoff": None}

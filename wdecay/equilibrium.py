@@ -25,8 +25,9 @@ coupled Adam and the decoupled AdamW and Lion are in
 
 Each SGD step also adds the second-order term Q = eta^2 ||g_B||^2 to ||W||^2,
 whose noise part (:func:`gradient_noise`) holds the norm above the stationary
-point; the prediction solves the per-layer balance D + G + Q = 0 with it, and
-refuses only where noise alone outweighs decay. An unconverged solve is never
+point; the prediction adds the spread the noise keeps against decay's and the
+cost's curvature (:func:`_noise_spread`), and refuses only where noise alone
+outweighs decay. An unconverged solve is never
 a plateau: the layer says "not converged (residual ...)".
 """
 
@@ -598,7 +599,7 @@ class LayerPrediction:
     converged: bool | None = None
     residual: float | None = None
     kappa_epoch1: float = math.nan
-    noise_scale: float = 1.0
+    noise_spread: float = 0.0
     rotational_rms: float | None = None
 
     def __getitem__(self, key):
@@ -624,7 +625,6 @@ class TailoffPrediction:
     optimizer: str = "SGD"
     effective_eta: float | None = None
     seconds: float = 0.0
-    noise_balanced: StationaryPoint | None = field(default=None, repr=False)
 
     def __getitem__(self, layer):
         """``prediction[l]`` is layer l (1-based, as in the monitors' keys)."""
@@ -779,12 +779,13 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=No
     The stationary point balances decay against the *full-batch* gradient. An
     SGD step adds the second-order term Q = eta^2 ||g_B||^2 on top, whose
     noise part pushes the norm out; each layer's ``noise_share`` is its
-    expected Q/(-D) at the stationary point. With ``noise`` (the default) the
-    plateau is where the per-layer norm budget D + G + Q balances in
-    expectation, solved self-consistently (:func:`_noise_balance`; the
-    penalty's per-layer multiplier there is ``noise_scale``), for L2; a run
-    whose noise share reaches :data:`NOISE_BALANCE_LIMIT` gets a reason, no
-    number. Under L1 the plateau is the noise-free point, given only while the
+    expected Q/(-D) at the stationary point. With ``noise`` (the default),
+    for L2, the plateau adds to the stationary point's mean square the spread
+    SGD's noise keeps around it, per weight eta N_i / (2 (lmbda/n + F_i)), N_i
+    the mini-batch gradient's noise and F_i its empirical Fisher (the cost's
+    curvature) (:func:`_noise_spread`; the added mean square is
+    ``noise_spread``); a run whose noise share reaches
+    :data:`NOISE_BALANCE_LIMIT` gets a reason, no number. Under L1 the plateau is the noise-free point, given only while the
     noise share is below :data:`NOISE_SHARE_LIMIT`: on the MNIST sample (L1,
     lmbda 5, share 0.56, examples/prediction_table.py) it lay 11% below layer
     1's measured plateau, and the noise balance 24% above the output layer's.
@@ -916,21 +917,20 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
     shares, noise_only = _noise_shares(sp.network, X, y, batch_size, eta_eff, regularizer, n)
     noisiest = max(range(len(shares)),
                    key=lambda i: -math.inf if math.isnan(noise_only[i]) else noise_only[i])
-    balanced, scales, failure = sp, [1.0] * len(shares), ""
+    spread, failure = [0.0] * len(shares), ""
     if balance and noise_only[noisiest] >= NOISE_BALANCE_LIMIT:
         failure = (f"noise-dominated: at the stationary point the noise of SGD's steps would "
                    f"add {noise_only[noisiest]:.2g} times as much to ||W||^2 as decay removes "
-                   f"in layer {noisiest + 1}; the noise balance is validated only below "
+                   f"in layer {noisiest + 1}; the noise spread is validated only below "
                    f"{NOISE_BALANCE_LIMIT:g} (noise-free stationary RMS "
                    f"{_rms(sp.network.weights[noisiest]):.4g})")
     elif balance and sp.converged and a is not None:  # L1: the noise-free point (see above)
-        balanced, scales, failure = _noise_balance(sp, X, y, batch_size, eta_eff, regularizer,
-                                                   tol, max_iter, dtype, draw)
+        spread = _noise_spread(sp.network, X, y, batch_size, eta_eff, regularizer.lmbda / n)
     noisy = (bool(failure) if noise and a is not None
              else noise_only[noisiest] >= NOISE_SHARE_LIMIT)
     if kind == "adam":
         noisy = False  # SGD's noise share does not measure Adam's step noise
-    free, point = sp, (sp if failure else balanced)
+    free = point = sp
     if kind == "adam":  # the gradient's noise per weight near the plateau sets Adam's decay
         moments = AE.element_moments(point.network, X, y, batch_size)
     if draw is not None:
@@ -939,7 +939,7 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
     layers = []
     for l, (w0, w1, s0, s1) in enumerate(zip(network.weights, point.network.weights, start,
                                              end), 1):
-        rms0, plateau = _rms(w0), _rms(w1)
+        rms0, plateau = _rms(w0), math.sqrt(_rms(w1) ** 2 + spread[l - 1])
         k0, ok, residual = s0["kappa"], point.layer_converged[l - 1], point.residuals[l - 1]
         small = abs(k0) < DOMINATED_KAPPA or (abs(k0) < KAPPA0_LIMIT
                                               and abs(k1[l - 1]) < DOMINATED_KAPPA)
@@ -981,9 +981,9 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
         layers.append(LayerPrediction(l, rms0, plateau, tail, k0, s0["radial_gradient"],
                                       s0["radial_decay"], s1["kappa"], dominated, reason,
                                       _rms(free.network.weights[l - 1]), shares[l - 1], ok,
-                                      residual, k1[l - 1], scales[l - 1]))
+                                      residual, k1[l - 1], spread[l - 1]))
     return TailoffPrediction(layers, regularizer.lmbda / n, steps, per_epoch, free, name,
-                             eta_eff, noise_balanced=None if point is free else point)
+                             eta_eff)
 
 
 #: Largest noise share (noise part of Q/(-D) at the noise-free stationary point,
@@ -994,79 +994,28 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
 #: not measured.
 NOISE_BALANCE_LIMIT = 1.0
 
-#: The noise balance's first step goes this fraction of the way from s = 1 to
-#: F(1): F overshoots, as the noise per ||W||^2 falls while the layer grows.
-#: 0.6 took 131, 234 and 176 evaluations against 1.0's 196, 281 and 351 (seed,
-#: batch 1 and tanh rows of examples/prediction_table.py).
-FIRST_STEP = 0.6
+def _noise_spread(network, X, y, batch_size, eta, rate):
+    """Per layer, the mean square SGD's noise adds to the weights around a stationary point.
 
-#: Rounds of the noise balance's fixed point (each a warm-started solve).
-NOISE_ROUNDS = 12
-
-#: The noise balance gives up when a layer's penalty multiplier must fall below
-#: this: noise alone would then hold the layer against almost no decay.
-MIN_NOISE_SCALE = 1e-3
-
-
-def _noise_balance(sp, X, y, batch_size, eta, regularizer, tol, max_iter, dtype, progress=None):
-    """SGD's plateau with its noise: the per-layer balance D + G + Q = 0, solved self-consistently.
-
-    One SGD step from W, decay first (W_d = decayed W), changes ||W||^2 in
-    expectation by ||W_d||^2 - ||W||^2 - 2 eta <W_d, g> + eta^2 (||g||^2 + N),
-    N = E||g_B - g||^2 (:func:`gradient_noise`). The plateau is taken where
-    that vanishes at a stationary point of C0 + sum_l s_l penalty_l: there
-    g = -s_l grad penalty, so
-
-        s_l = (||W||^2 - ||W_d||^2 - eta^2 (||g||^2 + N)) / (2 eta <W_d, grad penalty>),
-
-    iterated from s = 1 (the noise-free point; a first step of
-    :data:`FIRST_STEP` towards F(1)), by secant steps on s = F(s) after it,
-    until |F(s) - s| <= tol s in every layer.
-    Where F(s) <= 0 (noise alone outweighs decay at that point) s is halved
-    instead: a larger layer has less noise per ||W||^2. Returns
-    ``(point, scales, failure)``; ``failure`` is a one-line reason when s
-    must fall below :data:`MIN_NOISE_SCALE` or the iteration does not settle
-    in :data:`NOISE_ROUNDS` rounds.
+    Near the point each weight follows an Ornstein-Uhlenbeck process: the
+    noise N_i = E[(g_B - g)_i^2] (:func:`wdecay.adaptive_equilibrium.element_moments`)
+    kicks it, the curvature h_i pulls it back, and its variance settles at
+    eta N_i / (2 h_i). The curvature is diagonal: decay's r = lmbda/n plus the
+    empirical Fisher F_i = mean_x g_x,i^2 (the Gauss-Newton curvature of
+    cross-entropy). Without the Fisher term this is the flat-direction balance
+    D + Q = 0, which overshoots where the cost's own curvature holds the noise
+    (docs/predictions.rst). The plateau is then
+    sqrt(RMS_stationary^2 + mean_i eta N_i / (2 (r + F_i))).
     """
-    n = len(X)
-    scales, point = [1.0] * len(sp.network.weights), sp
-    history = []  # (s, F(s)) per round: secant steps on s = F(s) after the first
-    for _ in range(NOISE_ROUNDS):
-        parts = gradient_noise(point.network, X, y, batch_size)
-        values, shares = [], []
-        for w, part in zip(point.network.weights, parts):
-            decayed = w + regularizer.decay_step(w, eta, n)
-            drop = float(np.vdot(w, w) - np.vdot(decayed, decayed))
-            pull = 2.0 * eta * float(np.vdot(decayed, regularizer.gradient(w, n)))
-            values.append((drop - eta * eta * (part["full_sq"] + part["noise_sq"])) / pull)
-            shares.append(eta * eta * part["noise_sq"] / drop)
-        if history and all(abs(v - s) <= tol * s for v, s in zip(values, scales)):
-            return point, scales, ""  # the balance holds to tol in every layer
-        history.append((scales, values))
-        new = [1.0 + FIRST_STEP * (v - 1.0) for v in values]
-        if len(history) >= 2:
-            (s0, f0), (s1, f1) = history[-2], history[-1]
-            new = [b1 - (b1 - c1) * (b1 - b0) / ((b1 - c1) - (b0 - c0))
-                   if (b1 - c1) != (b0 - c0) and b1 != b0 else c1
-                   for b0, c0, b1, c1 in zip(s0, f0, s1, f1)]
-        # noise outweighs decay here: less decay, a larger layer, less noise per ||W||^2
-        new = [c if c > 0 else 0.5 * s for c, s in zip(new, scales)]
-        if min(new) < MIN_NOISE_SCALE:
-            l = int(np.argmin(new))
-            return sp, scales, (
-                f"noise-dominated: in layer {l + 1} the noise of SGD's steps alone adds "
-                f"{shares[l]:.2g} times as much to ||W||^2 as decay removes, and no "
-                f"balance with the gradient was found (noise-free stationary RMS "
-                f"{_rms(sp.network.weights[l]):.4g})")
-        scales = new
-        if progress is not None:
-            progress.next_solve()
-        point = stationary_point(point.network, X, y, regularizer, tol=tol, max_iter=max_iter,
-                                 dtype=dtype, scales=scales, progress=progress)
-        if not point.converged:
-            return point, scales, ""  # reported per layer as not converged
-    return sp, scales, (f"the noise balance did not settle in {NOISE_ROUNDS} rounds (noise-free "
-                        f"stationary RMS {', '.join(f'{_rms(w):.4g}' for w in sp.network.weights)})")
+    from .adaptive_equilibrium import element_moments
+
+    n, m = len(X), min(int(batch_size), len(X))
+    out = []
+    for g, sq in element_moments(network, X, y, m):
+        noise = sq - g * g
+        spread = noise * (m * (n - 1) / (n - m)) if n > m else noise
+        out.append(float(np.mean(eta * noise / (2.0 * (rate + g * g + spread)))))
+    return out
 
 
 def soft_threshold_level(w, rms):
