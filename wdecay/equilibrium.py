@@ -987,11 +987,11 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
 
 
 #: Largest noise share (noise part of Q/(-D) at the noise-free stationary point,
-#: any layer) at which the noise balance gives a plateau. Measured
-#: (examples/prediction_table.py): it holds to 2% at 0.84 (batch 1, lmbda 10 on
-#: the MNIST sample); run once with the limit lifted, it missed Fashion-MNIST
-#: 50k at the book's lmbda/n (share 2.4) by more than 30%; between them it is
-#: not measured.
+#: any layer) at which the noise spread (:func:`_noise_spread`) gives a plateau.
+#: Measured (examples/prediction_table.py): it holds to 3% at 0.84 (batch 1,
+#: lmbda 10 on the MNIST sample); at Fashion-MNIST 50k's 2.4 (the book's
+#: lmbda/n) it misses layer 1 by more than 10% and the output layer, whose
+#: noise-free point already lies 18% above the measured plateau, by more.
 NOISE_BALANCE_LIMIT = 1.0
 
 def _noise_spread(network, X, y, batch_size, eta, rate):
