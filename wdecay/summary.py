@@ -67,7 +67,7 @@ DEFAULT_LEVEL_EPOCHS = 80
 KAPPA_OPTIMIZERS = ("sgd",)
 
 #: The optimizers ``predict_tailoff`` gives a plateau for (the others it refuses in one line).
-PREDICTED_OPTIMIZERS = ("sgd", "momentum", "nesterov")
+PREDICTED_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 
 
 class TablePrinter(M.Monitor):
