@@ -79,7 +79,8 @@ def test_bad_int_label_named_by_example(k, y, got):
     data = list(zip(XS, [i % 3 for i in range(12)]))
     data[k] = (data[k][0], y)
     with pytest.raises(ValueError, match=rf"^`evaluation_data` labels must be int class "
-                                         rf"indices in \[0, 2\], .* got {got} in example {k};") as e:
+                                         rf"indices in \[0, 2\], .* got {got} "
+                                         rf"in example {k};") as e:
         check(data, one_hot=False, name="evaluation_data")
     one_line(e)
 

@@ -47,8 +47,9 @@ def chains(core, decay, reg, eta=0.05, n=20, mask=T.weights_only):
     made = []
     for tr, adam, sc, add in ((T.Trace, T.ScaleByAdam, T.Scale, T.AddDecay),
                               (Trace, ScaleByAdam, Scale, AddDecay)):
-        c = {"momentum": lambda: tr(0.9), "nesterov": lambda: tr(0.7, nesterov=True),
-             "adam": lambda: adam(0.8, 0.95, 1e-8)}[core]()
+        c = {"momentum": lambda tr=tr: tr(0.9),
+             "nesterov": lambda tr=tr: tr(0.7, nesterov=True),
+             "adam": lambda adam=adam: adam(0.8, 0.95, 1e-8)}[core]()
         parts = ([add(reg, n, mask)] if decay else []) + [c, sc(-eta)]
         made.append(T.chain(*parts))
     return made

@@ -449,7 +449,8 @@ class _Fused:
             decay, rest = transforms[0], transforms[1:]
         else:
             decay, rest = None, transforms
-        if len(rest) != 2 or type(rest[1]) is not Scale or type(rest[0]) not in (Trace, ScaleByAdam):
+        if (len(rest) != 2 or type(rest[1]) is not Scale
+                or type(rest[0]) not in (Trace, ScaleByAdam)):
             return None
         return cls(decay, rest[0], rest[1], len(transforms) - 2)
 

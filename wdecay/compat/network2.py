@@ -166,13 +166,25 @@ def _check_pairs(data, name, n_in, n_out, one_hot):
     return xs, ys
 
 
-def _columns_to_rows(data, one_hot):
-    """Stack network2 pairs into X (n, d) and labels (n,) (+ targets if ``one_hot``)."""
-    X = np.concatenate([np.reshape(x, (1, -1)) for x, _ in data]).astype(np.float64, copy=False)
+_ROW = operator.methodcaller("reshape", 1, -1)
+
+
+def _rows(columns):
+    """The columns stacked as the rows of one float64 array (ndarrays by a C-level map)."""
+    if set(map(type, columns)) == {np.ndarray}:
+        rows = list(map(_ROW, columns))
+    else:
+        rows = [np.reshape(c, (1, -1)) for c in columns]
+    return np.concatenate(rows).astype(np.float64, copy=False)
+
+
+def _columns_to_rows(xs, ys, one_hot):
+    """Stack checked network2 inputs and labels: X (n, d), labels (n,), and targets if one-hot."""
+    X = _rows(xs)
     if one_hot:
-        Y = np.concatenate([np.reshape(y, (1, -1)) for _, y in data]).astype(np.float64, copy=False)
+        Y = _rows(ys)
         return X, np.argmax(Y, axis=1), Y
-    return X, np.array([int(y) for _, y in data], dtype=np.intp), None
+    return X, np.fromiter(map(int, ys), dtype=np.intp, count=len(ys)), None
 
 
 class Network:
@@ -244,12 +256,13 @@ class Network:
             raise ValueError("early_stopping_n needs monitor_evaluation_accuracy or "
                              "monitor_training_accuracy")
         if monitor_training_cost or monitor_training_accuracy:
-            X, labels, Y = _columns_to_rows(training_data, one_hot=True)
+            X, labels, Y = _columns_to_rows(xs, ys, one_hot=True)
         if evaluation_data:
             evaluation_data = list(evaluation_data)
-            _check_pairs(evaluation_data, "evaluation_data", self.sizes[0], self.sizes[-1], False)
+            pairs = _check_pairs(evaluation_data, "evaluation_data", self.sizes[0],
+                                 self.sizes[-1], False)
             n_data = len(evaluation_data)
-            X_eval, labels_eval, _ = _columns_to_rows(evaluation_data, one_hot=False)
+            X_eval, labels_eval, _ = _columns_to_rows(*pairs, one_hot=False)
             Y_eval = np.eye(self.sizes[-1])[labels_eval]
         regularizer = L2(lmbda) if lmbda else NoRegularizer()
         engine = self._engine()
@@ -335,15 +348,15 @@ class Network:
     def accuracy(self, data, convert=False):
         """Number of examples classified correctly; ``convert=True`` for one-hot labels."""
         data = list(data)
-        _check_pairs(data, "data", self.sizes[0], self.sizes[-1], one_hot=convert)
-        X, labels, _ = _columns_to_rows(data, one_hot=convert)
+        pairs = _check_pairs(data, "data", self.sizes[0], self.sizes[-1], one_hot=convert)
+        X, labels, _ = _columns_to_rows(*pairs, one_hot=convert)
         return self._accuracy(X, labels)
 
     def total_cost(self, data, lmbda, convert=False):
         """Mean cost plus 0.5 (lmbda / len(data)) sum ||w||^2; ``convert=True`` for int labels."""
         data = list(data)
-        _check_pairs(data, "data", self.sizes[0], self.sizes[-1], one_hot=not convert)
-        X, labels, Y = _columns_to_rows(data, one_hot=not convert)
+        pairs = _check_pairs(data, "data", self.sizes[0], self.sizes[-1], one_hot=not convert)
+        X, labels, Y = _columns_to_rows(*pairs, one_hot=not convert)
         if convert:
             Y = np.eye(self.sizes[-1])[labels]
         return self._total_cost(X, Y, lmbda)
