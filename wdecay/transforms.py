@@ -47,6 +47,8 @@ Examples
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ._validation import check_scalar
@@ -461,8 +463,9 @@ class _Fused:
     def _buffers(self, grads, params):
         """Decay flags and temporaries for this parameter layout (the same arrays: cached)."""
         key = self._key
+        same = operator.is_
         if (key is None or len(key[0]) != len(params) or len(key[1]) != len(grads)
-                or not all(map(_is, key[0], params)) or not all(map(_is, key[1], grads))):
+                or not all(map(same, key[0], params)) or not all(map(same, key[1], grads))):
             self._key = (tuple(params), tuple(grads))  # strong references: ids stay theirs
             decay = self.decay
             self._flags = (_mask(decay.mask, params, decay._flags) if decay is not None
@@ -573,10 +576,6 @@ class _Fused:
             u *= f
             out.append(u)
         return out, state
-
-
-def _is(a, b):
-    return a is b
 
 
 def chain(*transforms):

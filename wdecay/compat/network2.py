@@ -105,11 +105,16 @@ _SHAPE = operator.attrgetter("shape")
 
 
 def _all_shaped(arrays, shape):
-    """True if every item is an ndarray of ``shape`` (two C-level passes, no per-item Python).
+    """True if every item's ``shape`` is ``shape`` (one C-level pass, no per-item Python).
 
-    False means "look closer": the caller then runs its per-item check.
+    ``np.shape(a)`` is ``a.shape`` when ``a`` has one, so this is the per-item
+    check's answer; False (or an item without ``shape``) means "look closer":
+    the caller then runs its per-item check, which names the example.
     """
-    return set(map(type, arrays)) == {np.ndarray} and set(map(_SHAPE, arrays)) == {shape}
+    try:
+        return set(map(_SHAPE, arrays)) == {shape}
+    except AttributeError:
+        return False
 
 
 def _all_labels(ys, n_out):
