@@ -342,6 +342,60 @@ class L1(Regularizer):
         return f"L1(lmbda={self.lmbda!r}" + (", clip=True)" if self.clip else ")")
 
 
+class StackedDecay:
+    """One step's decay of K stacked weight arrays, network k by ``regularizers[k]`` with ``etas[k]``.
+
+    The lockstep sweep's decay: ``W[k] <- a_k W[k]`` for every network whose
+    regularizer is a factor only (:attr:`factors`, a_k = ``factor(eta_k, n)``),
+    and the regularizer's own :meth:`Regularizer.decay` for each network whose
+    regularizer has a shrink (its a_k in :attr:`factors` is 1). The factors are
+    computed (and checked) once, here.
+
+    Parameters
+    ----------
+    regularizers : list of Regularizer
+    etas : array (K,)
+        Each network's learning rate, in the weights' dtype.
+    n : int
+        The training-set size.
+
+    Examples
+    --------
+    >>> W = np.ones((2, 1, 2))
+    >>> decay = StackedDecay([L2(5.0), L1(1.0)], np.array([0.1, 0.5]), n=10)
+    >>> decay.factors.tolist()
+    [0.95, 1.0]
+    >>> decay(W); W[:, 0].tolist()
+    [[0.95, 0.95], [0.95, 0.95]]
+    """
+
+    def __init__(self, regularizers, etas, n):
+        etas = np.asarray(etas)
+        factors = [r.factor(float(e), n) for e, r in zip(etas, regularizers)]
+        #: a_k, the factor part of each network's step (1 where the regularizer decays it)
+        self.factors = np.array([1.0 if r.has_shrink else a for a, r in zip(factors, regularizers)],
+                                dtype=etas.dtype if etas.dtype.kind == "f" else np.float64)
+        self._identity = bool(np.all(self.factors == 1.0))
+        self._shaped = {}  # the factors shaped to broadcast over a stack of each ndim
+        self._shrinkers = [(k, r, float(etas[k])) for k, r in enumerate(regularizers)
+                           if r.has_shrink]
+        self.n = n
+
+    def __call__(self, W, factors=True):
+        """Decay the stack ``W`` (K, ...) in place; ``factors=False``: the shrinking networks only.
+
+        ``factors=False`` is for a stack whose factors are kept lazily elsewhere
+        (the lockstep first layer's scales, :class:`wdecay.lazy_scale.LazyScale`).
+        """
+        if factors and not self._identity:
+            shaped = self._shaped.get(W.ndim)
+            if shaped is None:
+                shaped = self._shaped[W.ndim] = self.factors.reshape((-1,) + (1,) * (W.ndim - 1))
+            W *= shaped
+        for k, reg, eta in self._shrinkers:
+            reg.decay(W[k], eta, self.n)
+
+
 def get_regularizer(regularizer, lmbda=None):
     """Return a :class:`Regularizer` from an instance, ``None`` or a name with its lmbda.
 
