@@ -8,15 +8,16 @@ results agree with training the networks one by one up to rounding.
 The forward and backward passes are :mod:`wdecay.passes` over the leading
 network axis; the epoch loop is :func:`wdecay.loop.train_loop`. With a shared
 mini-batch order the first layer's products for all K networks become two
-matrix products with K * sizes[1] rows. The first layer's weights are stored
-as W_k = s_k V_k with a scale s_k per network, so a decay that is only a
-factor (``has_shrink`` False: L2, none) is a scalar update and the gradient
-step is fused into the product (BLAS gemm with beta = 1):
-V <- V - X^T (D / s'). A network whose regularizer has a shrink (L1) keeps
-s_k = 1 and is decayed by the regularizer's own ``decay``. The scales
-(:class:`wdecay.lazy_scale.LazyScale`) are folded back into V at the end of
-every epoch, when monitors look at the weights. :class:`Lockstep` is the numpy
-kernel of :mod:`wdecay.driver`, which runs :func:`train_many`.
+matrix products with K * sizes[1] rows. The decay of every layer is the
+regularizers' own, :class:`wdecay.regularizers.StackedDecay`: network k's
+factor a_k (``Regularizer.factor``; 1 for a regularizer with a shrink, which
+decays its network itself with ``Regularizer.decay``). The first layer's
+weights are stored as W_k = s_k V_k with a scale s_k per network that takes
+the factors a_k (:class:`wdecay.lazy_scale.LazyScale`), so the gradient step
+is fused into the product (BLAS gemm with beta = 1): V <- V - X^T (D / s').
+The scales are folded back into V at the end of every epoch, when monitors
+look at the weights. :class:`Lockstep` is the numpy kernel of
+:mod:`wdecay.driver`, which runs :func:`train_many`.
 """
 
 from __future__ import annotations
@@ -253,8 +254,12 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
     ----------
     X, y : training data, as for :meth:`wdecay.Network.fit`
     configs : list of dict
-        Per network: ``eta``, ``lmbda``, ``regularizer`` ('l2', 'l1', 'none', or
-        any :class:`wdecay.regularizers.Regularizer` instance, whose lmbda is used),
+        Per network: ``eta``, ``lmbda``, ``regularizer`` (a registered name such
+        as 'l2', 'l1', 'none', made by :func:`wdecay.regularizers.make_regularizer`
+        from the config's settings: ``lmbda``, or the settings a registered
+        regularizer declares, such as an elastic net's ``l1`` and ``l2``
+        (:func:`config_keys`); or any :class:`wdecay.regularizers.Regularizer`
+        instance, whose own settings are used),
         ``initializer`` ('default', 'large'), ``init_seed`` (default 0, as the
         sweep grid's: every network starts from the same seed's weights) and, optionally,
         ``order_seed``: given for every network, each draws its own mini-batch
