@@ -222,3 +222,28 @@ def test_stacked_decay_is_each_networks_own_decay_bit_for_bit():
             assert np.array_equal(w, a)
         decay(lazy, factors=False)  # factors kept elsewhere: network 0 untouched
         assert np.array_equal(lazy[1:], W[1:]) and not np.array_equal(lazy[0], W[0])
+
+
+def test_stacked_decay_checks_each_factor_once_and_calls_an_own_decay():
+    """The factors are computed (and checked) once; every step passes a_k to the regularizer's
+    decay, except to a class that writes its own decay, which is called as it is."""
+    from wdecay.regularizers import StackedDecay
+
+    calls = {"factor": 0, "decay": 0}
+
+    class CountingL1(L1):
+        def factor(self, eta, n):
+            calls["factor"] += 1
+            return super().factor(eta, n)
+
+    class OwnDecay(L1):
+        def decay(self, w, eta, n):
+            calls["decay"] += 1
+            super().decay(w, eta, n)
+
+    decay = StackedDecay([CountingL1(1.0), OwnDecay(1.0)], np.array([0.1, 0.1]), 10)
+    W = np.ones((2, 3, 3))
+    for _ in range(5):
+        decay(W)
+    assert calls == {"factor": 1, "decay": 5}
+    assert np.array_equal(W[0], W[1]) and W[0, 0, 0] == 1.0 - 5 * 0.01

@@ -184,9 +184,13 @@ class Regularizer:
                 "1/sqrt(n_in) <= 1); use a smaller eta or lmbda", UserWarning, stacklevel=3)
         return c
 
-    def decay(self, w, eta, n):
-        """Apply one step's decay to ``w`` in place: ``w *= factor(eta, n)``, then ``shrink``."""
-        a = self.factor(eta, n)
+    def decay(self, w, eta, n, factor=None):
+        """Apply one step's decay to ``w`` in place: ``w *= factor(eta, n)``, then ``shrink``.
+
+        ``factor``: that a, when the caller has computed (and so checked) it
+        once for the whole training, as :class:`StackedDecay` does.
+        """
+        a = self.factor(eta, n) if factor is None else factor
         if a != 1.0:
             w *= a
         self.shrink(w, eta, n)
@@ -377,8 +381,10 @@ class StackedDecay:
                                 dtype=etas.dtype if etas.dtype.kind == "f" else np.float64)
         self._identity = bool(np.all(self.factors == 1.0))
         self._shaped = {}  # the factors shaped to broadcast over a stack of each ndim
-        self._shrinkers = [(k, r, float(etas[k])) for k, r in enumerate(regularizers)
-                           if r.has_shrink]
+        # (k, regularizer, eta_k, a_k or None): a_k goes to a regularizer's decay as computed
+        # here, unless its class writes a decay of its own (which is then called as it is)
+        self._shrinkers = [(k, r, float(etas[k]), factors[k] if type(r).decay is Regularizer.decay
+                            else None) for k, r in enumerate(regularizers) if r.has_shrink]
         self.n = n
 
     def __call__(self, W, factors=True):
@@ -392,8 +398,11 @@ class StackedDecay:
             if shaped is None:
                 shaped = self._shaped[W.ndim] = self.factors.reshape((-1,) + (1,) * (W.ndim - 1))
             W *= shaped
-        for k, reg, eta in self._shrinkers:
-            reg.decay(W[k], eta, self.n)
+        for k, reg, eta, a in self._shrinkers:
+            if a is None:
+                reg.decay(W[k], eta, self.n)
+            else:
+                reg.decay(W[k], eta, self.n, a)
 
 
 def get_regularizer(regularizer, lmbda=None):
