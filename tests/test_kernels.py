@@ -214,6 +214,18 @@ def test_no_kernel_writes_the_shrink_itself():
         assert "np.sign(" not in source, name
 
 
+def test_lockstep_leaves_the_decay_to_the_regularizers():
+    """Lockstep computes no decay factor and multiplies no weights by one: the stacked decay
+    is the regularizers' StackedDecay (its factors also feed the lazy first-layer scale)."""
+    import pathlib
+    import re
+
+    source = (pathlib.Path(wdecay.__file__).parent / "sweep" / "lockstep.py").read_text()
+    assert ".factor(" not in source and "has_shrink" not in source
+    assert not re.search(r"V\w*(\[\w+\])? \*=", source)
+    assert "StackedDecay(" in source
+
+
 def test_train_many_gives_the_weights_of_the_lockstep_loop_bit_for_bit():
     """The loop train_many ran before the driver: one shared order, a stacked step per batch."""
     X, y = data()

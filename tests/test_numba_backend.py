@@ -340,3 +340,34 @@ def test_auto_falls_back_for_fortran_ordered_weights():
     ref.fit(X, y, epochs=1, batch_size=5, eta=0.2, seed=0, backend="numpy")
     for a, b in zip(net.parameters(), ref.parameters()):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_a_cost_declares_its_kernel_and_one_without_is_refused_in_one_line():
+    """The kernel's branch is the cost class's own kernel_id: a subclass that does not declare
+    one is refused (it may have changed delta), one that does runs that branch."""
+    from wdecay.costs import COSTS, CrossEntropyCost
+    from wdecay.numba_backend import cost_kernel_id
+
+    assert {name: cost_kernel_id(cls()) for name, cls in COSTS.items()} == {
+        "quadratic": 1, "cross-entropy": 0, "log-likelihood": 2}
+
+    class Changed(CrossEntropyCost, register=False):
+        def delta(self, z, a, y, out=None):
+            return 2.0 * np.subtract(a, y, out=out)
+
+    class Same(CrossEntropyCost, register=False):
+        kernel_id = 0
+
+    net = wdecay.Network([4, 3, 2], cost=Changed(), seed=0)
+    reason = NumbaEpoch.unsupported_reason(net, None, per_batch_monitors=False)
+    if available():
+        assert reason == ("the numba backend has no kernel for the cost Changed(): its class "
+                          "declares no kernel_id (see wdecay.costs.Cost.kernel_id)")
+        X, y = make_data(30, 4, 2, 1.0, 0, np.float64)
+        with pytest.raises(ValueError, match=r"backend='numba' cannot run this training: "
+                                             r"the numba backend has no kernel for the cost"):
+            wdecay.fit(net, X, y, epochs=1, batch_size=5, eta=0.1, backend="numba")
+        a, b = wdecay.Network([4, 3, 2], cost=Same(), seed=0), wdecay.Network([4, 3, 2], seed=0)
+        for n in (a, b):
+            wdecay.fit(n, X, y, epochs=2, batch_size=5, eta=0.1, seed=0, backend="numba")
+        assert all(np.array_equal(p, q) for p, q in zip(a.parameters(), b.parameters()))

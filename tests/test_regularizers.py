@@ -189,3 +189,61 @@ def test_subclass_with_own_name_decays_in_train_many():
     net.fit(X, y, epochs=3, batch_size=10, eta=0.5, regularizer=MyL2(50.0), seed=0)
     for a, b in zip(nets[0].parameters(), net.parameters()):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_stacked_decay_is_each_networks_own_decay_bit_for_bit():
+    """StackedDecay decays network k of a stack exactly as regularizers[k].decay decays it
+    alone, in float64 and float32; factors=False leaves the factor-only networks alone."""
+    from wdecay.regularizers import StackedDecay
+
+    class Elastic(Regularizer):
+        def __init__(self, l1, l2):
+            self.l1, self.l2 = l1, l2
+
+        def factor(self, eta, n):
+            return self.check_factor(1.0 - eta * self.l2 / n, eta, n)
+
+        def shrink(self, w, eta, n):
+            w -= eta * self.l1 / n * np.sign(w)
+
+    regs = [L2(3.0), L1(1.0), NoRegularizer(), Elastic(1.0, 2.0), L1(2.0, clip=True)]
+    for dtype in (np.float64, np.float32):
+        etas = np.array([0.1, 0.3, 0.5, 0.2, 0.4], dtype=dtype)
+        W = np.random.default_rng(0).standard_normal((5, 4, 3)).astype(dtype)
+        alone = [w.copy() for w in W]
+        for w, reg, eta in zip(alone, regs, etas):
+            reg.decay(w, float(eta), 10)
+        decay = StackedDecay(regs, etas, 10)
+        assert decay.factors.dtype == dtype
+        assert decay.factors.tolist() == [dtype(1 - 0.1 * 3.0 / 10), 1.0, 1.0, 1.0, 1.0]
+        lazy = W.copy()
+        decay(W)
+        for w, a in zip(W, alone):
+            assert np.array_equal(w, a)
+        decay(lazy, factors=False)  # factors kept elsewhere: network 0 untouched
+        assert np.array_equal(lazy[1:], W[1:]) and not np.array_equal(lazy[0], W[0])
+
+
+def test_stacked_decay_checks_each_factor_once_and_calls_an_own_decay():
+    """The factors are computed (and checked) once; every step passes a_k to the regularizer's
+    decay, except to a class that writes its own decay, which is called as it is."""
+    from wdecay.regularizers import StackedDecay
+
+    calls = {"factor": 0, "decay": 0}
+
+    class CountingL1(L1):
+        def factor(self, eta, n):
+            calls["factor"] += 1
+            return super().factor(eta, n)
+
+    class OwnDecay(L1):
+        def decay(self, w, eta, n):
+            calls["decay"] += 1
+            super().decay(w, eta, n)
+
+    decay = StackedDecay([CountingL1(1.0), OwnDecay(1.0)], np.array([0.1, 0.1]), 10)
+    W = np.ones((2, 3, 3))
+    for _ in range(5):
+        decay(W)
+    assert calls == {"factor": 1, "decay": 5}
+    assert np.array_equal(W[0], W[1]) and W[0, 0, 0] == 1.0 - 5 * 0.01

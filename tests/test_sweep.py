@@ -251,3 +251,72 @@ def test_numba_backend_marks_or_raises_on_divergence():
     assert hs[0].last("diverged_epoch", None) is not None
     assert "diverged_epoch" not in hs[1] and len(hs[1]) == 6
     assert all(np.isfinite(p).all() for p in nets[1].parameters())
+
+
+@pytest.fixture
+def elastic():
+    """An elastic net registered by name (l1 without default, l2 with 0.0), for one test."""
+    from wdecay.registry import real
+    from wdecay.regularizers import REGULARIZERS
+
+    class SweepElastic(wdecay.Regularizer):
+        name = "sweep-elastic"
+        hyperparameters = {"l1": (real(0), None), "l2": (real(0), 0.0)}
+
+        def __init__(self, l1, l2=0.0):
+            self.l1, self.l2 = float(l1), float(l2)
+
+        def penalty(self, weights, n):
+            return sum(self.l1 / n * float(np.abs(w).sum()) + 0.5 * self.l2 / n
+                       * float(np.vdot(w, w)) for w in weights)
+
+        def gradient(self, w, n):
+            return self.l1 / n * np.sign(w) + self.l2 / n * w
+
+        def factor(self, eta, n):
+            return self.check_factor(1.0 - eta * self.l2 / n, eta, n)
+
+        def shrink(self, w, eta, n):
+            w -= eta * self.l1 / n * np.sign(w)
+
+    yield SweepElastic
+    REGULARIZERS.pop("sweep-elastic")
+
+
+def test_a_registered_regularizer_trains_in_train_many_by_name(elastic):
+    """Its settings are config keys, read from its declaration; the made regularizer trains
+    as the instance does, bit for bit."""
+    from wdecay.sweep.lockstep import config_keys
+
+    assert {"l1", "l2"} <= set(config_keys())
+    X, y = data()
+    named = [dict(eta=0.1, regularizer="sweep-elastic", l1=0.5, l2=3.0, init_seed=1),
+             dict(eta=0.2, regularizer="sweep-elastic", l1=1.0, init_seed=2),  # l2's default
+             dict(eta=0.1, lmbda=4.0, regularizer="l2", init_seed=3)]
+    given = [dict(eta=0.1, regularizer=elastic(0.5, 3.0), init_seed=1),
+             dict(eta=0.2, regularizer=elastic(1.0, 0.0), init_seed=2),
+             dict(eta=0.1, regularizer=wdecay.L2(4.0), init_seed=3)]
+    a, ha = train_many(X, y, named, sizes=[6, 5, 3], epochs=2, batch_size=7, seed=0)
+    b, hb = train_many(X, y, given, sizes=[6, 5, 3], epochs=2, batch_size=7, seed=0)
+    assert all(np.array_equal(p, q) for n1, n2 in zip(a, b)
+               for p, q in zip(n1.parameters(), n2.parameters()))
+    assert ha == hb
+
+
+@pytest.mark.parametrize("config, error, message", [
+    (dict(regularizer="sweep-elastic"), TypeError, "regularizer 'sweep-elastic' needs the "
+                                                   "setting 'l1'"),
+    (dict(regularizer="sweep-elastic", l1=-1.0), ValueError, r"`l1` must be >= 0, got -1.0"),
+    (dict(regularizer="sweep-elastic", l1=1.0, lmbda=5.0), ValueError,
+     r"config 0: regularizer 'sweep-elastic' takes no lmbda; its settings are \['l1', 'l2'\]"),
+    (dict(regularizer="l2", lmbda=1.0, l1=1.0), ValueError,
+     r"config 0: regularizer 'l2' takes no l1; its settings are \['lmbda'\]"),
+    (dict(regularizer=wdecay.L2(1.0), l2=1.0), ValueError,
+     r"config 0: \['l2'\] are settings of a regularizer given by name"),
+    (dict(regularizer="elastic-typo", l1=1.0), ValueError, "regularizer"),
+])
+def test_a_registered_regularizer_is_refused_in_one_line(elastic, config, error, message):
+    X, y = data()
+    with pytest.raises(error, match=message) as info:
+        train_many(X, y, [dict(eta=0.1, **config)], sizes=[6, 3], epochs=1, batch_size=7)
+    assert "\n" not in str(info.value)

@@ -25,6 +25,12 @@ class Cost(Stateless):
     """Base class of costs; see the module docstring for the shapes."""
 
     name = "cost"
+    #: The compiled epoch's branch for this cost (:mod:`wdecay.numba_backend`): 0 sigmoid
+    #: outputs with delta = a - y, 1 sigmoid outputs with delta = (a - y) a (1 - a), 2 softmax
+    #: outputs with delta = a - y; None (the default): the compiled epoch refuses the cost.
+    #: Read from the class's own body only, so a subclass that changes ``delta`` but not
+    #: ``kernel_id`` is refused rather than run as its parent.
+    kernel_id = None
 
     def __init_subclass__(cls, register=True, **kwargs):
         """Register a subclass that declares ``name`` (``class X(Base, register=False)``: do not)."""
@@ -59,6 +65,7 @@ class QuadraticCost(Cost):
     """
 
     name = "quadratic"
+    kernel_id = 1
 
     def output(self, z, out=None):
         return expit(z, out=out) if out is not None else expit(z)
@@ -90,6 +97,7 @@ class CrossEntropyCost(Cost):
     """
 
     name = "cross-entropy"
+    kernel_id = 0
 
     def output(self, z, out=None):
         return expit(z, out=out) if out is not None else expit(z)
@@ -114,6 +122,7 @@ class LogLikelihoodCost(Cost):
     """
 
     name = "log-likelihood"
+    kernel_id = 2
 
     def output(self, z, out=None):
         a = softmax(z, axis=-1)

@@ -53,7 +53,6 @@ is in docs/speed.rst.
 from .lazy_scale import FOLD_LIMIT  # noqa: E402 (the one lazy-scale rule, shared with lockstep)
 
 _gemm = _prefetch = None  # the kernel's intrinsics, set by _build (they need numba)
-COSTS = None  # {cost class: kernel id}, filled on first use (avoids import cycles)
 _KERNEL = None
 
 
@@ -72,13 +71,16 @@ def available():
     return True
 
 
-def _cost_ids():
-    global COSTS
-    if COSTS is None:
-        from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+def cost_kernel_id(cost):
+    """The kernel's branch for ``cost``: the ``kernel_id`` its class declares, or None.
 
-        COSTS = {CrossEntropyCost: 0, QuadraticCost: 1, LogLikelihoodCost: 2}
-    return COSTS
+    Examples
+    --------
+    >>> import wdecay
+    >>> cost_kernel_id(wdecay.costs.QuadraticCost()), cost_kernel_id(object())
+    (1, None)
+    """
+    return vars(type(cost)).get("kernel_id")
 
 
 class NumbaEpoch:
@@ -153,7 +155,7 @@ class NumbaEpoch:
         self.v0 = np.zeros((rows[0], width), dt)
         self.z0 = np.zeros((rows[1], width), dt)
         self.d0 = np.zeros((rows[1], width), dt)
-        self.cost_id = _cost_ids()[type(network.cost)]
+        self.cost_id = cost_kernel_id(network.cost)
         self.limit = FOLD_LIMIT[dt.type]
 
     @staticmethod
@@ -221,13 +223,13 @@ class NumbaEpoch:
             The factor on the weights each step, ``1 - eta lmbda / n`` for L2.
         network : Network, optional
             Train this network instead of the one prepared for: it must have the
-            same sizes, cost class and dtype (a sweep shares one prepared epoch,
+            same sizes, cost kernel and dtype (a sweep shares one prepared epoch,
             its data and buffers, among its networks).
         """
         net = self.network if network is None else network
         if net is not self.network:
             mine = self.network
-            if (net.sizes != mine.sizes or type(net.cost) is not type(mine.cost)
+            if (net.sizes != mine.sizes or cost_kernel_id(net.cost) != self.cost_id
                     or net.weights[0].dtype != mine.weights[0].dtype):
                 raise ValueError(f"`network` must match the prepared one ({mine.sizes}, "
                                  f"{type(mine.cost).__name__}, {mine.weights[0].dtype}), got "
@@ -255,9 +257,9 @@ def _network_reason(network):
 
     if type(network.activation) is not Sigmoid:
         return f"the numba backend covers sigmoid hidden layers only, got {network.activation!r}"
-    if type(network.cost) not in _cost_ids():
-        names = ", ".join(c.__name__ for c in _cost_ids())
-        return f"the numba backend covers the costs {names}, got {network.cost!r}"
+    if cost_kernel_id(network.cost) is None:
+        return (f"the numba backend has no kernel for the cost {network.cost!r}: its class "
+                "declares no kernel_id (see wdecay.costs.Cost.kernel_id)")
     dtype = network.weights[0].dtype
     if dtype.type not in FOLD_LIMIT:
         return f"the numba backend needs float64 or float32 weights, got {dtype}"

@@ -184,9 +184,13 @@ class Regularizer:
                 "1/sqrt(n_in) <= 1); use a smaller eta or lmbda", UserWarning, stacklevel=3)
         return c
 
-    def decay(self, w, eta, n):
-        """Apply one step's decay to ``w`` in place: ``w *= factor(eta, n)``, then ``shrink``."""
-        a = self.factor(eta, n)
+    def decay(self, w, eta, n, factor=None):
+        """Apply one step's decay to ``w`` in place: ``w *= factor(eta, n)``, then ``shrink``.
+
+        ``factor``: that a, when the caller has computed (and so checked) it
+        once for the whole training, as :class:`StackedDecay` does.
+        """
+        a = self.factor(eta, n) if factor is None else factor
         if a != 1.0:
             w *= a
         self.shrink(w, eta, n)
@@ -340,6 +344,65 @@ class L1(Regularizer):
 
     def __repr__(self):
         return f"L1(lmbda={self.lmbda!r}" + (", clip=True)" if self.clip else ")")
+
+
+class StackedDecay:
+    """One step's decay of K stacked weight arrays, network k by ``regularizers[k]`` with ``etas[k]``.
+
+    The lockstep sweep's decay: ``W[k] <- a_k W[k]`` for every network whose
+    regularizer is a factor only (:attr:`factors`, a_k = ``factor(eta_k, n)``),
+    and the regularizer's own :meth:`Regularizer.decay` for each network whose
+    regularizer has a shrink (its a_k in :attr:`factors` is 1). The factors are
+    computed (and checked) once, here.
+
+    Parameters
+    ----------
+    regularizers : list of Regularizer
+    etas : array (K,)
+        Each network's learning rate, in the weights' dtype.
+    n : int
+        The training-set size.
+
+    Examples
+    --------
+    >>> W = np.ones((2, 1, 2))
+    >>> decay = StackedDecay([L2(5.0), L1(1.0)], np.array([0.1, 0.5]), n=10)
+    >>> decay.factors.tolist()
+    [0.95, 1.0]
+    >>> decay(W); W[:, 0].tolist()
+    [[0.95, 0.95], [0.95, 0.95]]
+    """
+
+    def __init__(self, regularizers, etas, n):
+        etas = np.asarray(etas)
+        factors = [r.factor(float(e), n) for e, r in zip(etas, regularizers)]
+        #: a_k, the factor part of each network's step (1 where the regularizer decays it)
+        self.factors = np.array([1.0 if r.has_shrink else a for a, r in zip(factors, regularizers)],
+                                dtype=etas.dtype if etas.dtype.kind == "f" else np.float64)
+        self._identity = bool(np.all(self.factors == 1.0))
+        self._shaped = {}  # the factors shaped to broadcast over a stack of each ndim
+        # (k, regularizer, eta_k, a_k or None): a_k goes to a regularizer's decay as computed
+        # here, unless its class writes a decay of its own (which is then called as it is)
+        self._shrinkers = [(k, r, float(etas[k]), factors[k] if type(r).decay is Regularizer.decay
+                            else None) for k, r in enumerate(regularizers) if r.has_shrink]
+        self.n = n
+
+    def __call__(self, W, factors=True):
+        """Decay the stack ``W`` (K, ...) in place; ``factors=False``: the shrinking networks only.
+
+        ``factors=False`` is for a stack whose factors are kept lazily elsewhere
+        (the lockstep first layer's scales, :class:`wdecay.lazy_scale.LazyScale`).
+        """
+        if factors and not self._identity:
+            shaped = self._shaped.get(W.ndim)
+            if shaped is None:
+                shaped = self._shaped[W.ndim] = self.factors.reshape((-1,) + (1,) * (W.ndim - 1))
+            W *= shaped
+        for k, reg, eta, a in self._shrinkers:
+            if a is None:
+                reg.decay(W[k], eta, self.n)
+            else:
+                reg.decay(W[k], eta, self.n, a)
 
 
 def get_regularizer(regularizer, lmbda=None):

@@ -8,15 +8,16 @@ results agree with training the networks one by one up to rounding.
 The forward and backward passes are :mod:`wdecay.passes` over the leading
 network axis; the epoch loop is :func:`wdecay.loop.train_loop`. With a shared
 mini-batch order the first layer's products for all K networks become two
-matrix products with K * sizes[1] rows. The first layer's weights are stored
-as W_k = s_k V_k with a scale s_k per network, so a decay that is only a
-factor (``has_shrink`` False: L2, none) is a scalar update and the gradient
-step is fused into the product (BLAS gemm with beta = 1):
-V <- V - X^T (D / s'). A network whose regularizer has a shrink (L1) keeps
-s_k = 1 and is decayed by the regularizer's own ``decay``. The scales
-(:class:`wdecay.lazy_scale.LazyScale`) are folded back into V at the end of
-every epoch, when monitors look at the weights. :class:`Lockstep` is the numpy
-kernel of :mod:`wdecay.driver`, which runs :func:`train_many`.
+matrix products with K * sizes[1] rows. The decay of every layer is the
+regularizers' own, :class:`wdecay.regularizers.StackedDecay`: network k's
+factor a_k (``Regularizer.factor``; 1 for a regularizer with a shrink, which
+decays its network itself with ``Regularizer.decay``). The first layer's
+weights are stored as W_k = s_k V_k with a scale s_k per network that takes
+the factors a_k (:class:`wdecay.lazy_scale.LazyScale`), so the gradient step
+is fused into the product (BLAS gemm with beta = 1): V <- V - X^T (D / s').
+The scales are folded back into V at the end of every epoch, when monitors
+look at the weights. :class:`Lockstep` is the numpy kernel of
+:mod:`wdecay.driver`, which runs :func:`train_many`.
 """
 
 from __future__ import annotations
@@ -34,20 +35,52 @@ from ..lazy_scale import LazyScale
 from ..network import Network
 from ..numba_backend import NumbaEpoch
 from ..optim import get_optimizer
-from ..regularizers import get_regularizer
+from ..regularizers import REGULARIZERS, StackedDecay, get_regularizer, make_regularizer
 
-CONFIG_KEYS = tuple(NETWORK_DEFAULTS)
+def config_keys():
+    """The keys a config may give: :data:`~wdecay.config.NETWORK_DEFAULTS`'s and the settings
+    every registered regularizer declares (read live: a class registered later is in them).
+
+    Examples
+    --------
+    >>> config_keys()[:6]
+    ('eta', 'lmbda', 'regularizer', 'initializer', 'init_seed', 'order_seed')
+    """
+    return tuple(NETWORK_DEFAULTS) + tuple(k for k in REGULARIZERS.settings()
+                                           if k not in NETWORK_DEFAULTS)
+
+
+def _regularizer(c, given, i):
+    """Config ``i``'s regularizer: an instance as given, or the registered class of its name
+    made by :func:`~wdecay.regularizers.make_regularizer` from the config's settings."""
+    reg, extra = c["regularizer"], sorted(k for k in given if k not in NETWORK_DEFAULTS
+                                          and c[k] is not None)
+    if not isinstance(reg, str):  # an instance (or None: no penalty)
+        if extra:
+            raise ValueError(f"config {i}: {extra} are settings of a regularizer given by name; "
+                             f"give them to the regularizer {reg!r} itself")
+        return get_regularizer(reg)
+    declared = REGULARIZERS.lookup(reg).hyperparameters
+    taken = [k for k in extra if k not in declared]
+    if declared and "lmbda" not in declared and c["lmbda"]:
+        taken.insert(0, "lmbda")
+    if taken:
+        raise ValueError(f"config {i}: regularizer {reg!r} takes no {', '.join(taken)}; its "
+                         f"settings are {sorted(declared) or 'none'}")
+    return make_regularizer(reg, {k: v for k, v in c.items() if v is not None})
 
 
 def check_configs(configs):
+    """The configs completed with :data:`~wdecay.config.NETWORK_DEFAULTS`, each regularizer made."""
     out = []
+    keys = config_keys()
     for i, c in enumerate(configs):
-        unknown = set(c) - set(CONFIG_KEYS)
+        unknown = set(c) - set(keys)
         if unknown:
-            raise ValueError(f"config {i}: unknown keys {sorted(unknown)}; allowed: {CONFIG_KEYS}")
-        c = {**NETWORK_DEFAULTS, **c}
+            raise ValueError(f"config {i}: unknown keys {sorted(unknown)}; allowed: {keys}")
+        given, c = c, {**NETWORK_DEFAULTS, **c}
         config.check("eta", c["eta"], f"configs[{i}]['eta']")
-        c["regularizer"] = get_regularizer(c["regularizer"], c["lmbda"])
+        c["regularizer"] = _regularizer(c, given, i)
         out.append(c)
     if not out:
         raise ValueError("`configs` is empty: give at least one network's settings")
@@ -122,36 +155,28 @@ class Lockstep:
         self.lazy.fold()
 
     def set_decay(self, eta, regularizers, n):
-        """Per-network decay settings for the steps: the lazy factors and the regularizers.
+        """Per-network decay settings for the steps: the regularizers' :class:`StackedDecay`.
 
-        A network whose regularizer has a shrink keeps s_k = 1 and is decayed by
-        the regularizer's own :meth:`~wdecay.regularizers.Regularizer.decay`.
+        Its factors are the first layer's lazy scale factors; a network whose
+        regularizer has a shrink keeps s_k = 1 and is decayed by the
+        regularizer's own :meth:`~wdecay.regularizers.Regularizer.decay`.
         """
         self.eta = np.asarray(eta, dtype=self.dtype)
-        self.shrinkers = [(k, r, float(self.eta[k])) for k, r in enumerate(regularizers)
-                          if r.has_shrink]
-        factor = [r.factor(float(e), n) for e, r in zip(self.eta, regularizers)]
-        lazy = [1.0 if r.has_shrink else a for a, r in zip(factor, regularizers)]
-        self.lazy.factor = self.decay = np.array(lazy, dtype=self.dtype)
+        self.decay = StackedDecay(regularizers, self.eta, n)
+        self.lazy.factor = self.decay.factors
         self.n = n
 
-    def _shrink(self, layer):
-        """The regularizer's decay of the networks whose regularizer has a shrink."""
-        for k, reg, eta in self.shrinkers:
-            reg.decay(self.V[layer][k], eta, self.n)
-
     def _upper_layer(self, layer, delta, a):
-        """Update layer >= 1 of every network: decay, shrink, gradient step."""
+        """Update layer >= 1 of every network: decay, then the gradient step."""
         V = self.V[layer]
         self.B[layer] -= delta.sum(axis=1)
         grad = np.matmul(delta.transpose(0, 2, 1), a)
-        V *= self.decay[:, None, None]
-        self._shrink(layer)
+        self.decay(V)
         V -= grad
 
     def _first_scale(self):
         s0 = self.lazy.step()
-        self._shrink(0)
+        self.decay(self.V[0], factors=False)  # the factors are in s0
         return s0
 
     def _shared_first_layer(self, layer, delta, a):
@@ -229,8 +254,12 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
     ----------
     X, y : training data, as for :meth:`wdecay.Network.fit`
     configs : list of dict
-        Per network: ``eta``, ``lmbda``, ``regularizer`` ('l2', 'l1', 'none', or
-        any :class:`wdecay.regularizers.Regularizer` instance, whose lmbda is used),
+        Per network: ``eta``, ``lmbda``, ``regularizer`` (a registered name such
+        as 'l2', 'l1', 'none', made by :func:`wdecay.regularizers.make_regularizer`
+        from the config's settings: ``lmbda``, or the settings a registered
+        regularizer declares, such as an elastic net's ``l1`` and ``l2``
+        (:func:`config_keys`); or any :class:`wdecay.regularizers.Regularizer`
+        instance, whose own settings are used),
         ``initializer`` ('default', 'large'), ``init_seed`` (default 0, as the
         sweep grid's: every network starts from the same seed's weights) and, optionally,
         ``order_seed``: given for every network, each draws its own mini-batch
