@@ -16,7 +16,8 @@ on ``--n`` rows, old against new:
 - ``compat``: one epoch of ``wdecay.compat.network2.Network.SGD`` (large init);
 - ``compat+eval``: compat_speed.py's call: the same with ``evaluation_data``
   (n / 5 examples, int labels) and ``monitor_evaluation_accuracy``;
-- ``lockstep``: one epoch of ``wdecay.sweep.train_many`` for 8 networks;
+- ``lockstep``: one epoch of ``wdecay.sweep.train_many`` for 8 networks on numpy's
+  Lockstep (``backend="numpy"`` where the tree's ``train_many`` takes it);
 - ``sweep``: sweep_speed.py's lockstep: 16 networks, lmbda geomspace(0.5, 50),
   ``backend="numpy"``; ``fit x16``: its one-by-one side, 16 ``fit`` epochs;
 - ``fit``: one epoch of ``wdecay.fit`` on the numpy step;
@@ -73,7 +74,9 @@ if kind in ("compat", "compat+eval"):
 elif kind in ("lockstep", "sweep"):
     from wdecay.sweep import train_many
     k = 8 if kind == "lockstep" else 16
-    extra = {} if kind == "lockstep" else {"backend": "numpy"}
+    # numpy's Lockstep for both kinds ("auto" would pick numba where a tree has it)
+    extra = ({"backend": "numpy"} if "backend" in inspect.signature(train_many).parameters
+             else {})
     configs = [{"eta": 0.1, "lmbda": float(l), "regularizer": "l2", "initializer": "large",
                 "init_seed": i} for i, l in enumerate(np.geomspace(0.5, 50, k))]
     def work():
