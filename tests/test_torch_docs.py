@@ -86,3 +86,22 @@ def test_torch_cnn(tmp_path):
     assert out.count("epoch ") >= 2 and "tau = 1/(lr wd)" in out
     page = (tmp_path / "torch_cnn" / "report.html").read_text(encoding="utf-8")
     assert "conv2.weight" in page and "no weight decay" in page
+
+
+def test_report_headings_name_the_torch_tensors(tmp_path):
+    """A torch report's layer headings give PyTorch's names, not the book's w^(l+1)."""
+    import torch
+
+    import wdecay.torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.LayerNorm(3), torch.nn.Linear(3, 2))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    with wdecay.torch.watch(model, opt, path=str(tmp_path)) as rec:
+        for _ in range(2):
+            opt.zero_grad(); model(torch.ones(5, 4)).sum().backward(); opt.step()
+        rec.epoch_end()
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "the book&#x27;s w^" not in page and "the book's w^" not in page
+    for l, name in enumerate(["0.weight", "0.bias", "1.weight", "1.bias", "2.weight"], 1):
+        assert f"layer {l} = {name}" in page
