@@ -105,3 +105,20 @@ def test_report_headings_name_the_torch_tensors(tmp_path):
     assert "the book&#x27;s w^" not in page and "the book's w^" not in page
     for l, name in enumerate(["0.weight", "0.bias", "1.weight", "1.bias", "2.weight"], 1):
         assert f"layer {l} = {name}" in page
+
+
+def test_existing_history_error_names_watch(tmp_path):
+    """A second watch on the same folder says how to continue it in watch's own terms."""
+    import torch
+
+    import wdecay.torch
+
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    wdecay.torch.watch(model, opt, path=str(tmp_path)).close()
+    with pytest.raises(FileExistsError, match=r"watch\(\.\.\., mode='resume'\)"):
+        wdecay.torch.watch(model, opt, path=str(tmp_path))
+    assert not opt._optimizer_step_pre_hooks and not opt._optimizer_step_post_hooks
+    with wdecay.torch.watch(model, opt, path=str(tmp_path), mode="resume") as rec:
+        rec.epoch_end()
+    assert list(rec.history["epoch"]) == [0, 1]

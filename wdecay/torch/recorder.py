@@ -97,7 +97,12 @@ class Recorder:
             return
         if self.path is not None:
             os.makedirs(self.path, exist_ok=True)
-            self.history = History(path=os.path.join(self.path, "history.csv"), mode=mode)
+            csv_path = os.path.join(self.path, "history.csv")
+            try:
+                self.history = History(path=csv_path, mode=mode)
+            except FileExistsError:
+                raise FileExistsError(f"{csv_path} exists; watch(..., mode='resume') continues "
+                                      "it, mode='overwrite' replaces it") from None
         else:
             self.history = History()
         self.decomposer = Decomposer(optimizer, self.tensors, keep_parts=self._numpy_batch,
