@@ -122,3 +122,27 @@ def test_existing_history_error_names_watch(tmp_path):
     with wdecay.torch.watch(model, opt, path=str(tmp_path), mode="resume") as rec:
         rec.epoch_end()
     assert list(rec.history["epoch"]) == [0, 1]
+
+
+@pytest.mark.parametrize("momentum", [True, False])
+def test_state_before_watch_is_unknown_from_epoch_0(momentum):
+    """Momentum or Adam state from before watch: the recorded decay_rule says unknown at once."""
+    import torch
+
+    import wdecay.torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(5, 3)
+    opt = (torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=0.1)
+           if momentum else torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=0.1))
+
+    def step():
+        opt.zero_grad(); model(torch.randn(4, 5)).pow(2).sum().backward(); opt.step()
+
+    step()
+    with wdecay.torch.watch(model, opt) as rec:
+        assert all(r.kind == "unknown" for r in rec.current_rules())
+        step()
+        record = rec.epoch_end()
+    assert rec.history["weight/decay_rule"][0].startswith(wdecay.torch.UNKNOWN)
+    assert np.isnan(record["weight/budget_D"]) and np.isfinite(record["weight/budget_measured"])
