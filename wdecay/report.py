@@ -317,10 +317,10 @@ def layer_heading(l, sizes=None, names=None):
 
     With ``names`` (a run's ``layer_names``, e.g. a torch run's tensor names), ``"layer 1 = fc1.weight"``.
     """
-    if names and l in names:
-        return f"layer {l} = {names[l]}"
     from .plot import layer_name  # pure text; plot imports matplotlib only inside its functions
 
+    if names and l in names:
+        return f"layer {l} = {names[l]}"
     return layer_name(l, sizes)
 
 
