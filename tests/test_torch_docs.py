@@ -86,3 +86,63 @@ def test_torch_cnn(tmp_path):
     assert out.count("epoch ") >= 2 and "tau = 1/(lr wd)" in out
     page = (tmp_path / "torch_cnn" / "report.html").read_text(encoding="utf-8")
     assert "conv2.weight" in page and "no weight decay" in page
+
+
+def test_report_headings_name_the_torch_tensors(tmp_path):
+    """A torch report's layer headings give PyTorch's names, not the book's w^(l+1)."""
+    import torch
+
+    import wdecay.torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.LayerNorm(3), torch.nn.Linear(3, 2))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    with wdecay.torch.watch(model, opt, path=str(tmp_path)) as rec:
+        for _ in range(2):
+            opt.zero_grad(); model(torch.ones(5, 4)).sum().backward(); opt.step()
+        rec.epoch_end()
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "the book&#x27;s w^" not in page and "the book's w^" not in page
+    for l, name in enumerate(["0.weight", "0.bias", "1.weight", "1.bias", "2.weight"], 1):
+        assert f"layer {l} = {name}" in page
+
+
+def test_existing_history_error_names_watch(tmp_path):
+    """A second watch on the same folder says how to continue it in watch's own terms."""
+    import torch
+
+    import wdecay.torch
+
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    wdecay.torch.watch(model, opt, path=str(tmp_path)).close()
+    with pytest.raises(FileExistsError, match=r"watch\(\.\.\., mode='resume'\)"):
+        wdecay.torch.watch(model, opt, path=str(tmp_path))
+    assert not opt._optimizer_step_pre_hooks and not opt._optimizer_step_post_hooks
+    with wdecay.torch.watch(model, opt, path=str(tmp_path), mode="resume") as rec:
+        rec.epoch_end()
+    assert list(rec.history["epoch"]) == [0, 1]
+
+
+@pytest.mark.parametrize("momentum", [True, False])
+def test_state_before_watch_is_unknown_from_epoch_0(momentum):
+    """Momentum or Adam state from before watch: the recorded decay_rule says unknown at once."""
+    import torch
+
+    import wdecay.torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(5, 3)
+    opt = (torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=0.1)
+           if momentum else torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=0.1))
+
+    def step():
+        opt.zero_grad(); model(torch.randn(4, 5)).pow(2).sum().backward(); opt.step()
+
+    step()
+    with wdecay.torch.watch(model, opt) as rec:
+        assert all(r.kind == "unknown" for r in rec.current_rules())
+        step()
+        record = rec.epoch_end()
+    assert rec.history["weight/decay_rule"][0].startswith(wdecay.torch.UNKNOWN)
+    assert np.isnan(record["weight/budget_D"]) and np.isfinite(record["weight/budget_measured"])

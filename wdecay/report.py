@@ -312,10 +312,15 @@ def _sizes_of(runs):
     return None
 
 
-def layer_heading(l, sizes=None):
-    """A layer's column heading: both names, ``"layer 1 (the book's w^2, 784 -> 30)"``."""
+def layer_heading(l, sizes=None, names=None):
+    """A layer's column heading: both names, ``"layer 1 (the book's w^2, 784 -> 30)"``.
+
+    With ``names`` (a run's ``layer_names``, e.g. a torch run's tensor names), ``"layer 1 = fc1.weight"``.
+    """
     from .plot import layer_name  # pure text; plot imports matplotlib only inside its functions
 
+    if names and l in names:
+        return f"layer {l} = {names[l]}"
     return layer_name(l, sizes)
 
 
@@ -334,7 +339,8 @@ def final_figures(runs):
     predicted = any(L.get(k) is not None for r in runs
                     for L in ((r["summary"] or {}).get("layers") or ()) for k in PREDICTED)
     per_layer = [c for c in FINAL_LAYER_COLUMNS if predicted or c[0] not in PREDICTED]
-    groups = [("", 1), ("accuracy", 2)] + [(layer_heading(l, sizes), len(per_layer))
+    names = next((r["layer_names"] for r in runs if r.get("layer_names")), None)
+    groups = [("", 1), ("accuracy", 2)] + [(layer_heading(l, sizes, names), len(per_layer))
                                            for l in layers]
     columns = [("run", "text", True), ("test", "accuracy", True),
                ("validation", "accuracy", True)]
@@ -404,9 +410,10 @@ def final_figures_text(runs):
     return "\n".join(lines)
 
 
-def _epoch_table(history, sizes=None):
+def _epoch_table(history, sizes=None, names=None):
     layers = _layers(history)
-    top = [("", 1), ("", 1)] + [(layer_heading(l, sizes), len(LAYER_COLUMNS)) for l in layers]
+    top = [("", 1), ("", 1)] + [(layer_heading(l, sizes, names), len(LAYER_COLUMNS))
+                                for l in layers]
     second = [("epoch", 1), ("validation accuracy", 1)] + [(name, 1) for l in layers
                                                           for _, name in LAYER_COLUMNS]
     kinds = ["int", "accuracy"] + [_kind(key) for l in layers for key, _ in LAYER_COLUMNS]
@@ -523,7 +530,7 @@ def write_html(path, runs, overlay_plots=None):
             parts.append(f"<pre class='summary'>{_esc(run['summary_text'])}</pre>")
         parts += [_figure(name, p) for name, p in (run["plots"] or {}).items()]
         parts.append("<details" + ("" if several else " open") + "><summary>Per epoch</summary>"
-                     f"<div class='scroll'>{_epoch_table(run['history'], _settings(run).get('sizes'))}"
+                     f"<div class='scroll'>{_epoch_table(run['history'], _settings(run).get('sizes'), run.get('layer_names'))}"
                      "</div></details>")
         parts.append("<details><summary>Every recorded value</summary>"
                      f"<div class='scroll'>{_records_table(run['history'])}</div></details>")

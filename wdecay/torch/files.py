@@ -84,7 +84,8 @@ def write_files(rec):
     with tempfile.TemporaryDirectory() as tmp:
         write_html(os.path.join(rec.path, "report.html"),
                    [{"title": rec.title, "summary_text": text, "summary": None,
-                     "plots": _plots(rec, history, tmp), "history": history}])
+                     "plots": _plots(rec, history, tmp), "history": history,
+                     "layer_names": {l: t.name for l, t in enumerate(rec.tensors, 1)}}])
 
 
 def _plots(rec, history, folder):

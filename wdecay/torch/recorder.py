@@ -97,7 +97,12 @@ class Recorder:
             return
         if self.path is not None:
             os.makedirs(self.path, exist_ok=True)
-            self.history = History(path=os.path.join(self.path, "history.csv"), mode=mode)
+            csv_path = os.path.join(self.path, "history.csv")
+            try:
+                self.history = History(path=csv_path, mode=mode)
+            except FileExistsError:
+                raise FileExistsError(f"{csv_path} exists; watch(..., mode='resume') continues "
+                                      "it, mode='overwrite' replaces it") from None
         else:
             self.history = History()
         self.decomposer = Decomposer(optimizer, self.tensors, keep_parts=self._numpy_batch,
@@ -118,7 +123,10 @@ class Recorder:
     def current_rules(self):
         """Each tensor's :class:`~wdecay.torch.decomposition.Rule` (this step's, or now's)."""
         rules = [decay_rule(self.optimizer, g) for g in range(len(self.optimizer.param_groups))]
-        return [t.rule if t.rule is not None else rules[t.group] for t in self.tensors]
+        decomposer = getattr(self, "decomposer", None)  # it knows state from before watch
+        return [t.rule if t.rule is not None else
+                decomposer._rule(t, rules) if decomposer is not None else rules[t.group]
+                for t in self.tensors]
 
     def _begin(self, epoch):
         self.state.epoch, self.state.batch = epoch, 0
@@ -177,8 +185,7 @@ class Recorder:
 
     def _predictions(self, values):
         out = {}
-        for i, t in enumerate(self.tensors):
-            rule = t.rule if t.rule is not None else decay_rule(self.optimizer, t.group)
+        for i, (t, rule) in enumerate(zip(self.tensors, self.current_rules())):
             if rule.kind not in ("sgd", "momentum", "adamw"):
                 continue
             rms = self._rms(t)
