@@ -56,6 +56,19 @@ def test_layer_norms_draws_pure_decay_and_one_reference_level(history):
     assert two.get_marker() not in (None, "None", "")  # markers tell overlapping curves apart
 
 
+def test_plots_name_the_layers_a_run_names(history):
+    # a torch run's report passes its tensor names; no plot may call them the book's w^(l+1)
+    names = {1: "fc1.weight", 2: "ln.weight"}
+    fig = plot.sum_vs_abs(history, summary={"layer_names": names})
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(t.startswith("layer 1 = fc1.weight") for t in titles)
+    assert any(t.startswith("layer 2 = ln.weight") for t in titles)
+    assert not any("book's" in t for t in titles)
+    fig = plot.norm_budget(history, summary={"layer_names": names})
+    labels = [line.get_label() for ax in fig.axes for line in ax.get_lines()]
+    assert "layer 2 = ln.weight" in labels and not any("book's" in lab for lab in labels)
+
+
 def _summary(plateaus, tailoffs, sizes=(8, 5, 3), measured=(None, None)):
     return {"settings": {"sizes": list(sizes)},
             "layers": [{"layer": l, "predicted_plateau": p, "predicted_tailoff_epoch": t,

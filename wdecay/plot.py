@@ -93,16 +93,27 @@ def _sizes(summary):
     return settings.get("sizes")
 
 
-def layer_name(l, sizes=None):
+def _names(summary):
+    return (summary or {}).get("layer_names")
+
+
+def layer_name(l, sizes=None, names=None):
     """Both names of weight matrix ``l``: wdecay's index and the book's (with its shape if known).
+
+    With ``names`` (a run's ``layer_names``, e.g. a torch run's tensor names),
+    the tensor's own name instead of the book's.
 
     >>> layer_name(1, [784, 30, 10])
     "layer 1 (the book's w^2, 784 -> 30)"
     >>> layer_name(2)
     "layer 2 (the book's w^3)"
+    >>> layer_name(3, names={3: "ln.weight"})
+    'layer 3 = ln.weight'
     """
     from .naming import book_name, layer_label
 
+    if names and l in names:
+        return f"layer {l} = {names[l]}"
     if sizes is not None and 1 <= l < len(sizes):
         return layer_label(l, sizes)
     return f"layer {l} (the book's {book_name(l)})"
@@ -185,7 +196,7 @@ def layer_norms(history, path=None, summary=None):
     sizes = _sizes(summary)
     right = float(max(epochs)) if len(epochs) else 1.0
     for i, (l, color) in enumerate(zip(layers_of(history), _colors(9))):
-        name = layer_name(l, sizes)
+        name = layer_name(l, sizes, _names(summary))
         ax.plot(epochs, history[f"layer{l}/rms"], color=color, lw=2, label=f"{name}: RMS")
         plateau_rms, t_star = prediction_of(summary, l) if decay else (None, None)
         if f"layer{l}/predicted_rms" in history and decay:
@@ -249,7 +260,7 @@ def sum_vs_abs(history, path=None, summary=None):
         _integer_epochs(ax)
         ax.set_xlabel("epoch")
         ax.set_ylabel("sum over the layer's weights (log scale)")
-        ax.set_title(f"{layer_name(l, sizes)}:\n\u03a3|w| against |\u03a3w|", fontsize=10)
+        ax.set_title(f"{layer_name(l, sizes, _names(summary))}:\n\u03a3|w| against |\u03a3w|", fontsize=10)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=5, fontsize=8)
     return _finish(fig, path)
 
@@ -309,7 +320,7 @@ def norm_budget(history, path=None, threshold=0.5, summary=None):
             continue
         drawn.append((R, color))
         ax.plot(epochs, np.clip(R, *R_CLIP), color=color, lw=2, marker=".",
-                label=layer_name(l, sizes))
+                label=layer_name(l, sizes, _names(summary)))
         if summary is not None:  # the summary says which crossing of 0.5 is a tail-off
             tail = tailoff_of(summary, l)
             if tail is not None:

@@ -319,9 +319,7 @@ def layer_heading(l, sizes=None, names=None):
     """
     from .plot import layer_name  # pure text; plot imports matplotlib only inside its functions
 
-    if names and l in names:
-        return f"layer {l} = {names[l]}"
-    return layer_name(l, sizes)
+    return layer_name(l, sizes, names)
 
 
 def final_figures(runs):

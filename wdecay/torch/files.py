@@ -81,14 +81,15 @@ def write_files(rec):
     rec.history.to_json(os.path.join(rec.path, "history.json"))
     history = layer_history(rec)
     text = setup_text(rec) + "\n\n" + "\n".join(summary_lines(rec))
+    names = {l: t.name for l, t in enumerate(rec.tensors, 1)}
     with tempfile.TemporaryDirectory() as tmp:
         write_html(os.path.join(rec.path, "report.html"),
                    [{"title": rec.title, "summary_text": text, "summary": None,
-                     "plots": _plots(rec, history, tmp), "history": history,
-                     "layer_names": {l: t.name for l, t in enumerate(rec.tensors, 1)}}])
+                     "plots": _plots(rec, history, tmp, names), "history": history,
+                     "layer_names": names}])
 
 
-def _plots(rec, history, folder):
+def _plots(rec, history, folder, names):
     """The run plots that hold for a torch history, as ``{name: png}`` (none without matplotlib).
 
     The norms plot is left out: its caption speaks of pure-decay and reference
@@ -106,7 +107,7 @@ def _plots(rec, history, folder):
     for name in names:
         path = os.path.join(folder, f"{name}.png")
         try:
-            getattr(plot, name)(history, path=path)
+            getattr(plot, name)(history, path=path, summary={"layer_names": names})
         except (ImportError, KeyError):
             continue
         paths[name] = path
