@@ -37,7 +37,7 @@ from .initializers import INITIALIZERS
 from .monitors.base import MonitorError
 from .optim import OPTIMIZERS
 from .regularizers import REGULARIZERS
-from .registry import parse
+from .registry import parse, reserve
 from .report import BOOK_LMBDA, BOOK_LMBDA_OVER_N, BOOK_N
 from .summary import summarize, summary_text
 from .training import TrainingDivergedError
@@ -228,6 +228,13 @@ def build_parser():
                       help="the grid itself, positive values, instead of --n-lmbdas (default: the "
                            "--n-lmbdas grid)")
     return parser
+
+
+#: The options of ``wdecay experiment`` that are no setting of a run: no class may declare
+#: a setting of these names (its option would be one of them).
+CLI_OPTIONS = ("help", "version", "command", "out", "overwrite", "no_plot", "quiet", "format",
+               "resume", "predict", "explain")
+reserve(CLI_OPTIONS, "an option of wdecay experiment")
 
 
 def _declared_options(exp):
