@@ -4,6 +4,7 @@ and settings naming classes or values the registry does not know, in one clear l
 import json
 import math
 
+import numpy as np
 import pytest
 
 import wdecay
@@ -139,3 +140,83 @@ def test_a_run_json_naming_bad_settings_is_refused_in_one_line(tmp_path, capsys,
     assert main(["experiment", "--resume", str(out), "--epochs", "2", "--no-plot"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("wdecay: error: ") and expected in err, err
+
+
+def _short_run(regularizer, optimizer=None):
+    from wdecay.monitors import diagnostics
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 4)), rng.integers(0, 2, 40)
+    net = wdecay.Network([4, 3, 2], seed=0)
+    h = net.fit(X, y, epochs=2, batch_size=10, eta=0.5, regularizer=regularizer,
+                optimizer=optimizer, monitors=diagnostics(), seed=0)
+    return E.summarize_run(h, net, regularizer=regularizer, eta=0.5, batch_size=10, n_train=40,
+                           seed=0, optimizer=optimizer)
+
+
+def test_a_subclass_not_registered_under_its_inherited_name_is_not_called_by_it():
+    from wdecay.summary import _next_command
+
+    class MyL2(wdecay.L2, register=False):
+        pass
+
+    summary = _short_run(MyL2(1.0))
+    assert summary["settings"]["regularizer"] == "MyL2"
+    assert _next_command(summary) is None  # no command: the CLI's l2 is not this class
+    assert _short_run(wdecay.L2(1.0))["settings"]["regularizer"] == "l2"
+
+
+def test_a_registered_optimizer_whose_setting_has_no_default_is_named(clean):
+    from wdecay.optim import Optimizer, optimizer_name
+
+    class Signum(Optimizer):
+        name = "signum-test"
+        hyperparameters = {"rho": (real(0), None)}
+
+        def __init__(self, rho):
+            self.rho = float(rho)
+            super().__init__(decoupled=True)
+
+        def core(self):
+            return []
+
+    assert optimizer_name(Signum(0.5)) == "signum-test"
+    assert optimizer_name(wdecay.optim.Lion()) == "lion"
+    assert optimizer_name(wdecay.optim.AdamW()) == "adamw"
+    assert optimizer_name(wdecay.optim.Momentum(nesterov=True)) == "Momentum"
+    summary = _short_run(wdecay.L2(1.0), Signum(0.5))
+    assert (summary["settings"]["optimizer"], summary["settings"]["rho"]) == ("signum-test", 0.5)
+
+
+def test_path_refuses_a_repeated_lmbda_in_one_line(capsys):
+    assert main(["path", "--lmbdas", "1", "2", "1", "--quiet"]) == 2
+    assert capsys.readouterr().err == "wdecay: error: argument --lmbdas: 1 given twice\n"
+
+
+def test_a_name_registered_again_as_another_penalty_does_not_resume(clean, tmp_path, capsys):
+    def elastic(scale):
+        class Elastic(wdecay.Regularizer):
+            name = "elastic-audit"
+            hyperparameters = {"l1": (real(0), None)}
+
+            def __init__(self, l1):
+                self.l1 = float(l1)
+
+            def penalty(self, weights, n):
+                return scale * sum(self.l1 / n * float(np.abs(w).sum()) for w in weights)
+
+            def gradient(self, w, n):
+                return scale * self.l1 / n * np.sign(w)
+
+        return Elastic
+
+    elastic(1.0)
+    out = tmp_path / "run"
+    assert main(["experiment", *FAST, "--regularizer", "elastic-audit", "--l1", "1",
+                 "--out", str(out)]) == 0
+    REGULARIZERS.pop("elastic-audit")
+    elastic(2.0)  # the same name and settings, another penalty
+    capsys.readouterr()
+    assert main(["experiment", "--resume", str(out), "--epochs", "2", "--no-plot"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "records the penalty" in err and "l1 1.0" in err, err

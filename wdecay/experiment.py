@@ -429,6 +429,18 @@ def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history
     return net, history, summarize(history, net, s, net.accuracy(X_test, y_test), prediction)
 
 
+def _registered_name(regularizer):
+    """The name ``regularizer``'s class is registered under, else its class name.
+
+    A subclass that inherits a name without being registered under it
+    (``class MyL2(L2, register=False)``) is not the class that name makes.
+    """
+    name = regularizer.name
+    if isinstance(name, str) and REGULARIZERS.get(name) is type(regularizer):
+        return name
+    return type(regularizer).__name__
+
+
 def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, seed=None,
                   test_data=None, optimizer=None):
     """The summary of a run trained with ``wdecay.monitors.diagnostics()`` by ``fit``.
@@ -482,7 +494,7 @@ def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, se
                          "monitors=wdecay.monitors.diagnostics()")
     settings = {"sizes": list(network.sizes), "init": network.initializer.name,
                 "cost": network.cost.name, "activation": network.activation.name,
-                "regularizer": regularizer.name or type(regularizer).__name__,
+                "regularizer": _registered_name(regularizer),
                 "lmbda": regularizer.lmbda, "eta": eta,
                 "batch_size": batch_size, "epochs": int(history.last("epoch", 0)), "seed": seed,
                 "n_train": n_train, **regularizer.settings()}
