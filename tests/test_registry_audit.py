@@ -220,3 +220,20 @@ def test_a_name_registered_again_as_another_penalty_does_not_resume(clean, tmp_p
     assert main(["experiment", "--resume", str(out), "--epochs", "2", "--no-plot"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "records the penalty" in err and "l1 1.0" in err, err
+
+
+def test_the_header_of_a_registered_regularizer_without_settings_says_it_decays(clean, capsys):
+    class Book(wdecay.L2):
+        """The book's L2, lmbda = 5 fixed: a regularizer that declares no setting."""
+        name = "book-audit"
+        hyperparameters = {}
+
+        def __init__(self):
+            super().__init__(5.0)
+
+    assert main(["experiment", *FAST[:-1], "--regularizer", "book-audit"]) == 0
+    out = capsys.readouterr().out
+    assert "Decay:  BOOK-AUDIT on n = 4,000: lmbda = 5\n" in out
+    assert "Decay:  none in this run" not in out
+    assert main(["experiment", *FAST[:-1], "--regularizer", "none"]) == 0
+    assert "Decay:  none in this run" in capsys.readouterr().out

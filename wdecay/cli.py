@@ -623,9 +623,12 @@ def experiment_header(dataset_name, splits, runs):
     lmbdas = [l for l in dict.fromkeys(r[2]["lmbda"] for r in runs) if l]
     regularizer = s["regularizer"]
     own = config.REGULARIZER_SETTINGS[regularizer.lower()]
-    if own and "lmbda" not in own:  # a penalty of its own settings: they say how strong
-        lines.append(f"Decay:  {regularizer.upper()} on n = {n:,}: "
-                     + ", ".join(f"{k} = {s[k]:g}" for k in own))
+    penalty = E.make_regularizer(regularizer, s)
+    if "lmbda" not in own and penalty.lmbda != 0:  # its own settings say how strong it is
+        said = penalty.settings() or ({} if penalty.lmbda is None else {"lmbda": penalty.lmbda})
+        lines.append(f"Decay:  {regularizer.upper()} on n = {n:,}"
+                     + "".join(f"{', ' if i else ': '}{k} = {v:g}"
+                               for i, (k, v) in enumerate(said.items())))
         return lines
     if regularizer == "none" or not lmbdas:
         lines.append("Decay:  none in this run")
