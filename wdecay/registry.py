@@ -11,6 +11,11 @@ optimizer of its own and runs them through ``wdecay experiment`` and a sweep).
 A subclass that keeps a name but should not be chosen by it opts out with
 ``class MyL2(L2, register=False)``.
 
+Registration refuses, naming the class and the setting: a declaration that is
+not ``(constraint, default)``, a default its constraint refuses, a setting
+named like a run's own setting or a command-line option (:data:`RESERVED`),
+and a setting declared elsewhere with another constraint.
+
 A constraint is ``(kind, low, inclusive)``: an ``"integer"`` or ``"real"``
 above ``low`` (``>=`` when inclusive), checked by :func:`check_value`.
 
