@@ -16,7 +16,11 @@ def check_scalar(value, name, *, kind=numbers.Real, low=None, inclusive=True):
     if isinstance(value, bool) or not isinstance(value, kind):
         what = "an integer" if kind is numbers.Integral else "a real number"
         raise TypeError(f"`{name}` must be {what}, got {value!r} ({type(value).__name__})")
-    if not np.isfinite(value):
+    try:
+        finite = np.isfinite(value)
+    except (TypeError, OverflowError):  # an integer beyond float64 and int64
+        finite = kind is numbers.Integral
+    if not finite:
         raise ValueError(f"`{name}` must be finite, got {value!r}")
     if low is not None:
         ok = value >= low if inclusive else value > low

@@ -37,7 +37,7 @@ from .initializers import INITIALIZERS
 from .monitors.base import MonitorError
 from .optim import OPTIMIZERS
 from .regularizers import REGULARIZERS
-from .registry import parse
+from .registry import parse, reserve
 from .report import BOOK_LMBDA, BOOK_LMBDA_OVER_N, BOOK_N
 from .summary import summarize, summary_text
 from .training import TrainingDivergedError
@@ -228,6 +228,13 @@ def build_parser():
                       help="the grid itself, positive values, instead of --n-lmbdas (default: the "
                            "--n-lmbdas grid)")
     return parser
+
+
+#: The options of ``wdecay experiment`` that are no setting of a run: no class may declare
+#: a setting of these names (its option would be one of them).
+CLI_OPTIONS = ("help", "version", "command", "out", "overwrite", "no_plot", "quiet", "format",
+               "resume", "predict", "explain")
+reserve(CLI_OPTIONS, "an option of wdecay experiment")
 
 
 def _declared_options(exp):
@@ -616,9 +623,12 @@ def experiment_header(dataset_name, splits, runs):
     lmbdas = [l for l in dict.fromkeys(r[2]["lmbda"] for r in runs) if l]
     regularizer = s["regularizer"]
     own = config.REGULARIZER_SETTINGS[regularizer.lower()]
-    if own and "lmbda" not in own:  # a penalty of its own settings: they say how strong
-        lines.append(f"Decay:  {regularizer.upper()} on n = {n:,}: "
-                     + ", ".join(f"{k} = {s[k]:g}" for k in own))
+    penalty = E.make_regularizer(regularizer, s)
+    if "lmbda" not in own and penalty.lmbda != 0:  # its own settings say how strong it is
+        said = penalty.settings() or ({} if penalty.lmbda is None else {"lmbda": penalty.lmbda})
+        lines.append(f"Decay:  {regularizer.upper()} on n = {n:,}"
+                     + "".join(f"{', ' if i else ': '}{k} = {v:g}"
+                               for i, (k, v) in enumerate(said.items())))
         return lines
     if regularizer == "none" or not lmbdas:
         lines.append("Decay:  none in this run")

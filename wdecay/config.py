@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from .costs import COSTS
 from .initializers import INITIALIZERS
 from .optim import OPTIMIZERS
-from .registry import check_value, integer, real
+from .registry import check_value, integer, real, reserve
 from .regularizers import REGULARIZERS
 
 #: The registries whose classes a run names, by the setting that names them.
@@ -97,6 +97,13 @@ CONSTRAINTS = {
 #: Per-network settings of train_many and the sweep grid, with their defaults.
 NETWORK_DEFAULTS = {"eta": 0.1, "lmbda": 0.0, "regularizer": "l2", "initializer": "default",
                     "init_seed": 0, "order_seed": None}
+
+
+#: The settings of a run (and of a grid's network) that no class may declare as its own.
+RUN_SETTINGS = tuple(dict.fromkeys(
+    [*DEFAULTS, *CONSTRAINTS, *NETWORK_DEFAULTS, "dataset", "n_train"]))
+reserve([k for k in RUN_SETTINGS if k not in {**REGULARIZERS.settings(), **OPTIMIZERS.settings()}],
+        "a run's own setting")
 
 
 def class_settings():

@@ -258,11 +258,18 @@ def check_settings(settings):
     None for a regularizer without one (unless given). Raises ``ValueError``
     or ``TypeError`` naming the setting.
     """
-    s = {**DEFAULTS, **config.settings_of({**DEFAULTS, **settings}), **settings}
+    s = {**DEFAULTS, **settings}
+    for family in ("regularizer", "optimizer"):  # the registered name, whatever its case
+        s[family] = canonical_name(config.FAMILIES[family], s[family])
+    s = {**s, **config.settings_of(s), **{k: v for k, v in settings.items()
+                                           if k not in ("regularizer", "optimizer")}}
     known = set(DEFAULTS) | set(config.class_settings())
     unknown = sorted(set(s) - known - {"dataset", "n_train"})
     if unknown:
         raise ValueError(f"unknown settings {unknown}; known: {sorted(known)}")
+    for key in config.class_settings():  # a setting no class of this run takes is checked too
+        if s.get(key) is not None:
+            check(key, s[key])
     sizes = s["sizes"]
     if isinstance(sizes, (list, tuple)) and all(isinstance(k, numbers.Integral) for k in sizes):
         total = sum(int(a) * int(b) + int(a) for a, b in zip(sizes[1:], sizes[:-1]))
@@ -300,11 +307,23 @@ def make_optimizer(settings):
     >>> make_optimizer({**DEFAULTS, "optimizer": "nesterov", "momentum": 0.5})
     Nesterov(decoupled=False, momentum=0.5)
     """
-    name = settings["optimizer"]
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of "
-                         f"{', '.join(repr(k) for k in OPTIMIZERS)}")
+    name = canonical_name(OPTIMIZERS, settings["optimizer"])
     return OPTIMIZERS.make(name, {**config.settings_of({"optimizer": name}), **settings})
+
+
+def canonical_name(registry, value):
+    """The name ``value`` (any case) is registered under in ``registry``; else one clear error.
+
+    Examples
+    --------
+    >>> canonical_name(OPTIMIZERS, "AdamW")
+    'adamw'
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"`{registry.family}` must be the name of a registered {registry.family} "
+                        f"(one of {', '.join(repr(k) for k in sorted(registry))}), got {value!r}")
+    registry.lookup(value)
+    return value.lower()
 
 
 def _initial_network(s):
@@ -410,6 +429,18 @@ def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history
     return net, history, summarize(history, net, s, net.accuracy(X_test, y_test), prediction)
 
 
+def _registered_name(regularizer):
+    """The name ``regularizer``'s class is registered under, else its class name.
+
+    A subclass that inherits a name without being registered under it
+    (``class MyL2(L2, register=False)``) is not the class that name makes.
+    """
+    name = regularizer.name
+    if isinstance(name, str) and REGULARIZERS.get(name) is type(regularizer):
+        return name
+    return type(regularizer).__name__
+
+
 def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, seed=None,
                   test_data=None, optimizer=None):
     """The summary of a run trained with ``wdecay.monitors.diagnostics()`` by ``fit``.
@@ -463,7 +494,7 @@ def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, se
                          "monitors=wdecay.monitors.diagnostics()")
     settings = {"sizes": list(network.sizes), "init": network.initializer.name,
                 "cost": network.cost.name, "activation": network.activation.name,
-                "regularizer": regularizer.name or type(regularizer).__name__,
+                "regularizer": _registered_name(regularizer),
                 "lmbda": regularizer.lmbda, "eta": eta,
                 "batch_size": batch_size, "epochs": int(history.last("epoch", 0)), "seed": seed,
                 "n_train": n_train, **regularizer.settings()}

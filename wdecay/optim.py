@@ -400,7 +400,12 @@ def optimizer_name(optimizer):
     if optimizer is None:
         return "sgd"
     for name, make in OPTIMIZERS.items():
-        ref = make()
+        if isinstance(make, type) and type(optimizer) is not make:
+            continue
+        try:
+            ref = make(**OPTIMIZERS.defaults(name))
+        except TypeError:  # a setting without a default: its class is all there is to compare
+            ref = optimizer
         if (type(ref) is type(optimizer) and ref.decoupled == optimizer.decoupled
                 and getattr(ref, "nesterov", None) == getattr(optimizer, "nesterov", None)
                 and not optimizer._core):

@@ -11,6 +11,11 @@ optimizer of its own and runs them through ``wdecay experiment`` and a sweep).
 A subclass that keeps a name but should not be chosen by it opts out with
 ``class MyL2(L2, register=False)``.
 
+Registration refuses, naming the class and the setting: a declaration that is
+not ``(constraint, default)``, a default its constraint refuses, a setting
+named like a run's own setting or a command-line option (:data:`RESERVED`),
+and a setting declared elsewhere with another constraint.
+
 A constraint is ``(kind, low, inclusive)``: an ``"integer"`` or ``"real"``
 above ``low`` (``>=`` when inclusive), checked by :func:`check_value`.
 
@@ -59,6 +64,58 @@ def parse(constraint):
 #: Every family's registry: a setting's constraint is one across all of them.
 REGISTRIES = []
 
+#: Setting names no class may declare, each with its owner (:func:`reserve`): a run's
+#: own settings (eta, epochs, ...) and the command line's other options.
+RESERVED = {}
+
+
+def reserve(names, owner):
+    """Keep the setting ``names`` from every class's ``hyperparameters``; ``owner`` says whose.
+
+    Raises ``ValueError`` if a registered class already declares one of them.
+    """
+    for key in names:
+        RESERVED.setdefault(key, owner)
+    for registry in REGISTRIES:
+        for name, entry in registry.items():
+            _check_reserved(declared(entry), registry.family, name)
+
+
+def _check_reserved(hyperparameters, family, name):
+    for key in hyperparameters:
+        if key in RESERVED:
+            raise ValueError(f"{family} {name!r} declares setting {key!r}, which is "
+                             f"{RESERVED[key]}: give its setting another name")
+
+
+def check_hyperparameters(hyperparameters, where):
+    """Return ``hyperparameters`` as a dict if each is ``setting: (constraint, default)``.
+
+    A constraint is :func:`real`'s or :func:`integer`'s; a default is None or a
+    value that meets it. Raises ``TypeError`` or ``ValueError`` naming ``where``
+    and the setting.
+    """
+    if not isinstance(hyperparameters, dict):
+        raise TypeError(f"{where}.hyperparameters must be a dict {{setting: (constraint, "
+                        f"default)}}, got {type(hyperparameters).__name__}")
+    for key, spec in hyperparameters.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ValueError(f"{where} declares a setting named {key!r}; expected a name such "
+                             "as 'lmbda' (letters, digits, underscores)")
+        ok = isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], tuple) \
+            and len(spec[0]) == 3 and spec[0][0] in (INTEGER, REAL) \
+            and isinstance(spec[0][1], numbers.Real) and isinstance(spec[0][2], bool)
+        if not ok:
+            raise TypeError(f"{where} declares setting {key!r} as {spec!r}; expected "
+                            "(constraint, default), e.g. (real(0), 0.9) or (integer(1), None)")
+        if spec[1] is not None:
+            try:
+                check_value(key, spec[1], spec[0])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{where} declares the default {spec[1]!r} of setting "
+                                 f"{key!r}, which its constraint refuses: {exc}") from None
+    return dict(hyperparameters)
+
 
 class Registry(dict):
     """``name -> class`` (or factory) of one family; :meth:`add` checks names and settings.
@@ -80,8 +137,12 @@ class Registry(dict):
         other declarations, is refused.
         """
         name = entry.name if name is None else name
-        if hyperparameters is not None:
-            entry.hyperparameters = dict(hyperparameters)
+        if hyperparameters is None:
+            hyperparameters = getattr(entry, "hyperparameters", None) or {}
+            keep = False
+        else:
+            keep = True
+        own = check_hyperparameters(hyperparameters, _where(entry))
         if not isinstance(name, str) or not name or name != name.lower():
             raise ValueError(f"a {self.family} name must be a non-empty lower-case string, "
                              f"got {name!r}")
@@ -89,7 +150,8 @@ class Registry(dict):
         if old is not None and _where(old) != _where(entry):
             raise ValueError(f"{self.family} {name!r} is taken by {_where(old)}; "
                              f"give {_where(entry)} another name")
-        for key, (constraint, _) in declared(entry).items():
+        _check_reserved(own, self.family, name)
+        for key, (constraint, _) in own.items():
             for registry in REGISTRIES:
                 for other_name, other in registry.items():
                     theirs = declared(other).get(key)
@@ -98,6 +160,8 @@ class Registry(dict):
                         raise ValueError(f"{_where(entry)} declares setting {key!r} as "
                                          f"{constraint}, but {registry.family} {other_name!r} "
                                          f"as {theirs[0]}: one setting, one constraint")
+        if keep:  # only once every check passed
+            entry.hyperparameters = own
         self[name] = entry
         return entry
 

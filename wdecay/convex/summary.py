@@ -35,6 +35,9 @@ def check_options(n_lmbdas, lmbdas=None, digits=None, multiclass=False):
         raise ValueError(f"argument --n-lmbdas: must be >= 2, got {n_lmbdas}")
     if lmbdas is not None and not all(l > 0 and math.isfinite(l) for l in lmbdas):
         raise ValueError(f"argument --lmbdas: values must be positive and finite, got {lmbdas}")
+    repeated = sorted({l for l in lmbdas or () if list(lmbdas).count(l) > 1})
+    if repeated:
+        raise ValueError(f"argument --lmbdas: {', '.join(f'{l:g}' for l in repeated)} given twice")
     if multiclass and digits is not None:
         raise ValueError("--multiclass uses all ten digits; drop --digits (or --multiclass)")
     if digits is not None:
