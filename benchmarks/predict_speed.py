@@ -22,8 +22,9 @@ import argparse
 import json
 import math
 import os
+import sys
 
-from _common import blas_info, interleaved
+from _common import ROOT, blas_info, interleaved
 
 import wdecay
 from wdecay import monitors as M
@@ -60,6 +61,50 @@ def bench(X, y, sizes, repeats, threads=(1, 2), lmbda=5.0, eta=0.1, m=10):
             "predicted_tailoff": [p.tailoff_epoch for p in first]}
 
 
+def compare(names=None, path=None):
+    """Predict each configuration of ``examples/prediction_table.py`` again; diff the stored rows.
+
+    Returns one dict per layer with the stored and the new plateau and
+    tail-off and their relative change (None where either has no number).
+    """
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    import prediction_table as T
+
+    path = path or os.path.join(ROOT, "docs", "figures", "prediction_table.json")
+    with open(path) as f:
+        stored = {(r["config"], r["layer"]): r for r in json.load(f)}
+    out = []
+    for name in names or [c for c in T.CONFIGS if c != "Fashion 50k, book's lmbda/n"]:
+        s = {**T.DEFAULTS, **T.CONFIGS[name]}
+        X, y = T.load(s["data"])
+        reg = wdecay.L1(s["lmbda"]) if s["regularizer"] == "l1" else wdecay.L2(s["lmbda"])
+        net = wdecay.Network(s["sizes"], activation=s["activation"], initializer="large",
+                             seed=0)
+        pred = predict_tailoff(net, X, y, eta=s["eta"], batch_size=s["m"], regularizer=reg,
+                               optimizer=T.get_optimizer(s["optimizer"]),
+                               max_iter=s["max_iter"], progress=False)
+        for p in pred:
+            old = stored[(name, p.layer)]
+            row = {"config": name, "layer": p.layer, "seconds": pred.seconds}
+            for key, new in (("plateau", p.plateau_rms), ("tailoff", p.tailoff_epoch)):
+                was = old[f"predicted_{key}"]
+                row[key] = [was, new]
+                row[f"{key}_change"] = (None if was is None or new is None
+                                        else new / was - 1)
+            row["same_reason"] = (old["reason"] == "") == (p.reason == "")
+            out.append(row)
+            print(f"{name:<34} layer {p.layer} ({pred.seconds:4.1f} s): " + "; ".join(
+                f"{k} {row[k][0]} -> {row[k][1]}"
+                + ("" if row[k + '_change'] is None else f" ({100 * row[k + '_change']:+.3f}%)")
+                for k in ("plateau", "tailoff")) + ("" if row["same_reason"]
+                                                    else " REASON CHANGED: " + p.reason),
+                  flush=True)
+    changes = [abs(r[k]) for r in out for k in ("plateau_change", "tailoff_change")
+               if r[k] is not None]
+    print(f"largest change of a stored prediction: {100 * max(changes, default=0):.3f}%")
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -68,7 +113,13 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                         help="BLAS thread counts to time the prediction with (1 must be one)")
     parser.add_argument("--out", default="predict_speed")
+    parser.add_argument("--compare", nargs="*", metavar="CONFIG",
+                        help="instead: predict the configurations of "
+                        "examples/prediction_table.py again (default all but Fashion 50k) "
+                        "and print the change against docs/figures/prediction_table.json")
     args = parser.parse_args(argv)
+    if args.compare is not None:
+        return compare(args.compare)
     (X, y), _, _ = load_mnist_sample()
     print(f"MNIST sample, {len(X)} rows; BLAS: {blas_info()}; {os.cpu_count()} CPUs")
     rows = []
