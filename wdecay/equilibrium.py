@@ -106,7 +106,10 @@ class StationaryPoint:
 
 
 def _full_batch(network, X, Y):
-    """Mean cost C0 and its gradients over all rows (chunked, summed cost / n)."""
+    """Mean cost C0 and its gradients over all rows (chunked, summed cost / n).
+
+    One forward pass per chunk serves the cost and the backward pass.
+    """
     n = len(X)
     cost = 0.0
     gw = [np.zeros_like(w) for w in network.weights]
@@ -115,7 +118,8 @@ def _full_batch(network, X, Y):
         Xc, Yc = X[i:i + EVAL_CHUNK], Y[i:i + EVAL_CHUNK]
         zs, acts = network.forward(Xc)
         cost += float(np.sum(network.cost.fn(zs[-1], acts[-1], Yc)))
-        w_c, b_c = network.backprop(Xc, Yc)
+        w_c, b_c = passes.backward(network.weights, network.activation, network.cost, zs, acts,
+                                   Yc)
         for g, c in zip(gw, w_c):
             g += c
         for g, c in zip(gb, b_c):
