@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -456,3 +457,20 @@ def test_scale_fit_puts_every_layer_in_radial_balance(sizes):
         for f in (0.99, 1.01):
             moved = [w * (f if k == l else 1.0) for k, w in enumerate(ws)] + bs
             assert obj.evaluate(np.concatenate([p.ravel() for p in moved]))[0] > value
+
+
+def test_predict_speed_compares_the_stored_table(capsys):
+    """benchmarks/predict_speed.py --compare predicts a table row again and prints its change."""
+    import runpy
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        rows = runpy.run_path(str(bench / "predict_speed.py"))["compare"](
+            ["Adam, eta 0.001, lmbda 10"])
+    finally:
+        sys.path.remove(str(bench))
+    assert [r["layer"] for r in rows] == [1, 2]
+    assert all(r["same_reason"] and r["plateau"] == [None, None] for r in rows)
+    assert "largest change of a stored prediction: 0.000%" in capsys.readouterr().out

@@ -587,8 +587,9 @@ def _fit_scales(obj, theta, max_eval):
                                start=1)
             cost += float(np.sum(net.cost.fn(zs[-1], acts[-1], Yc)))
 
-            def radial(layer, delta, a):  # <delta_l, z_l - b_l>, summed over the rows
-                grad[layer] += float(np.vdot(delta, zs[layer]) - np.sum(delta, axis=0) @ bs[layer])
+            def radial(layer, delta, a, zs=zs):  # <delta_l, z_l - b_l>, summed over rows
+                grad[layer] += float(np.vdot(delta, zs[layer])
+                                     - np.sum(delta, axis=0) @ bs[layer])
 
             passes.backward(sw, net.activation, net.cost, zs, acts, Yc, on_layer=radial)
         grad /= n
