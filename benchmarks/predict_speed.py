@@ -20,12 +20,15 @@ again and prints each stored prediction's change.
                                        [--out DIR] [--compare [CONFIG ...]]
 
 Measured with ``--repeats 3 --threads 1`` on the shared 2-core development
-machine (7 agents at work: wall times swing 2-3x between runs; only one
-run's ratios compare): prediction / numpy training to the plateau, four runs,
-1.24, 1.46, 1.75 and 1.42 for [784, 30, 10] (CPU seconds 1.32 against 0.93)
-and 1.36, 1.69, 1.70 and 1.57 for [784, 100, 10] (CPU 4.28 against 2.54).
-The solver before (same script, same day) took 1.23 and 1.11 for
-[784, 30, 10]: the issue's target, at most the numpy training, is not met.
+machine (7 agents at work: wall times swing 2-3x between runs; compare only
+the ratios of one run): prediction / numpy training to the plateau, five runs,
+1.24, 1.46, 1.75, 1.42 and 1.41 for [784, 30, 10] (CPU seconds, last two runs:
+1.32 and 1.40 against 0.93, ratio 1.43 and 1.51) and 1.36, 1.69, 1.70, 1.57
+and 1.80 for [784, 100, 10] (CPU 4.28 and 4.48 against 2.54 and 2.70, ratio
+1.69 and 1.66). The solver before, the same script on the main checkout the
+same day: 1.23 and 1.98 for [784, 30, 10] (CPU 1.79 against 0.91, 1.96) and
+2.06 for [784, 100, 10] (CPU 6.01 against 2.71, 2.21). Issue 20's target, at
+most the numpy training's time, is not met.
 """
 
 import argparse
