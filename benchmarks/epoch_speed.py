@@ -5,7 +5,8 @@ wdecay), timed in interleaved rounds (one epoch of each per round, after one
 untimed warm-up epoch), medians printed with ratios:
 
 - ``old``: the wdecay of a baseline checkout (``--baseline PATH``), e.g. commit
-  4bb716b, before the fused step and the numba backend;
+  4bb716b, before the fused step and the numba backend (on a checkout that has
+  backends, its numpy backend);
 - ``numpy``: this tree's ``wdecay.fit(backend="numpy")`` (the fused gemm step);
 - ``numba``: this tree's ``wdecay.fit(backend="numba")`` (the compiled epoch);
 - ``per-example``: the tests' network2-style loop (tests/reference.py), float64;
@@ -99,7 +100,13 @@ class Worker:
         return run
 
     def _prepare_old(self):
-        return self._fit_epoch()
+        # an old tree with backends (3cd6c9e on) would pick numba under "auto": compare
+        # its numpy step with this tree's
+        import inspect
+
+        import wdecay
+        has_backend = "backend" in inspect.signature(wdecay.fit).parameters
+        return self._fit_epoch(**({"backend": "numpy"} if has_backend else {}))
 
     def _prepare_numpy(self):
         return self._fit_epoch(backend="numpy")

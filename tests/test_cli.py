@@ -13,6 +13,7 @@ import pytest
 import wdecay
 from wdecay import cli
 from wdecay.cli import build_parser, main
+from wdecay.convex import summary as PS
 from wdecay.datasets import DataSplits
 from wdecay.history import History
 from wdecay.monitors import ProgressBar
@@ -360,7 +361,7 @@ def test_path_summary_numbers_are_measured(small_digits):
                                  lmbdas=[100.0, 10.0, 1.0, 0.1],
                                  evaluation_data=(Xv[np.isin(yv, (3, 8))],
                                                   (yv[np.isin(yv, (3, 8))] == 8).astype(float)[:, None]))
-    s = cli.path_summary(result, "l2")
+    s = PS.summarize(result, "l2")
     lm, norm = result.lmbdas[::-1], result.l2_norm2[::-1]
     drops = (norm[:-1] - norm[1:]) / np.log10(lm[1:] / lm[:-1])
     i = int(np.argmax(drops))
@@ -427,15 +428,15 @@ def test_path_summary_names_the_nonmonotone_coefficients():
         nonmonotone=lambda tol=None: SimpleNamespace(count=2, largest_excursion=0.25,
                                                      tolerance=1e-8, skipped_zero_columns=1,
                                                      checked=5))
-    summary = cli.path_summary(result, "l1")
-    text = cli.path_summary_text(summary)
+    summary = PS.summarize(result, "l1")
+    text = PS.summary_text(summary)
     assert "Non-monotone coefficients: 2 of 5" in text and "1 coefficient that is 0 all along skipped" in text
     assert "Best evaluation accuracy 0.9000 at lmbda = 1;" in text  # the larger of two ties
     assert "between lmbda = 1 and 10, where sum |w| goes from 2 to 0 (-100%)" in text
-    rows = cli.path_rows(result, "l1")
+    rows = PS.rows(result, "l1")
     assert [r["nonzero"] for r in rows] == [0, 4, 6]
-    assert "nonzero" not in cli.path_rows(result, "l2")[0]  # L2 zeroes nothing but round-off
-    assert "nonzero" in cli.path_table(rows)[0]
+    assert "nonzero" not in PS.rows(result, "l2")[0]  # L2 zeroes nothing but round-off
+    assert "nonzero" in PS.table(rows)[0]
 
 
 # -- optimizers ---------------------------------------------------------------------
@@ -466,3 +467,14 @@ def test_optimizer_option_for_another_optimizer_warns(capsys):
     assert main(["experiment", "--epochs", "1", *FAST, "--optimizer", "adam",
                  "--beta1", "1.5"]) == 2
     one_error_line(capsys.readouterr().err, "beta1")
+
+
+def test_the_path_command_model_lives_in_convex():
+    """cli.py parses and dispatches; the path's checks, rows and summary are wdecay.convex's."""
+    import inspect
+
+    source = inspect.getsource(cli)
+    assert "two different digits" not in source and "def path_" not in source
+    assert "two different digits" in inspect.getsource(PS.check_options)
+    with pytest.raises(ValueError, match="--multiclass uses all ten digits"):
+        PS.check_options(20, digits=(1, 2), multiclass=True)

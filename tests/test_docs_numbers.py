@@ -39,8 +39,8 @@ def test_the_page_says_what_is_checked():
     """exercise.rst names the two test files and the number of illustrative quotes."""
     text = flat("exercise.rst")
     assert ("``tests/test_docs.py`` and ``tests/test_docs_numbers.py`` check each quoted number "
-            "against its source, except the two marked illustrative") in text
-    assert text.count("illustrative") == 1 + 2  # this sentence and the two marks
+            "against its source, except the one marked illustrative") in text
+    assert text.count("illustrative") == 1 + 1  # this sentence and the one mark
 
 
 def test_pure_decay_per_epoch_arithmetic():

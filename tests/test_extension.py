@@ -1,6 +1,8 @@
-"""What a user adds outside the package: a transform (RMSprop), a stateful monitor, Lion.
+"""What a user adds outside the package: a transform (RMSprop), a stateful monitor, Lion, and
+an elastic net with two settings (``l1`` and ``l2``, no single lmbda).
 
-Each trains in ``fit``; ``train_many`` refuses what it cannot run in one line;
+Each trains in ``fit``; ``train_many`` trains the elastic net and refuses what it cannot
+run in one line;
 the norm budget D + G + Q = delta ||W||^2 holds to 1e-12 at every step, and a run
 split in two with the saved states equals the uninterrupted run bit for bit.
 """
@@ -29,6 +31,29 @@ class RMSprop(T.Preconditioner):
         v *= self.rho
         v += (1 - self.rho) * g * g
         return np.sqrt(v) + self.eps
+
+
+class ElasticNet(wdecay.Regularizer):
+    """penalty (l1/n) sum |w| + (l2/2n) sum w^2: factor 1 - eta l2/n, then shrink eta (l1/n) sign(w).
+
+    Two settings and no lmbda: ``lmbda`` stays the base class's None.
+    """
+
+    def __init__(self, l1, l2):
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def penalty(self, weights, n):
+        return sum(self.l1 / n * float(np.abs(w).sum()) + 0.5 * self.l2 / n * float(np.vdot(w, w))
+                   for w in weights)
+
+    def gradient(self, w, n):
+        return self.l1 / n * np.sign(w) + self.l2 / n * w
+
+    def factor(self, eta, n):
+        return self.check_factor(1.0 - eta * self.l2 / n, eta, n)
+
+    def shrink(self, w, eta, n):
+        w -= eta * self.l1 / n * np.sign(w)
 
 
 class WithoutSplit(T.Transform):
@@ -83,7 +108,7 @@ OPTIMIZERS = {
     "momentum then rmsprop": lambda: Optimizer(core=[T.trace(0.5), RMSprop()], decoupled=False),
     "lion": lambda: Lion(),
 }
-REGULARIZERS = [wdecay.L2(4.0), wdecay.L1(1.0)]
+REGULARIZERS = [wdecay.L2(4.0), wdecay.L1(1.0), ElasticNet(l1=1.0, l2=4.0)]
 
 
 @pytest.mark.parametrize("make", OPTIMIZERS.values(), ids=OPTIMIZERS.keys())
@@ -175,3 +200,93 @@ def test_train_many_refuses_in_one_line(make):
         train_many(X, y, [dict(eta=0.1, init_seed=0)], sizes=[6, 3], epochs=1, batch_size=5,
                    optimizer=make())
     assert "\n" not in str(err.value)
+
+
+# -- the elastic net: two settings, no lmbda ---------------------------------------------------
+
+def test_the_elastic_net_has_no_lmbda_and_says_its_settings():
+    reg = ElasticNet(1.0, 4.0)
+    assert reg.lmbda is None and reg.has_shrink
+    with pytest.raises(ValueError, match=r"eta=4.0, n=10\)|eta=4.0,.*n=10"):
+        reg.factor(eta=4.0, n=10)  # a = 1 - 4 * 4 / 10 < 0
+    X, y = _data()
+    net = wdecay.Network([6, 5, 3], seed=0)
+    h = net.fit(X, y, epochs=1, batch_size=7, eta=0.01, regularizer=reg,
+                monitors=[M.WeightNorms()], seed=0)
+    assert h.last("total/penalized") == pytest.approx(reg.penalty(net.weights, 1), rel=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda: None, lambda: wdecay.optim.SGD(decoupled=False)],
+                         ids=["sgd", "sgd coupled"])
+def test_the_elastic_net_trains_in_fit_with_its_step(make):
+    """One step of fit with batch = n is w <- (1 - eta l2/n) w - eta (l1/n) sign(w) - eta g."""
+    X, y = _data()
+    reg = ElasticNet(1.0, 4.0)
+    net = wdecay.Network([6, 5, 3], seed=0)
+    w0 = [w.copy() for w in net.weights]
+    gw, _ = net.backprop(X, np.eye(3)[y])
+    gw = [g / len(X) for g in gw]  # the mean gradient of the one full batch
+    net.fit(X, y, epochs=1, batch_size=len(X), eta=0.5, regularizer=reg, optimizer=make(), seed=0)
+    n, eta = len(X), 0.5
+    for w, w1, g in zip(w0, net.weights, gw):
+        if make() is None:  # decoupled: factor, then shrink on the scaled weights
+            a = (1 - eta * reg.l2 / n) * w
+            expected = a - eta * reg.l1 / n * np.sign(a) - eta * g
+        else:  # coupled: the penalty's gradient joins g
+            expected = w - eta * (g + reg.gradient(w, n))
+        np.testing.assert_allclose(w1, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_the_elastic_net_trains_in_train_many_as_in_fit():
+    X, y = _data()
+    regs = [ElasticNet(1.0, 4.0), ElasticNet(0.0, 2.0)]
+    nets, hs = train_many(X, y, [dict(eta=0.05, regularizer=r, init_seed=1) for r in regs],
+                          sizes=[6, 5, 3], epochs=2, batch_size=7, seed=0, backend="numpy",
+                          monitors=lambda k: [M.WeightNorms()])
+    for reg, net, h in zip(regs, nets, hs):
+        alone = wdecay.Network([6, 5, 3], seed=1)
+        h1 = alone.fit(X, y, epochs=2, batch_size=7, eta=0.05, regularizer=reg, seed=0,
+                       backend="numpy", monitors=[M.WeightNorms()])
+        for a, b in zip(net.parameters(), alone.parameters()):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(h["total/penalized"], h1["total/penalized"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS.values(), ids=OPTIMIZERS.keys())
+def test_split_run_with_the_elastic_net_equals_the_whole_run(make):
+    X, y = _data()
+    kw = dict(batch_size=7, eta=0.01, regularizer=ElasticNet(l1=1.0, l2=4.0), backend="numpy")
+    whole = wdecay.Network([6, 5, 3], seed=1)
+    h_whole = whole.fit(X, y, epochs=4, seed=np.random.default_rng(3), optimizer=make(),
+                        monitors=[M.NormBudget()], **kw)
+    rng = np.random.default_rng(3)
+    split = wdecay.Network([6, 5, 3], seed=1)
+    first_opt, first_budget = make(), M.NormBudget()
+    history = split.fit(X, y, epochs=2, seed=rng, optimizer=first_opt, monitors=[first_budget],
+                        **kw)
+    opt, budget = make(), M.NormBudget()
+    opt.load_state_dict(first_opt.state_dict())
+    budget.load_state_dict(first_budget.state_dict())
+    split.fit(X, y, epochs=2, seed=rng, optimizer=opt, monitors=[budget], history=history,
+              reset_optimizer=False, **kw)
+    for a, b in zip(whole.parameters(), split.parameters()):
+        np.testing.assert_array_equal(a, b)
+    for key in h_whole.keys():
+        np.testing.assert_array_equal(np.asarray(history[key], float),
+                                      np.asarray(h_whole[key], float), err_msg=key)
+
+
+def test_the_elastic_net_is_summarized_without_a_lmbda():
+    from wdecay.experiment import summarize_run
+    from wdecay.summary import summary_text
+
+    X, y = _data()
+    net, reg = wdecay.Network([6, 5, 3], seed=0), ElasticNet(1.0, 4.0)
+    h = net.fit(X, y, epochs=4, batch_size=7, eta=0.05, regularizer=reg,
+                monitors=M.diagnostics(), seed=0)
+    summary = summarize_run(h, net, regularizer=reg, eta=0.05, batch_size=7, n_train=len(X),
+                            seed=0)
+    text = summary_text(summary)
+    assert summary["settings"]["lmbda"] is None and summary["decay"]
+    assert text.startswith("ELASTICNET, eta=0.05, batch 7, 4 epochs")
+    assert "--predict" not in text  # the prediction needs a single lmbda

@@ -309,7 +309,8 @@ def test_fit_backends_agree_and_auto_falls_back_silently():
 def test_fit_backend_numba_uses_the_kernel(monkeypatch):
     calls = []
     original = NumbaEpoch.run
-    monkeypatch.setattr(NumbaEpoch, "run", lambda self, *a: calls.append(1) or original(self, *a))
+    monkeypatch.setattr(NumbaEpoch, "run",
+                        lambda self, *a, **kw: calls.append(1) or original(self, *a, **kw))
     X, y = make_data(30, 4, 2, 1.0, 0, np.float64)
     wdecay.Network([4, 3, 2], seed=0).fit(X, y, epochs=3, batch_size=5, eta=0.1, backend="numba")
     assert len(calls) == 3

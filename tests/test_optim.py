@@ -154,7 +154,7 @@ def test_per_batch_and_fast_paths_agree():
 def test_registry_and_errors():
     assert get_optimizer("AdamW") == AdamW() and get_optimizer("nesterov") == Nesterov()
     assert get_optimizer("momentum", momentum=0.5).momentum == 0.5
-    with pytest.raises(ValueError, match="'adam', 'adamw', 'momentum', 'nesterov', 'sgd'"):
+    with pytest.raises(ValueError, match="'adam', 'adamw', 'lion', 'momentum', 'nesterov', 'sgd'"):
         get_optimizer("rmsprop")
     with pytest.raises(ValueError, match="`momentum` must be < 1"):
         Momentum(1.0)

@@ -13,10 +13,9 @@ from wdecay.sweep import train_many
 
 
 class ElasticNet(Regularizer):
-    """penalty (l1 / n) sum |w| + (l2 / 2n) sum w^2: L2's factor, then L1's shrink."""
+    """penalty (l1 / n) sum |w| + (l2 / 2n) sum w^2: L2's factor, then L1's shrink; no lmbda."""
 
     def __init__(self, l1, l2):
-        super().__init__(l1 + l2)
         self.l1, self.l2 = l1, l2
 
     def penalty(self, weights, n):
@@ -33,8 +32,8 @@ class ElasticNet(Regularizer):
         w -= eta * self.l1 / n * np.sign(w)
 
 
-class MyL2(L2):
-    """A subclass with its own name: it must decay exactly as L2 does."""
+class MyL2(L2, register=False):
+    """A subclass with its own name (not registered): it must decay exactly as L2 does."""
 
     name = "mine"
 
@@ -100,7 +99,7 @@ def test_penalty_gradient_and_penalized():
     assert L2(2.0).penalized(w) == 14.0 and L1(2.0).penalized(w) == 6.0
     assert NoRegularizer().penalized(w) == 0.0
     en = ElasticNet(1.0, 2.0)
-    assert en.penalized(w) == pytest.approx(en.penalty(w, 1) / en.lmbda)
+    assert en.lmbda is None and en.penalized(w) == pytest.approx(en.penalty(w, 1))
 
 
 def elastic_reference(w0, b0, X, Y, eta, en, batch, seed, epochs):
@@ -165,7 +164,7 @@ def test_elastic_net_in_monitors():
     for _ in range(2 * 7):
         w = (1 - 0.3 * 3.0 / 41) * w - 0.3 * 1.0 / 41 * np.sign(w)
     assert h["layer1/predicted_rms"][-1] == pytest.approx(np.sqrt(np.mean(w ** 2)), rel=1e-12)
-    assert h["total/penalized"][-1] == pytest.approx(en.penalty(net.weights, 1) / en.lmbda)
+    assert h["total/penalized"][-1] == pytest.approx(en.penalty(net.weights, 1))
 
 
 def test_elastic_net_in_convex_is_refused_clearly():

@@ -75,3 +75,59 @@ def test_feedforward_and_accuracy_check_shapes():
         net().feedforward(np.zeros((2, 5)))
     with pytest.raises(ValueError, match=r"labels must be in \[0, 2\]"):
         net().accuracy(X, y + 5)
+
+
+# -- the finite check: one sum, the element-wise count only when the sum is not finite ------
+
+@pytest.fixture
+def exact_calls(monkeypatch):
+    """Record the arrays the element-wise count runs on."""
+    from wdecay import _validation
+
+    calls, exact = [], _validation._count_nonfinite_exact
+    monkeypatch.setattr(_validation, "_count_nonfinite_exact",
+                        lambda a: calls.append(a) or exact(a))
+    return calls
+
+
+@pytest.mark.parametrize("bad, count", [
+    ([np.nan], 1), ([np.inf], 1), ([-np.inf], 1),
+    ([np.inf, -np.inf], 2),  # inf - inf cancels to NaN in the sum: still caught
+    ([np.nan, np.inf, -np.inf], 3),
+])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_finite_check_catches_nan_and_inf(exact_calls, bad, count, dtype):
+    Xb = X.astype(dtype)
+    Xb.flat[:len(bad)] = bad
+    with pytest.raises(ValueError, match=rf"^`X` contains {count} NaN or inf values; "
+                                         "it must be finite$"):
+        wdecay._validation.check_features(Xb, "X", 4, dtype=dtype)
+    assert len(exact_calls) == 1  # the exact count names how many
+    with pytest.raises(ValueError, match=rf"`X` contains {count} NaN or inf"):
+        fit(X=Xb.astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype, huge", [(np.float64, 1e308), (np.float32, 3e38)])
+def test_finite_check_overflowing_sum_is_no_false_alarm(exact_calls, dtype, huge):
+    # finite entries whose sum overflows to inf: the exact count decides, and finds none
+    Xh = np.full((6, 4), huge, dtype=dtype)
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(Xh.sum())
+    out = wdecay._validation.check_features(Xh, "X", 4, dtype=dtype)
+    assert len(exact_calls) == 1
+    np.testing.assert_array_equal(out, Xh)
+    assert wdecay._validation.count_nonfinite(-Xh) == 0
+
+
+def test_finite_check_reads_clean_data_once(exact_calls):
+    out = wdecay._validation.check_features(X, "X", 4)
+    assert exact_calls == []  # the sum alone proved it finite
+    assert out is X or np.array_equal(out, X)
+
+
+def test_one_hot_targets_finite_check(exact_calls):
+    Y = np.eye(3)[y]
+    Y[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"^`y` contains NaN or inf values; it must be finite$"):
+        wdecay._validation.check_targets(Y, len(Y), 3)
+    assert len(exact_calls) == 1

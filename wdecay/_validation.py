@@ -52,14 +52,38 @@ def check_features(X, name="X", n_features=None, dtype=np.float64):
             f"`{name}` must have {n_features} columns (the network's input size), "
             f"got shape {X.shape}"
         )
-    # A finite sum proves every entry finite (NaN and inf propagate); it is much
-    # cheaper than isfinite on a large array, which runs only if the sum is not.
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(X)
-    if not np.isfinite(total) and not np.isfinite(X).all():
-        bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
+    bad = count_nonfinite(X)
+    if bad:
         raise ValueError(f"`{name}` contains {bad} NaN or inf values; it must be finite")
     return np.ascontiguousarray(X)
+
+
+def count_nonfinite(a):
+    """The number of NaN and inf entries of the float array ``a``, exactly.
+
+    One sum first: NaN and inf propagate through it (and inf - inf is NaN), so
+    a finite sum proves every entry finite, in one read of ``a`` and no
+    temporary array. Only a sum that is not finite, from a bad entry or from
+    finite entries whose sum overflows, runs the element-wise count
+    (:func:`_count_nonfinite_exact`), which then decides.
+
+    Examples
+    --------
+    >>> count_nonfinite(np.array([1.0, np.inf, -np.inf, np.nan]))
+    3
+    >>> count_nonfinite(np.array([1e308, 1e308]))  # the sum overflows; the entries are finite
+    0
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(a, axis=None)
+    if np.isfinite(total):
+        return 0
+    return _count_nonfinite_exact(a)
+
+
+def _count_nonfinite_exact(a):
+    """The element-wise count of NaN and inf entries (a boolean temporary the size of ``a``)."""
+    return int(a.size - np.count_nonzero(np.isfinite(a)))
 
 
 def _refuse_complex(a, name):
@@ -115,7 +139,7 @@ def check_targets(y, n_samples, n_classes, name="y", dtype=np.float64, rows_sum_
                 f"size), got shape {y.shape}"
             )
         targets = np.ascontiguousarray(y, dtype=dtype)
-        if not np.isfinite(targets).all():
+        if count_nonfinite(targets):
             raise ValueError(f"`{name}` contains NaN or inf values; it must be finite")
         _check_one_hot(targets, name, rows_sum_to_one)
         return np.argmax(targets, axis=1), targets

@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from . import __version__
+from . import config
 from . import experiment as E
 from . import runfolder
 from ._files import atomic_write
@@ -34,14 +35,15 @@ from .costs import COSTS
 from .history import History
 from .initializers import INITIALIZERS
 from .monitors.base import MonitorError
-from .regularizers import REGULARIZERS, get_regularizer
+from .optim import OPTIMIZERS
+from .regularizers import REGULARIZERS
+from .registry import parse
 from .report import BOOK_LMBDA, BOOK_LMBDA_OVER_N, BOOK_N
 from .summary import summarize, summary_text
 from .training import TrainingDivergedError
 
 DESCRIPTION = ("wdecay: train Nielsen-style sigmoid networks with L2 or L1 weight decay, "
                "and see what decay does to the weights.")
-RESULT_FILES = runfolder.RESULT_FILES
 EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
 
 
@@ -181,17 +183,21 @@ def build_parser():
                           f"several values are compared (default: {d['lmbda']:g})")
     exp.add_argument("--eta", type=float, default=None,
                      help=f"learning rate (default: {d['eta']:g})")
-    exp.add_argument("--optimizer", choices=list(E.OPTIMIZER_SETTINGS), default=None,
+    exp.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None,
                      help="sgd: Nielsen's update; momentum, nesterov: SGD with momentum and "
                           "coupled L2 (PyTorch's SGD(momentum, weight_decay)); adam: coupled "
-                          "L2; adamw: decoupled decay (PyTorch's AdamW); see "
+                          "L2; adamw: decoupled decay (PyTorch's AdamW); lion: sign steps, "
+                          "decoupled decay; see "
                           f"docs/optimizers.rst (default: {d['optimizer']})")
     exp.add_argument("--momentum", type=float, default=None, metavar="MU",
                      help=f"momentum of --optimizer momentum or nesterov (default: {d['momentum']:g})")
     exp.add_argument("--beta1", type=float, default=None,
-                     help=f"Adam's first-moment decay rate (default: {d['beta1']:g})")
+                     help=f"Adam's (and Lion's) first-moment decay rate (default: "
+                          f"{_defaults_text('beta1')})")
     exp.add_argument("--beta2", type=float, default=None,
-                     help=f"Adam's second-moment decay rate (default: {d['beta2']:g})")
+                     help=f"Adam's second-moment decay rate (Lion's second interpolation) "
+                          f"(default: {_defaults_text('beta2')})")
+    _declared_options(exp)
     exp.add_argument("--batch-size", type=int, default=None, metavar="M",
                      help=f"mini-batch size (default: {d['batch_size']})")
     exp.add_argument("--epochs", type=int, default=None, metavar="K",
@@ -222,6 +228,46 @@ def build_parser():
                       help="the grid itself, positive values, instead of --n-lmbdas (default: the "
                            "--n-lmbdas grid)")
     return parser
+
+
+def _declared_options(exp):
+    """An option ``--NAME`` for each setting a registered class declares that has none yet.
+
+    So a regularizer or optimizer registered outside wdecay (its ``name`` and
+    ``hyperparameters``) is chosen and set from the command line like L2's lmbda.
+    """
+    have = {a.dest for a in exp._actions}
+    for key, constraint in config.class_settings().items():
+        if key in have:
+            continue
+        owners = [f"--{family} {name}" for family, name, _ in _owners(key)]
+        exp.add_argument(f"--{key.replace('_', '-')}", dest=key, type=parse(constraint),
+                         default=None, metavar="X",
+                         help=f"setting {key} of {' and '.join(owners)} (default: "
+                              f"{_defaults_text(key)})")
+
+
+def _owners(key):
+    """``(family, name, default)`` of every registered class that declares setting ``key``."""
+    return [(family, name, entry.hyperparameters[key][1])
+            for family in ("regularizer", "optimizer")
+            for name, entry in config.FAMILIES[family].items()
+            if key in getattr(entry, "hyperparameters", {})]
+
+
+def _defaults_text(key):
+    """``0.9`` when every class declaring ``key`` says so, else ``adam, adamw: 0.999; lion: 0.99``."""
+    said = {}
+    for _, name, default in _owners(key):
+        said.setdefault("none: give it" if default is None else f"{default:g}", []).append(name)
+    if len(said) == 1:
+        return next(iter(said))
+    return "; ".join(f"{', '.join(names)}: {value}" for value, names in said.items())
+
+
+def _class_options():
+    """The options of the classes' settings (lmbda, momentum, ...): any registered class's."""
+    return list(config.class_settings())
 
 
 def load_dataset(spec):
@@ -403,15 +449,19 @@ def _plan(args):
         return _resume_plan(args)
     sizes = _sizes(args.sizes) if _given(args, "sizes") else list(d["sizes"])
     base = {"sizes": sizes}
-    for key, value in (("init", args.init), ("cost", args.cost),
-                       ("activation", args.activation), ("regularizer", args.regularizer),
-                       ("eta", args.eta), ("batch_size", args.batch_size),
-                       ("epochs", args.epochs), ("optimizer", args.optimizer),
-                       ("momentum", args.momentum), ("beta1", args.beta1), ("beta2", args.beta2)):
-        base[key] = d[key] if value is None else value
-    for option in ("momentum", "beta1", "beta2"):
-        if _given(args, option) and option not in E.OPTIMIZER_SETTINGS[base["optimizer"]]:
-            _warn(f"--{option} is ignored with --optimizer {base['optimizer']}")
+    for key in ("init", "cost", "activation", "regularizer", "eta", "batch_size", "epochs",
+                "optimizer"):
+        base[key] = d[key] if getattr(args, key) is None else getattr(args, key)
+    for key in _class_options():  # the classes' settings; check_settings fills the others
+        if key != "lmbda" and _given(args, key):
+            base[key] = getattr(args, key)
+    declared = {family: config.FAMILIES[family].lookup(base[family]).hyperparameters
+                for family in ("regularizer", "optimizer")}
+    for option in _class_options():
+        if option != "lmbda" and _given(args, option) and not any(
+                option in own for own in declared.values()):
+            family = "optimizer" if option in config.OPTIMIZERS.settings() else "regularizer"
+            _warn(f"--{option.replace('_', '-')} is ignored with --{family} {base[family]}")
     lmbdas = args.lmbda if _given(args, "lmbda") else [d["lmbda"]]
     seeds = args.seed if _given(args, "seed") else [d["seed"]]
     for name, values in (("--lmbda", lmbdas), ("--seed", seeds)):
@@ -422,14 +472,22 @@ def _plan(args):
         if _given(args, "lmbda"):
             _warn("--lmbda is ignored with --regularizer none: there is no weight decay")
         lmbdas = [0.0]
+    elif "lmbda" not in declared["regularizer"]:  # its own settings say how strong it is
+        if _given(args, "lmbda"):
+            _warn(f"--lmbda is ignored with --regularizer {base['regularizer']}: it takes "
+                  + (", ".join(f"--{k.replace('_', '-')}" for k in declared["regularizer"])
+                     or "no settings"))
+        lmbdas = [None]
     elif any(l == 0 for l in lmbdas):
         _warn("lmbda=0: no weight decay in that run")
     runs = []
     several = len(lmbdas) * len(seeds) > 1
     for lmbda in lmbdas:
         for seed in seeds:
-            settings = E.check_settings({**base, "lmbda": lmbda, "seed": seed})
-            name = f"lmbda={_number(lmbda)}" + (f"_seed={seed}" if len(seeds) > 1 else "")
+            settings = E.check_settings({**base, **({} if lmbda is None else {"lmbda": lmbda}),
+                                         "seed": seed})
+            name = "_".join(([] if lmbda is None else [f"lmbda={_number(lmbda)}"])
+                            + ([f"seed={seed}"] if len(seeds) > 1 else []))
             title = name.replace("_", ", ")
             runs.append((title, name if several else ".", settings))
     if base["optimizer"] in ADAPTIVE_ETA and base["eta"] == d["eta"]:
@@ -442,7 +500,7 @@ def _plan(args):
 def _resume_plan(args):
     allowed = {"epochs"}
     for name in ("sizes", "init", "cost", "activation", "regularizer", "lmbda", "eta",
-                 "batch_size", "seed", "optimizer", "momentum", "beta1", "beta2"):
+                 "batch_size", "seed", "optimizer", *_class_options()):
         if _given(args, name) and name not in allowed:
             raise CLIError(f"--resume takes the settings stored in {args.resume}; drop "
                            f"--{name.replace('_', '-')}")
@@ -479,7 +537,7 @@ def _resume_plan(args):
     return dataset, runs
 
 
-def _check_data(splits, settings):
+def _check_data(splits, settings, predict=False):
     (X, y), _, _ = splits
     sizes = settings["sizes"]
     if sizes[0] != X.shape[1]:
@@ -489,11 +547,16 @@ def _check_data(splits, settings):
     if sizes[-1] < classes:
         raise CLIError(f"argument --sizes: the last layer must have at least the data's "
                        f"{classes} classes, got {sizes[-1]}")
+    if predict:
+        try:
+            E.check_predict(settings)
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
     if E.make_optimizer(settings).decoupled:  # only decoupled decay multiplies by the factor
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # fit warns once, when it trains
             try:
-                get_regularizer(settings["regularizer"], settings["lmbda"]).factor(
+                E.make_regularizer(settings["regularizer"], settings).factor(
                     settings["eta"], len(X))
             except ValueError as exc:
                 raise CLIError(str(exc)) from None
@@ -552,6 +615,11 @@ def experiment_header(dataset_name, splits, runs):
              "book's w^(l+1), the weights into its layer l+1)"]
     lmbdas = [l for l in dict.fromkeys(r[2]["lmbda"] for r in runs) if l]
     regularizer = s["regularizer"]
+    own = config.REGULARIZER_SETTINGS[regularizer.lower()]
+    if own and "lmbda" not in own:  # a penalty of its own settings: they say how strong
+        lines.append(f"Decay:  {regularizer.upper()} on n = {n:,}: "
+                     + ", ".join(f"{k} = {s[k]:g}" for k in own))
+        return lines
     if regularizer == "none" or not lmbdas:
         lines.append("Decay:  none in this run")
         return lines
@@ -622,7 +690,7 @@ def _experiment(args, stream, held):
                 _check_restart(out, title, os.path.join(out, folder))
     splits, dataset_name = load_dataset(dataset)
     for _, _, settings in runs:
-        _check_data(splits, settings)
+        _check_data(splits, settings, args.predict)
     for title, folder, settings in runs if args.resume else ():
         folder = os.path.join(out, folder)
         if E.checkpoints(folder):  # checkpoint, run.json and history agree: before any write
@@ -703,14 +771,11 @@ def _write_run(folder, net, history, summary, plots):
 def _finish_report(out, done, plots, runs):
     overlays = {}
     if plots and len(done) > 1:
-        from . import plot
+        from .report import write_overlays
 
-        histories = {r["title"]: r["history"] for r in done}
         layers = len(runs[0][2]["sizes"]) - 1
-        for key in ("layer1/rms", f"layer{layers}/rms"):
-            name = f"overlay_{key.replace('/', '_')}"
-            overlays[name] = os.path.join(out, f"{name}.png")
-            plot.overlay(histories, key, path=overlays[name])
+        overlays = write_overlays(out, {r["title"]: r["history"] for r in done},
+                                  ["layer1/rms", f"layer{layers}/rms"])
     _write_report(os.path.join(out, "report.html"), done, overlays)
 
 
@@ -743,187 +808,26 @@ def _keep_interrupted(out, folder, title, settings, splits, done, plots):
 
 
 # -- wdecay path -----------------------------------------------------------------
-def _path_task(args, splits):
-    (X, y), (Xv, yv), _ = splits
-    if args.multiclass:
-        if args.digits is not None:
-            raise CLIError("--multiclass uses all ten digits; drop --digits (or --multiclass)")
-        return "softmax", X, y, Xv, yv, f"classes 0-{int(np.max(y))} (softmax regression)"
-    a, b = args.digits if args.digits is not None else (3, 8)
-    for v in (a, b):
-        if not 0 <= v <= 9:
-            raise CLIError(f"argument --digits: digits are 0-9, got {v}")
-    if a == b:
-        raise CLIError(f"argument --digits: two different digits are needed, got {a} {b}")
-    keep, keep_v = np.isin(y, (a, b)), np.isin(yv, (a, b))
-    if not keep.any() or not keep_v.any():
-        raise CLIError(f"argument --digits: the data have no examples of digits {a} and {b}")
-    Y = (y[keep] == b).astype(float)[:, None]
-    Yv = (yv[keep_v] == b).astype(float)[:, None]
-    return ("logistic", X[keep], Y, Xv[keep_v], Yv,
-            f"digit {a} (target 0) against digit {b} (target 1), logistic regression")
-
-
-def _path_checks(args):
-    if args.n_lmbdas < 2:
-        raise CLIError(f"argument --n-lmbdas: must be >= 2, got {args.n_lmbdas}")
-    if args.lmbdas is not None and not all(l > 0 and math.isfinite(l) for l in args.lmbdas):
-        raise CLIError(f"argument --lmbdas: values must be positive and finite, got {args.lmbdas}")
-    if args.multiclass and args.digits is not None:
-        raise CLIError("--multiclass uses all ten digits; drop --digits (or --multiclass)")
-    if args.digits is not None:
-        a, b = args.digits
-        if not (0 <= a <= 9 and 0 <= b <= 9):
-            raise CLIError(f"argument --digits: digits are 0-9, got {a} {b}")
-        if a == b:
-            raise CLIError(f"argument --digits: two different digits are needed, got {a} {b}")
-
-
-PENALTY_TEXT = {"l2": "L2: (lmbda/2n) sum w^2 added to C0", "l1": "L1: (lmbda/n) sum |w| added to C0"}
-COST_TEXT = {"logistic": "mean cross-entropy", "softmax": "mean log-likelihood cost -ln a_y"}
-
-
-def path_header(settings):
-    """The lines printed above the path's table: data, task, n, penalty, grid, definitions."""
-    s = settings
-    grid = (f"{s['n_lmbdas']} values log-spaced from lmbda_max = {s['lmbda_top']:.4g} down to "
-            f"{s['lmbda_bottom']:.4g}" if s["grid"] == "default" else
-            f"{s['n_lmbdas']} given values from {s['lmbda_top']:.4g} down to {s['lmbda_bottom']:.4g}")
-    return [
-        f"Exact optima of {s['task']}",
-        f"  data:     {s['dataset']}: n = {s['n_train']} training, {s['n_eval']} evaluation "
-        f"examples, {s['n_features']} inputs",
-        f"  penalty:  {PENALTY_TEXT[s['penalty']]}, n = {s['n_train']}; biases are not penalized",
-        f"  grid:     {grid}",
-        f"  C0:       the {COST_TEXT[s['model']]} over the training examples, without the "
-        f"penalty; eval C0 the same on the evaluation examples",
-        "  residual: 2-norm of the gradient of C0 + penalty at the solution (for L1, the part "
-        "no subgradient cancels); 0 at the exact optimum",
-    ]
-
-
-def path_summary(result, penalty):
-    """The path's summary: a dict of numbers, and :func:`path_summary_text` for sentences.
-
-    ``fastest_fall`` is the pair of neighbouring grid values across which the
-    penalty's norm (sum w^2 for L2, sum |w| for L1) falls most per decade of
-    lmbda; ``share_per_decade`` is that fall as a fraction of the norm's largest
-    value on the grid. ``best_eval`` holds the lmbda of the best evaluation
-    accuracy (the largest lmbda among ties) and of the lowest evaluation cost.
-    """
-    lm = np.asarray(result.lmbdas, dtype=float)
-    norm = np.asarray(result.l2_norm2 if penalty == "l2" else result.l1_norm, dtype=float)
-    order = np.argsort(lm)
-    lm, norm = lm[order], norm[order]
-    summary = {"norm": "sum_w2" if penalty == "l2" else "sum_abs_w"}
-    if len(lm) >= 2 and norm.max() > 0:
-        per_decade = (norm[:-1] - norm[1:]) / np.log10(lm[1:] / lm[:-1]) / norm.max()
-        i = int(np.argmax(per_decade))
-        summary["fastest_fall"] = {"lmbda_from": float(lm[i]), "lmbda_to": float(lm[i + 1]),
-                                   "norm_from": float(norm[i]), "norm_to": float(norm[i + 1]),
-                                   "share_per_decade": float(per_decade[i])}
-    if result.eval_accuracy is not None:
-        acc = np.asarray(result.eval_accuracy)
-        cost = np.asarray(result.eval_cost)
-        best = int(np.argmax(acc))  # largest lmbda among equal accuracies: the first
-        low = int(np.argmin(cost))
-        summary["best_eval"] = {"lmbda": float(result.lmbdas[best]), "accuracy": float(acc[best]),
-                                "lowest_cost_lmbda": float(result.lmbdas[low]),
-                                "lowest_cost": float(cost[low])}
-    nm = result.nonmonotone()
-    summary["nonmonotone"] = {"count": int(nm.count), "of": int(nm.checked),
-                              "largest_excursion": float(nm.largest_excursion),
-                              "tolerance": float(nm.tolerance),
-                              "skipped_zero_columns": int(nm.skipped_zero_columns)}
-    return summary
-
-
-def path_summary_text(summary):
-    name = {"sum_w2": "sum w^2", "sum_abs_w": "sum |w|"}[summary["norm"]]
-    lines = ["Summary:"]
-    f = summary.get("fastest_fall")
-    if f:
-        change = (f" ({100 * (f['norm_to'] / f['norm_from'] - 1):+.0f}%)"
-                  if f["norm_from"] > 0 else "")
-        lines.append(f"  The norm falls fastest between lmbda = {f['lmbda_from']:.4g} and "
-                     f"{f['lmbda_to']:.4g}, where {name} goes from {f['norm_from']:.4g} to "
-                     f"{f['norm_to']:.4g}{change}: the largest absolute fall per decade of lmbda on "
-                     f"this grid.")
-    else:
-        lines.append(f"  {name} is 0 all along the grid.")
-    b = summary.get("best_eval")
-    if b:
-        lines.append(f"  Best evaluation accuracy {b['accuracy']:.4f} at lmbda = {b['lmbda']:.4g}; "
-                     f"lowest evaluation C0 {b['lowest_cost']:.4f} at lmbda = "
-                     f"{b['lowest_cost_lmbda']:.4g}.")
-    nm = summary.get("nonmonotone")
-    if nm:
-        k = nm["skipped_zero_columns"]
-        skipped = (f"; {k} coefficient{' that is' if k == 1 else 's that are'} 0 all along "
-                   f"skipped" if k else "")
-        lines.append(f"  Non-monotone coefficients: {nm['count']} of {nm['of']} do not change "
-                     f"monotonically along the path (largest excursion "
-                     f"{nm['largest_excursion']:.3g}, tolerance {nm['tolerance']:.1e}{skipped}).")
-    return "\n".join(lines)
-
-
-def path_rows(result, penalty="l2"):
-    """One dict per lmbda; ``nonzero`` only under L1 (L2 zeroes no weight but round-off)."""
-    nonzero = result.n_nonzero if penalty == "l1" else None
-    rows = []
-    for i, l in enumerate(result.lmbdas):
-        row = {"lmbda": float(l), "sum_w2": float(result.l2_norm2[i]),
-               "sum_abs_w": float(result.l1_norm[i]), "train_cost": float(result.train_cost[i]),
-               "residual": float(result.residual[i])}
-        if result.eval_cost is not None:
-            row.update(eval_cost=float(result.eval_cost[i]),
-                       eval_accuracy=float(result.eval_accuracy[i]))
-        if nonzero is not None:
-            row["nonzero"] = int(nonzero[i])
-        rows.append(row)
-    return rows
-
-
-def path_table(rows):
-    cols = [("lmbda", "lmbda", 12, ".4g"), ("sum_w2", "sum w^2", 12, ".5g"),
-            ("sum_abs_w", "sum |w|", 12, ".5g"), ("nonzero", "nonzero", 8, "d"),
-            ("train_cost", "C0", 10, ".5f"), ("eval_cost", "eval C0", 10, ".5f"),
-            ("eval_accuracy", "eval acc", 8, ".4f"), ("residual", "residual", 9, ".1e")]
-    cols = [c for c in cols if c[0] in rows[0]]
-    lines = [" ".join(f"{head:>{w}}" for _, head, w, _ in cols)]
-    for r in rows:
-        lines.append(" ".join(f"{r[k]:>{w}{fmt}}" for k, _, w, fmt in cols))
-    return lines
-
-
 def path(args, stream=None):
-    """Run ``wdecay path``; return the convex Path result."""
-    from .convex import regularization_path
+    """Run ``wdecay path`` (:mod:`wdecay.convex.summary` solves and describes it); return the Path."""
+    from .convex import summary as P
 
     stream = _Output(sys.stdout if stream is None else stream)
-    _path_checks(args)
+    P.check_options(args.n_lmbdas, args.lmbdas, args.digits, args.multiclass)
     _check_out(args.out, args.overwrite)
     args.dataset = args.dataset or ["mnist-sample"]
     splits, _ = load_dataset(args.dataset)
-    model, X, Y, Xv, Yv, task = _path_task(args, splits)
     plots = args.out is not None and _plots_available(args)
-    result = regularization_path(X, Y, lmbdas=args.lmbdas, model=model, penalty=args.penalty,
-                                 n_lmbdas=args.n_lmbdas, evaluation_data=(Xv, Yv))
-    settings = {"dataset": " ".join(args.dataset), "task": task, "model": model,
-                "penalty": args.penalty, "n_train": len(X), "n_eval": len(Xv),
-                "n_features": X.shape[1], "grid": "default" if args.lmbdas is None else "given",
-                "n_lmbdas": len(result.lmbdas), "lmbda_top": float(np.max(result.lmbdas)),
-                "lmbda_bottom": float(np.min(result.lmbdas)),
-                "digits": None if args.multiclass else list(args.digits or (3, 8))}
-    rows = path_rows(result, args.penalty)
-    numbers = path_summary(result, args.penalty)
+    result, settings, rows, numbers = P.solve(
+        splits, " ".join(args.dataset), penalty=args.penalty, n_lmbdas=args.n_lmbdas,
+        lmbdas=args.lmbdas, digits=args.digits, multiclass=args.multiclass)
     summary = {"settings": settings, **numbers}  # the report's form: settings inside
-    header, text = path_header(settings), path_summary_text(summary)
+    header, text = P.header(settings), P.summary_text(summary)
     if args.format == "json":
         print(dumps({"settings": settings, "rows": rows, "summary": numbers}, indent=1),
               file=stream)
     else:
-        lines = [] if args.quiet else header + [""] + path_table(rows) + [""]
+        lines = [] if args.quiet else header + [""] + P.table(rows) + [""]
         print("\n".join(lines + [text]), file=stream, flush=True)
     if args.out:
         os.makedirs(args.out, exist_ok=True)
@@ -937,10 +841,7 @@ def path(args, stream=None):
         if plots:
             from . import plot
 
-            for name, fn in (("coefficient_paths", plot.coefficient_paths),
-                             ("path_norm", plot.path_norm), ("path_costs", plot.path_costs)):
-                plot_paths[name] = os.path.join(args.out, f"{name}.png")
-                fn(result, path=plot_paths[name])
+            plot_paths = plot.path_plots(result, args.out)
         from .report import write_path_html
 
         write_path_html(os.path.join(args.out, "report.html"), rows, settings, plot_paths,

@@ -15,12 +15,22 @@ import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
 from ._registry import Stateless, resolve
+from .registry import Registry
+
+#: The costs by name: every subclass of :class:`Cost` that declares a ``name``.
+COSTS = Registry("cost")
 
 
 class Cost(Stateless):
     """Base class of costs; see the module docstring for the shapes."""
 
     name = "cost"
+
+    def __init_subclass__(cls, register=True, **kwargs):
+        """Register a subclass that declares ``name`` (``class X(Base, register=False)``: do not)."""
+        super().__init_subclass__(**kwargs)
+        if register and "name" in cls.__dict__:
+            COSTS.add(cls)
 
     def output(self, z, out=None):
         """The output layer's activation a = f(z)."""
@@ -120,7 +130,6 @@ class LogLikelihoodCost(Cost):
         return np.subtract(a, y, out=out)
 
 
-COSTS = {cls.name: cls for cls in (QuadraticCost, CrossEntropyCost, LogLikelihoodCost)}
 
 
 def get_cost(cost):

@@ -19,12 +19,15 @@ and of the epoch at which pure decay reaches it:
 
     t* = ln(RMS_0 / plateau) / (-(ceil(n/m)) ln(1 - eta_eff lmbda / n))   epochs,
 
-eta_eff = eta for SGD, eta / (1 - mu) for coupled momentum and Nesterov.
+eta_eff = eta for SGD, eta / (1 - mu) for coupled momentum and Nesterov;
+coupled Adam and the decoupled AdamW and Lion are in
+:mod:`wdecay.adaptive_equilibrium`.
 
 Each SGD step also adds the second-order term Q = eta^2 ||g_B||^2 to ||W||^2,
 whose noise part (:func:`gradient_noise`) holds the norm above the stationary
-point; the prediction solves the per-layer balance D + G + Q = 0 with it, and
-refuses only where noise alone outweighs decay. An unconverged solve is never
+point; the prediction adds the spread the noise keeps against decay's and the
+cost's curvature (:func:`_noise_spread`), and refuses only where noise alone
+outweighs decay. An unconverged solve is never
 a plateau: the layer says "not converged (residual ...)".
 """
 
@@ -479,7 +482,7 @@ def stationary_point(network, X, y, regularizer, tol=1e-2, max_iter=1000, *,
 
 
 class _Inputs:
-    """The checked X and one-hot Y, converted once per precision for a series of solves.
+    """The checked X and one-hot Y, converted once per precision (search and polish).
 
     ``get(dtype, drop)`` is ``(X, kept columns, Y)`` in ``dtype``; with ``drop``
     X without its all-zero columns (:func:`_input_columns`).
@@ -693,7 +696,9 @@ class LayerPrediction:
     given whenever there is decay. ``converged`` and ``residual`` are the
     solve's certificate for this layer (:func:`stationary_point`); an
     unconverged layer gets no plateau. ``kappa_epoch1`` is kappa after the
-    warm start's first epoch (NaN without one).
+    warm start's first epoch (NaN without one). ``rotational_rms`` is, for
+    AdamW and Lion, the rotational-equilibrium estimate their reason quotes
+    (:func:`wdecay.adaptive_equilibrium.rotational_rms`).
     """
 
     layer: int
@@ -711,7 +716,8 @@ class LayerPrediction:
     converged: bool | None = None
     residual: float | None = None
     kappa_epoch1: float = math.nan
-    noise_scale: float = 1.0
+    noise_spread: float = 0.0
+    rotational_rms: float | None = None
 
     def __getitem__(self, key):
         return getattr(self, key)
@@ -736,7 +742,6 @@ class TailoffPrediction:
     optimizer: str = "SGD"
     effective_eta: float | None = None
     seconds: float = 0.0
-    noise_balanced: StationaryPoint | None = field(default=None, repr=False)
 
     def __getitem__(self, layer):
         """``prediction[l]`` is layer l (1-based, as in the monitors' keys)."""
@@ -777,36 +782,44 @@ def pure_decay_factor(regularizer, eta, n):
 
 
 def _optimizer_rate(optimizer, eta):
-    """``(name, effective eta, reason)``: the SGD rate an optimizer acts as, or why none.
+    """``(name, effective eta, reason, kind)``: the rate an optimizer decays at, or why none.
 
     Plain SGD (coupled or decoupled: the same step) acts at eta; coupled
     momentum and Nesterov, whose velocity sums a slowly changing gradient into
-    g / (1 - mu), at eta / (1 - mu) (their stationary point is SGD's).
+    g / (1 - mu), at eta / (1 - mu) (their stationary point is SGD's); both are
+    ``kind`` "sgd". Coupled Adam (``kind`` "adam") has SGD's stationary point
+    and its own decay (:mod:`wdecay.adaptive_equilibrium`). AdamW and Lion
+    (``kind`` "decoupled") get no plateau (the reason follows from the run's
+    settings, :func:`wdecay.adaptive_equilibrium.decoupled_refusal`); other
+    chains get a reason and ``kind`` None.
     """
     from .optim import get_optimizer
-    from .transforms import ScaleByAdam, Trace
+    from .transforms import ScaleByAdam, ScaleByLion, Trace
 
     opt = get_optimizer(optimizer)
     name = type(opt).__name__
     core = opt.core()  # what the optimizer adds between the decay and the learning rate
     if not core:  # plain SGD, coupled or decoupled: the same step
-        return name, eta, ""
+        return name, eta, "", "sgd"
     if len(core) == 1 and type(core[0]) is Trace:
         if not opt.decoupled:
-            return name, eta / (1.0 - core[0].momentum), ""
+            return name, eta / (1.0 - core[0].momentum), "", "sgd"
         return name, None, (f"no prediction for decoupled {name}: its balance, C0 + "
-                            f"(1 - mu) penalty, is not validated")
+                            f"(1 - mu) penalty, is not validated"), None
     if len(core) == 1 and type(core[0]) is ScaleByAdam:
-        which = "AdamW (decoupled)" if opt.decoupled else "coupled Adam"
-        return name, None, (f"no prediction for {which}: Adam's normalised step sets the "
-                            f"decay rate, and no model of it is validated")
-    return name, None, f"no prediction for optimizer {name}: only SGD, momentum and Nesterov"
+        if opt.decoupled:
+            return "AdamW", eta, "", "decoupled"
+        return name, eta, "", "adam"
+    if len(core) == 1 and type(core[0]) is ScaleByLion:
+        return name, eta, "", "decoupled"
+    return name, None, (f"no prediction for optimizer {name}: only SGD, momentum, Nesterov, "
+                        f"Adam, AdamW and Lion"), None
 
 
 #: Objective evaluations a prediction typically needs (the MNIST sample's seed
-#: network: about 80 for the stationary point and 130 for the noise balance);
-#: the progress line's time estimate assumes it.
-TYPICAL_EVALUATIONS = 220
+#: network: 76 for the stationary point, its only solve; lmbda 10: 64); the
+#: progress line's time estimate assumes it.
+TYPICAL_EVALUATIONS = 80
 
 
 class _Progress:
@@ -860,8 +873,16 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=No
         t* = ln(RMS_0 / plateau) / (-ceil(n/m) ln a).
 
     eta_eff is eta for SGD and eta / (1 - mu) for coupled momentum and
-    Nesterov (same stationary point, decay through the velocity); other
-    optimizers get reasons, no numbers. Under L1 (a proximal solve,
+    Nesterov (same stationary point, decay through the velocity). Coupled
+    Adam (L2 only) has SGD's noise-free stationary point as its plateau, and
+    its normalised decay instead of a^t: each weight moves by
+    dw/dt = -eta (lmbda/n) w / sqrt(sigma^2 + ((lmbda/n) w)^2) per step,
+    sigma^2 its mini-batch gradient mean square at the stationary point
+    (:mod:`wdecay.adaptive_equilibrium`). AdamW and Lion (decoupled) get no
+    plateau: the reason quotes the rotational-equilibrium estimate
+    sqrt(eta n / (2 lmbda)) (``rotational_rms``), measured to miss where the
+    gradient holds the norm (docs/predictions.rst), and the timescale
+    1/(eta lmbda/n) steps. Other optimizers get a one-line reason. Under L1 (a proximal solve,
     :func:`stationary_point`) pure decay is a soft-threshold of the initial
     weights instead, by eta_eff (lmbda/n) per step: t* is the threshold that
     brings the RMS to the plateau (:func:`soft_threshold_level`) over
@@ -875,12 +896,13 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=No
     The stationary point balances decay against the *full-batch* gradient. An
     SGD step adds the second-order term Q = eta^2 ||g_B||^2 on top, whose
     noise part pushes the norm out; each layer's ``noise_share`` is its
-    expected Q/(-D) at the stationary point. With ``noise`` (the default) the
-    plateau is where the per-layer norm budget D + G + Q balances in
-    expectation, solved self-consistently (:func:`_noise_balance`; the
-    penalty's per-layer multiplier there is ``noise_scale``), for L2; a run
-    whose noise share reaches :data:`NOISE_BALANCE_LIMIT` gets a reason, no
-    number. Under L1 the plateau is the noise-free point, given only while the
+    expected Q/(-D) at the stationary point. With ``noise`` (the default),
+    for L2, the plateau adds to the stationary point's mean square the spread
+    SGD's noise keeps around it, per weight eta N_i / (2 (lmbda/n + F_i)), N_i
+    the mini-batch gradient's noise and F_i its empirical Fisher (the cost's
+    curvature) (:func:`_noise_spread`; the added mean square is
+    ``noise_spread``); a run whose noise share reaches
+    :data:`NOISE_BALANCE_LIMIT` gets a reason, no number. Under L1 the plateau is the noise-free point, given only while the
     noise share is below :data:`NOISE_SHARE_LIMIT`: on the MNIST sample (L1,
     lmbda 5, share 0.56, examples/prediction_table.py) it lay 11% below layer
     1's measured plateau, and the noise balance 24% above the output layer's.
@@ -898,7 +920,8 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=No
     batch_size : int >= 1
     regularizer : Regularizer
     optimizer : Optimizer or str, optional
-        The run's optimizer (:func:`wdecay.optim.get_optimizer`); default SGD.
+        The run's optimizer (:func:`wdecay.optim.get_optimizer`, or an instance
+        such as :class:`wdecay.optim.Lion`); default SGD.
     tol, max_iter, dtype
         Passed to :func:`stationary_point`.
     warm_start_epochs : int >= 0, default 2
@@ -954,7 +977,7 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
     n = len(X)
     steps = -(-n // batch_size)
     start = kappa(network, X, y, regularizer)
-    name, eta_eff, refusal = _optimizer_rate(optimizer, eta)
+    name, eta_eff, refusal, kind = _optimizer_rate(optimizer, eta)
 
     def refuse(reason):
         return [LayerPrediction(l, _rms(w), None, None, s["kappa"], s["radial_gradient"],
@@ -966,6 +989,23 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
         return TailoffPrediction(refuse("no decay in this run"), 0.0, steps, None, None, name)
     if refusal:
         return TailoffPrediction(refuse(refusal), regularizer.lmbda / n, steps, None, None, name)
+    if kind != "sgd":
+        from . import adaptive_equilibrium as AE
+
+        if kind == "decoupled":
+            out = refuse(AE.decoupled_refusal(name, eta, regularizer.lmbda / n, steps)
+                         if pure_decay_factor(regularizer, eta, n) is not None else
+                         f"no plateau for {name} (decoupled) under {type(regularizer).__name__}:"
+                         f" only L2's rotational estimate exists, and it is not validated")
+            for p in out:
+                p.rotational_rms = AE.rotational_rms(eta, regularizer.lmbda / n)
+            return TailoffPrediction(out, regularizer.lmbda / n, steps, None, None, name, eta)
+        if pure_decay_factor(regularizer, eta, n) is None:  # coupled Adam: L2 only
+            return TailoffPrediction(refuse(
+                f"no prediction for coupled Adam under {type(regularizer).__name__}: its "
+                f"normalised decay is modelled (and validated) for L2 only"),
+                regularizer.lmbda / n, steps, None, None, name)
+        noise = False  # Adam's step noise is not SGD's: the plateau is the stationary point
     begin, k1 = network, [math.nan] * len(network.weights)
     if warm_start_epochs:
         from .monitors.base import Monitor
@@ -994,26 +1034,29 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
     shares, noise_only = _noise_shares(sp.network, X, y, batch_size, eta_eff, regularizer, n)
     noisiest = max(range(len(shares)),
                    key=lambda i: -math.inf if math.isnan(noise_only[i]) else noise_only[i])
-    balanced, scales, failure = sp, [1.0] * len(shares), ""
+    spread, failure = [0.0] * len(shares), ""
     if balance and noise_only[noisiest] >= NOISE_BALANCE_LIMIT:
         failure = (f"noise-dominated: at the stationary point the noise of SGD's steps would "
                    f"add {noise_only[noisiest]:.2g} times as much to ||W||^2 as decay removes "
-                   f"in layer {noisiest + 1}; the noise balance is validated only below "
+                   f"in layer {noisiest + 1}; the noise spread is validated only below "
                    f"{NOISE_BALANCE_LIMIT:g} (noise-free stationary RMS "
                    f"{_rms(sp.network.weights[noisiest]):.4g})")
     elif balance and sp.converged and a is not None:  # L1: the noise-free point (see above)
-        balanced, scales, failure = _noise_balance(sp, X, y, batch_size, eta_eff, regularizer,
-                                                   tol, max_iter, dtype, draw)
+        spread = _noise_spread(sp.network, X, y, batch_size, eta_eff, regularizer.lmbda / n)
     noisy = (bool(failure) if noise and a is not None
              else noise_only[noisiest] >= NOISE_SHARE_LIMIT)
-    free, point = sp, (sp if failure else balanced)
+    if kind == "adam":
+        noisy = False  # SGD's noise share does not measure Adam's step noise
+    free = point = sp
+    if kind == "adam":  # the gradient's noise per weight near the plateau sets Adam's decay
+        moments = AE.element_moments(point.network, X, y, batch_size)
     if draw is not None:
         draw.next_solve()
         draw(0, max(point.residuals), done=True)
     layers = []
     for l, (w0, w1, s0, s1) in enumerate(zip(network.weights, point.network.weights, start,
                                              end), 1):
-        rms0, plateau = _rms(w0), _rms(w1)
+        rms0, plateau = _rms(w0), math.sqrt(_rms(w1) ** 2 + spread[l - 1])
         k0, ok, residual = s0["kappa"], point.layer_converged[l - 1], point.residuals[l - 1]
         small = abs(k0) < DOMINATED_KAPPA or (abs(k0) < KAPPA0_LIMIT
                                               and abs(k1[l - 1]) < DOMINATED_KAPPA)
@@ -1042,6 +1085,9 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
             after = "" if math.isnan(k1[l - 1]) else f", {k1[l - 1]:.3g} after one epoch"
             reason = (f"never decay-dominated: the gradient's radial pull stays large against "
                       f"decay's (kappa = {k0:.3g} at the start{after}; the gradient {push} it)")
+        elif kind == "adam":  # each weight: dw/dt = -eta r w / sqrt(sigma^2 + r^2 w^2)
+            sigma = np.sqrt(moments[l - 1][1])
+            tail = AE.adam_tailoff_steps(w0, sigma, eta, regularizer.lmbda / n, plateau) / steps
         elif a is not None:
             tail = math.log(rms0 / plateau) / (-steps * math.log(a))
         elif _is_l1(regularizer):
@@ -1052,94 +1098,41 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
         layers.append(LayerPrediction(l, rms0, plateau, tail, k0, s0["radial_gradient"],
                                       s0["radial_decay"], s1["kappa"], dominated, reason,
                                       _rms(free.network.weights[l - 1]), shares[l - 1], ok,
-                                      residual, k1[l - 1], scales[l - 1]))
+                                      residual, k1[l - 1], spread[l - 1]))
     return TailoffPrediction(layers, regularizer.lmbda / n, steps, per_epoch, free, name,
-                             eta_eff, noise_balanced=None if point is free else point)
+                             eta_eff)
 
 
 #: Largest noise share (noise part of Q/(-D) at the noise-free stationary point,
-#: any layer) at which the noise balance gives a plateau. Measured
-#: (examples/prediction_table.py): it holds to 2% at 0.84 (batch 1, lmbda 10 on
-#: the MNIST sample); run once with the limit lifted, it missed Fashion-MNIST
-#: 50k at the book's lmbda/n (share 2.4) by more than 30%; between them it is
-#: not measured.
+#: any layer) at which the noise spread (:func:`_noise_spread`) gives a plateau.
+#: Measured (examples/prediction_table.py): it holds to 3% at 0.84 (batch 1,
+#: lmbda 10 on the MNIST sample); at Fashion-MNIST 50k's 2.4 (the book's
+#: lmbda/n) it misses layer 1 by more than 10% and the output layer, whose
+#: noise-free point already lies 18% above the measured plateau, by more.
 NOISE_BALANCE_LIMIT = 1.0
 
-#: The noise balance's first step goes this fraction of the way from s = 1 to
-#: F(1): F overshoots, as the noise per ||W||^2 falls while the layer grows.
-#: 0.6 took 131, 234 and 176 evaluations against 1.0's 196, 281 and 351 (seed,
-#: batch 1 and tanh rows of examples/prediction_table.py).
-FIRST_STEP = 0.6
+def _noise_spread(network, X, y, batch_size, eta, rate):
+    """Per layer, the mean square SGD's noise adds to the weights around a stationary point.
 
-#: Rounds of the noise balance's fixed point (each a warm-started solve).
-NOISE_ROUNDS = 12
-
-#: The noise balance gives up when a layer's penalty multiplier must fall below
-#: this: noise alone would then hold the layer against almost no decay.
-MIN_NOISE_SCALE = 1e-3
-
-
-def _noise_balance(sp, X, y, batch_size, eta, regularizer, tol, max_iter, dtype, progress=None):
-    """SGD's plateau with its noise: the per-layer balance D + G + Q = 0, solved self-consistently.
-
-    One SGD step from W, decay first (W_d = decayed W), changes ||W||^2 in
-    expectation by ||W_d||^2 - ||W||^2 - 2 eta <W_d, g> + eta^2 (||g||^2 + N),
-    N = E||g_B - g||^2 (:func:`gradient_noise`). The plateau is taken where
-    that vanishes at a stationary point of C0 + sum_l s_l penalty_l: there
-    g = -s_l grad penalty, so
-
-        s_l = (||W||^2 - ||W_d||^2 - eta^2 (||g||^2 + N)) / (2 eta <W_d, grad penalty>),
-
-    iterated from s = 1 (the noise-free point; a first step of
-    :data:`FIRST_STEP` towards F(1)), by secant steps on s = F(s) after it,
-    until |F(s) - s| <= tol s in every layer.
-    Where F(s) <= 0 (noise alone outweighs decay at that point) s is halved
-    instead: a larger layer has less noise per ||W||^2. Returns
-    ``(point, scales, failure)``; ``failure`` is a one-line reason when s
-    must fall below :data:`MIN_NOISE_SCALE` or the iteration does not settle
-    in :data:`NOISE_ROUNDS` rounds.
+    Near the point each weight follows an Ornstein-Uhlenbeck process: the
+    noise N_i = E[(g_B - g)_i^2] (:func:`wdecay.adaptive_equilibrium.element_moments`)
+    kicks it, the curvature h_i pulls it back, and its variance settles at
+    eta N_i / (2 h_i). The curvature is diagonal: decay's r = lmbda/n plus the
+    empirical Fisher F_i = mean_x g_x,i^2 (the Gauss-Newton curvature of
+    cross-entropy). Without the Fisher term this is the flat-direction balance
+    D + Q = 0, which overshoots where the cost's own curvature holds the noise
+    (docs/predictions.rst). The plateau is then
+    sqrt(RMS_stationary^2 + mean_i eta N_i / (2 (r + F_i))).
     """
-    n = len(X)
-    scales, point = [1.0] * len(sp.network.weights), sp
-    _, Y = check_targets(y, n, sp.network.sizes[-1])
-    inputs = _Inputs(X, Y)  # converted once for every round's solve
-    history = []  # (s, F(s)) per round: secant steps on s = F(s) after the first
-    for _ in range(NOISE_ROUNDS):
-        parts = gradient_noise(point.network, X, y, batch_size)
-        values, shares = [], []
-        for w, part in zip(point.network.weights, parts):
-            decayed = w + regularizer.decay_step(w, eta, n)
-            drop = float(np.vdot(w, w) - np.vdot(decayed, decayed))
-            pull = 2.0 * eta * float(np.vdot(decayed, regularizer.gradient(w, n)))
-            values.append((drop - eta * eta * (part["full_sq"] + part["noise_sq"])) / pull)
-            shares.append(eta * eta * part["noise_sq"] / drop)
-        if history and all(abs(v - s) <= tol * s for v, s in zip(values, scales)):
-            return point, scales, ""  # the balance holds to tol in every layer
-        history.append((scales, values))
-        new = [1.0 + FIRST_STEP * (v - 1.0) for v in values]
-        if len(history) >= 2:
-            (s0, f0), (s1, f1) = history[-2], history[-1]
-            new = [b1 - (b1 - c1) * (b1 - b0) / ((b1 - c1) - (b0 - c0))
-                   if (b1 - c1) != (b0 - c0) and b1 != b0 else c1
-                   for b0, c0, b1, c1 in zip(s0, f0, s1, f1)]
-        # noise outweighs decay here: less decay, a larger layer, less noise per ||W||^2
-        new = [c if c > 0 else 0.5 * s for c, s in zip(new, scales)]
-        if min(new) < MIN_NOISE_SCALE:
-            l = int(np.argmin(new))
-            return sp, scales, (
-                f"noise-dominated: in layer {l + 1} the noise of SGD's steps alone adds "
-                f"{shares[l]:.2g} times as much to ||W||^2 as decay removes, and no "
-                f"balance with the gradient was found (noise-free stationary RMS "
-                f"{_rms(sp.network.weights[l]):.4g})")
-        scales = new
-        if progress is not None:
-            progress.next_solve()
-        point = _stationary(point.network, inputs, regularizer, tol, int(max_iter), dtype,
-                            WINDOW, progress, scales)
-        if not point.converged:
-            return point, scales, ""  # reported per layer as not converged
-    return sp, scales, (f"the noise balance did not settle in {NOISE_ROUNDS} rounds (noise-free "
-                        f"stationary RMS {', '.join(f'{_rms(w):.4g}' for w in sp.network.weights)})")
+    from .adaptive_equilibrium import element_moments
+
+    n, m = len(X), min(int(batch_size), len(X))
+    out = []
+    for g, sq in element_moments(network, X, y, m):
+        noise = sq - g * g
+        spread = noise * (m * (n - 1) / (n - m)) if n > m else noise
+        out.append(float(np.mean(eta * noise / (2.0 * (rate + g * g + spread)))))
+    return out
 
 
 def soft_threshold_level(w, rms):

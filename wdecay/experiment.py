@@ -40,11 +40,12 @@ import re
 import numpy as np
 
 from . import monitors as M
-from .config import DEFAULTS, OPTIMIZER_SETTINGS, check
+from . import config
+from .config import DEFAULTS, OPTIMIZER_SETTINGS, check  # noqa: F401 (E.OPTIMIZER_SETTINGS)
 from .history import History
 from .network import Network
-from .optim import get_optimizer, optimizer_name
-from .regularizers import get_regularizer
+from .optim import OPTIMIZERS, get_optimizer, optimizer_name
+from .regularizers import REGULARIZERS, get_regularizer, make_regularizer
 from .runfolder import lock
 from .serialization import MAX_PARAMETERS, load_checkpoint, save
 from .summary import TablePrinter, summarize
@@ -135,8 +136,14 @@ def checkpoints(folder):
     return sorted(found, key=lambda pe: pe[1])
 
 
-#: The settings a checkpoint must share with the run that resumes it ("epochs" may grow).
+#: The settings a checkpoint must share with the run that resumes it ("epochs" may grow);
+#: a registered class's own settings are checked too (:func:`checked_settings`).
 CHECKED_SETTINGS = tuple(k for k in DEFAULTS if k != "epochs") + ("dataset", "n_train")
+
+
+def checked_settings():
+    """:data:`CHECKED_SETTINGS` and the settings every registered class declares."""
+    return CHECKED_SETTINGS + tuple(k for k in config.class_settings() if k not in DEFAULTS)
 
 
 class _Missing:
@@ -164,7 +171,8 @@ def check_checkpoint(path, network, stored, settings):
     if stored is None:
         raise ValueError(f"{path} does not record the settings it was trained with, so it "
                          "cannot be checked against the run's; start the run again")
-    unknown = sorted(set(stored) - set(CHECKED_SETTINGS))
+    checked = checked_settings()
+    unknown = sorted(set(stored) - set(checked))
     if unknown:
         raise ValueError(f"{path} records settings wdecay does not know ({', '.join(unknown)}): "
                          "it was not written by this wdecay, or it was edited")
@@ -175,7 +183,7 @@ def check_checkpoint(path, network, stored, settings):
         if not _same(value, list(s[key]) if key == "sizes" else s[key]):
             raise ValueError(f"{path} holds a network with {key} {value!r}, the run's settings "
                              f"say {s[key]!r}: they are not from the same run")
-    for key in CHECKED_SETTINGS:
+    for key in checked:
         if key not in s and key not in stored:
             continue
         a = stored.get(key, _NONE)
@@ -231,24 +239,30 @@ def _check_history_penalty(history, network, epoch, s):
         raise ValueError(f"{history.path} records no total/penalty at epoch {epoch}, so it "
                          "cannot be checked against the run's regularizer: it is not a "
                          "wdecay experiment's history")
-    penalty = float(get_regularizer(s["regularizer"], s["lmbda"]).penalty(network.weights,
-                                                                          s["n_train"]))
+    regularizer = make_regularizer(s["regularizer"], s)
+    penalty = float(regularizer.penalty(network.weights, s["n_train"]))
     if not math.isclose(recorded, penalty, rel_tol=1e-9, abs_tol=1e-300):
+        own = ", ".join(f"{k} {v!r}" for k, v in regularizer.settings().items())
         raise ValueError(
             f"{history.path} records the penalty {recorded!r} at epoch {epoch}, but the run's "
-            f"regularizer {s['regularizer']!r} with lmbda {s['lmbda']!r} and n {s['n_train']} "
-            f"gives {penalty!r} for the checkpoint's weights: they are not from the same run")
+            f"regularizer {s['regularizer']!r} with {own + ' and ' if own else ''}n "
+            f"{s['n_train']} gives {penalty!r} for the checkpoint's weights: they are not from "
+            "the same run")
 
 
 def check_settings(settings):
     """Validate a run's settings before anything is trained or written; return them complete.
 
-    Raises ``ValueError`` or ``TypeError`` naming the setting.
+    The settings of the regularizer and optimizer named take the defaults
+    their classes declare (:func:`wdecay.config.settings_of`); ``lmbda`` is
+    None for a regularizer without one (unless given). Raises ``ValueError``
+    or ``TypeError`` naming the setting.
     """
-    s = {**DEFAULTS, **settings}
-    unknown = sorted(set(s) - set(DEFAULTS) - {"dataset", "n_train"})
+    s = {**DEFAULTS, **config.settings_of({**DEFAULTS, **settings}), **settings}
+    known = set(DEFAULTS) | set(config.class_settings())
+    unknown = sorted(set(s) - known - {"dataset", "n_train"})
     if unknown:
-        raise ValueError(f"unknown settings {unknown}; known: {sorted(DEFAULTS)}")
+        raise ValueError(f"unknown settings {unknown}; known: {sorted(known)}")
     sizes = s["sizes"]
     if isinstance(sizes, (list, tuple)) and all(isinstance(k, numbers.Integral) for k in sizes):
         total = sum(int(a) * int(b) + int(a) for a, b in zip(sizes[1:], sizes[:-1]))
@@ -256,11 +270,26 @@ def check_settings(settings):
             raise ValueError(f"`sizes` {list(sizes)} declare {total:,} parameters; an experiment "
                              f"trains at most {MAX_PARAMETERS:,}")
     Network(s["sizes"], cost=s["cost"], initializer=s["init"], activation=s["activation"], seed=0)
-    get_regularizer(s["regularizer"], s["lmbda"])
+    reg = REGULARIZERS.lookup(s["regularizer"])
+    if "lmbda" not in reg.hyperparameters and "lmbda" not in settings:
+        s["lmbda"] = None  # its own settings say how strong it is: no lmbda to fake
+    make_regularizer(s["regularizer"], s)
     make_optimizer(s)
     for name in ("eta", "batch_size", "epochs", "seed"):
         check(name, s[name])
     return s
+
+
+def check_predict(settings):
+    """Refuse ``predict=True`` for a regularizer without a single lmbda, in one line.
+
+    :func:`wdecay.equilibrium.predict_tailoff` reads the penalty's lmbda / n.
+    """
+    reg = make_regularizer(settings["regularizer"], settings)
+    if reg.lmbda is None:
+        raise ValueError(f"--predict needs a regularizer with one lmbda (l2, l1, none): the "
+                         f"prediction reads lmbda/n, and {settings['regularizer']!r} has "
+                         f"{', '.join(reg.settings())} instead")
 
 
 def make_optimizer(settings):
@@ -272,10 +301,10 @@ def make_optimizer(settings):
     Nesterov(decoupled=False, momentum=0.5)
     """
     name = settings["optimizer"]
-    if name not in OPTIMIZER_SETTINGS:
+    if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of "
-                         f"{', '.join(repr(k) for k in OPTIMIZER_SETTINGS)}")
-    return get_optimizer(name, **{k: settings[k] for k in OPTIMIZER_SETTINGS[name]})
+                         f"{', '.join(repr(k) for k in OPTIMIZERS)}")
+    return OPTIMIZERS.make(name, {**config.settings_of({"optimizer": name}), **settings})
 
 
 def _initial_network(s):
@@ -368,13 +397,14 @@ def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history
     if predict:
         from .equilibrium import predict_tailoff
 
+        check_predict(s)
         prediction = predict_tailoff(_initial_network(s), X, y, eta=s["eta"],
                                      batch_size=s["batch_size"],
-                                     regularizer=get_regularizer(s["regularizer"], s["lmbda"]),
+                                     regularizer=make_regularizer(s["regularizer"], s),
                                      optimizer=make_optimizer(s))
     if epochs > 0 or not resume:
         net.fit(X, y, epochs=epochs, batch_size=s["batch_size"], eta=s["eta"],
-                regularizer=get_regularizer(s["regularizer"], s["lmbda"]),
+                regularizer=make_regularizer(s["regularizer"], s),
                 evaluation_data=evaluation, monitors=monitors, seed=rng, history=history,
                 optimizer=optimizer, reset_optimizer=state is None)
     return net, history, summarize(history, net, s, net.accuracy(X_test, y_test), prediction)
@@ -433,13 +463,13 @@ def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, se
                          "monitors=wdecay.monitors.diagnostics()")
     settings = {"sizes": list(network.sizes), "init": network.initializer.name,
                 "cost": network.cost.name, "activation": network.activation.name,
-                "regularizer": getattr(regularizer, "name", type(regularizer).__name__),
+                "regularizer": regularizer.name or type(regularizer).__name__,
                 "lmbda": regularizer.lmbda, "eta": eta,
                 "batch_size": batch_size, "epochs": int(history.last("epoch", 0)), "seed": seed,
-                "n_train": n_train}
+                "n_train": n_train, **regularizer.settings()}
     optimizer = get_optimizer(optimizer)
     settings["optimizer"] = optimizer_name(optimizer)
-    settings.update({k: getattr(optimizer, k) for k in ("momentum", "beta1", "beta2")
+    settings.update({k: getattr(optimizer, k) for k in OPTIMIZERS.settings()
                      if hasattr(optimizer, k)})
     test = math.nan if test_data is None else network.accuracy(*test_data)
     return summarize(history, network, settings, test)

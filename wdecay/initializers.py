@@ -9,12 +9,22 @@ from __future__ import annotations
 import numpy as np
 
 from ._registry import Stateless, resolve
+from .registry import Registry
+
+#: The initializers by name: every subclass of :class:`Initializer` that declares a ``name``.
+INITIALIZERS = Registry("initializer")
 
 
 class Initializer(Stateless):
     """Base class: ``init(sizes, rng) -> (weights, biases)``; see subclasses."""
 
     name = "initializer"
+
+    def __init_subclass__(cls, register=True, **kwargs):
+        """Register a subclass that declares ``name`` (``class X(Base, register=False)``: do not)."""
+        super().__init_subclass__(**kwargs)
+        if register and "name" in cls.__dict__:
+            INITIALIZERS.add(cls)
 
     def weight_scale(self, n_in):
         """Standard deviation of the weights of a layer with ``n_in`` inputs."""
@@ -62,7 +72,6 @@ class LargeWeightInitializer(Initializer):
         return 1.0
 
 
-INITIALIZERS = {cls.name: cls for cls in (DefaultWeightInitializer, LargeWeightInitializer)}
 
 
 def get_initializer(initializer):

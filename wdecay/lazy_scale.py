@@ -1,4 +1,4 @@
-"""The first layer's lazy decay scale, W_0 = s V_0, shared by the lockstep step and the numba kernel.
+"""The first layer's lazy decay scale, W_0 = s V_0: the one rule of the lockstep step and the numba kernel.
 
 A decay that is only a factor a multiplies every weight each step. On the
 784-input first layer that is the costliest part of a small step, so both
@@ -28,3 +28,43 @@ FOLD_LIMIT = {np.float64: 1e-100, np.float32: 1e-20}
 def fold_needed(scale, factor, dtype):
     """Whether multiplying ``scale`` by ``factor`` would take some |s| below the fold limit."""
     return bool(np.any(np.abs(scale * factor) < FOLD_LIMIT[np.dtype(dtype).type]))
+
+
+class LazyScale:
+    """The scales s (K,) of K stacked first layers kept as W_0 = s V_0 (the lockstep step).
+
+    Each step multiplies s by the per-network factors (1 for a network decayed
+    otherwise) instead of V_0; :meth:`fold` multiplies s into V_0.
+
+    Parameters
+    ----------
+    V0 : array (K, out, in)
+        The stacked first layers, scaled in place by :meth:`fold`.
+
+    Examples
+    --------
+    >>> V0 = np.ones((2, 1, 1))
+    >>> lazy = LazyScale(V0); lazy.factor = np.array([0.5, 1.0])
+    >>> lazy.step().tolist(), V0.ravel().tolist()
+    ([0.5, 1.0], [1.0, 1.0])
+    >>> lazy.fold(); lazy.scale.tolist(), V0.ravel().tolist()
+    ([1.0, 1.0], [0.5, 1.0])
+    """
+
+    def __init__(self, V0):
+        self.V0 = V0
+        self.scale = np.ones(len(V0), dtype=V0.dtype)
+        self.factor = np.ones(len(V0), dtype=V0.dtype)
+
+    def step(self):
+        """s <- a s, folding first when some |a s| would leave the limit; returns s."""
+        if fold_needed(self.scale, self.factor, self.V0.dtype):
+            self.fold()  # before s underflows (float32 reaches it within an epoch)
+        self.scale *= self.factor
+        return self.scale
+
+    def fold(self):
+        """V_0 <- s V_0 and s <- 1, so that V_0 holds the weights."""
+        if np.any(self.scale != 1.0):
+            self.V0 *= self.scale[:, None, None]
+            self.scale[:] = 1.0

@@ -178,6 +178,36 @@ class NumbaEpoch:
                     f"got {regularizer!r}, whose step also shrinks the weights")
         return _network_reason(network)
 
+    # -- the driver's kernel interface (wdecay.driver) ------------------------------
+    @staticmethod
+    def refusal(plan):
+        """None if the kernel can run ``plan`` (every network's regularizer), else why not."""
+        for regularizer in plan.regularizers:
+            reason = NumbaEpoch.unsupported_reason(plan.networks[0], regularizer, plan.per_batch,
+                                                   plan.optimizer)
+            if reason is not None:
+                return reason
+        return None
+
+    @classmethod
+    def prepare(cls, plan):
+        """One prepared epoch shared by ``plan``'s networks, run one after another."""
+        epoch = cls(plan.networks[0], np.ascontiguousarray(plan.X), np.ascontiguousarray(plan.Y),
+                    min(plan.batch_size, plan.n))
+        epoch._runs = [(net, float(eta), reg.factor(eta, plan.n)) for net, eta, reg
+                       in zip(plan.networks, plan.etas, plan.regularizers)]
+        epoch._separate = plan.separate
+        return epoch
+
+    def ready(self, monitors):
+        """Nothing to read from the monitors (the kernel calls none)."""
+
+    def run_epoch(self, orders, alive):
+        """One epoch of every live network, in turn, each over its order (or the shared one)."""
+        for k, (net, eta, factor) in enumerate(self._runs):
+            if alive[k]:
+                self.run(orders[k if self._separate else 0], eta, factor, network=net)
+
     def run(self, order, eta, decay_factor, network=None):
         """Run the steps of one epoch over the mini-batches ``order[k:k+m]``, in place.
 

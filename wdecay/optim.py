@@ -41,6 +41,11 @@ import numpy as np
 
 from . import transforms as T
 from ._validation import lookup
+from .registry import Registry, real
+
+#: The optimizers by name: every :class:`Optimizer` subclass that declares a ``name``
+#: (with its settings in ``hyperparameters``), and :func:`AdamW`.
+OPTIMIZERS = Registry("optimizer")
 
 
 class Optimizer:
@@ -59,6 +64,17 @@ class Optimizer:
         through :meth:`core`. ``Optimizer(core=[my_transform], decoupled=False)``
         makes an optimizer of a transform the library does not ship.
     """
+
+    #: The registry name (subclasses that declare one are registered); None: unregistered.
+    name = None
+    #: ``{setting: (constraint, default)}``: the settings the registry makes it from.
+    hyperparameters = {}
+
+    def __init_subclass__(cls, register=True, **kwargs):
+        """Register a subclass that declares ``name`` (``class X(Base, register=False)``: do not)."""
+        super().__init_subclass__(**kwargs)
+        if register and "name" in cls.__dict__ and cls.name is not None:
+            OPTIMIZERS.add(cls)
 
     def __init__(self, decoupled=True, core=()):
         if not isinstance(decoupled, bool):
@@ -254,6 +270,8 @@ class SGD(Optimizer):
     (True, False)
     """
 
+    name = "sgd"
+
     def __init__(self, decoupled=True):
         super().__init__(decoupled)
 
@@ -273,6 +291,9 @@ class Momentum(Optimizer):
         False (default, as PyTorch's ``SGD(momentum, weight_decay)``): coupled.
     """
 
+    name = "momentum"
+    hyperparameters = {"momentum": (real(0), 0.9)}
+
     def __init__(self, momentum=0.9, nesterov=False, decoupled=False):
         T.trace(momentum, nesterov)  # checks the settings
         self.momentum = float(momentum)
@@ -285,6 +306,8 @@ class Momentum(Optimizer):
 
 class Nesterov(Momentum):
     """Nesterov momentum: ``Momentum(momentum, nesterov=True)``."""
+
+    name = "nesterov"
 
     def __init__(self, momentum=0.9, decoupled=False):
         super().__init__(momentum, nesterov=True, decoupled=decoupled)
@@ -311,6 +334,9 @@ class Adam(Optimizer):
         True: PyTorch's ``AdamW(weight_decay=lmbda/n)``.
     """
 
+    name = "adam"
+    hyperparameters = {"beta1": (real(0), 0.9), "beta2": (real(0), 0.999)}
+
     def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8, decoupled=False):
         T.scale_by_adam(beta1, beta2, eps)  # checks the settings
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
@@ -335,6 +361,9 @@ def AdamW(beta1=0.9, beta2=0.999, eps=1e-8):
     return Adam(beta1, beta2, eps, decoupled=True)
 
 
+OPTIMIZERS.add(AdamW, "adamw", Adam.hyperparameters)
+
+
 class Lion(Optimizer):
     """Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"): s = -eta sign(.).
 
@@ -347,6 +376,9 @@ class Lion(Optimizer):
     True
     """
 
+    name = "lion"
+    hyperparameters = {"beta1": (real(0), 0.9), "beta2": (real(0), 0.99)}
+
     def __init__(self, beta1=0.9, beta2=0.99):
         T.scale_by_lion(beta1, beta2)  # checks the settings
         self.beta1, self.beta2 = float(beta1), float(beta2)
@@ -355,9 +387,6 @@ class Lion(Optimizer):
     def core(self):
         return [T.scale_by_lion(self.beta1, self.beta2)]
 
-
-OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam,
-              "adamw": AdamW}
 
 
 def optimizer_name(optimizer):

@@ -8,6 +8,7 @@ and in notebooks alike. matplotlib is imported only inside these functions.
 from __future__ import annotations
 
 import math
+import os
 import re
 
 import numpy as np
@@ -414,6 +415,20 @@ def path_costs(path_result, path=None):
     ax.set_title("Cost along the path")
     ax.legend(fontsize=8)
     return _finish(fig, path)
+
+
+#: The plots of a convex regularization path, by file name (without ``.png``).
+PATH_PLOTS = {"coefficient_paths": coefficient_paths, "path_norm": path_norm,
+              "path_costs": path_costs}
+
+
+def path_plots(path_result, folder):
+    """Write the :data:`PATH_PLOTS` of ``path_result`` into ``folder``; return ``{name: path}``."""
+    paths = {}
+    for name, draw in PATH_PLOTS.items():
+        paths[name] = os.path.join(folder, f"{name}.png")
+        draw(path_result, path=paths[name])
+    return paths
 
 
 REFERENCE_STYLES = (("k", ":"), ("C1", "--"), ("C2", "-."), ("C3", (0, (1, 4))),

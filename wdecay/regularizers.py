@@ -7,7 +7,11 @@
 
 Every regularizer gives its decay through one contract, which the training
 step, the optimizers, the lockstep sweep, the monitors and the convex solvers
-all use; a name only picks a regularizer (get_regularizer, the CLI, sweep settings):
+all use; a name only picks a regularizer (get_regularizer, the CLI, sweep settings).
+A subclass that declares ``name`` joins :data:`REGULARIZERS`, with the settings
+it declares in ``hyperparameters`` (see :mod:`wdecay.registry`): the command
+line, the sweep grid and ``wdecay experiment`` then take it by name. The
+contract:
 
 - ``penalty(weights, n)`` and ``gradient(w, n)``, the penalty and d penalty / dw;
 - ``factor(eta, n)``, the multiplicative part a of one step's decay, w <- a w
@@ -36,6 +40,10 @@ import warnings
 import numpy as np
 
 from ._validation import check_scalar, lookup
+from .registry import Registry, real
+
+#: The regularizers by name: every subclass of :class:`Regularizer` that declares a ``name``.
+REGULARIZERS = Registry("regularizer")
 
 #: A per-step decay factor below this draws a warning: half the weight gone every step.
 SMALL_FACTOR = 0.5
@@ -62,15 +70,20 @@ class Regularizer:
     A subclass gives ``penalty`` and ``gradient``; its decay step is then
     ``w <- factor(eta, n) w`` followed by ``shrink(w, eta, n)``. The defaults are
     a factor of 1 and no shrink, so a new regularizer overrides the part(s) its
-    step needs and inherits everything else.
+    step needs and inherits everything else. A subclass that declares ``name``
+    (and its settings in ``hyperparameters``, ``{setting: (constraint,
+    default)}``, stored as attributes of the same names) is registered in
+    :data:`REGULARIZERS`. ``lmbda`` is None for a regularizer that declares no
+    single strength (an elastic net's ``l1`` and ``l2``).
 
     Examples
     --------
-    An elastic net as one small class (L2 factor, L1 shrink):
+    An elastic net as one small class (L2 factor, L1 shrink), with two
+    strengths and no lmbda; ``name = "elastic"`` and ``hyperparameters =
+    {"l1": (real(0), None), "l2": (real(0), None)}`` would register it:
 
     >>> class ElasticNet(Regularizer):
     ...     def __init__(self, l1, l2):
-    ...         super().__init__(l1 + l2)
     ...         self.l1, self.l2 = l1, l2
     ...     def penalty(self, weights, n):
     ...         return sum(self.l1 / n * np.abs(w).sum() + 0.5 * self.l2 / n * np.vdot(w, w)
@@ -84,12 +97,36 @@ class Regularizer:
     >>> w = np.array([1.0, -2.0])
     >>> ElasticNet(1.0, 2.0).decay(w, eta=0.5, n=10); w
     array([ 0.85, -1.75])
-    >>> ElasticNet(1.0, 2.0).has_shrink
-    True
+    >>> ElasticNet(1.0, 2.0).has_shrink, ElasticNet(1.0, 2.0).lmbda
+    (True, None)
     """
 
-    def __init__(self, lmbda):
-        self.lmbda = float(check_scalar(lmbda, "lmbda", low=0))
+    #: The registry name (subclasses that declare one are registered); None: unregistered.
+    name = None
+    #: ``{setting: (constraint, default)}``: the settings the registry makes it from.
+    hyperparameters = {}
+    #: The single penalty strength, or None for a regularizer that has none.
+    lmbda = None
+    #: The penalty's shape for :mod:`wdecay.convex`'s exact solvers: "l2", "l1" or None.
+    convex = None
+
+    def __init_subclass__(cls, register=True, **kwargs):
+        """Register a subclass that declares ``name`` (``class X(Base, register=False)``: do not)."""
+        super().__init_subclass__(**kwargs)
+        if register and "name" in cls.__dict__ and cls.name is not None:
+            REGULARIZERS.add(cls)
+
+    def __init__(self, lmbda=None):
+        if lmbda is not None:
+            self.lmbda = float(check_scalar(lmbda, "lmbda", low=0))
+
+    def settings(self):
+        """``{setting: value}`` of the declared hyperparameters (``{"lmbda": 5.0}`` for L2)."""
+        return {k: getattr(self, k) for k in type(self).hyperparameters}
+
+    def _settings_text(self):
+        own = self.settings() or ({"lmbda": self.lmbda} if self.lmbda is not None else {})
+        return ", ".join(f"{k}={v!r}" for k, v in own.items())
 
     def penalty(self, weights, n):
         """The penalty added to the mean cost, for a list of weight arrays."""
@@ -103,8 +140,11 @@ class Regularizer:
         """The weight measure the penalty grows with (``total/penalized`` of WeightNorms).
 
         sum w^2 for L2, sum |w| for L1, 0 without penalty; by default the
-        penalty per unit of lmbda / n, penalty(weights, n=1) / lmbda.
+        penalty per unit of lmbda / n, penalty(weights, n=1) / lmbda, and for a
+        regularizer without a single lmbda the penalty at n = 1.
         """
+        if self.lmbda is None:
+            return float(self.penalty(weights, 1))
         return self.penalty(weights, 1) / self.lmbda if self.lmbda else 0.0
 
     # -- the decay step ----------------------------------------------------------
@@ -125,11 +165,11 @@ class Regularizer:
         if not a > 0:
             raise ValueError(
                 f"the decay factor 1 - eta*lmbda/n must be > 0, got {a!r} "
-                f"(eta={eta!r}, lmbda={self.lmbda!r}, n={n!r}): every step would flip or "
+                f"(eta={eta!r}, {self._settings_text()}, n={n!r}): every step would flip or "
                 "zero the weights; use a smaller eta or lmbda")
         if a < SMALL_FACTOR:
             warnings.warn(
-                f"the decay factor 1 - eta*lmbda/n = {a:.3g} (eta={eta!r}, lmbda={self.lmbda!r}, "
+                f"the decay factor 1 - eta*lmbda/n = {a:.3g} (eta={eta!r}, {self._settings_text()}, "
                 f"n={n!r}) removes more than half of every weight each step", UserWarning,
                 stacklevel=3)
         return a
@@ -138,7 +178,7 @@ class Regularizer:
         """Return the per-step shrink ``c``; warn when c > 0.5 (see ``LARGE_SHRINK``)."""
         if c > LARGE_SHRINK:
             warnings.warn(
-                f"the per-step shrink eta*lmbda/n = {c:.3g} (eta={eta!r}, lmbda={self.lmbda!r}, "
+                f"the per-step shrink eta*lmbda/n = {c:.3g} (eta={eta!r}, {self._settings_text()}, "
                 f"n={n!r}) moves every weight by more than {LARGE_SHRINK} each step, over half of "
                 "a weight of size 1 (default initial weights have standard deviation "
                 "1/sqrt(n_in) <= 1); use a smaller eta or lmbda", UserWarning, stacklevel=3)
@@ -159,13 +199,13 @@ class Regularizer:
         return new
 
     def __repr__(self):
-        return f"{type(self).__name__}(lmbda={self.lmbda!r})"
+        return f"{type(self).__name__}({self._settings_text()})"
 
     def __eq__(self, other):
         return type(self) is type(other) and vars(self) == vars(other)
 
     def __hash__(self):
-        return hash((type(self), self.lmbda))
+        return hash((type(self), tuple(self.settings().items()), self.lmbda))
 
 
 class NoRegularizer(Regularizer):
@@ -208,6 +248,8 @@ class L2(Regularizer):
     """
 
     name = "l2"
+    hyperparameters = {"lmbda": (real(0), None)}
+    convex = "l2"
 
     def __init__(self, lmbda=None):
         if lmbda is None:
@@ -252,6 +294,8 @@ class L1(Regularizer):
     """
 
     name = "l1"
+    hyperparameters = {"lmbda": (real(0), None)}
+    convex = "l1"
 
     def __init__(self, lmbda=None, clip=False):
         if lmbda is None:
@@ -298,9 +342,6 @@ class L1(Regularizer):
         return f"L1(lmbda={self.lmbda!r}" + (", clip=True)" if self.clip else ")")
 
 
-REGULARIZERS = {cls.name: cls for cls in (L2, L1, NoRegularizer)}
-
-
 def get_regularizer(regularizer, lmbda=None):
     """Return a :class:`Regularizer` from an instance, ``None`` or a name with its lmbda.
 
@@ -316,8 +357,27 @@ def get_regularizer(regularizer, lmbda=None):
     if regularizer is None:
         return NoRegularizer()
     cls = lookup(REGULARIZERS, regularizer, "regularizer")
-    if lmbda is None and cls is not NoRegularizer:
+    if "lmbda" not in cls.hyperparameters:
+        if lmbda and cls.hyperparameters:  # one without settings (none) ignores lmbda
+            raise TypeError(f"regularizer {regularizer!r} takes no lmbda; its settings are "
+                            f"{sorted(cls.hyperparameters) or 'none'}: use "
+                            f"make_regularizer({regularizer!r}, settings)")
+        return make_regularizer(regularizer, {})
+    if lmbda is None:
         raise TypeError(f"regularizer {regularizer!r} needs lmbda: pass "
                         f"regularizer=wdecay.{cls.__name__}(5.0) (or get_regularizer("
                         f"{regularizer!r}, 5.0))")
     return cls() if lmbda is None else cls(lmbda)
+
+
+def make_regularizer(name, settings):
+    """The regularizer registered as ``name``, with its declared settings read from ``settings``.
+
+    Examples
+    --------
+    >>> make_regularizer("l2", {"lmbda": 5.0, "eta": 0.1})
+    L2(lmbda=5.0)
+    >>> make_regularizer("none", {"lmbda": 5.0})
+    NoRegularizer()
+    """
+    return REGULARIZERS.make(name, settings)

@@ -37,7 +37,7 @@ import math
 import sys
 
 from . import monitors as M
-from .config import DEFAULTS
+from .config import DEFAULTS, FAMILIES, settings_of
 from .naming import layer_label
 
 #: R, and kappa + Q/(-D) where it compares with R, in this band in each of the last
@@ -67,7 +67,7 @@ DEFAULT_LEVEL_EPOCHS = 80
 KAPPA_OPTIMIZERS = ("sgd",)
 
 #: The optimizers ``predict_tailoff`` gives a plateau for (the others it refuses in one line).
-PREDICTED_OPTIMIZERS = ("sgd", "momentum", "nesterov")
+PREDICTED_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 
 
 class TablePrinter(M.Monitor):
@@ -390,6 +390,13 @@ def _kappa_line(L, summary):
     return [line + "."]
 
 
+def _strength(s):
+    """What sets the level: ``lmbda/n = 1.25e-3``, or the penalty's own settings over n."""
+    if s.get("lmbda") is not None:
+        return f"lmbda/n = {s['lmbda'] / s['n_train']:.3g}"
+    return f"{decay_text(s)} over n = {s['n_train']}"
+
+
 def _layer_lines(L, s, summary):
     """The details for one layer."""
     out = [f"{_name(L)}: RMS {_verb(L)} by a factor of {L['factor']:.3f} "
@@ -409,7 +416,7 @@ def _layer_lines(L, s, summary):
     if plateau is not None:
         out.append(f"  Predicted plateau RMS {plateau:.4f}: where decay balances the gradient "
                    f"(and, under L2, SGD's noise) near the stationary point of C0 + penalty, "
-                   f"set by lmbda/n = {s['lmbda'] / s['n_train']:.3g} and the data.")
+                   f"set by {_strength(s)} and the data.")
     out.append(_tailoff_line(L, summary))
     out.append(_level_line(L, summary))
     if L["predicted_tailoff_epoch"] is not None:
@@ -470,21 +477,41 @@ def _optimizer_lines(summary):
     return [line]
 
 
+#: The order of the options in :func:`_command`; each setting's option is ``--`` and its
+#: name with ``-`` for ``_``. The settings a named class declares come after the optimizer's.
+COMMAND_ORDER = ("sizes", "init", "cost", "activation", "regularizer", "lmbda", "eta",
+                 "optimizer", "*", "batch_size", "seed", "epochs")
+
+
+def _declared_settings(settings):
+    """The settings the run's regularizer and optimizer declare, regularizer's first."""
+    keys = []
+    for family in ("regularizer", "optimizer"):
+        name = settings.get(family)
+        registry = FAMILIES[family]
+        if isinstance(name, str) and name.lower() in registry:
+            keys += [k for k in getattr(registry[name.lower()], "hyperparameters", {})
+                     if k not in keys]
+    return keys
+
+
 def _command(settings, **extra):
     """The ``wdecay experiment`` command of ``settings`` with ``extra`` options."""
-    flags = {"sizes": "--sizes", "init": "--init", "cost": "--cost",
-             "activation": "--activation", "regularizer": "--regularizer", "lmbda": "--lmbda",
-             "eta": "--eta", "optimizer": "--optimizer", "momentum": "--momentum",
-             "beta1": "--beta1", "beta2": "--beta2", "batch_size": "--batch-size",
-             "seed": "--seed", "epochs": "--epochs"}
+    merged = {**settings, **extra}
+    star = ["momentum", "beta1", "beta2"]
+    star += [k for k in _declared_settings(merged) if k not in COMMAND_ORDER and k not in star]
+    keys = [k for key in COMMAND_ORDER for k in (star if key == "*" else [key])]
+    defaults = {**DEFAULTS, **settings_of(merged)}
     words = ["wdecay", "experiment"]
     dataset = settings.get("dataset")
     if dataset and dataset != "mnist-sample":
         words += ["--dataset", dataset]
-    merged = {**settings, **extra}
-    for key, flag in flags.items():
-        value = merged.get(key, DEFAULTS[key])
-        if value != DEFAULTS[key] or key in extra:
+    for key in keys:
+        flag = "--" + key.replace("_", "-")
+        value = merged.get(key, defaults.get(key))
+        if value is None:
+            continue
+        if value != defaults.get(key) or key in extra:
             text = " ".join(map(str, value)) if isinstance(value, list) else f"{value:g}" \
                 if isinstance(value, float) else str(value)
             words += [flag, text]
@@ -505,16 +532,18 @@ def _next_command(summary):
         return None
     if any(L["predicted_plateau"] is not None for L in summary["layers"]):
         return None
+    if str(s.get("regularizer")).lower() not in FAMILIES["regularizer"]:
+        return None  # a class the command line does not know by name
     if _is_default_run(s) and summary["epochs_run"] < DEFAULT_LEVEL_EPOCHS:
         return (_command(s, epochs=DEFAULT_LEVEL_EPOCHS),
                 f"every layer has levelled off by epoch {DEFAULT_LEVEL_EPOCHS}")
     name = s.get("optimizer", "sgd")
-    if name in PREDICTED_OPTIMIZERS:
+    if name in PREDICTED_OPTIMIZERS and s.get("lmbda") is not None:  # the prediction reads it
         return (_command(s) + " --predict",
                 "before training it predicts each layer's plateau, where decay balances the "
                 "gradient and SGD's noise, or says why it cannot; it takes seconds to a minute")
     steps = -(-int(s["n_train"]) // int(s["batch_size"]))
-    if name == "adamw" and s.get("lmbda", 0) > 0:
+    if name == "adamw" and (s.get("lmbda") or 0) > 0:
         tau = s["n_train"] / (s["eta"] * s["lmbda"])  # 1/(eta lmbda/n) steps
         return (_command(s, epochs=int(math.ceil(3 * tau / steps))),
                 f"wdecay predicts no level for {name}; its decoupled decay alone shrinks the "
@@ -595,6 +624,21 @@ def _short_answer(summary):
     return lines
 
 
+def decay_text(settings):
+    """The run's penalty in a few words: ``"L2 lmbda=5"``, or each setting its class declares.
+
+    Examples
+    --------
+    >>> decay_text({"regularizer": "l1", "lmbda": 0.5})
+    'L1 lmbda=0.5'
+    """
+    s = settings
+    keys = [k for k in _declared_settings({"regularizer": s["regularizer"]}) if k in s]
+    if not keys and s.get("lmbda") is not None:
+        keys = ["lmbda"]
+    return " ".join([s["regularizer"].upper()] + [f"{k}={s[k]:g}" for k in keys])
+
+
 def summary_text(summary, explain=False):
     """The summary in sentences: a short answer, then the details per layer.
 
@@ -602,7 +646,7 @@ def summary_text(summary, explain=False):
     (:func:`definitions`).
     """
     s = summary["settings"]
-    reg = "no decay" if not summary["decay"] else f"{s['regularizer'].upper()} lmbda={s['lmbda']:g}"
+    reg = "no decay" if not summary["decay"] else decay_text(s)
     lines = [f"{reg}, eta={s['eta']:g}, batch {s['batch_size']}, {_epochs(s['epochs'])}, seed "
              f"{s['seed']}: test accuracy {summary['test_accuracy']:.4f} (validation "
              f"{summary['eval_accuracy_final']:.4f})."]

@@ -22,6 +22,10 @@ Three update paths, one forward/backward pass (:mod:`wdecay.passes`):
   gradient first, then w <- a w, shrink, w -= eta g, exposing the decay part
   and the gradient part of the step to monitors;
 - **optimizer** (momentum, Adam, coupled decay; :mod:`wdecay.optim`).
+
+Every decay that is not a gemm's ``beta`` is the regularizer's own
+:meth:`~wdecay.regularizers.Regularizer.decay`. :class:`Step` is the numpy
+kernel of :mod:`wdecay.driver`, which runs :func:`fit`.
 """
 
 from __future__ import annotations
@@ -32,12 +36,11 @@ from scipy.linalg.blas import dgemm, dgemv, sgemm, sgemv
 
 from . import config, passes
 from . import transforms as T
-from ._validation import check_features, check_targets
+from .driver import Plan, drive, validate
 from .history import History
-from .loop import (TRAINING_BLAS_THREADS, Run, TrainingDivergedError, check_evaluation,
-                   monitor_list, parameters_finite, train_loop)
-from .monitors.base import StepParts, TrainingState, read_only
-from .monitors.metrics import with_evaluation_metrics
+from .loop import TRAINING_BLAS_THREADS, TrainingDivergedError
+from .monitors.base import StepParts, read_only
+from .numba_backend import NumbaEpoch
 from .optim import get_optimizer
 from .regularizers import get_regularizer
 
@@ -221,13 +224,11 @@ class Step:
                 prime(below, a)
 
     def _decay(self, layer, w):
-        """w <- a w, then the regularizer's shrink; the change goes to the decay buffer."""
+        """The regularizer's decay of ``w`` in place; the change goes to the decay buffer."""
         record = self.record
         if record:
             np.copyto(self._d[layer], w)
-        if self.factor != 1.0:
-            w *= self.factor
-        self.regularizer.shrink(w, self.eta, self.n)
+        self.regularizer.decay(w, self.eta, self.n)
         if record:
             np.subtract(w, self._d[layer], out=self._d[layer])
 
@@ -238,14 +239,26 @@ class Step:
             b -= self.grad_b[layer]
 
     def _optimizer_update(self):
-        """One step of the optimizer's chain; d and u are the decay part and the rest."""
-        opt, record, net = self.optimizer, self.record, self.net
+        """One step of the optimizer's chain: a decoupled decay in place, then the rest added."""
+        opt = self.optimizer
         opt.tick()
+        updates, opt._state = self._rest.update(self._grads, opt._state, self._params)
+        net = self.net
+        if self.record:
+            self._recorded_update(updates)
+            return
+        if opt.decoupled:
+            for layer, w in enumerate(net.weights):
+                self._decay(layer, w)
+        for p, s in zip((*net.weights, *net.biases), updates):
+            p += s
+
+    def _recorded_update(self, updates):
+        """:meth:`_optimizer_update` keeping d and u, the decay part and the rest."""
+        opt, net, params = self.optimizer, self.net, self._params
         L = len(net.weights)
-        params = self._params
-        updates, opt._state = self._rest.update(self._grads, opt._state, params)
         share = None
-        if record and not opt.decoupled:
+        if not opt.decoupled:
             share, opt._state = self._rest.split([None] * len(params), opt._state, params)
             if share is None:
                 raise ValueError(f"the optimizer {opt!r} has a transform that cannot split "
@@ -255,71 +268,44 @@ class Step:
             s = updates[layer]
             if opt.decoupled:
                 self._decay(layer, w)
-                if record:
-                    np.copyto(self._u[layer], s)
-            elif record:
+                np.copyto(self._u[layer], s)
+            else:
                 np.copyto(self._d[layer], share[layer])
                 np.subtract(s, share[layer], out=self._u[layer])
             w += s
         for layer, b in enumerate(net.biases):
             b += updates[L + layer]
 
-    def epoch_runner(self, X, Y, on_step=None):
-        """The callable ``run_epoch(order, epoch)`` of the loop: every step of one epoch.
-
-        ``on_step(k)`` is called after step k (per-batch monitors).
-        """
-        n, m = len(X), len(self._full[0])
-
-        def run_epoch(order, epoch):
-            for k, start in enumerate(range(0, n, m)):
-                self(X, Y, order[start:start + m])
-                if on_step is not None:
-                    on_step(k)
-
-        return run_epoch
-
-
-BACKENDS = ("auto", "numpy", "numba")
-
-
-def compiled_epoch(backend, network, regularizers, X, Y, m, *, per_batch_monitors=False,
-                   optimizer=None, what="training"):
-    """The prepared :class:`~wdecay.numba_backend.NumbaEpoch` if ``backend`` picks it, else None.
-
-    'numpy' gives None; 'auto' gives None when numba is missing or cannot run
-    ``network`` with every one of ``regularizers``; an explicit 'numba' that
-    cannot raises a ValueError saying why (``what`` names the run).
-    """
-    if backend not in BACKENDS:
-        raise ValueError(f"`backend` must be one of {', '.join(map(repr, BACKENDS))}, "
-                         f"got {backend!r}")
-    if backend == "numpy":
+    # -- the driver's kernel interface (wdecay.driver) ------------------------------
+    @staticmethod
+    def refusal(plan):
+        """None if the numpy step can run ``plan`` (one network), else why not, in one line."""
+        if len(plan.networks) != 1:
+            return (f"the numpy step trains one network, got {len(plan.networks)} "
+                    "(wdecay.sweep.train_many stacks them)")
         return None
-    from .numba_backend import NumbaEpoch
 
-    for regularizer in regularizers:
-        reason = NumbaEpoch.unsupported_reason(network, regularizer, per_batch_monitors,
-                                               optimizer)
-        if reason is not None:
-            if backend == "numba":
-                raise ValueError(f"backend='numba' cannot run this {what}: {reason}")
-            return None
-    return NumbaEpoch(network, np.ascontiguousarray(X), np.ascontiguousarray(Y), min(m, len(X)))
+    @classmethod
+    def prepare(cls, plan):
+        """The step for ``plan``'s network, with its data and per-batch callback."""
+        step = cls(plan.networks[0], min(plan.batch_size, plan.n), eta=plan.etas[0], n=plan.n,
+                   regularizer=plan.regularizers[0], optimizer=plan.optimizer,
+                   record=plan.per_batch, reset_optimizer=plan.reset_optimizer)
+        step._data, step._on_step = (plan.X, plan.Y), plan.on_step if step.record else None
+        return step
 
+    def ready(self, monitors):
+        """Read after on_train_begin: monitors may change the flag there."""
+        self.keep_weights_before = monitors.needs_weights_before
 
-def _numba_steps(backend, network, X, Y, m, eta, regularizer, optimizer, monitors, step):
-    """The numba kernel's ``steps(order, epoch)`` if ``backend`` picks it, else None."""
-    kernel = compiled_epoch(backend, network, [regularizer], X, Y, m,
-                            per_batch_monitors=monitors.per_batch, optimizer=optimizer)
-    if kernel is None:
-        return None
-    factor = step.factor
-
-    def steps(order, epoch):
-        kernel.run(order, eta, factor)
-
-    return steps
+    def run_epoch(self, orders, alive):
+        """Every step of one epoch over ``orders[0]``; per-batch monitors after each step."""
+        X, Y = self._data
+        order, on_step, m = orders[0], self._on_step, len(self._full[0])
+        for k, start in enumerate(range(0, len(X), m)):
+            self(X, Y, order[start:start + m])
+            if on_step is not None:
+                on_step(k, self.parts)
 
 
 def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
@@ -398,59 +384,23 @@ def fit(network, X, y, *, epochs, batch_size, eta, regularizer=None,
             raise TypeError("fit() takes no `lmbda`: pass the penalty as "
                             f"regularizer=wdecay.L2({unknown['lmbda']!r}) (or wdecay.L1)")
         raise TypeError(f"fit() got unexpected keyword arguments {sorted(unknown)}")
-    dtype = network.weights[0].dtype
-    X = check_features(X, "X", network.sizes[0], dtype=dtype)
-    labels, Y = check_targets(y, len(X), network.sizes[-1], dtype=dtype)
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("eta", eta)):
-        config.check(name, value)
+    X, labels, Y, evaluation = validate(network, X, y, epochs=epochs, batch_size=batch_size,
+                                        evaluation_data=evaluation_data)
+    config.check("eta", eta)
     regularizer = get_regularizer(regularizer)
     optimizer = get_optimizer(optimizer)
-    evaluation = check_evaluation(evaluation_data, network)
-    n, m = len(X), int(batch_size)
-    rng = np.random.default_rng(seed)
     history = History() if history is None else history
     if not isinstance(history, History):
         raise TypeError(f"`history` must be a wdecay.History to continue (or None), got "
                         f"{type(history).__name__}")
     if history.mode == "resume" and history.path is not None:
-        history.check_resumable(network, regularizer=regularizer, n=n)  # as --resume does
-    monitors = monitor_list(with_evaluation_metrics(monitor_list(monitors).monitors, evaluation))
-    state = TrainingState(network, eta=float(eta), regularizer=regularizer, batch_size=m,
-                          n=n, history=history, train_data=(X, labels),
-                          evaluation_data=evaluation, optimizer=optimizer)
+        history.check_resumable(network, regularizer=regularizer, n=len(X))  # as --resume does
     if not isinstance(reset_optimizer, bool):
         raise TypeError(f"`reset_optimizer` must be True or False, got {reset_optimizer!r}")
-    step = Step(network, min(m, n), eta=eta, n=n, regularizer=regularizer,
-                optimizer=optimizer, record=monitors.per_batch,
-                reset_optimizer=reset_optimizer)
-    first = int(history.last("epoch", -1)) + 1
-    state.last_epoch = max(first, 1) + int(epochs) - 1
-    run = Run(monitors, state, history)
-
-    def after_step(k):
-        state.batch, state.step = k, step.parts
-        monitors.call_batch_end(state)
-
-    steps = _numba_steps(backend, network, X, Y, m, eta, regularizer, optimizer, monitors, step)
-    if steps is None:
-        steps = step.epoch_runner(X, Y, after_step if step.record else None)
-
-    def run_epoch(order, epoch):
-        steps(order, epoch)
-        state.step = None
-
-    def ready():
-        # read after on_train_begin: monitors may change the flag there
-        step.keep_weights_before = monitors.needs_weights_before
-
-    def check_finite(epoch):
-        if not parameters_finite(network):
-            layer = next(i for i, (w, b) in enumerate(zip(network.weights, network.biases))
-                         if not (np.isfinite(w).all() and np.isfinite(b).all()))
-            raise TrainingDivergedError(
-                f"training diverged in epoch {epoch}: layer {layer + 1}'s parameters became "
-                f"NaN or inf; try a smaller eta (got eta={eta})", history)
-
-    train_loop([run], first=first, epochs=epochs, permute=lambda: rng.permutation(n),
-               run_epoch=run_epoch, check_finite=check_finite, ready=ready)
+    plan = Plan([network], X, Y, batch_size=batch_size, etas=[eta], regularizers=[regularizer],
+                optimizer=optimizer, reset_optimizer=reset_optimizer)
+    drive(plan, backend=backend, kernels={"numpy": Step, "numba": NumbaEpoch}, what="training",
+          epochs=epochs, labels=labels, evaluation=evaluation, monitors=[monitors],
+          histories=[history], rngs=[np.random.default_rng(seed)],
+          first=int(history.last("epoch", -1)) + 1, names=["training"])
     return history

@@ -47,6 +47,8 @@ Examples
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ._validation import check_scalar
@@ -359,7 +361,13 @@ def decay_weights(regularizer, eta, n, mask=weights_only):
 
 
 class Chain(Transform):
-    """Transforms applied in order; the state is one state per transform."""
+    """Transforms applied in order; the state is one state per transform.
+
+    The chains the optimizers build, ``[add_decay,] trace | scale_by_adam, scale``,
+    run fused (:class:`_Fused`): one pass over the parameters per step, with the
+    same floating-point operations in the same order as the transforms one
+    after the other, so the same bits; any other chain runs its transforms in turn.
+    """
 
     def __init__(self, *transforms):
         for t in transforms:
@@ -372,11 +380,21 @@ class Chain(Transform):
                     raise ValueError(f"{type(late[0]).__name__} takes decoupled decay only: put "
                                      "decay_weights(...) last instead of add_decay(...) first")
         self.transforms = tuple(transforms)
+        self._fused_for, self._fused = None, None
 
     def init(self, params):
         return [t.init(params) for t in self.transforms]
 
+    def _plan(self):
+        """The fused form of this chain, or None (rebuilt if ``transforms`` was replaced)."""
+        if self._fused_for is not self.transforms:
+            self._fused_for, self._fused = self.transforms, _Fused.of(self.transforms)
+        return self._fused
+
     def update(self, grads, state, params):
+        fused = self._fused if self._fused_for is self.transforms else self._plan()
+        if fused is not None:
+            return fused.update(grads, state, params)
         state = list(state)
         given = grads
         for k, t in enumerate(self.transforms):
@@ -389,6 +407,9 @@ class Chain(Transform):
         return grads, state
 
     def split(self, share, state, params):
+        fused = self._fused if self._fused_for is self.transforms else self._plan()
+        if fused is not None and fused.decay is not None:
+            return fused.split(state)
         state = list(state)
         for k, t in enumerate(self.transforms):
             share, state[k] = t.split(share, state[k], params)
@@ -406,6 +427,155 @@ class Chain(Transform):
 
     def __repr__(self):
         return f"chain({', '.join(map(repr, self.transforms))})"
+
+
+class _Fused:
+    """One step of ``[add_decay,] core, scale`` in one loop over the parameters.
+
+    ``core`` is a :class:`Trace` or a :class:`ScaleByAdam` (exact types: a
+    subclass may change the arithmetic). Each parameter's update is computed by
+    the operations the transforms would run one after the other, in the same
+    order, and the transforms' attributes (``_last``, ``_denoms``) and state
+    are left as they would leave them; what goes is the per-transform lists,
+    the chain's bookkeeping and, for Adam, the temporaries (kept per parameter
+    layout, in ``_Fused._buffers``). ``tests/test_transforms_speedpaths.py``
+    holds the fused and the one-by-one steps to the same bits.
+    """
+
+    __slots__ = ("decay", "core", "scale", "k", "_key", "_flags", "_gt", "_tmp", "_den")
+
+    @classmethod
+    def of(cls, transforms):
+        types = tuple(map(type, transforms))
+        if types[:1] == (AddDecay,):
+            decay, rest = transforms[0], transforms[1:]
+        else:
+            decay, rest = None, transforms
+        if (len(rest) != 2 or type(rest[1]) is not Scale
+                or type(rest[0]) not in (Trace, ScaleByAdam)):
+            return None
+        return cls(decay, rest[0], rest[1], len(transforms) - 2)
+
+    def __init__(self, decay, core, scale, k):
+        self.decay, self.core, self.scale, self.k = decay, core, scale, k
+        self._key = None
+
+    def _buffers(self, grads, params):
+        """Decay flags and temporaries for this parameter layout (the same arrays: cached)."""
+        key = self._key
+        same = operator.is_
+        if (key is None or len(key[0]) != len(params) or len(key[1]) != len(grads)
+                or not all(map(same, key[0], params)) or not all(map(same, key[1], grads))):
+            self._key = (tuple(params), tuple(grads))  # strong references: ids stay theirs
+            decay = self.decay
+            self._flags = (_mask(decay.mask, params, decay._flags) if decay is not None
+                           else [False] * len(params))
+            self._gt = [np.empty_like(g) if f else None for g, f in zip(grads, self._flags)]
+            if type(self.core) is ScaleByAdam:
+                self._tmp = [np.empty_like(g) for g in grads]
+                self._den = [None] * len(grads)
+        return self._flags
+
+    def _decayed(self, grads, params, flags):
+        """g + d on the decayed parameters (AddDecay's update); d kept as the decay's ``_last``."""
+        decay = self.decay
+        if decay is None:
+            return grads
+        gradient, n, add = decay.regularizer.gradient, decay.n, np.add
+        last = decay._last = [gradient(p, n) if f else None for p, f in zip(params, flags)]
+        # g + d into a buffer of the chain's when that is what g + d would give
+        return [g if d is None else
+                add(g, d, out=b) if d.dtype is b.dtype and d.shape == b.shape else g + d
+                for g, d, b in zip(grads, last, self._gt)]
+
+    def update(self, grads, state, params):
+        if type(state) is not list:
+            state = list(state)
+        flags = self._buffers(grads, params)
+        grads = self._decayed(grads, params, flags)
+        f, core, st = self.scale.factor, self.core, state[self.k]
+        out = []
+        if type(core) is Trace:
+            mu, multiply = core.momentum, np.multiply
+            if core.nesterov:
+                for g, v in zip(grads, st["v"]):
+                    v *= mu
+                    v += g
+                    if g.dtype is v.dtype:
+                        u = multiply(v, mu)
+                        u += g                        # g + mu v (addition commutes)
+                    else:
+                        u = g + mu * v
+                    u *= f
+                    out.append(u)
+            else:
+                for g, v in zip(grads, st["v"]):
+                    v *= mu
+                    v += g
+                    out.append(multiply(v, f))  # v.copy() scaled in place: the same bits
+            return out, state
+        b1, b2 = core.beta1, core.beta2
+        st["count"] = t = st["count"] + 1
+        c1, c2, bc1, bc2, eps = 1 - b1, 1 - b2, 1 - b1 ** t, 1 - b2 ** t, core.eps
+        multiply, divide, sqrt = np.multiply, np.divide, np.sqrt
+        dens = self._den
+        for i, (g, m, v, tmp) in enumerate(zip(grads, st["m"], st["v"], self._tmp)):
+            if flags[i] and (g.dtype is not tmp.dtype or g.shape != tmp.shape):
+                tmp = np.empty_like(g)  # the regularizer's d made g + d another dtype
+            m *= b1
+            m += multiply(g, c1, out=tmp)            # (1 - b1) g
+            v *= b2
+            multiply(g, c2, out=tmp)
+            tmp *= g
+            v += tmp                                  # (1 - b2) g g
+            den = dens[i]
+            if den is None or den.dtype is not v.dtype or den.shape != v.shape:
+                den = dens[i] = np.empty_like(v)
+            sqrt(divide(v, bc2, out=den), out=den)
+            den += eps
+            s = divide(m, bc1)
+            s /= den
+            s *= f
+            out.append(s)
+        core._denoms = list(dens)
+        return out, state
+
+    def split(self, state):
+        """The decay's share of the last update (the chain starts with ``add_decay``)."""
+        if type(state) is not list:
+            state = list(state)
+        f, core, st, last = self.scale.factor, self.core, state[self.k], self.decay._last
+        out = []
+        multiply = np.multiply
+        if type(core) is Trace:
+            mu, nesterov = core.momentum, core.nesterov
+            for d, vd in zip(last, st["v_decay"]):
+                if d is None:
+                    out.append(None)
+                    continue
+                vd *= mu
+                vd += d
+                if nesterov:
+                    u = d + mu * vd
+                    u *= f
+                else:
+                    u = multiply(vd, f)
+                out.append(u)
+            return out, state
+        b1, t = core.beta1, st["count"]
+        c1, bc1 = 1 - b1, 1 - b1 ** t
+        for d, md, den, tmp in zip(last, st["m_decay"], core._denoms, self._tmp):
+            if d is None:
+                out.append(None)
+                continue
+            md *= b1
+            md += (multiply(d, c1, out=tmp) if d.dtype is tmp.dtype and d.shape == tmp.shape
+                   else c1 * d)
+            u = np.divide(md, bc1)
+            u /= den
+            u *= f
+            out.append(u)
+        return out, state
 
 
 def chain(*transforms):

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import numbers
+import operator
 import random
 
 import numpy as np
@@ -100,23 +101,52 @@ class CrossEntropyCost:
             return np.sum(np.nan_to_num(-Y * np.log(A) - (1 - Y) * np.log(1 - A)), axis=1)
 
 
+_SHAPE = operator.attrgetter("shape")
+
+
+def _all_shaped(arrays, shape):
+    """True if every item's ``shape`` is ``shape`` (one C-level pass, no per-item Python).
+
+    ``np.shape(a)`` is ``a.shape`` when ``a`` has one, so this is the per-item
+    check's answer; False (or an item without ``shape``) means "look closer":
+    the caller then runs its per-item check, which names the example.
+    """
+    try:
+        return set(map(_SHAPE, arrays)) == {shape}
+    except AttributeError:
+        return False
+
+
+def _all_labels(ys, n_out):
+    """True if every item is an int class index (not bool, not an array) in [0, n_out)."""
+    types = set(map(type, ys))
+    return (all(issubclass(t, (numbers.Integral, np.integer))
+                and not issubclass(t, (bool, np.bool_)) for t in types)
+            and 0 <= min(ys) and max(ys) < n_out)
+
+
 def _check_pairs(data, name, n_in, n_out, one_hot):
     """Refuse network2 data that would fail deep inside, or train on the wrong thing.
 
     Each item must be a pair ``(x, y)``: x an (n_in, 1) column; y a one-hot
     (n_out, 1) column if ``one_hot`` (training data), else an int class label
-    in [0, n_out) (evaluation data). One pass over the list, per call.
+    in [0, n_out) (evaluation data). Returns the inputs and the labels, as two
+    sequences. Whole-list checks first (C-level passes over types and shapes);
+    the per-item scan that names the first bad example runs only if one fails.
     """
     try:
         xs, ys = zip(*data)
     except (TypeError, ValueError):
         raise TypeError(f"`{name}` must be a list of (x, y) pairs, as network2 takes") from None
-    shapes = [np.shape(x) for x in xs]
-    bad = next((i for i, s in enumerate(shapes) if s != (n_in, 1)), None)
-    if bad is not None:
-        raise ValueError(f"`{name}` inputs must be ({n_in}, 1) columns (the network's "
-                         f"sizes[0] = {n_in}), got shape {shapes[bad]} in example {bad}")
+    if not _all_shaped(xs, (n_in, 1)):
+        shapes = [np.shape(x) for x in xs]
+        bad = next((i for i, s in enumerate(shapes) if s != (n_in, 1)), None)
+        if bad is not None:
+            raise ValueError(f"`{name}` inputs must be ({n_in}, 1) columns (the network's "
+                             f"sizes[0] = {n_in}), got shape {shapes[bad]} in example {bad}")
     if one_hot:
+        if _all_shaped(ys, (n_out, 1)):
+            return xs, ys
         bad = next((i for i, y in enumerate(ys) if np.shape(y) != (n_out, 1)), None)
         if bad is not None:
             got = (f"the int label {ys[bad]!r}" if np.ndim(ys[bad]) == 0
@@ -125,7 +155,9 @@ def _check_pairs(data, name, n_in, n_out, one_hot):
                 f"`{name}` labels must be one-hot ({n_out}, 1) columns, as network2 trains on "
                 f"(mnist_loader.vectorized_result(j)), got {got} in example {bad}; int labels "
                 "belong to evaluation data")
-        return
+        return xs, ys
+    if _all_labels(ys, n_out):
+        return xs, ys
     bad = next((i for i, y in enumerate(ys) if np.ndim(y) != 0 or isinstance(y, (bool, np.bool_))
                 or not isinstance(y, (numbers.Integral, np.integer))
                 or not 0 <= y < n_out), None)
@@ -136,15 +168,28 @@ def _check_pairs(data, name, n_in, n_out, one_hot):
             f"`{name}` labels must be int class indices in [0, {n_out - 1}], as network2 "
             f"evaluates on, got {got} in example {bad}; for one-hot columns pass "
             "int(np.argmax(y))")
+    return xs, ys
 
 
-def _columns_to_rows(data, one_hot):
-    """Stack network2 pairs into X (n, d) and labels (n,) (+ targets if ``one_hot``)."""
-    X = np.concatenate([np.reshape(x, (1, -1)) for x, _ in data]).astype(np.float64, copy=False)
+_ROW = operator.methodcaller("reshape", 1, -1)
+
+
+def _rows(columns):
+    """The columns stacked as the rows of one float64 array (ndarrays by a C-level map)."""
+    if set(map(type, columns)) == {np.ndarray}:
+        rows = list(map(_ROW, columns))
+    else:
+        rows = [np.reshape(c, (1, -1)) for c in columns]
+    return np.concatenate(rows).astype(np.float64, copy=False)
+
+
+def _columns_to_rows(xs, ys, one_hot):
+    """Stack checked network2 inputs and labels: X (n, d), labels (n,), and targets if one-hot."""
+    X = _rows(xs)
     if one_hot:
-        Y = np.concatenate([np.reshape(y, (1, -1)) for _, y in data]).astype(np.float64, copy=False)
+        Y = _rows(ys)
         return X, np.argmax(Y, axis=1), Y
-    return X, np.array([int(y) for _, y in data], dtype=np.intp), None
+    return X, np.fromiter(map(int, ys), dtype=np.intp, count=len(ys)), None
 
 
 class Network:
@@ -210,17 +255,19 @@ class Network:
         n = len(training_data)
         if n == 0:
             raise ValueError("`training_data` is empty")
-        _check_pairs(training_data, "training_data", self.sizes[0], self.sizes[-1], True)
+        xs, ys = _check_pairs(training_data, "training_data", self.sizes[0], self.sizes[-1],
+                              True)
         if early_stopping_n > 0 and not (monitor_evaluation_accuracy or monitor_training_accuracy):
             raise ValueError("early_stopping_n needs monitor_evaluation_accuracy or "
                              "monitor_training_accuracy")
         if monitor_training_cost or monitor_training_accuracy:
-            X, labels, Y = _columns_to_rows(training_data, one_hot=True)
+            X, labels, Y = _columns_to_rows(xs, ys, one_hot=True)
         if evaluation_data:
             evaluation_data = list(evaluation_data)
-            _check_pairs(evaluation_data, "evaluation_data", self.sizes[0], self.sizes[-1], False)
+            pairs = _check_pairs(evaluation_data, "evaluation_data", self.sizes[0],
+                                 self.sizes[-1], False)
             n_data = len(evaluation_data)
-            X_eval, labels_eval, _ = _columns_to_rows(evaluation_data, one_hot=False)
+            X_eval, labels_eval, _ = _columns_to_rows(*pairs, one_hot=False)
             Y_eval = np.eye(self.sizes[-1])[labels_eval]
         regularizer = L2(lmbda) if lmbda else NoRegularizer()
         engine = self._engine()
@@ -234,14 +281,20 @@ class Network:
             random.shuffle(order)  # consumes `random` exactly as shuffling the data list
             return order
 
+        x_at, y_at, concatenate = xs.__getitem__, ys.__getitem__, np.concatenate
+        columns = {}  # per batch size: the input and target buffers as columns
+
         def run_epoch(order, epoch):
             for k in range(0, n, mini_batch_size):
                 # stack this mini-batch's columns into the step's input rows
-                batch = [training_data[i] for i in order[k:k + mini_batch_size]]
-                inputs, targets = step.load_batch(len(batch))
-                np.concatenate([x for x, _ in batch], axis=1, out=inputs.T)
-                np.concatenate([t for _, t in batch], axis=1, out=targets.T)
-                step.run(len(batch))
+                batch = order[k:k + mini_batch_size]
+                m = len(batch)
+                cols = columns.get(m)
+                if cols is None:
+                    cols = columns[m] = tuple(a.T for a in step.load_batch(m))
+                concatenate(list(map(x_at, batch)), axis=1, out=cols[0])
+                concatenate(list(map(y_at, batch)), axis=1, out=cols[1])
+                step.run(m)
 
         def report(state):
             print("Epoch %s training complete" % (state.epoch - 1))
@@ -300,15 +353,15 @@ class Network:
     def accuracy(self, data, convert=False):
         """Number of examples classified correctly; ``convert=True`` for one-hot labels."""
         data = list(data)
-        _check_pairs(data, "data", self.sizes[0], self.sizes[-1], one_hot=convert)
-        X, labels, _ = _columns_to_rows(data, one_hot=convert)
+        pairs = _check_pairs(data, "data", self.sizes[0], self.sizes[-1], one_hot=convert)
+        X, labels, _ = _columns_to_rows(*pairs, one_hot=convert)
         return self._accuracy(X, labels)
 
     def total_cost(self, data, lmbda, convert=False):
         """Mean cost plus 0.5 (lmbda / len(data)) sum ||w||^2; ``convert=True`` for int labels."""
         data = list(data)
-        _check_pairs(data, "data", self.sizes[0], self.sizes[-1], one_hot=not convert)
-        X, labels, Y = _columns_to_rows(data, one_hot=not convert)
+        pairs = _check_pairs(data, "data", self.sizes[0], self.sizes[-1], one_hot=not convert)
+        X, labels, Y = _columns_to_rows(*pairs, one_hot=not convert)
         if convert:
             Y = np.eye(self.sizes[-1])[labels]
         return self._total_cost(X, Y, lmbda)

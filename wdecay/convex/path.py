@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..experiment import DEFAULTS
+from ..config import DEFAULTS
 from .models import get_model
 from .solve import fit_optimum, penalty_kind, prepare
 

@@ -22,7 +22,7 @@ from scipy.optimize import linprog, minimize
 from scipy.sparse import coo_matrix
 
 from .._validation import check_features, check_scalar, check_targets
-from ..regularizers import L1, L2, Regularizer
+from ..regularizers import Regularizer
 from .models import get_model
 
 NEWTON_MAX_PARAMS = 4000
@@ -89,13 +89,12 @@ def penalty_kind(penalty):
     """'l2' or 'l1' from that name or an :class:`~wdecay.L2` / :class:`~wdecay.L1` instance.
 
     The solvers need the penalty's shape (smooth quadratic, or the L1 kink), not
-    its step: any subclass of L2 or L1 works; other regularizers are refused.
+    its step: a regularizer declares it as ``convex`` (``"l2"`` for L2 and its
+    subclasses, ``"l1"`` for L1's); other regularizers are refused.
     """
-    if isinstance(penalty, L2):
-        return "l2"
-    if isinstance(penalty, L1):
-        return "l1"
     if isinstance(penalty, Regularizer):
+        if penalty.convex in ("l2", "l1"):
+            return penalty.convex
         raise ValueError(f"wdecay.convex solves L2 or L1 penalties only, got {penalty!r}: "
                          "pass penalty='l2', 'l1', or an L2 or L1 instance")
     if penalty not in ("l2", "l1"):

@@ -2,8 +2,9 @@
 
 A grid maps setting names to a value or a list of values; :func:`expand` takes
 the cartesian product. Runs that share everything but the per-network settings
-(eta, lmbda, regularizer, initializer, init_seed, order_seed) form lockstep
-batches. Each
+(eta, lmbda, regularizer, initializer, init_seed, order_seed, and the settings
+any registered regularizer declares, such as an elastic net's ``l1`` and
+``l2``: :func:`per_network`) form lockstep batches. Each
 batch is one task: a plain, picklable function (:func:`run_batch`) of a plain
 config that loads its own data, so it runs the same in this process, in a
 ``concurrent.futures`` process pool or on a Dask cluster
@@ -27,12 +28,30 @@ import numpy as np
 from .. import config
 from .._validation import check_scalar
 from ..config import NETWORK_DEFAULTS
+from ..regularizers import REGULARIZERS
 
 PER_NETWORK = ("eta", "lmbda", "regularizer", "initializer", "init_seed", "order_seed")
 SHARED_DEFAULTS = {"data": "mnist-sample", "sizes": (784, 30, 10), "cost": "cross-entropy",
                    "activation": "sigmoid", "epochs": 1, "batch_size": 10, "seed": 0,
                    "monitors": ("weight_norms",)}
-MONITORS = ("weight_norms", "layer_statistics", "sum_vs_abs_sum", "decay_prediction", "saturation")
+
+
+def per_network():
+    """The per-network keys: :data:`PER_NETWORK` and every registered regularizer's settings.
+
+    A regularizer's own settings (not lmbda) are optional keys: absent, its
+    declared defaults hold.
+    """
+    return PER_NETWORK + tuple(k for k in REGULARIZERS.settings() if k not in PER_NETWORK)
+
+
+def _known():
+    return set(SHARED_DEFAULTS) | set(NETWORK_DEFAULTS) | set(per_network())
+
+
+def make_regularizer(c):
+    """The regularizer a config names, with its declared settings from the config."""
+    return REGULARIZERS.make(c["regularizer"], {k: v for k, v in c.items() if v is not None})
 
 
 def expand(grid):
@@ -45,7 +64,7 @@ def expand(grid):
     >>> len(expand({"sizes": [784, 30, 10]})), len(expand({"sizes": [[64, 30, 10], [64, 10]]}))
     (1, 2)
     """
-    known = set(SHARED_DEFAULTS) | set(NETWORK_DEFAULTS)
+    known = _known()
     unknown = set(grid) - known
     if unknown:
         raise ValueError(f"unknown grid keys {sorted(unknown)}; choose from {sorted(known)}")
@@ -96,7 +115,7 @@ def _check_config(c):
         except (ValueError, TypeError, KeyError) as exc:
             raise ValueError(f"{key}={c[key]!r}: {exc}") from None
 
-    known = set(SHARED_DEFAULTS) | set(NETWORK_DEFAULTS)
+    known = _known()
     unknown = set(c) - known
     if unknown:
         raise ValueError(f"unknown keys {sorted(unknown)}; choose from {sorted(known)}")
@@ -119,11 +138,12 @@ def _check_config(c):
         check(key, lambda v, key=key: config.check(key, v))
     check("monitors", _monitors)
     check("initializer", initializers.get_initializer)
-    for key in ("eta", "lmbda", "init_seed", "order_seed"):
-        if c[key] is not None:
+    for key in ("eta", "lmbda", "init_seed", "order_seed", *per_network()[len(PER_NETWORK):]):
+        if c.get(key) is not None:
             check(key, lambda v, key=key: config.check(key, v))
     try:
-        check_configs([{key: c[key] for key in PER_NETWORK}])
+        check_configs([{**{key: c[key] for key in PER_NETWORK},
+                        "regularizer": make_regularizer(c)}])
     except (ValueError, TypeError) as exc:
         detail = ", ".join(f"{key}={c[key]!r}" for key in ("regularizer", "lmbda", "eta"))
         raise ValueError(f"{detail}: {exc}") from None
@@ -233,7 +253,8 @@ def run_batch(batch):
     try:
         (X, y), evaluation = load_data(shared["data"])
         _, histories = train_many(
-            X, y, [{k: c[k] for k in PER_NETWORK} for _, c in batch], sizes=list(shared["sizes"]),
+            X, y, [{**{k: c[k] for k in PER_NETWORK}, "regularizer": make_regularizer(c)}
+                   for _, c in batch], sizes=list(shared["sizes"]),
             epochs=shared["epochs"], batch_size=shared["batch_size"], cost=shared["cost"],
             activation=shared["activation"], seed=shared["seed"], evaluation_data=evaluation,
             monitors=_monitors(shared["monitors"]), on_divergence="mark")
@@ -334,7 +355,7 @@ class SweepResult:
         rows = Table()
         for r in self.runs:
             row = {k: r["config"][k] for k in ("data", "sizes", "epochs", "batch_size", "seed",
-                                               *PER_NETWORK)}
+                                               *per_network()) if k in r["config"]}
             for key in keys:
                 values = r["history"].get(key)
                 row[key] = float(values[-1]) if values and r["error"] is None else float("nan")

@@ -13,8 +13,10 @@ as W_k = s_k V_k with a scale s_k per network, so a decay that is only a
 factor (``has_shrink`` False: L2, none) is a scalar update and the gradient
 step is fused into the product (BLAS gemm with beta = 1):
 V <- V - X^T (D / s'). A network whose regularizer has a shrink (L1) keeps
-s_k = 1 and is decayed directly. The scales are folded back into V at the end
-of every epoch, when monitors look at the weights.
+s_k = 1 and is decayed by the regularizer's own ``decay``. The scales
+(:class:`wdecay.lazy_scale.LazyScale`) are folded back into V at the end of
+every epoch, when monitors look at the weights. :class:`Lockstep` is the numpy
+kernel of :mod:`wdecay.driver`, which runs :func:`train_many`.
 """
 
 from __future__ import annotations
@@ -26,17 +28,13 @@ from scipy.linalg.blas import dgemm, sgemm
 
 from .. import config, passes
 from ..config import NETWORK_DEFAULTS
-from .._validation import check_features, check_targets
+from ..driver import Plan, drive, validate
 from ..history import History
-from ..loop import Run, TrainingDivergedError, check_evaluation, monitor_list, \
-    parameters_finite, record, train_loop
-from ..monitors.base import TrainingState
-from ..monitors.metrics import with_evaluation_metrics
+from ..lazy_scale import LazyScale
 from ..network import Network
-from ..lazy_scale import fold_needed
+from ..numba_backend import NumbaEpoch
 from ..optim import get_optimizer
 from ..regularizers import get_regularizer
-from ..training import compiled_epoch
 
 CONFIG_KEYS = tuple(NETWORK_DEFAULTS)
 
@@ -57,7 +55,11 @@ def check_configs(configs):
 
 
 class Lockstep:
-    """The stacked state of K networks and one vectorized SGD step for all of them."""
+    """The stacked state of K networks and one vectorized SGD step for all of them.
+
+    As a kernel of :mod:`wdecay.driver` (:meth:`prepare`, :meth:`run_epoch`) the
+    networks' weights and biases become views of the stacked arrays.
+    """
 
     def __init__(self, networks, dtype=np.float64):
         self.K = len(networks)
@@ -66,9 +68,50 @@ class Lockstep:
         L = len(self.sizes) - 1
         self.V = [np.array([net.weights[l] for net in networks], dtype=dtype) for l in range(L)]
         self.B = [np.array([net.biases[l] for net in networks], dtype=dtype) for l in range(L)]
-        self.scale = np.ones(self.K, dtype=dtype)  # the first layer's lazy scales
+        self.lazy = LazyScale(self.V[0])  # the first layer's lazy scales
+        self.scale = self.lazy.scale
         self.dtype = dtype
         self.gemm = {np.dtype(np.float64): dgemm, np.dtype(np.float32): sgemm}.get(np.dtype(dtype))
+
+    @staticmethod
+    def refusal(plan):
+        """None if lockstep can run ``plan``, else why not, in one line."""
+        if not plan.optimizer.nielsen:
+            return (f"train_many's lockstep step runs plain SGD only, got optimizer="
+                    f"{plan.optimizer!r}; train momentum or Adam networks one by one with "
+                    "wdecay.fit")
+        if plan.per_batch:
+            return ("per-batch monitors (on_batch_end) need Network.fit; train_many supports "
+                    "epoch-level monitors")
+        return None
+
+    @classmethod
+    def prepare(cls, plan):
+        """The stack of ``plan``'s networks, which then view its arrays."""
+        stack = cls(plan.networks, dtype=plan.dtype)
+        for k, net in enumerate(plan.networks):
+            net.weights, net.biases = stack.views(k)
+        stack.set_decay(np.asarray(plan.etas, dtype=plan.dtype), plan.regularizers, plan.n)
+        stack._data, stack._m = (plan.X, plan.Y), plan.batch_size
+        stack._separate, stack._quiet = plan.separate, plan.quiet
+        return stack
+
+    def ready(self, monitors):
+        """Nothing to read from the monitors (epoch-level only)."""
+
+    def run_epoch(self, orders, alive):
+        """Every step of one epoch for all K networks (diverged ones too), then :meth:`fold`."""
+        X, Y = self._data
+        m = self._m
+        quiet = np.errstate(all="ignore") if self._quiet else contextlib.nullcontext()
+        with quiet:
+            for start in range(0, len(X), m):
+                idx = orders[:, start:start + m]
+                if self._separate:
+                    self.step_separate(X[idx], Y[idx])
+                else:
+                    self.step(X[idx[0]], Y[idx[0]])
+        self.fold()
 
     def views(self, k):
         """Network k's weights and biases (valid after :meth:`fold`)."""
@@ -76,30 +119,26 @@ class Lockstep:
 
     def fold(self):
         """Multiply the scales into V, so that V holds the weights."""
-        if np.any(self.scale != 1.0):
-            self.V[0] *= self.scale[:, None, None]
-            self.scale[:] = 1.0
+        self.lazy.fold()
 
     def set_decay(self, eta, regularizers, n):
-        """Per-network decay settings for the steps: factors, lazy scales and shrinks."""
+        """Per-network decay settings for the steps: the lazy factors and the regularizers.
+
+        A network whose regularizer has a shrink keeps s_k = 1 and is decayed by
+        the regularizer's own :meth:`~wdecay.regularizers.Regularizer.decay`.
+        """
         self.eta = np.asarray(eta, dtype=self.dtype)
-        factor = [r.factor(float(e), n) for e, r in zip(eta, regularizers)]
-        self.decay = np.array(factor, dtype=self.dtype)
-        # networks with a shrink keep s_k = 1: their factor and shrink act on V directly
-        self.shrinkers = [(k, r, float(eta[k]), factor[k]) for k, r in enumerate(regularizers)
+        self.shrinkers = [(k, r, float(self.eta[k])) for k, r in enumerate(regularizers)
                           if r.has_shrink]
-        self.lazy = self.decay.copy()
-        for k, *_ in self.shrinkers:
-            self.lazy[k] = 1.0
+        factor = [r.factor(float(e), n) for e, r in zip(self.eta, regularizers)]
+        lazy = [1.0 if r.has_shrink else a for a, r in zip(factor, regularizers)]
+        self.lazy.factor = self.decay = np.array(lazy, dtype=self.dtype)
         self.n = n
 
-    def _shrink(self, layer, scaled):
-        """Factor and shrink of the networks whose regularizer has a shrink."""
-        for k, reg, eta, factor in self.shrinkers:
-            w = self.V[layer][k]
-            if scaled and factor != 1.0:
-                w *= factor
-            reg.shrink(w, eta, self.n)
+    def _shrink(self, layer):
+        """The regularizer's decay of the networks whose regularizer has a shrink."""
+        for k, reg, eta in self.shrinkers:
+            reg.decay(self.V[layer][k], eta, self.n)
 
     def _upper_layer(self, layer, delta, a):
         """Update layer >= 1 of every network: decay, shrink, gradient step."""
@@ -107,15 +146,12 @@ class Lockstep:
         self.B[layer] -= delta.sum(axis=1)
         grad = np.matmul(delta.transpose(0, 2, 1), a)
         V *= self.decay[:, None, None]
-        self._shrink(layer, scaled=False)
+        self._shrink(layer)
         V -= grad
 
     def _first_scale(self):
-        s0 = self.scale
-        if fold_needed(s0, self.lazy, self.dtype):
-            self.fold()  # before s underflows (float32 reaches it within an epoch)
-        s0 *= self.lazy
-        self._shrink(0, scaled=True)
+        s0 = self.lazy.step()
+        self._shrink(0)
         return s0
 
     def _shared_first_layer(self, layer, delta, a):
@@ -240,77 +276,27 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
         raise TypeError(f"`monitors` must be a function k -> list of Monitors for network k, "
                         f"e.g. monitors=lambda k: [WeightNorms()], got a "
                         f"{type(monitors).__name__}: every network needs monitors of its own")
-    config.check("epochs", epochs)
-    config.check("batch_size", batch_size)
-    if not get_optimizer(optimizer).nielsen:
-        raise ValueError(f"train_many supports plain SGD only, got optimizer={optimizer!r}; "
-                         "train momentum or Adam networks one by one with wdecay.fit")
     if on_divergence not in ("raise", "mark"):
         raise ValueError(f"`on_divergence` must be 'raise' or 'mark', got {on_divergence!r}")
-    networks = [Network(sizes, cost=cost, activation=activation, initializer=c["initializer"],
-                        seed=c["init_seed"], dtype=dtype) for c in configs]
-    X = check_features(X, "X", networks[0].sizes[0], dtype=dtype)
-    labels, Y = check_targets(y, len(X), networks[0].sizes[-1], dtype=dtype)
-    evaluation = check_evaluation(evaluation_data, networks[0])
-    n, m = len(X), int(batch_size)
-    eta = np.array([c["eta"] for c in configs], dtype=dtype)
-    regs = [c["regularizer"] for c in configs]
-    compiled = compiled_epoch(backend, networks[0], regs, X, Y, m, what="sweep")
-    if compiled is None:
-        stack = Lockstep(networks, dtype=dtype)
-        for k, net in enumerate(networks):  # the networks now view the stacked arrays
-            net.weights, net.biases = stack.views(k)
-        stack.set_decay(eta, regs, n)
-    else:  # the configs' own etas, as fit gets them (not rounded to float32)
-        etas = [float(c["eta"]) for c in configs]
-        factors = [r.factor(e, n) for r, e in zip(regs, etas)]
-    runs = []
-    for k, net in enumerate(networks):
-        mons = monitor_list(with_evaluation_metrics(
-            monitor_list(monitors(k) if monitors else []).monitors, evaluation))
-        if mons.per_batch:
-            raise ValueError("per-batch monitors (on_batch_end) need Network.fit; "
-                             "train_many supports epoch-level monitors")
-        state = TrainingState(net, eta=float(eta[k]), regularizer=regs[k], batch_size=m, n=n,
-                              history=History(), train_data=(X, labels),
-                              evaluation_data=evaluation)
-        state.last_epoch = int(epochs)
-        runs.append(Run(mons, state, state.history))
     separate = any(c["order_seed"] is not None for c in configs)
     if separate and any(c["order_seed"] is None for c in configs):
         raise ValueError("give every config an 'order_seed' (own mini-batch orders) or none "
                          "(one shared order from `seed`)")
+    networks = [Network(sizes, cost=cost, activation=activation, initializer=c["initializer"],
+                        seed=c["init_seed"], dtype=dtype) for c in configs]
+    X, labels, Y, evaluation = validate(networks[0], X, y, epochs=epochs, batch_size=batch_size,
+                                        evaluation_data=evaluation_data)
+    etas = [float(c["eta"]) for c in configs]  # as fit gets them; lockstep rounds to dtype
+    plan = Plan(networks, X, Y, batch_size=batch_size, etas=etas,
+                regularizers=[c["regularizer"] for c in configs],
+                optimizer=get_optimizer(optimizer), separate=separate,
+                quiet=on_divergence == "mark")
     rngs = ([np.random.default_rng(c["order_seed"]) for c in configs] if separate
             else [np.random.default_rng(seed)])
-
-    def run_epoch(orders, epoch):
-        if compiled is not None:
-            for k, (net, run) in enumerate(zip(networks, runs)):
-                if run.alive:
-                    compiled.run(orders[k if separate else 0], etas[k], factors[k], network=net)
-            return
-        quiet = np.errstate(all="ignore") if on_divergence == "mark" else contextlib.nullcontext()
-        with quiet:
-            for start in range(0, n, m):
-                idx = orders[:, start:start + m]
-                if separate:
-                    stack.step_separate(X[idx], Y[idx])
-                else:
-                    stack.step(X[idx[0]], Y[idx[0]])
-        stack.fold()
-
-    def check_finite(epoch):
-        for k, (net, run) in enumerate(zip(networks, runs)):
-            if run.alive and not parameters_finite(net):
-                if on_divergence == "raise":
-                    raise TrainingDivergedError(
-                        f"network {k} diverged in epoch {epoch}: its parameters became NaN or "
-                        f"inf; try a smaller eta (got eta={eta[k]})", run.history)
-                run.alive = False
-                record(run, epoch, {"diverged_epoch": epoch})
-
-    train_loop(runs, first=0, epochs=epochs,
-               permute=lambda: np.array([rng.permutation(n) for rng in rngs]),
-               run_epoch=run_epoch, check_finite=check_finite)
-    return networks, [run.history for run in runs]
-
+    histories = drive(plan, backend=backend, kernels={"numpy": Lockstep, "numba": NumbaEpoch},
+                      what="sweep", epochs=epochs, labels=labels, evaluation=evaluation,
+                      monitors=[monitors(k) if monitors else [] for k in range(len(configs))],
+                      histories=[History() for _ in configs], rngs=rngs,
+                      state_etas=[float(e) for e in np.asarray(etas, dtype=dtype)],
+                      on_divergence=on_divergence)
+    return networks, histories

@@ -18,8 +18,12 @@ u is the rest of the measured change: u = (W_after - W) - d. Then, exactly::
     ||W_after||^2 - ||W||^2 = D + G + Q,
     D = ||W + d||^2 - ||W||^2,  G = 2 <W + d, u>,  Q = ||u||^2.
 
-All of it is computed in float64 on the parameter's device from one copy of
-the tensor taken before the step. Any other optimizer or option
+All of it is computed on the parameter's device from one copy of the tensor
+taken before the step, in the parameter's own precision (float32 for float32,
+float16 and bfloat16 tensors, float64 for float64 ones), and summed in float64.
+In float32 the dot products are rounded in float32: each of D, G, Q and the
+measured change agrees with a float64 computation to 1e-5 of the largest term
+(tested). Any other optimizer or option
 (``dampening``, ``amsgrad``, ``maximize``, ``differentiable``, ``fused``, a
 momentum or Adam state that existed before watching began) gets the
 measured change only: its D, G and Q are NaN, and :data:`UNKNOWN` says why.
@@ -44,6 +48,7 @@ UNKNOWN = "the decay part of this optimizer's step is unknown to wdecay"
 """The start of every statement that a decomposition is not available."""
 
 F64 = torch.float64
+FACTOR = ("none", "sgd", "adamw")  # the kinds with d = -c W (c = 0 without decay)
 SAMPLE = 4096  # entries of a tensor on which AdamW's normalised gradient is measured
 EVERY = 8  # ... and on every EVERY-th step of the tensor (its first step included)
 
@@ -78,6 +83,11 @@ class Rule:
                              f"momentum {self.mu:g} (weight_decay = {self.wd:g})"),
                 "adam": f"coupled weight decay, Adam (weight_decay = {self.wd:g})",
                 "adamw": f"decoupled weight decay, AdamW (weight_decay = {self.wd:g})"}[self.kind]
+
+
+def work_dtype(dtype):
+    """The precision a tensor's copy and parts are computed in: float64 stays, the rest float32."""
+    return F64 if dtype == F64 else torch.float32
 
 
 def _unknown(why):
@@ -131,8 +141,9 @@ class Tensor:
 
     def __init__(self, name, param, group):
         self.name, self.param, self.group = name, param, group
-        self.rows = None             # float64 (3, size): W before the step, its change s, d
+        self.rows = None             # (1 or 3, size) in work_dtype: W before the step, s, d
         self.before = None           # rows[0] shaped as the parameter: the one copy
+        self.change = self.dpart = None  # rows[1] and rows[2] shaped as the parameter
         self.sample = None           # the entries AdamW's normalised gradient is measured on
         self.rule = None             # this step's Rule
         self.stepped = False         # had a gradient, so the optimizer touched it
@@ -140,6 +151,7 @@ class Tensor:
         self.started = False         # the optimizer had state for it before watching
         self.sums = None
         self.steps = 0
+        self.bb = None               # ||W||^2 before this step (the CPU path for d = -c W)
         self.d = self.u = None       # this step's parts (kept only if a monitor reads them)
         self.pure = 1.0              # pure decay's factor on the RMS since epoch 0
         self._pure_v = 0.0
@@ -172,6 +184,7 @@ class Decomposer:
                 t.started = False
             t.reset()
         self._matrices = {}
+        self._befores = self._params = self._dtypes = None
 
     def rules(self):
         """The current :class:`Rule` of every group (recomputed each step: cheap)."""
@@ -193,16 +206,41 @@ class Decomposer:
         return rule
 
     def pre_step(self):
-        """Before a step: the rules and the one copy of each tensor (in float64)."""
+        """Before a step: the rules and the one copy of each tensor (one batched copy).
+
+        On the CPU path for d = -c W the copy is the only row a tensor has (its change
+        is written over it); otherwise each tensor has three: b, s and d.
+        """
         self.rules_only()
+        fast = self.host and self.budget and not self.keep_parts
+        if self._befores is None or [t.param.dtype for t in self.tensors] != self._dtypes:
+            self._allocate()
+        for t in self.tensors:
+            if len(t.rows) < 3 and not (fast and t.rule.kind in FACTOR):
+                self._allocate(t, 3)
         with torch.no_grad():
-            for t in self.tensors:
-                p = t.param
-                if t.rows is None:
-                    t.rows = torch.empty((3, p.numel()), dtype=F64, device=p.device)
-                    t.before = t.rows[0].view(p.shape)
-                t.before.copy_(p)
+            torch._foreach_copy_(self._befores, self._params)
+            if fast:
+                for t in self.tensors:  # ||b||^2 now, while the copy is in the cache
+                    t.bb = (torch.dot(t.rows[0], t.rows[0]).item() if t.rule.kind in FACTOR
+                            else None)
         self._copied = True
+
+    def _allocate(self, tensor=None, rows=1):
+        """The rows (b, and s and d if ``rows`` is 3) in :func:`work_dtype`, on the device.
+
+        Without ``tensor``: one row for every tensor (again if a parameter's dtype changed).
+        """
+        for t in self.tensors if tensor is None else [tensor]:
+            p = t.param
+            t.rows = torch.empty((rows, p.numel()), dtype=work_dtype(p.dtype), device=p.device)
+            views = [row.view(p.shape) for row in t.rows] + [None, None]
+            t.before, t.change, t.dpart = views[:3]
+            if t.vd is not None:  # the parameter's dtype changed: the decay share follows
+                t.vd = t.vd.to(t.rows.dtype)
+        self._params = [t.param for t in self.tensors]
+        self._befores = [t.before for t in self.tensors]
+        self._dtypes = [t.param.dtype for t in self.tensors]
 
     def post_step(self):
         """After a step: advance the pure-decay factors; the parts and sums if copied."""
@@ -213,7 +251,10 @@ class Decomposer:
             return
         with torch.no_grad():
             for t in self.tensors:
-                self._post(t)
+                if t.bb is None:
+                    self._post(t)
+                else:
+                    self._post_factor(t)
 
     @staticmethod
     def _advance_pure(t):
@@ -229,7 +270,7 @@ class Decomposer:
             t.pure = math.nan  # not a factor on W
 
     def _decay_part(self, t, b, out):
-        """d in float64 written into ``out``, or the factor c with d = -c W (None: d = 0)."""
+        """d written into ``out``, or the factor c with d = -c W (None: d = 0)."""
         r = t.rule
         if not t.stepped or r.kind == "none":
             return None
@@ -281,12 +322,42 @@ class Decomposer:
         if t.sample is None:
             t.sample = (torch.randperm(g.numel(), generator=torch.Generator().manual_seed(0))[
                 :SAMPLE].sort().values.to(g.device) if g.numel() > SAMPLE else False)
-        scale = 1.0
-        if t.sample is not False:
-            g, v, scale = g[t.sample], v[t.sample], g.numel() / SAMPLE
+        if t.sample is not False:  # new tensors, in float64: free to change in place
+            scale = g.numel() / SAMPLE
+            g = torch.index_select(g, 0, t.sample).to(F64)
+            v = torch.index_select(v, 0, t.sample).to(F64)
+        else:
+            scale, g, v = 1.0, g.to(F64, copy=True), v.to(F64, copy=True)
         step = _scalar(state["step"])
-        n = g.to(F64) / (torch.sqrt(v.to(F64)) / math.sqrt(1.0 - r.beta2 ** step) + r.eps)
+        n = g.div_(v.sqrt_().div_(math.sqrt(1.0 - r.beta2 ** step)).add_(r.eps))
         return torch.dot(n, n) * scale
+
+    def _post_factor(self, t):
+        """:meth:`_post` for d = -c b on the CPU, with ||b||^2 taken before the step.
+
+        The change s is written over the copy b, and <b, s> = <W after, s> - ||s||^2.
+        """
+        c = self._decay_part(t, None, None) or 0.0  # None (d = 0) or c
+        bb, rs = t.bb, t.rows[0]
+        torch.sub(t.param, t.before, out=t.before)
+        ss = torch.dot(rs, rs).item()
+        p = t.param.reshape(-1)
+        bs = torch.dot(p if p.dtype == rs.dtype else p.to(rs.dtype), rs).item() - ss
+        t.bb = None
+        self._add(t, (c * c - 2.0 * c) * bb, 2.0 * (1.0 - c) * (bs + c * bb),
+                  ss + 2.0 * c * bs + c * c * bb, 2.0 * bs + ss, c * c * bb)
+
+    def _add(self, t, D, G, Q, measured, dd):
+        """One step's terms added to the tensor's sums (Python floats, CPU)."""
+        ng = float(self._normalised_gradient(t)) if self._measure_ng(t) else 0.0
+        host = t.host
+        host[0] += D
+        host[1] += G
+        host[2] += Q
+        host[3] += measured
+        host[4] += math.sqrt(dd / Q) if Q > 0 else math.nan
+        host[5] += ng
+        t.steps += 1
 
     def _post(self, t):
         """This step's D, G, Q, measured change, rho (and AdamW's ||n||^2) added to the sums.
@@ -296,52 +367,56 @@ class Decomposer:
             D = 2 <b, d> + ||d||^2,  G = 2 <b + d, s - d>,  Q = ||s - d||^2,
             measured = 2 <b, s> + ||s||^2 = ||W after||^2 - ||W before||^2,
 
-        from the Gram matrix of the rows (b, s, d): one pass over them.
+        from the dot products of the rows (b, s, d); for d = -c b (SGD, AdamW, no
+        decay) from <b, b>, <b, s> and <s, s> alone.
         """
-        p = t.param.detach()
-        rows, b = t.rows, t.before
-        s = rows[1].view(p.shape)
-        s.copy_(p).sub_(b)  # in float64: exact for float32 parameters
+        rows = t.rows
+        torch.sub(t.param, t.before, out=t.change)
         if t.rule.kind == "unknown":
             t.d = t.u = None
             if self.budget:
-                gram = rows[:2] @ rows[:2].T
-                t.sums[3] += 2.0 * gram[0, 1] + gram[1, 1]
+                if self.host:
+                    rb, rs = rows[0], rows[1]
+                    t.host[3] += 2.0 * torch.dot(rb, rs).item() + torch.dot(rs, rs).item()
+                else:
+                    r = rows[:2].to(F64)
+                    gram = r @ r.T
+                    t.sums[3] += 2.0 * gram[0, 1] + gram[1, 1]
                 t.sums[[0, 1, 2, 4, 5]] = math.nan
                 t.steps += 1
             return
-        d = self._decay_part(t, b, rows[2].view(p.shape))
+        d = self._decay_part(t, t.before, t.dpart)
         if self.keep_parts:
+            b = t.before
             t.d = (torch.zeros_like(b) if d is None else
                    b * -d if isinstance(d, float) else d.clone())
-            t.u = s - t.d
+            t.u = t.change - t.d
         if not self.budget:
             return
         factor = d is None or isinstance(d, float)
         c = 0.0 if d is None else d
-        if self.host:  # the Gram entries as dot products on the CPU, then Python floats
-            rb, rs = rows[0], rows[1]
+        if self.host:  # dot products on the CPU, read as Python floats (no device to wait for)
+            dot, rb, rs = torch.dot, rows[0], rows[1]
             if factor:  # d = -c b
-                bb, bs, ss = float(rb @ rb), float(rb @ rs), float(rs @ rs)
+                bb, bs, ss = dot(rb, rb).item(), dot(rb, rs).item(), dot(rs, rs).item()
                 D, G = (c * c - 2.0 * c) * bb, 2.0 * (1.0 - c) * (bs + c * bb)
                 Q, dd = ss + 2.0 * c * bs + c * c * bb, c * c * bb
             else:
                 rd = rows[2]
-                bb, bs, bd = float(rb @ rb), float(rb @ rs), float(rb @ rd)
-                ss, sd, dd = float(rs @ rs), float(rs @ rd), float(rd @ rd)
+                bb, bs, bd = dot(rb, rb).item(), dot(rb, rs).item(), dot(rb, rd).item()
+                ss, sd, dd = dot(rs, rs).item(), dot(rs, rd).item(), dot(rd, rd).item()
                 D, G, Q = 2.0 * bd + dd, 2.0 * (bs - bd + sd - dd), ss - 2.0 * sd + dd
-            ng = float(self._normalised_gradient(t)) if self._measure_ng(t) else 0.0
-            rho = math.sqrt(dd / Q) if Q > 0 else math.nan
-            for i, x in enumerate((D, G, Q, 2.0 * bs + ss, rho, ng)):
-                t.host[i] += x
-            t.steps += 1
+            self._add(t, D, G, Q, 2.0 * bs + ss, dd)
             return
+        device = t.param.device
         if factor:
-            gram = (rows[:2] @ rows[:2].T).reshape(-1)  # bb, bs, sb, ss
-            M = self._factor_matrix(c, p.device)
+            r = rows[:2].to(F64)
+            gram = (r @ r.T).reshape(-1)  # bb, bs, sb, ss
+            M = self._factor_matrix(c, device)
         else:
-            gram = (rows @ rows.T).reshape(-1)  # bb, bs, bd, sb, ss, sd, db, ds, dd
-            M = self._general_matrix(p.device)
+            r = rows.to(F64)
+            gram = (r @ r.T).reshape(-1)  # bb, bs, bd, sb, ss, sd, db, ds, dd
+            M = self._general_matrix(device)
         v = M @ gram  # D, G, Q, measured, ||d||^2
         t.sums[:4] += v[:4]
         t.sums[4] += torch.sqrt(v[4] / v[2])

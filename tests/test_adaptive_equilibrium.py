@@ -1,0 +1,106 @@
+"""Coupled Adam's decay model, and predict_tailoff for every shipped optimizer."""
+
+import math
+
+import numpy as np
+import pytest
+
+import wdecay
+from wdecay.adaptive_equilibrium import (adam_decay_threshold, adam_tailoff_steps,
+                                         element_moments, rotational_rms)
+from wdecay.equilibrium import gradient_noise, predict_tailoff, soft_threshold_level, \
+    stationary_point
+
+
+def data(n=60, d=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d))
+    return X, (X[:, 0] + 0.3 * rng.standard_normal(n) > X[:, 1]).astype(int)
+
+
+def test_element_moments_add_up_to_the_layer_noise_and_match_brute_force():
+    X, y = data(n=12)
+    net = wdecay.Network([5, 4, 2], seed=0)
+    for m in (1, 3, 12):
+        moments = element_moments(net, X, y, m)
+        for (g, sq), part in zip(moments, gradient_noise(net, X, y, m)):
+            assert float(np.sum(sq)) == pytest.approx(part["mean_sq"], rel=1e-10)
+            assert float(np.sum(g * g)) == pytest.approx(part["full_sq"], rel=1e-10)
+    # m = 1: E[g_B^2] is the mean over rows of the per-row gradient squared
+    Y = np.eye(2)[y]
+    rows = [net.backprop(X[i:i + 1], Y[i:i + 1])[0] for i in range(len(X))]
+    for l, (g, sq) in enumerate(element_moments(net, X, y, 1)):
+        assert np.allclose(sq, np.mean([r[l] ** 2 for r in rows], axis=0))
+        assert np.allclose(g, np.mean([r[l] for r in rows], axis=0))
+
+
+def test_adam_decay_follows_its_normalised_step():
+    """The closed form against the per-step recurrence w <- w - eta r w / sqrt(sigma^2 + r^2 w^2)."""
+    rng = np.random.default_rng(0)
+    w0, sigma = rng.standard_normal(200), np.abs(rng.standard_normal(200)) * 1e-3
+    sigma[:50] = 0.0  # no gradient: linear, eta per step
+    eta, r, steps = 1e-3, 2.5e-3, 600
+    w = w0.copy()
+    for _ in range(steps):
+        w = w - eta * r * w / np.maximum(np.sqrt(sigma ** 2 + (r * w) ** 2), 1e-300)
+    closed = adam_decay_threshold(w0, sigma, eta, r, steps)
+    live = sigma > 0
+    assert np.allclose(closed[live], np.abs(w[live]), rtol=2e-3, atol=2e-3)
+    assert np.allclose(closed[~live], np.maximum(np.abs(w0[~live]) - eta * steps, 0))
+
+
+def test_without_gradient_noise_adam_decay_is_l1s_soft_threshold():
+    w0 = np.random.default_rng(1).standard_normal(500)
+    t = adam_tailoff_steps(w0, np.zeros_like(w0), 1e-3, 0.01, 0.3)
+    assert t == pytest.approx(soft_threshold_level(w0, 0.3) / 1e-3, rel=1e-6)
+    # with noise far above decay's gradient it is exponential at eta r / sigma per step
+    sigma = np.full_like(w0, 10.0)
+    t = adam_tailoff_steps(w0, sigma, 1e-3, 0.01, 0.5 * math.sqrt(np.mean(w0 ** 2)))
+    assert t == pytest.approx(math.log(2) / (1e-3 * 0.01 / 10.0), rel=1e-3)
+
+
+def test_coupled_adam_plateau_is_sgds_stationary_point():
+    X, y = data(n=80)
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=2)
+    net.weights[0] *= 5.0
+    reg = wdecay.L2(0.5)
+    p = predict_tailoff(net, X, y, eta=0.01, batch_size=8, regularizer=reg, tol=1e-4,
+                        warm_start_epochs=0, optimizer="adam")
+    sp = stationary_point(net, X, y, reg, tol=1e-4)
+    assert p.optimizer == "Adam"
+    for layer, w in zip(p, sp.network.weights):
+        assert layer.plateau_rms == pytest.approx(np.sqrt(np.mean(w ** 2)), rel=1e-3)
+    assert p[1].tailoff_epoch is not None and p[1].tailoff_epoch > 0
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam", "adamw",
+                                       wdecay.optim.Lion()])
+def test_every_shipped_optimizer_gets_a_number_or_a_one_line_reason(optimizer):
+    X, y = data()
+    p = predict_tailoff(wdecay.Network([5, 4, 2], seed=0), X, y, eta=0.01, batch_size=10,
+                        regularizer=wdecay.L2(1.0), optimizer=optimizer)
+    for layer in p:
+        assert layer.plateau_rms is not None or layer.reason
+        assert "\n" not in layer.reason
+
+
+@pytest.mark.parametrize("optimizer, name", [("adamw", "AdamW"), (wdecay.optim.Lion(), "Lion")])
+def test_decoupled_adaptive_optimizers_are_refused_with_their_estimate(optimizer, name):
+    X, y = data(n=80)
+    eta, lmbda = 0.01, 2.0
+    p = predict_tailoff(wdecay.Network([5, 4, 2], seed=0), X, y, eta=eta, batch_size=10,
+                        regularizer=wdecay.L2(lmbda), optimizer=optimizer)
+    estimate = math.sqrt(eta * 80 / (2 * lmbda))
+    for layer in p:
+        assert layer.plateau_rms is None and layer.tailoff_epoch is None
+        assert layer.reason.startswith(f"no plateau for {name} (decoupled)")
+        assert f"= {estimate:.4g} assumes" in layer.reason
+        assert f"1/(eta lmbda/n) = {80 / (eta * lmbda):.4g} steps" in layer.reason
+        assert layer.rotational_rms == pytest.approx(rotational_rms(eta, lmbda / 80))
+
+
+def test_coupled_adam_under_l1_is_refused():
+    X, y = data()
+    p = predict_tailoff(wdecay.Network([5, 4, 2], seed=0), X, y, eta=0.01, batch_size=10,
+                        regularizer=wdecay.L1(1.0), optimizer="adam")
+    assert all(l.reason.startswith("no prediction for coupled Adam under L1") for l in p)
