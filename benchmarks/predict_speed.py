@@ -19,16 +19,17 @@ again and prints each stored prediction's change.
     python benchmarks/predict_speed.py [--repeats 3] [--sizes 784 30 10] [--threads 1 2]
                                        [--out DIR] [--compare [CONFIG ...]]
 
-Measured with ``--repeats 3 --threads 1`` on the shared 2-core development
-machine (7 agents at work: wall times swing 2-3x between runs; compare only
-the ratios of one run): prediction / numpy training to the plateau, five runs,
-1.24, 1.46, 1.75, 1.42 and 1.41 for [784, 30, 10] (CPU seconds, last two runs:
-1.32 and 1.40 against 0.93, ratio 1.43 and 1.51) and 1.36, 1.69, 1.70, 1.57
-and 1.80 for [784, 100, 10] (CPU 4.28 and 4.48 against 2.54 and 2.70, ratio
-1.69 and 1.66). The solver before, the same script on the main checkout the
-same day: 1.23 and 1.98 for [784, 30, 10] (CPU 1.79 against 0.91, 1.96) and
-2.06 for [784, 100, 10] (CPU 6.01 against 2.71, 2.21). Issue 20's target, at
-most the numpy training's time, is not met.
+Measured with ``--repeats 3 --threads 1 --sizes 784 30 10 --sizes 784 100 10``
+on the shared 2-core development machine (other agents at work: compare
+only the ratios of one run), after the noise spread replaced the noise
+balance (one solve per prediction) and with L-BFGS's memory 10: prediction /
+numpy training to the plateau, two runs, 0.96 and 0.95 for [784, 30, 10]
+(CPU 0.83 and 0.94 s against 0.86 and 0.99 s: 0.96 and 0.94; 73
+evaluations) and 1.44 and 1.46 for [784, 100, 10] (CPU 3.46 and 3.42 s
+against 2.35 and 2.37 s: 1.47 and 1.44; 147 evaluations). With memory 20,
+two runs: 1.05 and 1.03 (CPU 1.08 and 1.03) and 1.42 and 1.33 (CPU 1.46
+and 1.41). Issue 20's target, at most the numpy training's time, is met
+for [784, 30, 10], not for [784, 100, 10].
 """
 
 import argparse
