@@ -665,14 +665,6 @@ def _proximal(obj, theta, max_eval):
         return x, len(obj.rms) - before, False
 
 
-#: L-BFGS's memory (correction pairs) in :func:`_search`. 10 rather than 20:
-#: L-BFGS-B's own bookkeeping grows with it (a quarter of the [784, 100, 10]
-#: prediction's time at 20); the seed's prediction then takes 0.81 CPU seconds
-#: against 0.91 (73 evaluations against 76), [784, 100, 10] 3.48 against 3.67
-#: (147 against 135); the prediction table's rows move by at most 2%.
-MEMORY = 10
-
-
 def _search(obj, theta, max_eval):
     """L-BFGS on ``obj`` from ``theta`` for at most ``max_eval`` evaluations.
 
@@ -683,7 +675,7 @@ def _search(obj, theta, max_eval):
     try:
         res = minimize(obj, theta, jac=True, method="L-BFGS-B",
                        options={"maxiter": max_eval, "maxfun": max_eval, "gtol": 0.0,
-                                "ftol": 0.0, "maxcor": MEMORY})
+                                "ftol": 0.0, "maxcor": 20})
         theta, stopped = np.asarray(res.x, dtype=np.float64), False
     except _Stop:
         theta, stopped = obj.last, True
@@ -825,7 +817,7 @@ def _optimizer_rate(optimizer, eta):
 
 
 #: Objective evaluations a prediction typically needs (the MNIST sample's seed
-#: network: 73 for the stationary point, its only solve); the
+#: network: 76 for the stationary point, its only solve; lmbda 10: 64); the
 #: progress line's time estimate assumes it.
 TYPICAL_EVALUATIONS = 80
 
