@@ -11,19 +11,37 @@ after one untimed warm-up round (numba's compile included there):
 - the same training with ``wdecay.monitors.diagnostics()``, as
   ``wdecay experiment`` trains (the numpy path).
 
-It prints the medians and the ratios prediction / training, and writes
-``predict_speed.json`` (``--out``).
+It prints the medians (wall and CPU seconds) and the ratios prediction /
+training, and writes ``predict_speed.json`` (``--out``). ``--compare``
+instead predicts the configurations of ``examples/prediction_table.py``
+again and prints each stored prediction's change.
 
     python benchmarks/predict_speed.py [--repeats 3] [--sizes 784 30 10] [--threads 1 2]
-                                       [--out DIR]
+                                       [--out DIR] [--compare [CONFIG ...]]
+
+Measured with ``--repeats 3 --threads 1 --sizes 784 30 10 --sizes 784 100 10``
+on the shared 2-core development machine (other agents at work: compare
+only the ratios of one run), after the noise spread replaced the noise
+balance (one solve per prediction): prediction / numpy training to the
+plateau, two runs, 1.05 and 1.03 for [784, 30, 10] (CPU 0.92 and 0.96 s
+against 0.86 and 0.93 s: 1.08 and 1.03; 76 evaluations) and 1.42 and 1.33
+for [784, 100, 10] (CPU 3.59 and 3.48 s against 2.46 and 2.48 s: 1.46 and
+1.41; 135 evaluations). Issue 20's target, at most the numpy training's
+time, is not met (by 3-8% for [784, 30, 10]). L-BFGS's memory 10 instead of
+20 (L-BFGS-B's own bookkeeping is a quarter of the [784, 100, 10]
+prediction) measured 0.95-0.96 and 1.44-1.46, but moved the noise share
+that tests/test_docs.py re-runs by 2.2% (its tolerance: 1%); not kept.
 """
 
 import argparse
 import json
 import math
 import os
+import statistics
+import sys
+import time
 
-from _common import blas_info, interleaved
+from _common import ROOT, blas_info, interleaved
 
 import wdecay
 from wdecay import monitors as M
@@ -53,11 +71,66 @@ def bench(X, y, sizes, repeats, threads=(1, 2), lmbda=5.0, eta=0.1, m=10):
     fns = {f"predict, {k} thread{'s' if k > 1 else ''}": predict(k) for k in threads}
     fns.update({"train numpy": train("numpy"), "train numba": train("numba"),
            "train + diagnostics": train("numpy", True)})
-    med, times = interleaved(fns, repeats)
+    cpu = {name: [] for name in fns}
+
+    def timed(name, fn):  # CPU seconds beside the wall time: the machine is shared
+        def run():
+            start = time.process_time()
+            fn()
+            cpu[name].append(time.process_time() - start)
+        return run
+
+    med, times = interleaved({name: timed(name, fn) for name, fn in fns.items()}, repeats)
+    cpu = {name: statistics.median(ts[-repeats:]) for name, ts in cpu.items()}
     return {"sizes": list(sizes), "epochs_to_plateau": epochs, "medians": med, "times": times,
+            "cpu_medians": cpu,
             "evaluations": first.stationary.iterations, "converged": first.stationary.converged,
             "predicted_plateau": [p.plateau_rms for p in first],
             "predicted_tailoff": [p.tailoff_epoch for p in first]}
+
+
+def compare(names=None, path=None):
+    """Predict each configuration of ``examples/prediction_table.py`` again; diff the stored rows.
+
+    Returns one dict per layer with the stored and the new plateau and
+    tail-off and their relative change (None where either has no number).
+    """
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    import prediction_table as T
+
+    path = path or os.path.join(ROOT, "docs", "figures", "prediction_table.json")
+    with open(path) as f:
+        stored = {(r["config"], r["layer"]): r for r in json.load(f)}
+    out = []
+    for name in names or [c for c in T.CONFIGS if c != "Fashion 50k, book's lmbda/n"]:
+        s = {**T.DEFAULTS, **T.CONFIGS[name]}
+        X, y = T.load(s["data"])
+        reg = wdecay.L1(s["lmbda"]) if s["regularizer"] == "l1" else wdecay.L2(s["lmbda"])
+        net = wdecay.Network(s["sizes"], activation=s["activation"], initializer="large",
+                             seed=0)
+        pred = predict_tailoff(net, X, y, eta=s["eta"], batch_size=s["m"], regularizer=reg,
+                               optimizer=T.get_optimizer(s["optimizer"]),
+                               max_iter=s["max_iter"], progress=False)
+        for p in pred:
+            old = stored[(name, p.layer)]
+            row = {"config": name, "layer": p.layer, "seconds": pred.seconds}
+            for key, new in (("plateau", p.plateau_rms), ("tailoff", p.tailoff_epoch)):
+                was = old[f"predicted_{key}"]
+                row[key] = [was, new]
+                row[f"{key}_change"] = (None if was is None or new is None
+                                        else new / was - 1)
+            row["same_reason"] = (old["reason"] == "") == (p.reason == "")
+            out.append(row)
+            print(f"{name:<34} layer {p.layer} ({pred.seconds:4.1f} s): " + "; ".join(
+                f"{k} {row[k][0]} -> {row[k][1]}"
+                + ("" if row[k + '_change'] is None else f" ({100 * row[k + '_change']:+.3f}%)")
+                for k in ("plateau", "tailoff")) + ("" if row["same_reason"]
+                                                    else " REASON CHANGED: " + p.reason),
+                  flush=True)
+    changes = [abs(r[k]) for r in out for k in ("plateau_change", "tailoff_change")
+               if r[k] is not None]
+    print(f"largest change of a stored prediction: {100 * max(changes, default=0):.3f}%")
+    return out
 
 
 def main(argv=None):
@@ -68,7 +141,13 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                         help="BLAS thread counts to time the prediction with (1 must be one)")
     parser.add_argument("--out", default="predict_speed")
+    parser.add_argument("--compare", nargs="*", metavar="CONFIG",
+                        help="instead: predict the configurations of "
+                        "examples/prediction_table.py again (default all but Fashion 50k) "
+                        "and print the change against docs/figures/prediction_table.json")
     args = parser.parse_args(argv)
+    if args.compare is not None:
+        return compare(args.compare)
     (X, y), _, _ = load_mnist_sample()
     print(f"MNIST sample, {len(X)} rows; BLAS: {blas_info()}; {os.cpu_count()} CPUs")
     rows = []
@@ -79,12 +158,15 @@ def main(argv=None):
         print(f"{sizes}: {r['epochs_to_plateau']} epochs to the plateau; "
               f"{r['evaluations']} evaluations in the noise-free solve, converged "
               f"{r['converged']}")
+        cpu = r["cpu_medians"]
         for name, t in med.items():
-            print(f"  {name:<20} {t:7.2f} s")
+            print(f"  {name:<20} {t:7.2f} s ({cpu[name]:.2f} CPU s)")
         r["ratios"] = {"2 threads / 1 thread": med.get("predict, 2 threads", math.nan) / p1,
                        "predict / train numpy": p1 / med["train numpy"],
                        "predict / train numba": p1 / med["train numba"],
-                       "predict / train + diagnostics": p1 / med["train + diagnostics"]}
+                       "predict / train + diagnostics": p1 / med["train + diagnostics"],
+                       "CPU: predict / train numpy": cpu["predict, 1 thread"]
+                       / cpu["train numpy"]}
         print("  " + "; ".join(f"{k} {v:.2f}" for k, v in r["ratios"].items()), flush=True)
         rows.append(r)
     os.makedirs(args.out, exist_ok=True)

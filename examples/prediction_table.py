@@ -15,9 +15,12 @@ prediction's reason where it gives no number. Writes
 is rendered from it (``--rst``), and ``tests/test_docs_predictions.py`` checks
 that the page matches the file.
 
-    python examples/prediction_table.py [--only NAME ...] [--merge JSON ...] [--out FILE] [--rst FILE]
+    python examples/prediction_table.py [--only NAME ...] [--reuse-measured] [--merge JSON ...]
+        [--out FILE] [--rst FILE]
 
 ``--only`` runs the named configurations and keeps the file's other rows;
+``--reuse-measured`` predicts again and keeps the stored measured columns
+(no training: after a change of the solver);
 ``--merge`` takes the rows of earlier ``--out`` files (made by this script, for
 example on another machine) in place of running them.
 
@@ -104,8 +107,18 @@ def load(data):
     return X[:rows], y[:rows]
 
 
-def run(name, settings, seed=0, max_epochs=None, train=True, rows=None):
-    """Predict, then (if there is a point to check) train and measure; one dict per layer."""
+#: The measured fields ``--reuse-measured`` copies from the stored rows.
+MEASURED = ("epochs", "measured_plateau", "measured_tailoff", "measured_drift",
+            "measured_G_ratio", "measured_by")
+
+
+def run(name, settings, seed=0, max_epochs=None, train=True, rows=None, measured=None):
+    """Predict, then (if there is a point to check) train and measure; one dict per layer.
+
+    ``measured`` (layer -> stored row) takes the measurement from an earlier
+    run instead of training again: the run is seeded and does not depend on the
+    prediction, so only the prediction is redone.
+    """
     s = {**DEFAULTS, **settings}
     X, y = load(s["data"])
     if rows is not None:
@@ -128,7 +141,7 @@ def run(name, settings, seed=0, max_epochs=None, train=True, rows=None):
     if s["data"] == "fashion50k":
         with open(FASHION_RUN) as f:
             stored = {r["layer"]: r for r in json.load(f)}
-    elif (solved or s["measure"]) and train:  # check the number, or the reason for none
+    elif (solved or s["measure"]) and train and measured is None:  # check the number, or the reason for none
         h = net.fit(X, y, epochs=epochs, batch_size=s["m"], eta=s["eta"], regularizer=reg,
                     optimizer=make_optimizer(s["optimizer"]),
                     monitors=[M.WeightNorms(), M.NormBudget()], seed=seed)
@@ -159,6 +172,8 @@ def run(name, settings, seed=0, max_epochs=None, train=True, rows=None):
             row["measured_plateau"] = stored[p.layer]["measured_plateau"]
             row["measured_tailoff"] = stored[p.layer]["measured_tailoff"]
             row["measured_by"] = "examples/predict_tailoff.py --fashion (stored)"
+        if measured is not None and p.layer in measured:
+            row.update({k: measured[p.layer][k] for k in MEASURED if k in measured[p.layer]})
         if h is not None:
             rms = np.asarray(h[f"layer{p.layer}/rms"])
             row["measured_plateau"] = float(np.mean(rms[-WINDOW:]))
@@ -251,6 +266,9 @@ def main(argv=None):
     parser.add_argument("--merge", nargs="+", default=(), metavar="JSON",
                         help="take the rows of these earlier --out files (their configurations "
                         "only) instead of running them")
+    parser.add_argument("--reuse-measured", action="store_true",
+                        help="predict again but take the measured columns from the stored "
+                        "rows of --out (no training)")
     args = parser.parse_args(argv)
     merged = []
     for path in args.merge:
@@ -261,14 +279,18 @@ def main(argv=None):
     kwargs = {}
     if small:
         names, kwargs = names[:1], {"max_epochs": 4, "rows": 300}
-    rows = []
+    rows, stored = [], {}
+    if args.reuse_measured:
+        with open(args.out) as f:
+            for r in json.load(f):
+                stored.setdefault(r["config"], {})[r["layer"]] = r
     if os.path.exists(args.out) and (args.only or merged):  # replace only these configurations
         replaced = set(names) | {r["config"] for r in merged}
         with open(args.out) as f:
             rows = [r for r in json.load(f) if r["config"] not in replaced]
     rows += merged
     for name in names:
-        new = run(name, CONFIGS[name], **kwargs)
+        new = run(name, CONFIGS[name], measured=stored.get(name), **kwargs)
         for r in new:
             print(f"{name:<34} layer {r['layer']}: {fmt(r['predicted_plateau'], '.4f')} -> "
                   f"{fmt(r['measured_plateau'], '.4f')}, t* {fmt(r['predicted_tailoff'], '.1f')}"

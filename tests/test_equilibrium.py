@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -246,6 +247,19 @@ def test_the_seed_question_with_five_iterations_gives_no_plateau():
     assert all(layer.reason.startswith("not converged") for layer in p)
 
 
+@pytest.mark.slow  # a full prediction on the 4,000-row sample
+def test_typical_evaluations_is_the_seed_questions_count():
+    """The progress line's estimate: the seed network's one solve takes about TYPICAL_EVALUATIONS."""
+    from wdecay.datasets import load_mnist_sample
+    from wdecay.equilibrium import TYPICAL_EVALUATIONS
+
+    (X, y), _, _ = load_mnist_sample()
+    net = wdecay.Network([784, 30, 10], initializer="large", seed=0)
+    p = predict_tailoff(net, X, y, eta=0.1, batch_size=10, regularizer=wdecay.L2(5.0),
+                        progress=False)
+    assert 0.8 * TYPICAL_EVALUATIONS <= p.stationary.iterations <= 1.2 * TYPICAL_EVALUATIONS
+
+
 def test_converged_layers_carry_their_certificate():
     X, y = data(n=80)
     p = predict_tailoff(wdecay.Network([5, 4, 2], initializer="large", seed=2), X, y, eta=0.5,
@@ -404,3 +418,70 @@ def test_noise_outweighing_decay_is_refused():
         assert layer.reason.startswith("noise-dominated: at the stationary point")
         assert "the noise spread is validated only below 1 " in layer.reason
     assert max(layer.noise_share for layer in p) >= NOISE_BALANCE_LIMIT
+
+
+def _objective(net, X, y, reg, dtype="float64", scales=None):
+    from wdecay._validation import check_targets
+    from wdecay.equilibrium import _Inputs, _Objective
+
+    _, Y = check_targets(y, len(X), net.sizes[-1])
+    return _Objective(net, _Inputs(X, Y), reg, dtype, 1e-2, 10, scales=scales)
+
+
+def test_all_zero_input_columns_are_skipped_exactly():
+    """Layer 1's products skip X's all-zero columns; J and its gradient do not change."""
+    X, y = data(n=60, d=8)
+    X[:, [1, 4, 5]] = 0.0
+    net = wdecay.Network([8, 4, 2], initializer="large", seed=3)
+    reg = wdecay.L2(2.0)
+    obj = _objective(net, X, y, reg)
+    assert list(obj.keep) == [0, 2, 3, 6, 7]
+    theta = np.concatenate([p.ravel() for p in net.parameters()])
+    value, grad, _, _ = obj.evaluate(theta)
+    c0, gw, gb = wdecay.equilibrium.mean_cost_gradient(net, X, y)
+    full = [g + reg.gradient(w, len(X)) for g, w in zip(gw, net.weights)] + gb
+    assert value == pytest.approx(c0 + reg.penalty(net.weights, len(X)), rel=1e-12)
+    assert np.allclose(grad, np.concatenate([g.ravel() for g in full]), rtol=1e-10,
+                       atol=1e-14)
+    assert np.all(grad[:32].reshape(4, 8)[:, [1, 4, 5]] == reg.gradient(
+        net.weights[0], len(X))[:, [1, 4, 5]])  # decay alone acts on them
+
+
+@pytest.mark.parametrize("sizes", [[5, 2], [5, 4, 2], [5, 4, 3, 2]])
+def test_scale_fit_puts_every_layer_in_radial_balance(sizes):
+    """The cheap scale fit (layer 1's product once) minimises the full J over the scales."""
+    from wdecay.equilibrium import _fit_scales
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 5))
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    net = wdecay.Network(sizes, initializer="large", seed=3)  # no layer collapses to 0
+    obj = _objective(net, X, y, wdecay.L2(0.3), scales=[0.8] + [1.0] * (len(sizes) - 2))
+    theta = np.concatenate([p.ravel() for p in net.parameters()])
+    fitted, used = _fit_scales(obj, theta, 40)
+    assert 2 <= used <= 40
+    _, _, residuals, _ = obj.evaluate(fitted)  # the full objective's |1 - kappa| per layer
+    assert max(r[0] for r in residuals) < 1e-4
+    value = obj.evaluate(fitted)[0]
+    for l in range(len(sizes) - 1):  # and a minimum: rescaling any layer raises J
+        ws, bs = obj.unpack(fitted, np.float64)
+        for f in (0.99, 1.01):
+            moved = [w * (f if k == l else 1.0) for k, w in enumerate(ws)] + bs
+            assert obj.evaluate(np.concatenate([p.ravel() for p in moved]))[0] > value
+
+
+def test_predict_speed_compares_the_stored_table(capsys):
+    """benchmarks/predict_speed.py --compare predicts a table row again and prints its change."""
+    import runpy
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        rows = runpy.run_path(str(bench / "predict_speed.py"))["compare"](
+            ["AdamW, eta 0.001, lmbda 10"])
+    finally:
+        sys.path.remove(str(bench))
+    assert [r["layer"] for r in rows] == [1, 2]
+    assert all(r["same_reason"] and r["plateau"] == [None, None] for r in rows)
+    assert "largest change of a stored prediction: 0.000%" in capsys.readouterr().out
