@@ -485,3 +485,20 @@ def test_predict_speed_compares_the_stored_table(capsys):
     assert [r["layer"] for r in rows] == [1, 2]
     assert all(r["same_reason"] and r["plateau"] == [None, None] for r in rows)
     assert "largest change of a stored prediction: 0.000%" in capsys.readouterr().out
+
+
+def test_a_regularizer_without_one_lmbda_is_refused_in_one_line():
+    class ElasticNet(wdecay.regularizers.Regularizer, register=False):
+        def __init__(self, l1, l2):
+            self.l1, self.l2 = l1, l2
+
+        def penalty(self, weights, n):
+            return sum(self.l1 / n * np.abs(w).sum() + self.l2 / (2 * n) * (w ** 2).sum()
+                       for w in weights)
+
+    net = wdecay.Network([4, 3, 2], seed=0)
+    X = np.random.default_rng(0).random((20, 4))
+    y = np.arange(20) % 2
+    with pytest.raises(ValueError, match=r"^regularizer: predict_tailoff models a penalty with "
+                                         r"one strength lmbda .*declares none$"):
+        predict_tailoff(net, X, y, eta=0.1, batch_size=5, regularizer=ElasticNet(1.0, 2.0))

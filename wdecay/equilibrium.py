@@ -47,7 +47,7 @@ from . import passes
 from ._threads import blas_threads
 from ._validation import check_features, check_scalar, check_targets
 from .network import EVAL_CHUNK
-from .regularizers import L1, get_regularizer
+from .regularizers import get_regularizer
 
 #: Fraction of the decay that the gradient's radial pull may reach (|kappa|) and
 #: still count as decay-dominated: the norm budget's tail-off threshold R = 0.5.
@@ -335,7 +335,7 @@ class _Objective:
         value = cost / n + (0.0 if smooth else sum(s * reg.penalty([w], n)
                                                      for s, w in zip(self.scales, w64)))
         grads, residuals, rms, gnorms = [], [], [], []
-        l1 = isinstance(reg, L1) and reg.lmbda > 0
+        l1 = _is_l1(reg)
         for g, w, scale in zip(gw, w64, self.scales):
             g /= n
             d = scale * reg.gradient(w, n)
@@ -611,7 +611,7 @@ def _fit_scales(obj, theta, max_eval):
 
 
 def _is_l1(regularizer):
-    return isinstance(regularizer, L1) and regularizer.lmbda > 0
+    return regularizer.convex == "l1" and regularizer.lmbda > 0
 
 
 def _proximal(obj, theta, max_eval):
@@ -962,6 +962,9 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=No
     if threads is not None:
         check_scalar(threads, "threads", kind=numbers.Integral, low=1)
     regularizer = get_regularizer(regularizer)
+    if regularizer.lmbda is None:
+        raise ValueError(f"regularizer: predict_tailoff models a penalty with one strength lmbda "
+                         f"(L2 or L1); {regularizer!r} declares none")
     X = check_features(X, "X", network.sizes[0])
     began = time.perf_counter()
     context = blas_threads(int(threads)) if threads is not None else contextlib.nullcontext()
