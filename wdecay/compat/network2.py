@@ -331,7 +331,7 @@ class Network:
             _shuffle(order)  # consumes `random` exactly as shuffling the data list
             return order
 
-        x_at, y_at, concatenate = xs.__getitem__, ys.__getitem__, np.concatenate
+        x_at, y_at, concatenate, step_run = xs.__getitem__, ys.__getitem__, np.concatenate, step.run
         columns = {}  # per batch size: the input and target buffers as columns
 
         def run_epoch(order, epoch):
@@ -342,9 +342,10 @@ class Network:
                 cols = columns.get(m)
                 if cols is None:
                     cols = columns[m] = tuple(a.T for a in step.load_batch(m))
-                concatenate(list(map(x_at, batch)), axis=1, out=cols[0])
-                concatenate(list(map(y_at, batch)), axis=1, out=cols[1])
-                step.run(m)
+                inputs, targets = cols
+                concatenate([*map(x_at, batch)], 1, inputs)  # axis 1, out: the columns
+                concatenate([*map(y_at, batch)], 1, targets)
+                step_run(m)
 
         def report(state):
             print("Epoch %s training complete" % (state.epoch - 1))
