@@ -126,3 +126,15 @@ def test_shuffle_defers_to_a_patched_random_shuffle(monkeypatch):
     order = list(range(5))
     _shuffle(order)
     assert calls == [5] and order == list(range(5))
+
+
+@pytest.mark.parametrize("dtypes", [[np.float64] * 3, [np.float64, np.float32, np.float64],
+                                    [np.int64] * 3])
+def test_rows_stack_columns_as_float64_rows(dtypes):
+    from wdecay.compat.network2 import _rows
+    rng = np.random.default_rng(0)
+    cols = [(rng.standard_normal((4, 1)) * 100).astype(dt) for dt in dtypes]
+    rows = _rows(cols)
+    expected = np.concatenate([c.reshape(1, -1) for c in cols]).astype(np.float64)
+    assert rows.dtype == np.float64 and rows.flags.c_contiguous
+    assert rows.tobytes() == expected.tobytes()

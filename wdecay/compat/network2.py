@@ -224,9 +224,20 @@ def _shuffle(x):
 _ROW = operator.methodcaller("reshape", 1, -1)
 
 
+_DTYPE = operator.attrgetter("dtype")
+
+
 def _rows(columns):
-    """The columns stacked as the rows of one float64 array (ndarrays by a C-level map)."""
+    """The columns stacked as the rows of one float64 array (ndarrays by a C-level map).
+
+    ``columns`` are checked (d, 1) columns; float64 ndarrays go straight into
+    the rows' transposed view, one C-level copy.
+    """
     if set(map(type, columns)) == {np.ndarray}:
+        if columns and set(map(_DTYPE, columns)) == {np.dtype(np.float64)}:
+            out = np.empty((len(columns), len(columns[0])))
+            np.concatenate(columns, axis=1, out=out.T)
+            return out
         rows = list(map(_ROW, columns))
     else:
         rows = [np.reshape(c, (1, -1)) for c in columns]
