@@ -104,3 +104,37 @@ def test_sgd_trains_on_tuples_lists_and_a_generator_alike():
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("seed, size", [(0, 0), (1, 1), (2, 2), (3, 10), (7, 10000), (8, 65537)])
+def test_shuffle_consumes_random_as_random_shuffle(seed, size):
+    """network2's per-epoch shuffle: random.shuffle's permutation and generator state."""
+    from wdecay.compat.network2 import _shuffle
+    a, b = list(range(size)), list(range(size))
+    random.seed(seed)
+    random.shuffle(a)
+    after = random.getstate()
+    random.seed(seed)
+    _shuffle(b)
+    assert a == b and random.getstate() == after
+
+
+def test_shuffle_defers_to_a_patched_random_shuffle(monkeypatch):
+    from wdecay.compat.network2 import _shuffle
+    calls = []
+    monkeypatch.setattr(random, "shuffle", lambda x: calls.append(len(x)))
+    order = list(range(5))
+    _shuffle(order)
+    assert calls == [5] and order == list(range(5))
+
+
+@pytest.mark.parametrize("dtypes", [[np.float64] * 3, [np.float64, np.float32, np.float64],
+                                    [np.int64] * 3])
+def test_rows_stack_columns_as_float64_rows(dtypes):
+    from wdecay.compat.network2 import _rows
+    rng = np.random.default_rng(0)
+    cols = [(rng.standard_normal((4, 1)) * 100).astype(dt) for dt in dtypes]
+    rows = _rows(cols)
+    expected = np.concatenate([c.reshape(1, -1) for c in cols]).astype(np.float64)
+    assert rows.dtype == np.float64 and rows.flags.c_contiguous
+    assert rows.tobytes() == expected.tobytes()

@@ -142,3 +142,34 @@ def test_fit_with_the_fused_chain_equals_fit_with_the_generic_one(optimizer, cor
     assert h1.keys() == h2.keys()
     for k in h1:
         np.testing.assert_array_equal(h1[k], h2[k])
+
+
+@pytest.mark.parametrize("core", ["momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("reg", [wdecay.L2(5.0), WideGradient(4.0)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_split_into_buffers_gives_the_bits_of_split_without(core, reg, dtype):
+    """``split(..., into=...)`` writes a share into its buffer where dtype and shape match."""
+    chains_ = [chains(core, True, reg, mask=[True, True, True, False])[0] for _ in range(2)]
+    rng = np.random.default_rng(1)
+    params, grads = params_and_grads(dtype, rng)
+    # a matching buffer, one of another dtype, one of another shape, None
+    into = [np.empty((5, 4), dtype), np.empty((3, 5), np.float16), np.empty((4,), dtype), None]
+    states = [c.init(params) for c in chains_]
+    for step in range(5):
+        for g in grads:
+            g[...] = rng.standard_normal(g.shape)
+        shares = []
+        for k, c in enumerate(chains_):
+            updates, states[k] = c.update(grads, states[k], params)
+            share, states[k] = c.split([None] * len(params), states[k], params,
+                                       into=into if k else None)
+            shares.append(share)
+        plain, written = shares
+        assert written[3] is None and plain[3] is None
+        for a, b, o in zip(plain[:3], written[:3], into):
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+            assert (b is o) == (core != "nesterov" and o.dtype == b.dtype and o.shape == b.shape)
+        assert written[0] is into[0] or core == "nesterov"
+        for p, u in zip(params, updates):
+            p += u.astype(p.dtype)
+    assert repr(states[0]) == repr(states[1])

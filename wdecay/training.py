@@ -120,6 +120,8 @@ class Step:
             self._before = [np.empty_like(w) for w in network.weights]
             self._d = [np.empty_like(w) for w in network.weights]
             self._u = [np.empty_like(w) for w in network.weights]
+            if not self.nielsen:  # where the chain's split can write the weights' shares
+                self._d_into = [*self._d, *[None] * (len(self._params) - len(self._d))]
             grad_scale = eta if self.nielsen else 1.0
             self._before_views = tuple(read_only(w) for w in self._before)
             self.parts = StepParts(
@@ -259,19 +261,26 @@ class Step:
         L = len(net.weights)
         share = None
         if not opt.decoupled:
-            share, opt._state = self._rest.split([None] * len(params), opt._state, params)
+            rest, none = self._rest, [None] * len(params)
+            if type(rest) is T.Chain:  # the chain may write the shares into d (no copy)
+                share, opt._state = rest.split(none, opt._state, params, into=self._d_into)
+            else:
+                share, opt._state = rest.split(none, opt._state, params)
             if share is None:
                 raise ValueError(f"the optimizer {opt!r} has a transform that cannot split "
                                  "its step into decay and gradient parts (no split()), which "
                                  "per-batch monitors need")
+        d, u = self._d, self._u
         for layer, w in enumerate(net.weights):
             s = updates[layer]
             if opt.decoupled:
                 self._decay(layer, w)
-                np.copyto(self._u[layer], s)
+                np.copyto(u[layer], s)
             else:
-                np.copyto(self._d[layer], share[layer])
-                np.subtract(s, share[layer], out=self._u[layer])
+                dl = share[layer]
+                if dl is not d[layer]:
+                    np.copyto(d[layer], dl)
+                np.subtract(s, dl, out=u[layer])
             w += s
         for layer, b in enumerate(net.biases):
             b += updates[L + layer]

@@ -406,10 +406,12 @@ class Chain(Transform):
                 grads, state[k] = t.update(grads, state[k], params)
         return grads, state
 
-    def split(self, share, state, params):
+    def split(self, share, state, params, into=None):
+        """As :meth:`Transform.split`; ``into``: optional arrays (one per parameter, or
+        None) a fused chain writes the shares into where it can (the same bits)."""
         fused = self._fused if self._fused_for is self.transforms else self._plan()
         if fused is not None and fused.decay is not None:
-            return fused.split(state)
+            return fused.split(state, into)
         state = list(state)
         for k, t in enumerate(self.transforms):
             share, state[k] = t.split(share, state[k], params)
@@ -540,16 +542,22 @@ class _Fused:
         core._denoms = list(dens)
         return out, state
 
-    def split(self, state):
-        """The decay's share of the last update (the chain starts with ``add_decay``)."""
+    def split(self, state, into=None):
+        """The decay's share of the last update (the chain starts with ``add_decay``).
+
+        ``into``: optional arrays, one per parameter (or None); a share whose
+        dtype and shape match its array is written there (the same operations).
+        """
         if type(state) is not list:
             state = list(state)
         f, core, st, last = self.scale.factor, self.core, state[self.k], self.decay._last
+        if into is None:
+            into = (None,) * len(last)
         out = []
         multiply = np.multiply
         if type(core) is Trace:
             mu, nesterov = core.momentum, core.nesterov
-            for d, vd in zip(last, st["v_decay"]):
+            for d, vd, o in zip(last, st["v_decay"], into):
                 if d is None:
                     out.append(None)
                     continue
@@ -558,20 +566,26 @@ class _Fused:
                 if nesterov:
                     u = d + mu * vd
                     u *= f
+                elif o is not None and o.dtype is vd.dtype and o.shape == vd.shape:
+                    u = multiply(vd, f, out=o)
                 else:
                     u = multiply(vd, f)
                 out.append(u)
             return out, state
         b1, t = core.beta1, st["count"]
         c1, bc1 = 1 - b1, 1 - b1 ** t
-        for d, md, den, tmp in zip(last, st["m_decay"], core._denoms, self._tmp):
+        divide = np.divide
+        for d, md, den, tmp, o in zip(last, st["m_decay"], core._denoms, self._tmp, into):
             if d is None:
                 out.append(None)
                 continue
             md *= b1
             md += (multiply(d, c1, out=tmp) if d.dtype is tmp.dtype and d.shape == tmp.shape
                    else c1 * d)
-            u = np.divide(md, bc1)
+            if o is not None and o.dtype is md.dtype and o.shape == md.shape:
+                u = divide(md, bc1, out=o)
+            else:
+                u = divide(md, bc1)
             u /= den
             u *= f
             out.append(u)

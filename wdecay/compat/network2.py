@@ -171,12 +171,73 @@ def _check_pairs(data, name, n_in, n_out, one_hot):
     return xs, ys
 
 
+def _shuffle_inline(x, getrandbits):
+    """``random.Random.shuffle`` with its ``_randbelow`` inlined: the same draws, the same order."""
+    for i in range(len(x) - 1, 0, -1):
+        n = i + 1
+        k = n.bit_length()
+        j = getrandbits(k)
+        while j >= n:
+            j = getrandbits(k)
+        x[i], x[j] = x[j], x[i]
+
+
+def _inline_matches():
+    """True if :func:`_shuffle_inline` gives this Python's ``Random.shuffle`` (checked once)."""
+    if random.Random._randbelow is not random.Random._randbelow_with_getrandbits:
+        return False
+    for seed, size in ((0, 0), (1, 1), (2, 2), (3, 1000), (4, 4097)):
+        a, b = list(range(size)), list(range(size))
+        r, q = random.Random(seed), random.Random(seed)
+        r.shuffle(a)
+        _shuffle_inline(b, q.getrandbits)
+        if a != b or r.random() != q.random():
+            return False
+    return True
+
+
+_INLINE_OK = None
+_RANDOM_SHUFFLE = random.Random.shuffle  # as imported: a later patch of it is not ours
+
+
+def _shuffle(x):
+    """``random.shuffle(x)``, consuming ``random`` exactly as it does, without its per-draw call.
+
+    The inlined loop runs only for the module's own unpatched generator, on a
+    Python whose ``shuffle`` it reproduces (:func:`_inline_matches`); otherwise
+    ``random.shuffle`` itself.
+    """
+    global _INLINE_OK
+    inst, sh = getattr(random, "_inst", None), random.shuffle
+    if (type(inst) is random.Random and getattr(sh, "__self__", None) is inst
+            and getattr(sh, "__func__", None) is _RANDOM_SHUFFLE
+            and random.Random.shuffle is _RANDOM_SHUFFLE
+            and "_randbelow" not in vars(inst) and "getrandbits" not in vars(inst)):
+        if _INLINE_OK is None:
+            _INLINE_OK = _inline_matches()
+        if _INLINE_OK:
+            _shuffle_inline(x, inst.getrandbits)
+            return
+    sh(x)
+
+
 _ROW = operator.methodcaller("reshape", 1, -1)
 
 
+_DTYPE = operator.attrgetter("dtype")
+
+
 def _rows(columns):
-    """The columns stacked as the rows of one float64 array (ndarrays by a C-level map)."""
+    """The columns stacked as the rows of one float64 array (ndarrays by a C-level map).
+
+    ``columns`` are checked (d, 1) columns; float64 ndarrays go straight into
+    the rows' transposed view, one C-level copy.
+    """
     if set(map(type, columns)) == {np.ndarray}:
+        if columns and set(map(_DTYPE, columns)) == {np.dtype(np.float64)}:
+            out = np.empty((len(columns), len(columns[0])))
+            np.concatenate(columns, axis=1, out=out.T)
+            return out
         rows = list(map(_ROW, columns))
     else:
         rows = [np.reshape(c, (1, -1)) for c in columns]
@@ -278,10 +339,10 @@ class Network:
         training_cost, training_accuracy = [], []
 
         def permute():
-            random.shuffle(order)  # consumes `random` exactly as shuffling the data list
+            _shuffle(order)  # consumes `random` exactly as shuffling the data list
             return order
 
-        x_at, y_at, concatenate = xs.__getitem__, ys.__getitem__, np.concatenate
+        x_at, y_at, concatenate, step_run = xs.__getitem__, ys.__getitem__, np.concatenate, step.run
         columns = {}  # per batch size: the input and target buffers as columns
 
         def run_epoch(order, epoch):
@@ -292,9 +353,10 @@ class Network:
                 cols = columns.get(m)
                 if cols is None:
                     cols = columns[m] = tuple(a.T for a in step.load_batch(m))
-                concatenate(list(map(x_at, batch)), axis=1, out=cols[0])
-                concatenate(list(map(y_at, batch)), axis=1, out=cols[1])
-                step.run(m)
+                inputs, targets = cols
+                concatenate([*map(x_at, batch)], 1, inputs)  # axis 1, out: the columns
+                concatenate([*map(y_at, batch)], 1, targets)
+                step_run(m)
 
         def report(state):
             print("Epoch %s training complete" % (state.epoch - 1))
