@@ -30,9 +30,9 @@ import math
 
 import numpy as np
 
-from . import passes
 from ._validation import check_features, check_targets
-from .network import EVAL_CHUNK
+from .evaluation import chunked_backward
+
 
 def element_moments(network, X, y, batch_size):
     """Per layer, the full-batch mean gradient g and the mini-batch mean square E[g_B^2], per weight.
@@ -63,11 +63,7 @@ def element_moments(network, X, y, batch_size):
         total[layer] += delta.T @ a
         squares[layer] += (delta * delta).T @ (a * a)
 
-    for i in range(0, n, EVAL_CHUNK):
-        zs, acts = passes.forward(network.weights, network.biases, network.activation,
-                                  network.cost, X[i:i + EVAL_CHUNK])
-        passes.backward(network.weights, network.activation, network.cost, zs, acts,
-                        Y[i:i + EVAL_CHUNK], on_layer=on_layer)
+    chunked_backward(network, X, Y, on_layer)
     out = []
     for t, s in zip(total, squares):
         g = t / n

@@ -46,6 +46,7 @@ from scipy.optimize import minimize
 from . import passes
 from ._threads import blas_threads
 from ._validation import check_features, check_scalar, check_targets
+from .evaluation import chunked_backward
 from .network import EVAL_CHUNK
 from .regularizers import get_regularizer
 
@@ -217,11 +218,7 @@ def gradient_noise(network, X, y, batch_size):
                                        np.einsum("ik,ik->i", a, a)))
         total[layer] += delta.T @ a
 
-    for i in range(0, n, EVAL_CHUNK):
-        zs, acts = passes.forward(network.weights, network.biases, network.activation,
-                                  network.cost, X[i:i + EVAL_CHUNK])
-        passes.backward(network.weights, network.activation, network.cost, zs, acts,
-                        Y[i:i + EVAL_CHUNK], on_layer=on_layer)
+    chunked_backward(network, X, Y, on_layer)
     out = []
     for sq, g in zip(per_row, total):
         full = float(np.vdot(g, g)) / n ** 2

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import passes
+
 #: Rows per chunk when evaluating a large data set (network output and monitors).
 EVAL_CHUNK = 8192
 
@@ -49,3 +51,18 @@ def chunked_rows(fn, X, size=EVAL_CHUNK):
     if len(X) <= size:
         return fn(X)
     return np.concatenate([fn(X[c]) for c in chunks(len(X), size)])
+
+
+def chunked_backward(network, X, Y, on_layer, size=EVAL_CHUNK):
+    """Forward and backward passes of ``network`` over ``X`` in chunks of rows.
+
+    ``on_layer(layer, delta, a)`` sees each chunk's layers, as in
+    :func:`wdecay.passes.backward`: ``delta`` holds dC_x/dz per example
+    (one row each) and ``a`` the activations below the layer, so
+    ``delta.T @ a`` is the chunk's summed weight gradient.
+    """
+    for c in chunks(len(X), size):
+        zs, acts = passes.forward(network.weights, network.biases, network.activation,
+                                  network.cost, X[c])
+        passes.backward(network.weights, network.activation, network.cost, zs, acts, Y[c],
+                        on_layer=on_layer)
