@@ -211,10 +211,10 @@ def test_prediction_is_reported_beside_the_measurement():
     from wdecay.equilibrium import LayerPrediction, TailoffPrediction
 
     pred = TailoffPrediction([
-        LayerPrediction(1, 1.0, 0.5, 2.4, 0.02, 0.0, 1.0, 1.0, True, ""),
+        LayerPrediction(1, 1.0, 0.5, 2.4, 0.02, 0.0, 1.0, 1.0, True, "", stationary_rms=0.48),
         LayerPrediction(2, 0.2, 0.36, None, 3.0, 3.0, 1.0, 1.0, False,
                         "starts below its plateau (0.2 <= 0.36): the gradient makes it grow; "
-                        "decay never dominates")], 1.25e-3, 400, 0.95)
+                        "decay never dominates", stationary_rms=0.36)], 1.25e-3, 400, 0.95)
     levels = [dict(rms=1.0, kappa=0.0), dict(rms=0.7, R=0.2, kappa=0.2),
               dict(rms=0.52, R=0.6, kappa=0.6, tailoff=2, ratio=1.2),
               dict(rms=0.5, R=1.0, kappa=0.95, tailoff=2, ratio=1.5)]
@@ -224,6 +224,12 @@ def test_prediction_is_reported_beside_the_measurement():
             "SGD's noise) near the stationary point of C0 + penalty, set by lmbda/n = 0.00125 "
             "and the data.") in lines
     assert "  Predicted tail-off epoch 2.4, measured 2." in lines
+    # a plateau that is the stationary point itself (coupled Adam, L1, full batch) has no noise
+    pred.layers[0].stationary_rms = 0.5
+    lines = summary_text(summarize(history([levels, GROWS]), NET, SETTINGS, 0.75,
+                                   prediction=pred)).splitlines()
+    assert ("  Predicted plateau RMS 0.5000: where decay balances the gradient near the "
+            "stationary point of C0 + penalty, set by lmbda/n = 0.00125 and the data.") in lines
     assert not any(line.startswith(("To reach the level", "To predict the level")) for line in lines)  # the prediction gave it
     assert ("  No tail-off epoch predicted: starts below its plateau (0.2 <= 0.36): the gradient "
             "makes it grow; decay never dominates.") in lines

@@ -215,6 +215,10 @@ def summarize(history, net, settings, test_accuracy, prediction=None):
             "ref_inv_sqrt_input_power": g("ref_inv_sqrt_input_power")[-1],
             "mean_fprime_final": float(history.last(f"layer{l}/mean_fprime")),
             "predicted_plateau": None if pred is None else pred.plateau_rms,
+            # the plateau adds the noise spread to the stationary point (SGD under L2, batches < n)
+            "predicted_noise": (pred is not None and pred.plateau_rms is not None
+                                and pred.stationary_rms is not None
+                                and pred.plateau_rms != pred.stationary_rms),
             "predicted_tailoff_epoch": None if pred is None else pred.tailoff_epoch,
             "prediction_reason": None if pred is None else pred.reason,
             "decay_fraction_last": _ratio(-D[-1], -g("fro2")[-2]) if len(D) > 1 else math.nan,
@@ -414,8 +418,9 @@ def _layer_lines(L, s, summary):
                    f"{-r1:.2f} times as much of ||W||^2 as decay did.")
     plateau = L["predicted_plateau"]
     if plateau is not None:
-        out.append(f"  Predicted plateau RMS {plateau:.4f}: where decay balances the gradient "
-                   f"(and, under L2, SGD's noise) near the stationary point of C0 + penalty, "
+        noise = " (and, under L2, SGD's noise)" if L.get("predicted_noise", True) else ""
+        out.append(f"  Predicted plateau RMS {plateau:.4f}: where decay balances the gradient"
+                   f"{noise} near the stationary point of C0 + penalty, "
                    f"set by {_strength(s)} and the data.")
     out.append(_tailoff_line(L, summary))
     out.append(_level_line(L, summary))
@@ -540,8 +545,8 @@ def _next_command(summary):
     name = s.get("optimizer", "sgd")
     if name in PREDICTED_OPTIMIZERS and s.get("lmbda") is not None:  # the prediction reads it
         return (_command(s) + " --predict",
-                "before training it predicts each layer's plateau, where decay balances the "
-                "gradient and SGD's noise, or says why it cannot; it takes seconds to a minute")
+                "before training it predicts each layer's plateau and tail-off, or says why "
+                "it cannot; it takes seconds to a minute")
     steps = -(-int(s["n_train"]) // int(s["batch_size"]))
     if name == "adamw" and (s.get("lmbda") or 0) > 0:
         tau = s["n_train"] / (s["eta"] * s["lmbda"])  # 1/(eta lmbda/n) steps
