@@ -42,7 +42,7 @@ from .loop import TRAINING_BLAS_THREADS, TrainingDivergedError
 from .monitors.base import StepParts, read_only
 from .numba_backend import NumbaEpoch
 from .optim import get_optimizer
-from .regularizers import get_regularizer
+from .regularizers import Regularizer, get_regularizer
 
 __all__ = ["fit", "Step", "TrainingDivergedError", "TRAINING_BLAS_THREADS"]
 
@@ -84,6 +84,9 @@ class Step:
         # only decoupled decay (Nielsen's SGD, AdamW) multiplies by the factor; coupled
         # optimizers take the penalty's gradient instead, so its range does not apply
         self.factor = regularizer.factor(eta, n) if self.optimizer.decoupled else None
+        # that factor, checked once, to the regularizer's decay (a class's own decay as it is)
+        self._decay_factor = ({"factor": self.factor} if self.factor is not None
+                              and type(regularizer).decay is Regularizer.decay else {})
         self.record = record
         self.keep_weights_before = True
         sizes = network.sizes
@@ -230,7 +233,7 @@ class Step:
         record = self.record
         if record:
             np.copyto(self._d[layer], w)
-        self.regularizer.decay(w, self.eta, self.n)
+        self.regularizer.decay(w, self.eta, self.n, **self._decay_factor)
         if record:
             np.subtract(w, self._d[layer], out=self._d[layer])
 
