@@ -778,6 +778,18 @@ def pure_decay_factor(regularizer, eta, n):
     return None if factor == 1.0 else factor
 
 
+def predicts_plateau(optimizer):
+    """Whether :func:`predict_tailoff` gives ``optimizer`` a plateau (else a one-line reason).
+
+    Plain SGD, coupled momentum and Nesterov, and coupled Adam; read from the
+    optimizer's chain, as :func:`predict_tailoff` reads it.
+
+    >>> [predicts_plateau(k) for k in ("sgd", "momentum", "adam", "adamw", "lion")]
+    [True, True, True, False, False]
+    """
+    return _optimizer_rate(optimizer, 1.0)[3] in ("sgd", "adam")
+
+
 def _optimizer_rate(optimizer, eta):
     """``(name, effective eta, reason, kind)``: the rate an optimizer decays at, or why none.
 

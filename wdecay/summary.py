@@ -66,8 +66,6 @@ DEFAULT_LEVEL_EPOCHS = 80
 #: mean of kappa's first-order pull (momentum's velocity and Adam's rescaling change G and Q).
 KAPPA_OPTIMIZERS = ("sgd",)
 
-#: The optimizers ``predict_tailoff`` gives a plateau for (the others it refuses in one line).
-PREDICTED_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 
 
 class TablePrinter(M.Monitor):
@@ -446,6 +444,17 @@ def _layer_lines(L, s, summary):
     return out
 
 
+def _predicted(name):
+    """Whether ``predict_tailoff`` gives the optimizer named ``name`` (its defaults) a plateau."""
+    from .equilibrium import predicts_plateau
+    from .optim import get_optimizer
+
+    try:
+        return predicts_plateau(get_optimizer(name))
+    except (TypeError, ValueError, KeyError):  # a registered class that needs its settings
+        return False
+
+
 OPTIMIZER_WORDS = {
     "momentum": ("coupled: the penalty's gradient goes through the velocity with the cost's",
                  "the optimizer stepped on the penalty's gradient alone, velocity included "
@@ -543,7 +552,7 @@ def _next_command(summary):
         return (_command(s, epochs=DEFAULT_LEVEL_EPOCHS),
                 f"every layer has levelled off by epoch {DEFAULT_LEVEL_EPOCHS}")
     name = s.get("optimizer", "sgd")
-    if name in PREDICTED_OPTIMIZERS and s.get("lmbda") is not None:  # the prediction reads it
+    if _predicted(name) and s.get("lmbda") is not None:  # the prediction reads it
         return (_command(s) + " --predict",
                 "before training it predicts each layer's plateau and tail-off, or says why "
                 "it cannot; it takes seconds to a minute")
