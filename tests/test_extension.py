@@ -9,6 +9,7 @@ split in two with the saved states equals the uninterrupted run bit for bit.
 
 import numpy as np
 import pytest
+from extensions import ElasticNet
 
 import wdecay
 from wdecay import monitors as M
@@ -31,29 +32,6 @@ class RMSprop(T.Preconditioner):
         v *= self.rho
         v += (1 - self.rho) * g * g
         return np.sqrt(v) + self.eps
-
-
-class ElasticNet(wdecay.Regularizer):
-    """penalty (l1/n) sum |w| + (l2/2n) sum w^2: factor 1 - eta l2/n, then shrink eta (l1/n) sign(w).
-
-    Two settings and no lmbda: ``lmbda`` stays the base class's None.
-    """
-
-    def __init__(self, l1, l2):
-        self.l1, self.l2 = float(l1), float(l2)
-
-    def penalty(self, weights, n):
-        return sum(self.l1 / n * float(np.abs(w).sum()) + 0.5 * self.l2 / n * float(np.vdot(w, w))
-                   for w in weights)
-
-    def gradient(self, w, n):
-        return self.l1 / n * np.sign(w) + self.l2 / n * w
-
-    def factor(self, eta, n):
-        return self.check_factor(1.0 - eta * self.l2 / n, eta, n)
-
-    def shrink(self, w, eta, n):
-        w -= eta * self.l1 / n * np.sign(w)
 
 
 class WithoutSplit(T.Transform):

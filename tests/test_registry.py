@@ -9,16 +9,17 @@ import json
 
 import numpy as np
 import pytest
+from extensions import ElasticNet
 
 import wdecay
 from wdecay import config, sweep
-from wdecay.sweep import grid as G
 from wdecay import monitors as M
 from wdecay import transforms as T
 from wdecay.cli import build_parser, main
 from wdecay.optim import OPTIMIZERS, Optimizer
 from wdecay.registry import Registry, real
 from wdecay.regularizers import REGULARIZERS
+from wdecay.sweep import grid as G
 
 FAST = ["--sizes", "784", "5", "10", "--no-plot", "--epochs", "2"]
 
@@ -41,25 +42,9 @@ class _RMSprop(T.Preconditioner):
 def custom():
     """An elastic net and an RMSprop optimizer, registered for one test."""
 
-    class Elastic(wdecay.Regularizer):
+    class Elastic(ElasticNet):
         name = "elastic"
         hyperparameters = {"l1": (real(0), None), "l2": (real(0), 0.0)}
-
-        def __init__(self, l1, l2=0.0):
-            self.l1, self.l2 = float(l1), float(l2)
-
-        def penalty(self, weights, n):
-            return sum(self.l1 / n * float(np.abs(w).sum()) + 0.5 * self.l2 / n
-                       * float(np.vdot(w, w)) for w in weights)
-
-        def gradient(self, w, n):
-            return self.l1 / n * np.sign(w) + self.l2 / n * w
-
-        def factor(self, eta, n):
-            return self.check_factor(1.0 - eta * self.l2 / n, eta, n)
-
-        def shrink(self, w, eta, n):
-            w -= eta * self.l1 / n * np.sign(w)
 
     class RMSprop(Optimizer):
         name = "rmsprop"

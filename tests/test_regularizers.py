@@ -4,32 +4,13 @@ import warnings
 
 import numpy as np
 import pytest
+from extensions import ElasticNet
 from strategies import make_data
 
 import wdecay
 from wdecay import monitors as M
 from wdecay.regularizers import L1, L2, NoRegularizer, Regularizer, get_regularizer
 from wdecay.sweep import train_many
-
-
-class ElasticNet(Regularizer):
-    """penalty (l1 / n) sum |w| + (l2 / 2n) sum w^2: L2's factor, then L1's shrink; no lmbda."""
-
-    def __init__(self, l1, l2):
-        self.l1, self.l2 = l1, l2
-
-    def penalty(self, weights, n):
-        return sum(self.l1 / n * float(np.abs(w).sum()) + 0.5 * self.l2 / n * float(np.vdot(w, w))
-                   for w in weights)
-
-    def gradient(self, w, n):
-        return self.l1 / n * np.sign(w) + self.l2 / n * w
-
-    def factor(self, eta, n):
-        return self.check_factor(1.0 - eta * self.l2 / n, eta, n)
-
-    def shrink(self, w, eta, n):
-        w -= eta * self.l1 / n * np.sign(w)
 
 
 class MyL2(L2, register=False):

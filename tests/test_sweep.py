@@ -4,6 +4,7 @@ import concurrent.futures
 
 import numpy as np
 import pytest
+from extensions import ElasticNet
 
 import wdecay
 from wdecay import monitors as M
@@ -259,25 +260,9 @@ def elastic():
     from wdecay.registry import real
     from wdecay.regularizers import REGULARIZERS
 
-    class SweepElastic(wdecay.Regularizer):
+    class SweepElastic(ElasticNet):
         name = "sweep-elastic"
         hyperparameters = {"l1": (real(0), None), "l2": (real(0), 0.0)}
-
-        def __init__(self, l1, l2=0.0):
-            self.l1, self.l2 = float(l1), float(l2)
-
-        def penalty(self, weights, n):
-            return sum(self.l1 / n * float(np.abs(w).sum()) + 0.5 * self.l2 / n
-                       * float(np.vdot(w, w)) for w in weights)
-
-        def gradient(self, w, n):
-            return self.l1 / n * np.sign(w) + self.l2 / n * w
-
-        def factor(self, eta, n):
-            return self.check_factor(1.0 - eta * self.l2 / n, eta, n)
-
-        def shrink(self, w, eta, n):
-            w -= eta * self.l1 / n * np.sign(w)
 
     yield SweepElastic
     REGULARIZERS.pop("sweep-elastic")
