@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from ._registry import Stateless, resolve
+from .registry import Stateless, resolve
 
 
 class Activation(Stateless):

@@ -37,7 +37,7 @@ from .initializers import INITIALIZERS
 from .monitors.base import MonitorError
 from .optim import OPTIMIZERS
 from .regularizers import REGULARIZERS
-from .registry import parse, reserve
+from .registry import declared, describe, parse, reserve
 from .report import BOOK_LMBDA, BOOK_LMBDA_OVER_N, BOOK_N
 from .summary import summarize, summary_text
 from .training import TrainingDivergedError
@@ -190,13 +190,14 @@ def build_parser():
                           "decoupled decay; see "
                           f"docs/optimizers.rst (default: {d['optimizer']})")
     exp.add_argument("--momentum", type=float, default=None, metavar="MU",
-                     help=f"momentum of --optimizer momentum or nesterov (default: {d['momentum']:g})")
+                     help=f"momentum of --optimizer momentum or nesterov, {_range('momentum')} "
+                          f"(default: {d['momentum']:g})")
     exp.add_argument("--beta1", type=float, default=None,
-                     help=f"Adam's (and Lion's) first-moment decay rate (default: "
+                     help=f"Adam's (and Lion's) first-moment decay rate, {_range('beta1')} (default: "
                           f"{_defaults_text('beta1')})")
     exp.add_argument("--beta2", type=float, default=None,
-                     help=f"Adam's second-moment decay rate (Lion's second interpolation) "
-                          f"(default: {_defaults_text('beta2')})")
+                     help=f"Adam's second-moment decay rate (Lion's second interpolation), "
+                          f"{_range('beta2')} (default: {_defaults_text('beta2')})")
     _declared_options(exp)
     exp.add_argument("--batch-size", type=int, default=None, metavar="M",
                      help=f"mini-batch size (default: {d['batch_size']})")
@@ -240,8 +241,9 @@ reserve(CLI_OPTIONS, "an option of wdecay experiment")
 def _declared_options(exp):
     """An option ``--NAME`` for each setting a registered class declares that has none yet.
 
-    So a regularizer or optimizer registered outside wdecay (its ``name`` and
-    ``hyperparameters``) is chosen and set from the command line like L2's lmbda.
+    So a regularizer, optimizer, initializer or cost registered outside wdecay
+    (its ``name`` and ``hyperparameters``) is chosen and set from the command
+    line like L2's lmbda; the help says what the setting's constraint allows.
     """
     have = {a.dest for a in exp._actions}
     for key, constraint in config.class_settings().items():
@@ -250,14 +252,20 @@ def _declared_options(exp):
         owners = [f"--{family} {name}" for family, name, _ in _owners(key)]
         exp.add_argument(f"--{key.replace('_', '-')}", dest=key, type=parse(constraint),
                          default=None, metavar="X",
-                         help=f"setting {key} of {' and '.join(owners)} (default: "
-                              f"{_defaults_text(key)})")
+                         help=f"setting {key} of {' and '.join(owners)} ({describe(constraint)}; "
+                              f"default: {_defaults_text(key)})")
+
+
+def _range(key):
+    """What setting ``key``'s declared constraint allows: ``in [0, 1)``."""
+    return describe(config.constraint(key)).replace("a real number ", "").replace(
+        "an integer ", "")
 
 
 def _owners(key):
     """``(family, name, default)`` of every registered class that declares setting ``key``."""
     return [(family, name, entry.hyperparameters[key][1])
-            for family in ("regularizer", "optimizer")
+            for family in config.FAMILIES
             for name, entry in config.FAMILIES[family].items()
             if key in getattr(entry, "hyperparameters", {})]
 
@@ -462,12 +470,12 @@ def _plan(args):
     for key in _class_options():  # the classes' settings; check_settings fills the others
         if key != "lmbda" and _given(args, key):
             base[key] = getattr(args, key)
-    declared = {family: config.FAMILIES[family].lookup(base[family]).hyperparameters
-                for family in ("regularizer", "optimizer")}
+    takes = {family: declared(config.FAMILIES[family].lookup(base[family]))
+             for family in config.FAMILIES}
     for option in _class_options():
         if option != "lmbda" and _given(args, option) and not any(
-                option in own for own in declared.values()):
-            family = "optimizer" if option in config.OPTIMIZERS.settings() else "regularizer"
+                option in own for own in takes.values()):
+            family = next(f for f, r in config.FAMILIES.items() if option in r.settings())
             _warn(f"--{option.replace('_', '-')} is ignored with --{family} {base[family]}")
     lmbdas = args.lmbda if _given(args, "lmbda") else [d["lmbda"]]
     seeds = args.seed if _given(args, "seed") else [d["seed"]]
@@ -479,10 +487,10 @@ def _plan(args):
         if _given(args, "lmbda"):
             _warn("--lmbda is ignored with --regularizer none: there is no weight decay")
         lmbdas = [0.0]
-    elif "lmbda" not in declared["regularizer"]:  # its own settings say how strong it is
+    elif "lmbda" not in takes["regularizer"]:  # its own settings say how strong it is
         if _given(args, "lmbda"):
             _warn(f"--lmbda is ignored with --regularizer {base['regularizer']}: it takes "
-                  + (", ".join(f"--{k.replace('_', '-')}" for k in declared["regularizer"])
+                  + (", ".join(f"--{k.replace('_', '-')}" for k in takes["regularizer"])
                      or "no settings"))
         lmbdas = [None]
     elif any(l == 0 for l in lmbdas):

@@ -5,10 +5,11 @@ Two kinds of settings, one table each:
 - a run's own settings (eta, mini-batch size, epochs, seeds): their
   constraints are :data:`CONSTRAINTS`;
 - a class's settings (L2's ``lmbda``, momentum's ``momentum``, Adam's
-  ``beta1`` and ``beta2``): each registered class declares them with their
-  constraints and defaults in its ``hyperparameters``
-  (:mod:`wdecay.registry`), and :func:`constraint` finds them there, so a
-  class registered later (outside the package) is checked the same way.
+  ``beta1`` and ``beta2``): each registered class (regularizer, optimizer,
+  initializer, cost) declares them with their constraints and defaults in its
+  ``hyperparameters`` (:mod:`wdecay.registry`), and :func:`constraint` finds
+  them there, so a class registered later (outside the package) is checked
+  the same way, and :func:`make` builds it from a run's settings.
 
 ``wdecay experiment``, its command line, its summary and its checkpoints read
 the experiment's settings (:data:`DEFAULTS`, plus the settings of the classes
@@ -102,13 +103,17 @@ NETWORK_DEFAULTS = {"eta": 0.1, "lmbda": 0.0, "regularizer": "l2", "initializer"
 #: The settings of a run (and of a grid's network) that no class may declare as its own.
 RUN_SETTINGS = tuple(dict.fromkeys(
     [*DEFAULTS, *CONSTRAINTS, *NETWORK_DEFAULTS, "dataset", "n_train"]))
-reserve([k for k in RUN_SETTINGS if k not in {**REGULARIZERS.settings(), **OPTIMIZERS.settings()}],
-        "a run's own setting")
 
 
 def class_settings():
-    """``{setting: constraint}`` of every setting a registered regularizer or optimizer declares."""
-    return {**REGULARIZERS.settings(), **OPTIMIZERS.settings()}
+    """``{setting: constraint}`` of every setting a registered class of :data:`FAMILIES` declares."""
+    out = {}
+    for registry in FAMILIES.values():
+        out.update(registry.settings())
+    return out
+
+
+reserve([k for k in RUN_SETTINGS if k not in class_settings()], "a run's own setting")
 
 
 def constraint(name):
@@ -122,7 +127,7 @@ def constraint(name):
 
 
 def settings_of(settings):
-    """The defaults of the settings the regularizer and optimizer named in ``settings`` declare.
+    """The defaults of the settings the classes named in ``settings`` declare (:data:`FAMILIES`).
 
     Examples
     --------
@@ -130,10 +135,29 @@ def settings_of(settings):
     {'beta1': 0.9, 'beta2': 0.99}
     """
     out = {}
-    for key in ("regularizer", "optimizer"):
+    for key in FAMILIES:
         if isinstance(settings.get(key), str) and settings[key].lower() in FAMILIES[key]:
             out.update(FAMILIES[key].defaults(settings[key]))
     return out
+
+
+def make(family, settings):
+    """The instance of the class ``settings[family]`` names, with the settings it declares.
+
+    ``family`` is a key of :data:`FAMILIES` (``"init"``, ``"cost"``, ...); each
+    declared setting is taken from ``settings`` (else its default) and checked
+    against its constraint. A value that is not a registered name (an
+    instance, a class name such as ``"CrossEntropyCost"``) is returned as is.
+
+    Examples
+    --------
+    >>> make("cost", {"cost": "quadratic"})
+    QuadraticCost()
+    """
+    registry, value = FAMILIES[family], settings[family]
+    if not (isinstance(value, str) and value.lower() in registry):
+        return value
+    return registry.make(value, {k: v for k, v in settings.items() if v is not None})
 
 
 def check(name, value, label=None):

@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
-from ._registry import Stateless, resolve
-from .registry import Registry
+from .registry import Registry, Stateless, resolve
 
 #: The costs by name: every subclass of :class:`Cost` that declares a ``name``.
 COSTS = Registry("cost")
@@ -25,6 +24,9 @@ class Cost(Stateless):
     """Base class of costs; see the module docstring for the shapes."""
 
     name = "cost"
+    #: ``{setting: (constraint, default)}``: the settings the registry makes it from
+    #: (:mod:`wdecay.registry`; the shipped ones take none).
+    hyperparameters = {}
     #: The compiled epoch's branch for this cost (:mod:`wdecay.numba_backend`): 0 sigmoid
     #: outputs with delta = a - y, 1 sigmoid outputs with delta = (a - y) a (1 - a), 2 softmax
     #: outputs with delta = a - y; None (the default): the compiled epoch refuses the cost.

@@ -276,7 +276,8 @@ def check_settings(settings):
         if total > MAX_PARAMETERS:  # before anything is allocated
             raise ValueError(f"`sizes` {list(sizes)} declare {total:,} parameters; an experiment "
                              f"trains at most {MAX_PARAMETERS:,}")
-    Network(s["sizes"], cost=s["cost"], initializer=s["init"], activation=s["activation"], seed=0)
+    Network(s["sizes"], cost=config.make("cost", s), initializer=config.make("init", s),
+            activation=s["activation"], seed=0)
     reg = REGULARIZERS.lookup(s["regularizer"])
     if "lmbda" not in reg.hyperparameters and "lmbda" not in settings:
         s["lmbda"] = None  # its own settings say how strong it is: no lmbda to fake
@@ -327,7 +328,8 @@ def canonical_name(registry, value):
 
 
 def _initial_network(s):
-    return Network(s["sizes"], cost=s["cost"], initializer=s["init"],
+    """The run's network before training: its cost and initializer made with their settings."""
+    return Network(s["sizes"], cost=config.make("cost", s), initializer=config.make("init", s),
                    activation=s["activation"], seed=s["seed"])
 
 
@@ -391,6 +393,8 @@ def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history
         if checkpoint_dir is None or history_path is None:
             raise ValueError("resume=True needs `checkpoint_dir` and `history_path`")
         net, done, state = check_resume(checkpoint_dir, history_path, s)
+        # a checkpoint names its cost and initializer; their settings are the run's
+        net.cost, net.initializer = config.make("cost", s), config.make("init", s)
         epochs = s["epochs"] - done
         history = History(path=history_path, mode="resume")
         history.check_resumable(net, done)  # before any row of the file is dropped
@@ -497,7 +501,8 @@ def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, se
                 "regularizer": _registered_name(regularizer),
                 "lmbda": regularizer.lmbda, "eta": eta,
                 "batch_size": batch_size, "epochs": int(history.last("epoch", 0)), "seed": seed,
-                "n_train": n_train, **regularizer.settings()}
+                "n_train": n_train, **regularizer.settings(),
+                **network.cost.settings(), **network.initializer.settings()}
     optimizer = get_optimizer(optimizer)
     settings["optimizer"] = optimizer_name(optimizer)
     settings.update({k: getattr(optimizer, k) for k in OPTIMIZERS.settings()

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._registry import Stateless, resolve
-from .registry import Registry
+from .registry import Registry, Stateless, resolve
 
 #: The initializers by name: every subclass of :class:`Initializer` that declares a ``name``.
 INITIALIZERS = Registry("initializer")
@@ -19,6 +18,9 @@ class Initializer(Stateless):
     """Base class: ``init(sizes, rng) -> (weights, biases)``; see subclasses."""
 
     name = "initializer"
+    #: ``{setting: (constraint, default)}``: the settings the registry makes it from
+    #: (:mod:`wdecay.registry`; the shipped ones take none).
+    hyperparameters = {}
 
     def __init_subclass__(cls, register=True, **kwargs):
         """Register a subclass that declares ``name`` (``class X(Base, register=False)``: do not)."""

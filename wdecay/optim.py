@@ -41,7 +41,7 @@ import numpy as np
 
 from . import transforms as T
 from ._validation import lookup
-from .registry import Registry, real
+from .registry import Registry
 
 #: The optimizers by name: every :class:`Optimizer` subclass that declares a ``name``
 #: (with its settings in ``hyperparameters``), and :func:`AdamW`.
@@ -292,7 +292,7 @@ class Momentum(Optimizer):
     """
 
     name = "momentum"
-    hyperparameters = {"momentum": (real(0), 0.9)}
+    hyperparameters = {"momentum": (T.Trace.constraints["momentum"], 0.9)}  # [0, 1)
 
     def __init__(self, momentum=0.9, nesterov=False, decoupled=False):
         T.trace(momentum, nesterov)  # checks the settings
@@ -335,7 +335,8 @@ class Adam(Optimizer):
     """
 
     name = "adam"
-    hyperparameters = {"beta1": (real(0), 0.9), "beta2": (real(0), 0.999)}
+    hyperparameters = {"beta1": (T.ScaleByAdam.constraints["beta1"], 0.9),  # [0, 1)
+                       "beta2": (T.ScaleByAdam.constraints["beta2"], 0.999)}
 
     def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8, decoupled=False):
         T.scale_by_adam(beta1, beta2, eps)  # checks the settings
@@ -377,7 +378,8 @@ class Lion(Optimizer):
     """
 
     name = "lion"
-    hyperparameters = {"beta1": (real(0), 0.9), "beta2": (real(0), 0.99)}
+    hyperparameters = {"beta1": (T.ScaleByLion.constraints["beta1"], 0.9),  # [0, 1)
+                       "beta2": (T.ScaleByLion.constraints["beta2"], 0.99)}
 
     def __init__(self, beta1=0.9, beta2=0.99):
         T.scale_by_lion(beta1, beta2)  # checks the settings

@@ -36,24 +36,109 @@ import numbers
 from ._validation import check_scalar, lookup
 
 INTEGER, REAL = "integer", "real"
+#: Which ends of ``[low, high]`` a constraint includes (scikit-learn's ``Interval.closed``).
+CLOSED = ("left", "right", "both", "neither")
 
 
-def real(low, inclusive=True):
-    """The constraint "a finite real number >= low" (``> low`` unless ``inclusive``)."""
-    return (REAL, low, inclusive)
+def real(low=None, inclusive=True, *, high=None, high_inclusive=False):
+    """The constraint "a finite real number >= low" (``> low`` unless ``inclusive``), and
+    ``< high`` (``<= high`` if ``high_inclusive``) when ``high`` is given; None: no bound.
+
+    Examples
+    --------
+    >>> real(0)
+    ('real', 0, None, 'left')
+    >>> real(0, high=1)  # [0, 1), as Adam's betas
+    ('real', 0, 1, 'left')
+    """
+    return (REAL, low, high, _closed(inclusive, high_inclusive))
 
 
-def integer(low):
-    """The constraint "an integer >= low"."""
-    return (INTEGER, low, True)
+def integer(low=None, *, high=None):
+    """The constraint "an integer >= low" (and ``<= high`` when given)."""
+    return (INTEGER, low, high, "both")
+
+
+def _closed(low_inclusive, high_inclusive):
+    return CLOSED[[(True, False), (False, True), (True, True), (False, False)].index(
+        (bool(low_inclusive), bool(high_inclusive)))]
+
+
+def as_constraint(constraint):
+    """``constraint`` as ``(kind, low, high, closed)``; an older ``(kind, low, inclusive)`` is
+    read as having no upper bound. Raises ``TypeError`` for anything else."""
+    c = constraint
+    if isinstance(c, tuple) and len(c) == 3 and isinstance(c[2], bool):
+        c = (c[0], c[1], None, "left" if c[2] else "neither")
+    ok = (isinstance(c, tuple) and len(c) == 4 and c[0] in (INTEGER, REAL) and c[3] in CLOSED
+          and all(b is None or (isinstance(b, numbers.Real) and not isinstance(b, bool)
+                                and b == b) for b in c[1:3])
+          and (c[1] is None or c[2] is None or c[1] <= c[2]))
+    if not ok:
+        raise TypeError(f"expected a constraint (kind, low, high, closed) such as real(0) or "
+                        f"real(0, high=1), got {constraint!r}")
+    return c
+
+
+def describe(constraint):
+    """The values a constraint allows, in words: ``"a real number in [0, 1)"``.
+
+    Examples
+    --------
+    >>> describe(real(0, inclusive=False))
+    'a real number > 0'
+    >>> describe(real(0, high=1)), describe(integer(1))
+    ('a real number in [0, 1)', 'an integer >= 1')
+    """
+    kind, low, high, closed = as_constraint(constraint)
+    what = "an integer" if kind == INTEGER else "a real number"
+    left, right = closed in ("left", "both"), closed in ("right", "both")
+    if low is not None and high is not None:
+        return f"{what} in {'[' if left else '('}{low}, {high}{']' if right else ')'}"
+    if low is not None:
+        return f"{what} {'>=' if left else '>'} {low}"
+    if high is not None:
+        return f"{what} {'<=' if right else '<'} {high}"
+    return what
 
 
 def check_value(name, value, constraint, label=None):
-    """Return ``value`` if it meets ``constraint``; else raise naming ``label`` (default ``name``)."""
-    kind, low, inclusive = constraint
-    check_scalar(value, label or name, kind=numbers.Integral if kind == INTEGER else numbers.Real,
-                 low=low, inclusive=inclusive)
+    """Return ``value`` if it meets ``constraint``; else raise naming ``label`` (default ``name``).
+
+    The message names the bound it breaks: "`beta1` must be < 1, got 1.0".
+    """
+    kind, low, high, closed = as_constraint(constraint)
+    label = label or name
+    check_scalar(value, label, kind=numbers.Integral if kind == INTEGER else numbers.Real,
+                 low=low, inclusive=closed in ("left", "both"))
+    if high is not None:
+        inclusive = closed in ("right", "both")
+        if not (value <= high if inclusive else value < high):
+            raise ValueError(f"`{label}` must be {'<=' if inclusive else '<'} {high}, "
+                             f"got {value!r}")
     return value
+
+
+def check_declared(obj, **values):
+    """Check ``values`` against the constraints ``type(obj)`` declares; return them.
+
+    A class calls it on its own settings in ``__init__``, so a direct
+    construction is checked by the same rule as the command line and the grid.
+    ``constraints`` (``{setting: constraint}``) holds settings the registry does
+    not expose (Adam's ``eps``); ``hyperparameters`` the others.
+
+    Examples
+    --------
+    >>> class Box:
+    ...     constraints = {"side": real(0, inclusive=False)}
+    >>> check_declared(Box(), side=2.0)
+    {'side': 2.0}
+    """
+    table = {**getattr(type(obj), "constraints", {}),
+             **{k: c for k, (c, _) in declared(type(obj)).items()}}
+    for key, value in values.items():
+        check_value(key, value, table[key])
+    return values
 
 
 def parse(constraint):
@@ -98,16 +183,20 @@ def check_hyperparameters(hyperparameters, where):
     if not isinstance(hyperparameters, dict):
         raise TypeError(f"{where}.hyperparameters must be a dict {{setting: (constraint, "
                         f"default)}}, got {type(hyperparameters).__name__}")
+    hyperparameters = dict(hyperparameters)
     for key, spec in hyperparameters.items():
         if not isinstance(key, str) or not key.isidentifier():
             raise ValueError(f"{where} declares a setting named {key!r}; expected a name such "
                              "as 'lmbda' (letters, digits, underscores)")
-        ok = isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], tuple) \
-            and len(spec[0]) == 3 and spec[0][0] in (INTEGER, REAL) \
-            and isinstance(spec[0][1], numbers.Real) and isinstance(spec[0][2], bool)
+        try:
+            ok = isinstance(spec, tuple) and len(spec) == 2 and bool(as_constraint(spec[0]))
+        except TypeError:
+            ok = False
         if not ok:
             raise TypeError(f"{where} declares setting {key!r} as {spec!r}; expected "
-                            "(constraint, default), e.g. (real(0), 0.9) or (integer(1), None)")
+                            "(constraint, default), e.g. (real(0), 0.9), "
+                            "(real(0, high=1), 0.9) or (integer(1), None)")
+        spec = hyperparameters[key] = (as_constraint(spec[0]), spec[1])
         if spec[1] is not None:
             try:
                 check_value(key, spec[1], spec[0])
@@ -197,9 +286,51 @@ class Registry(dict):
         return entry(**kwargs)
 
 
+class Stateless:
+    """Base of the strategy objects of a family (costs, initializers, activations).
+
+    Two are equal when of the same class with the same declared settings (the
+    attributes named in ``hyperparameters``; none: any two of a class are equal).
+    """
+
+    def settings(self):
+        """``{setting: value}`` of the settings its class declares in ``hyperparameters``."""
+        return {k: getattr(self, k, None) for k in declared(type(self))}
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.settings().items())})"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.settings() == other.settings()
+
+    def __hash__(self):
+        return hash(type(self))
+
+
+def resolve(value, base, registry, family, aliases=None):
+    """An instance of ``base`` from an instance, a subclass or a registered name.
+
+    ``aliases`` maps further lower-case names (such as class names) to classes.
+    A name or class is made with its declared settings' defaults
+    (:meth:`Registry.make`, when ``registry`` is one).
+    """
+    if isinstance(value, base):
+        return value
+    if isinstance(value, type) and issubclass(value, base):
+        return value(**{k: d for k, (_, d) in declared(value).items() if d is not None})
+    key = str(value).lower()
+    if aliases and key in aliases:
+        return resolve(aliases[key], base, registry, family)
+    if isinstance(registry, Registry):
+        return registry.make(value, {})
+    return lookup(registry, value, family)()
+
+
 def declared(entry):
-    """``{setting: (constraint, default)}`` an entry declares (none: ``{}``)."""
-    return dict(getattr(entry, "hyperparameters", None) or {})
+    """``{setting: (constraint, default)}`` an entry declares (none: ``{}``), each constraint
+    as ``(kind, low, high, closed)`` (:func:`as_constraint`)."""
+    return {k: (as_constraint(c), d)
+            for k, (c, d) in (getattr(entry, "hyperparameters", None) or {}).items()}
 
 
 def _where(entry):

@@ -39,8 +39,8 @@ import warnings
 
 import numpy as np
 
-from ._validation import check_scalar, lookup
-from .registry import Registry, real
+from ._validation import lookup
+from .registry import Registry, check_declared, real
 
 #: The regularizers by name: every subclass of :class:`Regularizer` that declares a ``name``.
 REGULARIZERS = Registry("regularizer")
@@ -105,6 +105,9 @@ class Regularizer:
     name = None
     #: ``{setting: (constraint, default)}``: the settings the registry makes it from.
     hyperparameters = {}
+    #: The constraint of ``lmbda`` (:func:`wdecay.registry.check_declared`), which L2 and L1
+    #: declare in their ``hyperparameters``.
+    constraints = {"lmbda": real(0)}
     #: The single penalty strength, or None for a regularizer that has none.
     lmbda = None
     #: The penalty's shape for :mod:`wdecay.convex`'s exact solvers: "l2", "l1" or None.
@@ -118,7 +121,7 @@ class Regularizer:
 
     def __init__(self, lmbda=None):
         if lmbda is not None:
-            self.lmbda = float(check_scalar(lmbda, "lmbda", low=0))
+            self.lmbda = float(check_declared(self, lmbda=lmbda)["lmbda"])
 
     def settings(self):
         """``{setting: value}`` of the declared hyperparameters (``{"lmbda": 5.0}`` for L2)."""
@@ -252,7 +255,7 @@ class L2(Regularizer):
     """
 
     name = "l2"
-    hyperparameters = {"lmbda": (real(0), None)}
+    hyperparameters = {"lmbda": (Regularizer.constraints["lmbda"], None)}
     convex = "l2"
 
     def __init__(self, lmbda=None):
@@ -298,7 +301,7 @@ class L1(Regularizer):
     """
 
     name = "l1"
-    hyperparameters = {"lmbda": (real(0), None)}
+    hyperparameters = {"lmbda": (Regularizer.constraints["lmbda"], None)}
     convex = "l1"
 
     def __init__(self, lmbda=None, clip=False):

@@ -51,7 +51,7 @@ import operator
 
 import numpy as np
 
-from ._validation import check_scalar
+from .registry import check_declared, real
 
 __all__ = ["Transform", "Preconditioner", "Chain", "chain", "scale", "trace", "scale_by_adam",
            "scale_by_lion", "add_decay", "decay_weights", "weights_only"]
@@ -179,11 +179,12 @@ class Trace(Transform):
     """
 
     linear = True
+    #: The settings' constraints (:func:`wdecay.registry.check_declared`); ``Momentum`` declares
+    #: the same one in its ``hyperparameters``.
+    constraints = {"momentum": real(0, high=1)}
 
     def __init__(self, momentum=0.9, nesterov=False):
-        check_scalar(momentum, "momentum", low=0)
-        if not momentum < 1:
-            raise ValueError(f"`momentum` must be < 1, got {momentum!r}")
+        check_declared(self, momentum=momentum)
         if not isinstance(nesterov, bool):
             raise TypeError(f"`nesterov` must be True or False, got {nesterov!r}")
         self.momentum, self.nesterov = float(momentum), nesterov
@@ -226,12 +227,12 @@ class ScaleByAdam(Transform):
     the decay gradients alone; v, of the total gradient, does not split.
     """
 
+    #: The settings' constraints; ``Adam`` declares the betas' in its ``hyperparameters``.
+    constraints = {"beta1": real(0, high=1), "beta2": real(0, high=1),
+                   "eps": real(0, inclusive=False)}
+
     def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8):
-        for name, value in (("beta1", beta1), ("beta2", beta2)):
-            check_scalar(value, name, low=0)
-            if not value < 1:
-                raise ValueError(f"`{name}` must be < 1, got {value!r}")
-        check_scalar(eps, "eps", low=0, inclusive=False)
+        check_declared(self, beta1=beta1, beta2=beta2, eps=eps)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
     def init(self, params):
@@ -284,12 +285,11 @@ class ScaleByLion(Transform):
     """
 
     decoupled_only = True
+    #: The settings' constraints; ``Lion`` declares them in its ``hyperparameters``.
+    constraints = {"beta1": real(0, high=1), "beta2": real(0, high=1)}
 
     def __init__(self, beta1=0.9, beta2=0.99):
-        for name, value in (("beta1", beta1), ("beta2", beta2)):
-            check_scalar(value, name, low=0)
-            if not value < 1:
-                raise ValueError(f"`{name}` must be < 1, got {value!r}")
+        check_declared(self, beta1=beta1, beta2=beta2)
         self.beta1, self.beta2 = float(beta1), float(beta2)
 
     def init(self, params):
