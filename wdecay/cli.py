@@ -35,7 +35,7 @@ from .costs import COSTS
 from .history import History
 from .initializers import INITIALIZERS
 from .monitors.base import MonitorError
-from .optim import OPTIMIZERS
+from .optim import OPTIMIZERS, declaration
 from .regularizers import REGULARIZERS
 from .registry import declared, describe, parse, reserve
 from .report import BOOK_LMBDA, BOOK_LMBDA_OVER_N, BOOK_N
@@ -505,10 +505,11 @@ def _plan(args):
                             + ([f"seed={seed}"] if len(seeds) > 1 else []))
             title = name.replace("_", ", ")
             runs.append((title, name if several else ".", settings))
-    if base["optimizer"] in ADAPTIVE_ETA and base["eta"] == d["eta"]:
+    advice = declaration(E.make_optimizer(runs[0][2]), "advised_eta")
+    if advice is not None and base["eta"] == d["eta"]:
         _warn(f"--optimizer {base['optimizer']} with eta = {base['eta']:g}, plain SGD's step: "
-              f"Adam moves every weight by about eta per step whatever its gradient; "
-              f"try --eta {ADAPTIVE_ETA[base['optimizer']]:g} (see README)")
+              f"{advice.why}; try --eta {advice.eta:g}"
+              + (f" (see {advice.see})" if advice.see else ""))
     return list(args.dataset or ["mnist-sample"]), runs
 
 
@@ -676,11 +677,6 @@ def _written(out, done, plots):
     return (f"Wrote history, summary, model{', plots' if plots else ''} and the report to "
             f"{os.path.abspath(out)}: open {os.path.join(os.path.abspath(out), 'report.html')}"
             + (f" ({len(folders)} run folders)" if len(folders) > 1 else ""))
-
-
-ADAPTIVE_ETA = {"adam": 0.001, "adamw": 0.01}
-"""A sensible eta for --optimizer adam and adamw: of 0.1, 0.01 and 0.001, the one with the best
-test accuracy in the default experiment (examples/adaptive_eta.py; README.md quotes the table)."""
 
 
 def experiment(args, stream=None):

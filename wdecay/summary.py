@@ -36,9 +36,11 @@ from __future__ import annotations
 import math
 import sys
 
+from . import config
 from . import monitors as M
 from .config import DEFAULTS, FAMILIES, settings_of
 from .naming import layer_label
+from .optim import declaration
 
 #: R, and kappa + Q/(-D) where it compares with R, in this band in each of the last
 #: LEVEL_EPOCHS epochs count as levelled off (the gradient balances decay).
@@ -62,9 +64,13 @@ NEGLIGIBLE_KAPPA = 0.1
 #: Epochs after which the default experiment (the book's settings on the sample) has
 #: levelled off; measured by tests/test_summary_truth.py (slow).
 DEFAULT_LEVEL_EPOCHS = 80
-#: Optimizers whose kappa + Q/(-D) compares with R: plain SGD, where G/(-D) is the epoch's
-#: mean of kappa's first-order pull (momentum's velocity and Adam's rescaling change G and Q).
-KAPPA_OPTIMIZERS = ("sgd",)
+
+
+def kappa_comparable(optimizer):
+    """Whether kappa + Q/(-D) compares with R under ``optimizer``: a step of no transform of
+    its own (plain SGD), where G/(-D) is the epoch's mean of kappa's first-order pull
+    (momentum's velocity and Adam's rescaling change G and Q). None (unknown): False."""
+    return optimizer is not None and not optimizer.core()
 
 
 
@@ -154,7 +160,7 @@ def summarize(history, net, settings, test_accuracy, prediction=None):
     """
     layers = []
     epochs_run = len(history) - 1
-    kappa_comparable = settings.get("optimizer", "sgd") in KAPPA_OPTIMIZERS
+    comparable = kappa_comparable(_run_optimizer(settings))
     for l in range(1, len(net.weights) + 1):
         g = lambda key: _get(history, f"layer{l}/{key}")  # noqa: E731
         rms, ratio, predicted = g("rms"), g("rms_ratio"), g("predicted_rms")
@@ -167,7 +173,7 @@ def summarize(history, net, settings, test_accuracy, prediction=None):
         tailoff = half if k >= 1 else math.nan
         last = list(range(max(epochs_run - LEVEL_EPOCHS + 1, 1), epochs_run + 1))
         level_R = [R[e] for e in last]
-        level_k = [kappa[e] + Qr[e] for e in last] if kappa_comparable else []
+        level_k = [kappa[e] + Qr[e] for e in last] if comparable else []
         levelled = (epochs_run >= LEVEL_EPOCHS
                     and all(_finite(x) and LEVEL_BAND[0] <= x <= LEVEL_BAND[1]
                             for x in level_R + level_k))
@@ -203,7 +209,7 @@ def summarize(history, net, settings, test_accuracy, prediction=None):
             "G_ratio_epoch1": _ratio(G[1], D[1]) if len(D) > 1 else math.nan,
             "G_ratio_final": _ratio(G[-1], D[-1]), "Q_ratio_final": _ratio(Q[-1], D[-1]),
             "kappa_initial": kappa[0], "kappa_final": kappa[-1],
-            "kappa_comparable": kappa_comparable,
+            "kappa_comparable": comparable,
             "rms_at_tailoff": math.nan if math.isnan(tailoff) else rms[int(tailoff)],
             "cancellation_final": g("cancellation")[-1],
             "induced_l1_final": g("induced_l1")[-1],
@@ -444,42 +450,71 @@ def _layer_lines(L, s, summary):
     return out
 
 
-def _predicted(name):
-    """Whether ``predict_tailoff`` gives the optimizer named ``name`` (its defaults) a plateau."""
+def _predicted(optimizer):
+    """Whether ``predict_tailoff`` gives ``optimizer`` (None: unknown) a plateau."""
     from .equilibrium import predicts_plateau
-    from .optim import get_optimizer
 
+    return optimizer is not None and predicts_plateau(optimizer)
+
+
+def _regularizer_shape(settings):
+    """The run's penalty's shape (``Regularizer.convex``: "l2", "l1" or None), read from its class."""
+    entry = FAMILIES["regularizer"].get(str(settings.get("regularizer")).lower())
+    return getattr(entry, "convex", None)
+
+
+def _run_optimizer(settings):
+    """The optimizer the run's settings name, made by its registry with its settings; None if
+    the name is not registered (a class the summary knows only by its class name)."""
     try:
-        return predicts_plateau(get_optimizer(name))
-    except (TypeError, ValueError, KeyError):  # a registered class that needs its settings
-        return False
+        return config.make("optimizer", {"optimizer": "sgd", **settings})
+    except (TypeError, ValueError, KeyError):
+        return None
 
 
-OPTIMIZER_WORDS = {
-    "momentum": ("coupled: the penalty's gradient goes through the velocity with the cost's",
-                 "the optimizer stepped on the penalty's gradient alone, velocity included "
-                 "(about 1/(1 - mu) times SGD's rate once the velocity has built up)"),
-    "nesterov": ("coupled: the penalty's gradient goes through the velocity with the cost's",
-                 "the optimizer stepped on the penalty's gradient alone, velocity included "
-                 "(about 1/(1 - mu) times SGD's rate once the velocity has built up)"),
-    "adam": ("coupled: Adam divides the penalty's gradient by the running RMS of the whole "
-             "gradient", None),
-    "adamw": ("decoupled: the penalty's decay step acts on the weights before Adam's step, "
-              "whatever the gradients", "the decay step alone, as for SGD"),
-}
+def decay_words(optimizer):
+    """``(how decay enters, its pure-decay curve in words or None)`` under ``optimizer``.
+
+    The optimizer's class declares them (``decay_words``, by where its decay
+    sits); one that declares nothing for its placement gets words read from its
+    chain (``decoupled``, :attr:`~wdecay.optim.Optimizer.decay_curve`). The
+    summary prefixes "coupled" or "decoupled".
+
+    Examples
+    --------
+    >>> from wdecay.optim import Optimizer
+    >>> from wdecay import transforms as T
+    >>> decay_words(Optimizer(core=[T.trace(0.5)], decoupled=False))[1]
+    "the optimizer's chain stepped on the penalty's gradient alone"
+    """
+    words = declaration(optimizer, "decay_words")
+    if words is not None:
+        return words
+    if optimizer.decay_curve == "step":
+        how = ("the penalty's decay step acts on the weights apart from the optimizer's own "
+               "step, whatever the gradients" if optimizer.decoupled else
+               "the penalty's gradient is added to the cost's, with no transform of the "
+               "optimizer's own")
+        return how, "the decay step alone, as for SGD"
+    if optimizer.decay_curve == "coupled":
+        return ("the penalty's gradient goes through the optimizer's linear transforms with "
+                "the cost's", "the optimizer's chain stepped on the penalty's gradient alone")
+    return ("the penalty's gradient goes through the optimizer's transforms with the cost's, "
+            "and they depend on the gradient", None)
 
 
 def _optimizer_lines(summary):
     """What a non-Nielsen optimizer did to decay, and which pure-decay curve it has."""
     s = summary["settings"]
     name = s.get("optimizer", "sgd")
-    if name == "sgd" or name not in OPTIMIZER_WORDS:
+    optimizer = _run_optimizer(s)
+    if optimizer is None or optimizer.nielsen:
         return []
-    how, curve = OPTIMIZER_WORDS[name]
+    how, curve = decay_words(optimizer)
     shares = ", ".join(f"{100 * L['decay_fraction_last']:.3g}% of layer {L['layer']}'s"
                        for L in summary["layers"])
-    line = (f"  Optimizer {name}, {how}. In the last epoch decay removed {shares} "
-            f"||W||^2 (-D/||W||^2).")
+    line = (f"  Optimizer {name}, {'decoupled' if optimizer.decoupled else 'coupled'}: {how}. "
+            f"In the last epoch decay removed {shares} ||W||^2 (-D/||W||^2).")
     L1 = summary["layers"][0]
     if curve is None or not L1["curve"]:
         line += (" This optimizer has no pure-decay curve: what decay does in a step depends on "
@@ -551,13 +586,15 @@ def _next_command(summary):
     if _is_default_run(s) and summary["epochs_run"] < DEFAULT_LEVEL_EPOCHS:
         return (_command(s, epochs=DEFAULT_LEVEL_EPOCHS),
                 f"every layer has levelled off by epoch {DEFAULT_LEVEL_EPOCHS}")
-    name = s.get("optimizer", "sgd")
-    if _predicted(name) and s.get("lmbda") is not None:  # the prediction reads it
+    name, optimizer = s.get("optimizer", "sgd"), _run_optimizer(s)
+    if _predicted(optimizer) and s.get("lmbda") is not None:  # the prediction reads it
         return (_command(s) + " --predict",
                 "before training it predicts each layer's plateau and tail-off, or says why "
                 "it cannot; it takes seconds to a minute")
     steps = -(-int(s["n_train"]) // int(s["batch_size"]))
-    if name == "adamw" and (s.get("lmbda") or 0) > 0:
+    # decoupled L2 alone multiplies the weights by 1 - eta lmbda/n per step, whatever the chain
+    if optimizer is not None and optimizer.decoupled and optimizer.core() \
+            and _regularizer_shape(s) == "l2" and (s.get("lmbda") or 0) > 0:
         tau = s["n_train"] / (s["eta"] * s["lmbda"])  # 1/(eta lmbda/n) steps
         return (_command(s, epochs=int(math.ceil(3 * tau / steps))),
                 f"wdecay predicts no level for {name}; its decoupled decay alone shrinks the "
