@@ -3,8 +3,9 @@
 A grid maps setting names to a value or a list of values; :func:`expand` takes
 the cartesian product. Runs that share everything but the per-network settings
 (eta, lmbda, regularizer, initializer, init_seed, order_seed, and the settings
-any registered regularizer declares, such as an elastic net's ``l1`` and
-``l2``: :func:`per_network`) form lockstep batches. Each
+any registered regularizer or initializer declares, such as an elastic net's
+``l1`` and ``l2``: :func:`per_network`) form lockstep batches; a registered
+cost's settings are shared keys (:func:`shared_keys`). Each
 batch is one task: a plain, picklable function (:func:`run_batch`) of a plain
 config that loads its own data, so it runs the same in this process, in a
 ``concurrent.futures`` process pool or on a Dask cluster
@@ -28,6 +29,8 @@ import numpy as np
 from .. import config
 from .._validation import check_scalar
 from ..config import NETWORK_DEFAULTS
+from ..costs import COSTS
+from ..initializers import INITIALIZERS
 from ..regularizers import REGULARIZERS
 
 PER_NETWORK = ("eta", "lmbda", "regularizer", "initializer", "init_seed", "order_seed")
@@ -37,21 +40,43 @@ SHARED_DEFAULTS = {"data": "mnist-sample", "sizes": (784, 30, 10), "cost": "cros
 
 
 def per_network():
-    """The per-network keys: :data:`PER_NETWORK` and every registered regularizer's settings.
+    """The per-network keys: :data:`PER_NETWORK` and every registered regularizer's and
+    initializer's settings.
 
-    A regularizer's own settings (not lmbda) are optional keys: absent, its
-    declared defaults hold.
+    A class's own settings (not lmbda) are optional keys: absent, its declared
+    defaults hold.
     """
-    return PER_NETWORK + tuple(k for k in REGULARIZERS.settings() if k not in PER_NETWORK)
+    own = {**REGULARIZERS.settings(), **INITIALIZERS.settings()}
+    return PER_NETWORK + tuple(k for k in own if k not in PER_NETWORK)
+
+
+def shared_keys():
+    """The keys every run of a lockstep batch shares: :data:`SHARED_DEFAULTS`'s and every
+    registered cost's settings (optional: absent, the cost's declared defaults hold)."""
+    return tuple(SHARED_DEFAULTS) + tuple(k for k in COSTS.settings() if k not in SHARED_DEFAULTS)
 
 
 def _known():
-    return set(SHARED_DEFAULTS) | set(NETWORK_DEFAULTS) | set(per_network())
+    return set(shared_keys()) | set(NETWORK_DEFAULTS) | set(per_network())
+
+
+def _given(c):
+    return {k: v for k, v in c.items() if v is not None}
 
 
 def make_regularizer(c):
     """The regularizer a config names, with its declared settings from the config."""
-    return REGULARIZERS.make(c["regularizer"], {k: v for k, v in c.items() if v is not None})
+    return REGULARIZERS.make(c["regularizer"], _given(c))
+
+
+def make_initializer(c):
+    """The initializer a config names, with its declared settings from the config."""
+    return config.make("init", {**_given(c), "init": c["initializer"]})
+
+
+def make_cost(c):
+    """The cost a config names, with its declared settings from the config."""
+    return config.make("cost", _given(c))
 
 
 def expand(grid):
@@ -132,13 +157,14 @@ def _check_config(c):
             raise ValueError(f"the data have {k} classes, so sizes[-1] must be >= {k}")
 
     check("sizes", sizes)
-    check("cost", costs.get_cost)
+    check("cost", lambda v: costs.get_cost(make_cost(c)))
     check("activation", activations.get_activation)
     for key in ("epochs", "batch_size", "seed"):
         check(key, lambda v, key=key: config.check(key, v))
     check("monitors", _monitors)
-    check("initializer", initializers.get_initializer)
-    for key in ("eta", "lmbda", "init_seed", "order_seed", *per_network()[len(PER_NETWORK):]):
+    check("initializer", lambda v: initializers.get_initializer(make_initializer(c)))
+    for key in ("eta", "lmbda", "init_seed", "order_seed", *per_network()[len(PER_NETWORK):],
+                *shared_keys()[len(SHARED_DEFAULTS):]):
         if c.get(key) is not None:
             check(key, lambda v, key=key: config.check(key, v))
     try:
@@ -194,7 +220,7 @@ def batches(configs, max_batch=16):
     for i, c in enumerate(configs):
         if c is None:
             continue
-        key = tuple((k, _hashable(c[k])) for k in sorted(SHARED_DEFAULTS))
+        key = tuple((k, _hashable(c.get(k))) for k in sorted(shared_keys()))
         key += (c["order_seed"] is None,)  # shared and own mini-batch orders do not mix
         groups.setdefault(key, []).append((i, c))
     out = []
@@ -253,9 +279,10 @@ def run_batch(batch):
     try:
         (X, y), evaluation = load_data(shared["data"])
         _, histories = train_many(
-            X, y, [{**{k: c[k] for k in PER_NETWORK}, "regularizer": make_regularizer(c)}
-                   for _, c in batch], sizes=list(shared["sizes"]),
-            epochs=shared["epochs"], batch_size=shared["batch_size"], cost=shared["cost"],
+            X, y, [{**{k: c[k] for k in PER_NETWORK}, "regularizer": make_regularizer(c),
+                    "initializer": make_initializer(c)} for _, c in batch],
+            sizes=list(shared["sizes"]), epochs=shared["epochs"],
+            batch_size=shared["batch_size"], cost=make_cost(shared),
             activation=shared["activation"], seed=shared["seed"], evaluation_data=evaluation,
             monitors=_monitors(shared["monitors"]), on_divergence="mark")
     except Exception as exc:  # the task reports, the sweep goes on

@@ -35,26 +35,40 @@ from ..lazy_scale import LazyScale
 from ..network import Network
 from ..numba_backend import NumbaEpoch
 from ..optim import get_optimizer
+from ..initializers import INITIALIZERS
+from ..registry import declared
 from ..regularizers import REGULARIZERS, StackedDecay, get_regularizer, make_regularizer
 
 def config_keys():
     """The keys a config may give: :data:`~wdecay.config.NETWORK_DEFAULTS`'s and the settings
-    every registered regularizer declares (read live: a class registered later is in them).
+    every registered regularizer and initializer declares (read live: a class registered
+    later is in them).
 
     Examples
     --------
     >>> config_keys()[:6]
     ('eta', 'lmbda', 'regularizer', 'initializer', 'init_seed', 'order_seed')
     """
-    return tuple(NETWORK_DEFAULTS) + tuple(k for k in REGULARIZERS.settings()
-                                           if k not in NETWORK_DEFAULTS)
+    own = {**REGULARIZERS.settings(), **INITIALIZERS.settings()}
+    return tuple(NETWORK_DEFAULTS) + tuple(k for k in own if k not in NETWORK_DEFAULTS)
 
 
-def _regularizer(c, given, i):
+def _initializer(c):
+    """Config's initializer: as given, or the registered class of its name made with the
+    settings it declares from the config; returns ``(initializer, the settings it took)``."""
+    init = c["initializer"]
+    if not (isinstance(init, str) and init.lower() in INITIALIZERS):
+        return init, ()  # an instance or class (or an unknown name: Network says so)
+    return (config.make("init", {**{k: v for k, v in c.items() if v is not None}, "init": init}),
+            tuple(declared(INITIALIZERS.lookup(init))))
+
+
+def _regularizer(c, given, i, taken_by_initializer=()):
     """Config ``i``'s regularizer: an instance as given, or the registered class of its name
     made by :func:`~wdecay.regularizers.make_regularizer` from the config's settings."""
     reg, extra = c["regularizer"], sorted(k for k in given if k not in NETWORK_DEFAULTS
-                                          and c[k] is not None)
+                                          and c[k] is not None
+                                          and k not in taken_by_initializer)
     if not isinstance(reg, str):  # an instance (or None: no penalty)
         if extra:
             raise ValueError(f"config {i}: {extra} are settings of a regularizer given by name; "
@@ -80,7 +94,8 @@ def check_configs(configs):
             raise ValueError(f"config {i}: unknown keys {sorted(unknown)}; allowed: {keys}")
         given, c = c, {**NETWORK_DEFAULTS, **c}
         config.check("eta", c["eta"], f"configs[{i}]['eta']")
-        c["regularizer"] = _regularizer(c, given, i)
+        c["initializer"], taken = _initializer(c)
+        c["regularizer"] = _regularizer(c, given, i, taken)
         out.append(c)
     if not out:
         raise ValueError("`configs` is empty: give at least one network's settings")
@@ -260,7 +275,8 @@ def train_many(X, y, configs, *, sizes, epochs, batch_size, cost="cross-entropy"
         regularizer declares, such as an elastic net's ``l1`` and ``l2``
         (:func:`config_keys`); or any :class:`wdecay.regularizers.Regularizer`
         instance, whose own settings are used),
-        ``initializer`` ('default', 'large'), ``init_seed`` (default 0, as the
+        ``initializer`` ('default', 'large', a registered name made with the settings
+        it declares from the config, or an instance), ``init_seed`` (default 0, as the
         sweep grid's: every network starts from the same seed's weights) and, optionally,
         ``order_seed``: given for every network, each draws its own mini-batch
         order from it (batched products instead of one shared product).
