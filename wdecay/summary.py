@@ -533,9 +533,9 @@ COMMAND_ORDER = ("sizes", "init", "cost", "activation", "regularizer", "lmbda", 
 
 
 def _declared_settings(settings):
-    """The settings the run's regularizer and optimizer declare, regularizer's first."""
+    """The settings the run's classes declare: regularizer's, optimizer's, initializer's, cost's."""
     keys = []
-    for family in ("regularizer", "optimizer"):
+    for family in ("regularizer", "optimizer", "init", "cost"):
         name = settings.get(family)
         registry = FAMILIES[family]
         if isinstance(name, str) and name.lower() in registry:

@@ -157,16 +157,17 @@ def _check_config(c):
             raise ValueError(f"the data have {k} classes, so sizes[-1] must be >= {k}")
 
     check("sizes", sizes)
-    check("cost", lambda v: costs.get_cost(make_cost(c)))
     check("activation", activations.get_activation)
     for key in ("epochs", "batch_size", "seed"):
         check(key, lambda v, key=key: config.check(key, v))
     check("monitors", _monitors)
-    check("initializer", lambda v: initializers.get_initializer(make_initializer(c)))
     for key in ("eta", "lmbda", "init_seed", "order_seed", *per_network()[len(PER_NETWORK):],
                 *shared_keys()[len(SHARED_DEFAULTS):]):
         if c.get(key) is not None:
             check(key, lambda v, key=key: config.check(key, v))
+    # after their settings, so that a bad setting is named as such
+    check("cost", lambda v: costs.get_cost(make_cost(c)))
+    check("initializer", lambda v: initializers.get_initializer(make_initializer(c)))
     try:
         check_configs([{**{key: c[key] for key in PER_NETWORK},
                         "regularizer": make_regularizer(c)}])

@@ -1,0 +1,301 @@
+"""What classes declare beyond their names: bounded constraints, an optimizer's words and
+advised eta, and the settings of costs and initializers, each read through the registry.
+
+Each test registers its classes and removes them afterwards, so the rest of the suite sees
+the shipped registries only.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+import wdecay
+from wdecay import config, sweep
+from wdecay import experiment as E
+from wdecay import monitors as M
+from wdecay import transforms as T
+from wdecay.cli import main
+from wdecay.costs import COSTS, CrossEntropyCost
+from wdecay.initializers import INITIALIZERS, Initializer
+from wdecay.optim import OPTIMIZERS, EtaAdvice, Momentum, Optimizer, get_optimizer
+from wdecay.registry import (as_constraint, check_declared, check_value, describe, integer,
+                             real)
+from wdecay.regularizers import L2, REGULARIZERS
+from wdecay.summary import decay_words
+from wdecay.sweep import grid as G
+
+FAST = ["--sizes", "784", "5", "10", "--no-plot", "--epochs", "2"]
+
+
+# -- constraints with an upper bound -----------------------------------------------------
+def test_a_constraint_states_both_bounds_and_the_message_names_the_one_broken():
+    assert real(0, high=1) == ("real", 0, 1, "left")
+    assert check_value("beta1", 0.0, real(0, high=1)) == 0.0
+    with pytest.raises(ValueError, match=r"^`beta1` must be < 1, got 1.0$"):
+        check_value("beta1", 1.0, real(0, high=1))
+    with pytest.raises(ValueError, match=r"^`beta1` must be >= 0, got -0.5$"):
+        check_value("beta1", -0.5, real(0, high=1))
+    assert check_value("p", 1.0, real(0, inclusive=False, high=1, high_inclusive=True)) == 1.0
+    with pytest.raises(ValueError, match=r"^`k` must be <= 3, got 4$"):
+        check_value("k", 4, integer(1, high=3))
+    with pytest.raises(ValueError, match=r"^`x` must be <= 2, got 2.5$"):
+        check_value("x", 2.5, real(high=2, high_inclusive=True))
+    assert [describe(c) for c in (real(0, high=1), real(0, False), integer(1, high=3),
+                                  real(high=2))] == [
+        "a real number in [0, 1)", "a real number > 0", "an integer in [1, 3]",
+        "a real number < 2"]
+
+
+def test_an_older_three_field_constraint_still_registers_as_having_no_upper_bound():
+    class Old(wdecay.Regularizer):
+        name = "old-constraint-test"
+        hyperparameters = {"lmbda": (("real", 0, True), None)}
+
+        def __init__(self, lmbda):
+            super().__init__(lmbda)
+
+    try:
+        assert as_constraint(("real", 0, False)) == real(0, inclusive=False)
+        assert config.constraint("lmbda") == real(0)  # one setting, one constraint: L2's
+        assert REGULARIZERS.make("old-constraint-test", {"lmbda": 2.0}).lmbda == 2.0
+    finally:
+        REGULARIZERS.pop("old-constraint-test")
+    for bad in (("real", 1, 0, "left"), ("real", 0, 1, "open"), ("real", 0, 1)):
+        with pytest.raises(TypeError, match="expected .*constraint"):
+            class Bad(wdecay.Regularizer):
+                name = "bad-constraint-test"
+                hyperparameters = {"mix": (bad, 0.5)}
+    assert "bad-constraint-test" not in REGULARIZERS
+
+
+def test_the_shipped_classes_declare_their_bounds_and_check_by_them():
+    assert config.constraint("momentum") == real(0, high=1)
+    assert config.constraint("beta1") == config.constraint("beta2") == real(0, high=1)
+    # one rule: the optimizer's declaration is its transform's constraint
+    assert Momentum.hyperparameters["momentum"][0] is T.Trace.constraints["momentum"]
+    assert wdecay.optim.Adam.hyperparameters["beta2"][0] is T.ScaleByAdam.constraints["beta2"]
+    assert wdecay.optim.Lion.hyperparameters["beta1"][0] is T.ScaleByLion.constraints["beta1"]
+    assert L2.hyperparameters["lmbda"][0] is wdecay.Regularizer.constraints["lmbda"]
+    for make, message in ((lambda: Momentum(1.0), "`momentum` must be < 1, got 1.0"),
+                          (lambda: wdecay.optim.Adam(beta1=1.0), "`beta1` must be < 1, got 1.0"),
+                          (lambda: wdecay.optim.Adam(eps=0.0), "`eps` must be > 0, got 0.0"),
+                          (lambda: wdecay.optim.Lion(beta2=-1.0), "`beta2` must be >= 0"),
+                          (lambda: L2(-1.0), "`lmbda` must be >= 0, got -1.0")):
+        with pytest.raises(ValueError, match=message):
+            make()
+    with pytest.raises(ValueError, match="`eps` must be > 0"):
+        check_declared(T.ScaleByAdam(), eps=-1.0)
+
+
+def test_the_cli_and_the_experiment_name_the_upper_bound(capsys):
+    assert main(["experiment", *FAST, "--optimizer", "momentum", "--momentum", "1"]) == 2
+    assert capsys.readouterr().err == "wdecay: error: `momentum` must be < 1, got 1.0\n"
+    # a setting the run's optimizer does not take is still checked, not put in a command
+    assert main(["experiment", *FAST, "--momentum", "1.5"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "wdecay: error: `momentum` must be < 1, got 1.5")
+    with pytest.raises(ValueError, match=r"^`beta2` must be < 1, got 1.0$"):
+        E.check_settings({"optimizer": "adam", "beta2": 1.0})
+    options = {a.dest: a for a in wdecay.cli.build_parser()._subparsers._group_actions[0]
+               .choices["experiment"]._actions}
+    assert "in [0, 1)" in options["momentum"].help and "in [0, 1)" in options["beta2"].help
+
+
+@pytest.fixture
+def shared_l2():
+    """An L2 whose decay reaches only a share of the weights: a setting bounded above."""
+
+    class SharedL2(L2):
+        name = "shared-l2-test"
+        hyperparameters = {"lmbda": (real(0), None),
+                           "share": (real(0, high=1, high_inclusive=True), 1.0)}
+
+        def __init__(self, lmbda=None, share=1.0):
+            super().__init__(lmbda * share)
+            self.share = check_declared(self, share=share)["share"]
+
+    yield SharedL2
+    REGULARIZERS.pop("shared-l2-test")
+
+
+def test_the_grid_and_the_cli_name_a_registered_classs_upper_bound(shared_l2, capsys):
+    grid = {"data": "random:60:5:3:0", "sizes": [5, 4, 3], "regularizer": "shared-l2-test",
+            "lmbda": 1.0, "share": [0.5, 1.5]}
+    assert G.validate(G.expand(grid)) == {1: "ValueError: share=1.5: `share` must be <= 1, "
+                                             "got 1.5"}
+    assert main(["experiment", *FAST, "--regularizer", "shared-l2-test", "--share", "1.5"]) == 2
+    assert capsys.readouterr().err == "wdecay: error: `share` must be <= 1, got 1.5\n"
+    with pytest.raises(ValueError, match="`share` must be <= 1, got 2.0"):
+        shared_l2(1.0, 2.0)  # direct construction: the same declared rule
+
+
+# -- an optimizer's own words and advised eta ----------------------------------------------
+def test_the_shipped_optimizers_declare_the_summarys_words():
+    velocity = ("the penalty's gradient goes through the velocity with the cost's",
+                "the optimizer stepped on the penalty's gradient alone, velocity included "
+                "(about 1/(1 - mu) times SGD's rate once the velocity has built up)")
+    assert decay_words(get_optimizer("momentum")) == velocity
+    assert decay_words(get_optimizer("nesterov")) == velocity
+    assert decay_words(get_optimizer("adam")) == (
+        "Adam divides the penalty's gradient by the running RMS of the whole gradient", None)
+    assert decay_words(get_optimizer("adamw")) == (
+        "the penalty's decay step acts on the weights before Adam's step, whatever the "
+        "gradients", "the decay step alone, as for SGD")
+    # words read from the chain when a class declares none for its placement: a curve is
+    # named exactly when the chain has one
+    for opt in (Optimizer(core=[T.trace(0.5)], decoupled=False), Momentum(decoupled=True),
+                Optimizer(core=[T.scale_by_adam()], decoupled=False), get_optimizer("sgd"),
+                wdecay.optim.SGD(decoupled=False), get_optimizer("lion")):
+        how, curve = decay_words(opt)
+        assert how and (curve is None) == (opt.decay_curve is None)
+
+
+@pytest.fixture
+def declared_optimizers():
+    """Two coupled optimizers with a velocity: one declares words and an eta, one nothing."""
+
+    class Said(Optimizer):
+        name = "said-test"
+        decay_words = {"coupled": ("its velocity carries the penalty's gradient",
+                                   "its own velocity on the penalty's gradient alone")}
+        advised_eta = {"coupled": EtaAdvice(0.05, "its velocity multiplies the step")}
+
+        def __init__(self):
+            super().__init__(decoupled=False, core=[T.trace(0.5)])
+
+    class Silent(Optimizer):
+        name = "silent-test"
+
+        def __init__(self):
+            super().__init__(decoupled=False, core=[T.trace(0.5)])
+
+    yield Said, Silent
+    OPTIMIZERS.pop("said-test")
+    OPTIMIZERS.pop("silent-test")
+
+
+def test_a_registered_optimizer_gets_its_own_words_or_true_generic_ones(declared_optimizers,
+                                                                           capsys):
+    assert main(["experiment", *FAST, "--optimizer", "said-test", "--quiet"]) == 0
+    text, err = capsys.readouterr()
+    assert err == ("wdecay: warning: --optimizer said-test with eta = 0.1, plain SGD's step: "
+                   "its velocity multiplies the step; try --eta 0.05\n")
+    assert ("  Optimizer said-test, coupled: its velocity carries the penalty's gradient. In "
+            "the last epoch decay removed") in text
+    assert "Its pure-decay curve is its own velocity on the penalty's gradient alone" in text
+    assert main(["experiment", *FAST, "--optimizer", "silent-test", "--eta", "0.05",
+                 "--quiet"]) == 0
+    text, err = capsys.readouterr()
+    assert err == ""
+    assert ("  Optimizer silent-test, coupled: the penalty's gradient goes through the "
+            "optimizer's linear transforms with the cost's. In the last epoch") in text
+    assert ("Its pure-decay curve is the optimizer's chain stepped on the penalty's gradient "
+            "alone") in text
+
+
+# -- costs and initializers with settings -------------------------------------------------
+@pytest.fixture
+def with_settings():
+    """An initializer with a gain and a cost with a weight, registered for one test."""
+
+    class Gained(Initializer):
+        name = "gained-test"
+        hyperparameters = {"gain": (real(0, inclusive=False), 1.0)}
+
+        def __init__(self, gain=1.0):
+            self.gain = float(check_declared(self, gain=gain)["gain"])
+
+        def weight_scale(self, n_in):
+            return self.gain / np.sqrt(n_in)
+
+    class Weighted(CrossEntropyCost):
+        name = "weighted-test"
+        kernel_id = None  # the compiled epoch does not know it
+        hyperparameters = {"weight": (real(0, inclusive=False), 1.0)}
+
+        def __init__(self, weight=1.0):
+            self.weight = float(check_declared(self, weight=weight)["weight"])
+
+        def fn(self, z, a, y):
+            return self.weight * super().fn(z, a, y)
+
+        def delta(self, z, a, y, out=None):
+            out = super().delta(z, a, y, out)
+            out *= self.weight
+            return out
+
+    yield Gained, Weighted
+    INITIALIZERS.pop("gained-test")
+    COSTS.pop("weighted-test")
+
+
+def _fit(initializer, cost):
+    splits = wdecay.datasets.load_mnist_sample()
+    (X, y), evaluation, _ = splits
+    net = wdecay.Network([784, 5, 10], initializer=initializer, cost=cost, seed=0)
+    net.fit(X, y, epochs=2, batch_size=10, eta=0.1, regularizer=L2(5.0),
+            seed=np.random.default_rng(0), evaluation_data=evaluation,
+            monitors=[M.Accuracy("evaluation"), *M.diagnostics()])
+    return net, evaluation
+
+
+def test_an_initializer_and_a_cost_are_made_with_their_settings_by_the_experiment(
+        with_settings, capsys):
+    Gained, Weighted = with_settings
+    assert main(["experiment", *FAST, "--init", "gained-test", "--gain", "0.5", "--cost",
+                 "weighted-test", "--weight", "2", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    summary = json.loads(out)
+    s = summary["settings"]
+    assert (s["init"], s["gain"], s["cost"], s["weight"]) == ("gained-test", 0.5,
+                                                              "weighted-test", 2.0)
+    net, evaluation = _fit(Gained(0.5), Weighted(2.0))
+    assert summary["eval_accuracy_final"] == net.accuracy(*evaluation)
+    assert summary["layers"][0]["rms_final"] == pytest.approx(
+        np.sqrt(np.mean(net.weights[0] ** 2)), rel=1e-12)
+    default, _ = _fit(Gained(), Weighted())  # the settings change the run
+    assert summary["layers"][0]["rms_final"] != pytest.approx(
+        np.sqrt(np.mean(default.weights[0] ** 2)), rel=1e-6)
+    assert main(["experiment", *FAST, "--gain", "0.5", "--weight", "0"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["wdecay: warning: --gain is ignored with --init large",
+                   "wdecay: warning: --weight is ignored with --cost cross-entropy",
+                   "wdecay: error: `weight` must be > 0, got 0.0"]
+
+
+def test_a_run_with_an_initializers_setting_resumes_bit_for_bit(with_settings, tmp_path,
+                                                                 capsys):
+    args = ["--init", "gained-test", "--gain", "0.5", "--quiet"]
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert main(["experiment", *FAST, *args, "--out", str(whole)]) == 0
+    assert main(["experiment", *FAST[:-1], "1", *args, "--out", str(split)]) == 0
+    assert main(["experiment", "--resume", str(split), "--epochs", "2", "--no-plot"]) == 0
+    capsys.readouterr()
+    assert json.loads((split / "run.json").read_text())["runs"][0]["settings"]["gain"] == 0.5
+    a = wdecay.load(str(whole / "model.json"))
+    b = wdecay.load(str(split / "model.json"))
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_the_grid_makes_an_initializer_per_network_and_a_cost_per_batch(with_settings):
+    Gained, Weighted = with_settings
+    grid = {"data": "random:60:5:3:0", "sizes": [5, 4, 3], "initializer": "gained-test",
+            "gain": [0.5, 2.0], "cost": "weighted-test", "weight": [1.0, 3.0], "eta": 0.2,
+            "lmbda": 1.0, "epochs": 2}
+    bad = G.validate(G.expand({**grid, "gain": -1.0, "weight": 1.0}))
+    assert bad == {0: "ValueError: gain=-1.0: `gain` must be > 0, got -1.0"}
+    bad = G.validate(G.expand({**grid, "gain": 1.0, "weight": [1.0, 0.0]}))
+    assert bad == {1: "ValueError: weight=0.0: `weight` must be > 0, got 0.0"}
+    result = sweep.run(grid)
+    assert [r["error"] for r in result.runs] == [None] * 4
+    (X, y), _ = G.load_data(grid["data"])
+    for r in result.runs:
+        c = r["config"]
+        net = wdecay.Network([5, 4, 3], initializer=Gained(c["gain"]),
+                             cost=Weighted(c["weight"]), seed=0)
+        net.fit(X, y, epochs=2, batch_size=10, eta=0.2, regularizer=L2(1.0), seed=0)
+        assert r["history"]["layer1/rms"][-1] == pytest.approx(
+            np.sqrt(np.mean(net.weights[0] ** 2)), rel=1e-10)
