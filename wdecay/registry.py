@@ -16,8 +16,18 @@ not ``(constraint, default)``, a default its constraint refuses, a setting
 named like a run's own setting or a command-line option (:data:`RESERVED`),
 and a setting declared elsewhere with another constraint.
 
-A constraint is ``(kind, low, inclusive)``: an ``"integer"`` or ``"real"``
-above ``low`` (``>=`` when inclusive), checked by :func:`check_value`.
+A constraint is ``(kind, low, high, closed)``: an ``"integer"`` or ``"real"``
+between ``low`` and ``high`` (None: unbounded on that side), ``closed`` saying
+which ends are included (``"left"``, ``"right"``, ``"both"``, ``"neither"``), made
+by :func:`real` and :func:`integer` and checked by :func:`check_value`, whose
+message names the bound broken. An older ``(kind, low, inclusive)`` is read as
+having no upper bound. A class checks its own settings by the constraints it
+declares (:func:`check_declared`), so Python, the command line and the grid
+apply one rule.
+
+The module also holds :class:`Stateless`, the base of the families whose
+objects are equal when their class and declared settings are, and
+:func:`resolve`, which makes one from an instance, a class or a name.
 
 Examples
 --------
@@ -27,6 +37,10 @@ Examples
 Traceback (most recent call last):
 ...
 ValueError: `eta` must be > 0, got 0.0
+>>> check_value("beta1", 1.0, real(0, high=1))
+Traceback (most recent call last):
+...
+ValueError: `beta1` must be < 1, got 1.0
 """
 
 from __future__ import annotations
