@@ -465,9 +465,13 @@ def _regularizer_shape(settings):
 
 def _run_optimizer(settings):
     """The optimizer the run's settings name, made by its registry with its settings; None if
-    the name is not registered (a class the summary knows only by its class name)."""
+    the name is not a registered one (``summarize_run`` names an optimizer that no registered
+    name makes, such as ``Momentum(decoupled=True)``, by its class name, "Momentum")."""
+    name = settings.get("optimizer", "sgd")
+    if not isinstance(name, str) or name not in FAMILIES["optimizer"]:
+        return None
     try:
-        return config.make("optimizer", {"optimizer": "sgd", **settings})
+        return config.make("optimizer", {**settings, "optimizer": name})
     except (TypeError, ValueError, KeyError):
         return None
 
