@@ -19,8 +19,7 @@ from wdecay.cli import main
 from wdecay.costs import COSTS, CrossEntropyCost
 from wdecay.initializers import INITIALIZERS, Initializer
 from wdecay.optim import OPTIMIZERS, EtaAdvice, Momentum, Optimizer, get_optimizer
-from wdecay.registry import (as_constraint, check_declared, check_value, describe, integer,
-                             real)
+from wdecay.registry import as_constraint, check_declared, check_value, describe, integer, real
 from wdecay.regularizers import L2, REGULARIZERS
 from wdecay.summary import decay_words
 from wdecay.sweep import grid as G
@@ -265,15 +264,19 @@ def test_an_initializer_and_a_cost_are_made_with_their_settings_by_the_experimen
                    "wdecay: error: `weight` must be > 0, got 0.0"]
 
 
-def test_a_run_with_an_initializers_setting_resumes_bit_for_bit(with_settings, tmp_path,
-                                                                 capsys):
-    args = ["--init", "gained-test", "--gain", "0.5", "--quiet"]
+def test_a_run_with_an_initializers_and_a_costs_settings_resumes_bit_for_bit(
+        with_settings, tmp_path, capsys):
+    Gained, Weighted = with_settings
+    args = ["--init", "gained-test", "--gain", "0.5", "--cost", "weighted-test", "--weight",
+            "2", "--quiet"]
     whole, split = tmp_path / "whole", tmp_path / "split"
     assert main(["experiment", *FAST, *args, "--out", str(whole)]) == 0
     assert main(["experiment", *FAST[:-1], "1", *args, "--out", str(split)]) == 0
     assert main(["experiment", "--resume", str(split), "--epochs", "2", "--no-plot"]) == 0
     capsys.readouterr()
-    assert json.loads((split / "run.json").read_text())["runs"][0]["settings"]["gain"] == 0.5
+    stored = json.loads((split / "run.json").read_text())["runs"][0]["settings"]
+    assert (stored["gain"], stored["weight"]) == (0.5, 2.0)
+    assert wdecay.load(str(split / "model.json")).cost == Weighted()  # named by its class
     a = wdecay.load(str(whole / "model.json"))
     b = wdecay.load(str(split / "model.json"))
     for p, q in zip(a.parameters(), b.parameters()):

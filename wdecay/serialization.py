@@ -159,7 +159,8 @@ MAX_STATE_FACTOR = 8
 
 
 def _meta(network, settings=None):
-    meta = {"sizes": network.sizes, "cost": _CLASS_NAMES[network.cost.name],
+    cost = _CLASS_NAMES.get(network.cost.name, type(network.cost).__name__)  # a registered one's
+    meta = {"sizes": network.sizes, "cost": cost,
             "activation": network.activation.name, "initializer": network.initializer.name,
             "dtype": str(network.weights[0].dtype), "format": "wdecay-1"}
     if settings is not None:

@@ -458,7 +458,7 @@ def _predicted(optimizer):
 
 
 def _regularizer_shape(settings):
-    """The run's penalty's shape (``Regularizer.convex``: "l2", "l1" or None), read from its class."""
+    """The run's penalty's shape (``Regularizer.convex``: "l2", "l1" or None), from its class."""
     entry = FAMILIES["regularizer"].get(str(settings.get("regularizer")).lower())
     return getattr(entry, "convex", None)
 
@@ -531,7 +531,8 @@ def _optimizer_lines(summary):
 
 
 #: The order of the options in :func:`_command`; each setting's option is ``--`` and its
-#: name with ``-`` for ``_``. The settings a named class declares come after the optimizer's.
+#: name with ``-`` for ``_``. At ``*``: every registered optimizer's settings (momentum, beta1,
+#: beta2), then the other settings the run's classes declare.
 COMMAND_ORDER = ("sizes", "init", "cost", "activation", "regularizer", "lmbda", "eta",
                  "optimizer", "*", "batch_size", "seed", "epochs")
 
@@ -551,7 +552,7 @@ def _declared_settings(settings):
 def _command(settings, **extra):
     """The ``wdecay experiment`` command of ``settings`` with ``extra`` options."""
     merged = {**settings, **extra}
-    star = ["momentum", "beta1", "beta2"]
+    star = [k for k in FAMILIES["optimizer"].settings() if k not in COMMAND_ORDER]
     star += [k for k in _declared_settings(merged) if k not in COMMAND_ORDER and k not in star]
     keys = [k for key in COMMAND_ORDER for k in (star if key == "*" else [key])]
     defaults = {**DEFAULTS, **settings_of(merged)}
