@@ -174,6 +174,20 @@ def declared_optimizers():
     OPTIMIZERS.pop("silent-test")
 
 
+def test_an_optimizers_declarations_are_checked_when_it_is_defined():
+    with pytest.raises(TypeError, match=r"Wordy.decay_words\['coupled'\] must be \("):
+        class Wordy(Optimizer):
+            name = "wordy-test"
+            decay_words = {"coupled": "a sentence"}
+    with pytest.raises(TypeError, match=r"Eager.advised_eta must be a dict keyed by 'coupled'"):
+        class Eager(Optimizer):
+            advised_eta = {"adam": EtaAdvice(0.1, "why")}
+    with pytest.raises(TypeError, match=r"Eager2.advised_eta\['decoupled'\] must be EtaAdvice"):
+        class Eager2(Optimizer):
+            advised_eta = {"decoupled": 0.01}
+    assert "wordy-test" not in OPTIMIZERS
+
+
 def test_a_registered_optimizer_gets_its_own_words_or_true_generic_ones(declared_optimizers,
                                                                            capsys):
     assert main(["experiment", *FAST, "--optimizer", "said-test", "--quiet"]) == 0

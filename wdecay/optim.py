@@ -92,6 +92,7 @@ class Optimizer:
     def __init_subclass__(cls, register=True, **kwargs):
         """Register a subclass that declares ``name`` (``class X(Base, register=False)``: do not)."""
         super().__init_subclass__(**kwargs)
+        _check_declarations(cls)
         if register and "name" in cls.__dict__ and cls.name is not None:
             OPTIMIZERS.add(cls)
 
@@ -243,6 +244,26 @@ class Optimizer:
 
     def __hash__(self):
         return hash(type(self))
+
+
+def _check_declarations(cls):
+    """Refuse, naming the class, a ``decay_words`` or ``advised_eta`` not as documented."""
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    for attribute, ok, example in (
+            ("decay_words", lambda v: isinstance(v, tuple) and len(v) == 2
+             and isinstance(v[0], str) and (v[1] is None or isinstance(v[1], str)),
+             '("how decay enters", "its pure-decay curve" or None)'),
+            ("advised_eta", lambda v: isinstance(v, EtaAdvice) and isinstance(v.eta, (int, float))
+             and not isinstance(v.eta, bool) and v.eta > 0 and isinstance(v.why, str) and isinstance(v.see, str),
+             'EtaAdvice(0.001, "why")')):
+        table = getattr(cls, attribute)
+        if not isinstance(table, dict) or not set(table) <= {"coupled", "decoupled"}:
+            raise TypeError(f"{where}.{attribute} must be a dict keyed by 'coupled' and/or "
+                            f"'decoupled', got {table!r}")
+        for placement, value in table.items():
+            if not ok(value):
+                raise TypeError(f"{where}.{attribute}[{placement!r}] must be {example}, "
+                                f"got {value!r}")
 
 
 def _copy(state):
