@@ -27,6 +27,7 @@ The adaptive optimizers divide or sign the gradient first:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -160,3 +161,152 @@ def decoupled_refusal(name, eta, lmbda_over_n, steps_per_epoch):
             f"gradient's radial part G is 0, but in a layer without normalisation G holds "
             f"the norm (docs/predictions.rst measures both); decay's timescale "
             f"1/(eta lmbda/n) = {steps:.4g} steps ({steps / steps_per_epoch:.3g} epochs)")
+
+
+def adam_step_mean(g, noise_sq):
+    """The mean of Adam's normalised step u = m / sqrt(v) per weight: g / sqrt(g^2 + s^2).
+
+    m averages the mini-batch gradients (mean g, variance s^2) and v their
+    squares (mean g^2 + s^2, steady over 1/(1 - beta2) steps); u is linear in
+    m, so beta1's averaging leaves its mean alone. Where no gradient ever
+    reaches the weight (g = s = 0) the step is 0.
+
+    Examples
+    --------
+    >>> adam_step_mean(np.array([1.0, 1.0, 0.0]), np.array([0.0, 3.0, 0.0]))
+    array([1. , 0.5, 0. ])
+    """
+    g, noise_sq = np.asarray(g, float), np.asarray(noise_sq, float)
+    v = g * g + noise_sq
+    return np.divide(g, np.sqrt(v), out=np.zeros_like(v), where=v > 0)
+
+
+@dataclass
+class AdamWFixedPoint:
+    """What :func:`adamw_fixed_point` returns.
+
+    ``network`` holds the fixed point w*; ``fixed_rms`` is each layer's RMS
+    there and ``plateau_rms`` adds the spread of Adam's step noise around it;
+    ``rounds`` lists ``fixed_rms`` after each re-estimate of the noise;
+    ``evaluations`` counts objective evaluations.
+    """
+
+    network: object
+    fixed_rms: list
+    plateau_rms: list
+    rounds: list
+    evaluations: int
+
+
+def _noise(network, X, y, batch_size):
+    """Per layer ``(g, v, s^2, F)``: the mean gradient, E[g_B^2], the mini-batch noise and mean_x g_x^2."""
+    n, m = len(X), min(int(batch_size), len(X))
+    out = []
+    for g, v in element_moments(network, X, y, m):
+        s2 = np.maximum(v - g * g, 0.0)
+        per_row = s2 * m * (n - 1) / (n - m) if n > m else np.zeros_like(s2)
+        out.append((g, v, s2, per_row + g * g))
+    return out
+
+
+def _adamw_spread(network, X, y, batch_size, eta, rate):
+    """Per layer, the mean square Adam's step noise keeps around w* (see :func:`adamw_fixed_point`)."""
+    out = []
+    for g, v, s2, F in _noise(network, X, y, batch_size):
+        live = v > 0
+        vv = np.where(live, v, 1.0)
+        D = np.where(live, s2 / vv, 0.0)
+        k = rate + np.where(live, F * s2 / vv ** 1.5, 0.0)
+        out.append(float(np.mean(eta * D / (2 * k))))
+    return out
+
+
+def adamw_fixed_point(network, X, y, *, eta, batch_size, lmbda, max_iter=200, rounds=3,
+                      dtype="float32"):
+    """AdamW's per-weight fixed point E[u_i] = -(lmbda/n) w_i, and the spread of its step noise.
+
+    With E[u_i] = g_i / sqrt(g_i^2 + s_i^2) (:func:`adam_step_mean`, s_i^2
+    the mini-batch noise of :func:`element_moments`) and r = lmbda/n, the
+    condition g_i = -r s_i w_i / sqrt(1 - r^2 w_i^2) makes w* a stationary
+    point of the full-batch problem
+
+        C0(W) + sum_i (s_i / r) (1 - sqrt(1 - r^2 w_i^2)),   |w_i| < 1/r,
+
+    solved by L-BFGS in w_i = sin(theta_i) / r (no bound to enforce), s held
+    fixed and re-estimated at the point found, ``rounds`` times, each with
+    ``max_iter`` evaluations. Weights no gradient reaches (all-zero input
+    columns) decay to 0. Around w* each weight moves as an
+    Ornstein-Uhlenbeck process: steps of eta u with noise s^2/v per step,
+    restored at r + F s^2 / v^(3/2) (F = mean_x g_x^2, the empirical Fisher,
+    for the cost's curvature), so it spreads by eta (s^2/v) / (2 (r + F s^2 /
+    v^(3/2))); ``plateau_rms`` adds that to w*'s mean square. With no
+    gradient (s = g = 0 everywhere) this is the rotational estimate's random
+    walk without its restoring curvature.
+
+    Measured (examples/adamw_fixed_point.py, docs/predictions.rst): not
+    validated as a prediction; the measurement behind AdamW's refusal.
+    """
+    from scipy.optimize import minimize
+
+    from . import passes
+    from ._threads import blas_threads
+
+    X = check_features(X, "X", network.sizes[0])
+    _, Y = check_targets(y, len(X), network.sizes[-1])
+    n, rate, dt = len(X), float(lmbda) / len(X), np.dtype(dtype)
+    if not rate > 0:
+        raise ValueError(f"lmbda: expected > 0 (AdamW's decay), got {lmbda!r}")
+    keep = np.flatnonzero(np.any(X != 0, axis=0))
+    Xk, Yk = np.ascontiguousarray(X[:, keep], dtype=dt), np.asarray(Y, dtype=dt)
+    net = network.copy()
+    net.weights = [np.array(w, dtype=float) for w in net.weights]
+    net.weights[0][:, np.setdiff1d(np.arange(X.shape[1]), keep)] = 0.0
+    history, count = [], 0
+    with blas_threads(1):
+        for _ in range(int(rounds)):
+            s = [np.sqrt(s2) for _, _, s2, _ in _noise(net, X, y, batch_size)]
+            s[0] = s[0][:, keep]
+            s = [np.asarray(x, dtype=dt) for x in s]
+            W0 = [net.weights[0][:, keep]] + net.weights[1:]
+            shapes = [w.shape for w in W0] + [b.shape for b in net.biases]
+            splits = np.cumsum([int(np.prod(sh)) for sh in shapes])[:-1]
+            L = len(W0)
+            theta0 = np.concatenate(
+                [np.arcsin(np.clip(rate * w, -0.999, 0.999)).ravel() for w in W0]
+                + [b.ravel() for b in net.biases])
+
+            def unpack(theta):
+                parts = np.split(np.asarray(theta, dtype=dt), splits)
+                return [p.reshape(sh) for p, sh in zip(parts, shapes)]
+
+            def objective(theta):
+                parts = unpack(theta)
+                T, B = parts[:L], parts[L:]
+                W = [np.sin(t) / rate for t in T]
+                zs, acts = passes.forward(W, B, net.activation, net.cost, Xk)
+                value = float(np.sum(net.cost.fn(zs[-1], acts[-1], Yk), dtype=np.float64)) / n
+                gw, gb = passes.backward(W, net.activation, net.cost, zs, acts, Yk)
+                grads = []
+                for t, g, si in zip(T, gw, s):
+                    value += float(np.sum(si * (1 - np.cos(t)), dtype=np.float64)) / rate
+                    grads.append(((g / n) * np.cos(t) + si * np.sin(t)).ravel() / rate)
+                grads += [(g / n).ravel() for g in gb]
+                return value, np.concatenate(grads).astype(np.float64)
+
+            res = minimize(objective, theta0, jac=True, method="L-BFGS-B",
+                           options={"maxiter": max_iter, "maxfun": max_iter, "gtol": 1e-12,
+                                    "ftol": 1e-15})
+            count += res.nfev
+            parts = unpack(res.x)
+            net.weights[0][:, keep] = np.sin(parts[0]) / rate
+            net.weights[1:] = [np.sin(t).astype(float) / rate for t in parts[1:L]]
+            net.biases = [np.asarray(b, dtype=float) for b in parts[L:]]
+            history.append([_layer_rms(w) for w in net.weights])
+        spread = _adamw_spread(net, X, y, batch_size, eta, rate)
+    fixed = history[-1]
+    plateau = [math.sqrt(f * f + a) for f, a in zip(fixed, spread)]
+    return AdamWFixedPoint(net, fixed, plateau, history, count)
+
+
+def _layer_rms(w):
+    return math.sqrt(float(np.vdot(w, w)) / w.size)
