@@ -20,8 +20,15 @@ The adaptive optimizers divide or sign the gradient first:
   RMS = sqrt(eta n / (2 lmbda)) per weight (:func:`rotational_rms`), reached
   on the timescale 1/(eta lmbda/n) steps (Wang and Aitchison 2024). In a
   network without normalisation G holds the norm instead
-  (examples/prediction_table.py measures G/(-D) and the estimate's miss): no
-  plateau is predicted, and the reason gives the estimate and the timescale.
+  (examples/prediction_table.py measures G/(-D) and the estimate's miss).
+  AdamW's per-weight fixed point E[u_i] = -(lmbda/n) w_i, with
+  E[u_i] = g_i / sqrt(g_i^2 + s_i^2) (:func:`adam_step_mean`), is a stationary
+  point of C0 plus a per-weight penalty (:func:`adamw_fixed_point`);
+  examples/adamw_fixed_point.py measures it: it holds without a hidden layer
+  and near the run's end where Adam's step noise is small, but misses where
+  that noise spreads the weights, and from the initial weights it settles in
+  another basin. No plateau is predicted; the reason gives the estimate and
+  the timescale.
 """
 
 from __future__ import annotations
@@ -154,12 +161,21 @@ def rotational_rms(eta, lmbda_over_n):
 
 
 def decoupled_refusal(name, eta, lmbda_over_n, steps_per_epoch):
-    """The one-line reason AdamW or Lion gets no plateau, with the estimate it would use."""
+    """The one-line reason AdamW or Lion gets no plateau, with the estimate it would use.
+
+    AdamW's per-weight fixed point (:func:`adamw_fixed_point`) is the model
+    tried next; examples/adamw_fixed_point.py measures where it fails
+    (docs/predictions.rst). Lion's, E[sign(c)] = -(lmbda/n) w, is not built.
+    """
     steps = 1.0 / (eta * lmbda_over_n)
+    fixed = ("the per-weight fixed point E[u] = -(lmbda/n) w misses where Adam's step noise "
+             "spreads the weights and, from the initial weights, settles in another basin"
+             if name == "AdamW" else
+             "its per-weight fixed point E[sign(c)] = -(lmbda/n) w is not built")
     return (f"no plateau for {name} (decoupled): the rotational-equilibrium estimate "
             f"sqrt(eta n/(2 lmbda)) = {rotational_rms(eta, lmbda_over_n):.4g} assumes the "
             f"gradient's radial part G is 0, but in a layer without normalisation G holds "
-            f"the norm (docs/predictions.rst measures both); decay's timescale "
+            f"the norm; {fixed} (docs/predictions.rst measures both); decay's timescale "
             f"1/(eta lmbda/n) = {steps:.4g} steps ({steps / steps_per_epoch:.3g} epochs)")
 
 
