@@ -143,3 +143,53 @@ def test_the_decoupled_refusals_are_measured():
     assert f"(G/(-D) = {min(ratios):.2f} to {max(ratios):.2f} over the last 30 epochs)" in flat
     for r in rows:
         assert r["predicted_plateau"] is None and r["reason"].startswith("no plateau for")
+
+
+FIXED = ("AdamW, eta 0.001, lmbda 1000", "AdamW, eta 0.01, lmbda 100", "AdamW, eta 0.003, lmbda 300")
+
+
+def test_adamw_fixed_point_is_measured_and_fails_the_gate():
+    """The page quotes examples/adamw_fixed_point.py's JSON, and that JSON is why AdamW keeps its reason."""
+    flat = " ".join((DOCS / "predictions.rst").read_text().split())
+    rows = {(r["config"], r["layer"]): r
+            for r in json.loads((DOCS / "figures" / "adamw_fixed_point.json").read_text())}
+    table = {(r["config"], r["layer"]): r for r in stored()}
+
+    def miss(config, layer, key):
+        r = rows[(config, layer)]
+        return 100 * (r[key] / r["measured_plateau"] - 1)
+
+    for config in FIXED[:2]:  # the same seeded runs as the table's rows
+        for layer in (1, 2):
+            assert rows[(config, layer)]["measured_plateau"] == pytest.approx(
+                table[(config, layer)]["measured_plateau"], rel=1e-9)
+    end = [f"{miss(c, 1, 'plateau_from_end'):+.1f}% and {miss(c, 2, 'plateau_from_end'):+.1f}%"
+           for c in FIXED]
+    assert (f"it lies {end[0]} off the measured plateau (layer 1, then the output layer) at "
+            f"eta 0.001, lmbda 1000, but {end[1]} at eta 0.01, lmbda 100, and {end[2]} at "
+            f"eta 0.003, lmbda 300") in flat
+    ratios, moved = [], []
+    for c in FIXED:
+        r1, r2 = rows[(c, 1)], rows[(c, 2)]
+        reach = max(r1["epochs_to_plateau"], r2["epochs_to_plateau"])
+        ratios.append(r1["cpu_from_start"] / (r1["cpu_training"] * reach / r1["epochs"]))
+        moved.append(max(abs(r["rounds_from_start"][-1] / r["rounds_from_start"][-2] - 1)
+                         for r in (r1, r2)))
+    assert f"({ratios[0]:.1f}, {ratios[1]:.1f} and {ratios[2]:.1f} times the CPU time" in flat
+    start = [", ".join(f"{miss(c, l, 'plateau_from_start'):+.1f}%" for c in FIXED[:2])
+             + f" and {miss(FIXED[2], l, 'plateau_from_start'):+.1f}%" for l in (1, 2)]
+    assert f"end {start[0]} off in layer 1 and {start[1]} in the output layer" in flat
+    assert (f"still moving by {100 * moved[0]:.0f}%, {100 * moved[1]:.0f}% and "
+            f"{100 * moved[2]:.0f}% in the last round") in flat
+    decay = ", ".join(f"{rows[(c, 1)]['decay_tailoff_to_measured']:.1f}" for c in FIXED[:2])
+    measured = ", ".join(f"{rows[(c, 1)]['measured_tailoff']:g}" for c in FIXED[:2])
+    assert (f"takes layer 1 {decay} and {rows[(FIXED[2], 1)]['decay_tailoff_to_measured']:.1f} "
+            f"epochs against the measured tail-offs {measured} and "
+            f"{rows[(FIXED[2], 1)]['measured_tailoff']:g}") in flat
+    # the gate fails: a table row misses by more than 10% from the run's own end, and the
+    # solve from the initial weights costs more than training to the plateau and has not settled
+    assert max(abs(miss(FIXED[1], l, "plateau_from_end")) for l in (1, 2)) > 10
+    assert min(ratios) > 1 and min(moved) > 0.05
+    for (config, _), r in table.items():
+        if r["optimizer"] == "adamw":
+            assert "E[u] = -(lmbda/n) w misses" in r["reason"]
