@@ -1,6 +1,6 @@
-"""AdamW's per-weight fixed point against its measured plateau: the measurement behind its refusal.
+"""AdamW's and Lion's per-weight fixed point against the measured plateau: the measurement behind their refusal.
 
-For each configuration (AdamW on the embedded 4,000-digit MNIST sample,
+For each configuration (AdamW or Lion on the embedded 4,000-digit MNIST sample,
 ``[784, 30, 10]``, sigmoid, N(0, 1) weights, batch 10, seed 0) this trains
 ``EPOCHS`` epochs and measures per layer the plateau (mean RMS over the last
 30 epochs), its drift and the tail-off epoch (``NormBudget``), then solves
@@ -13,8 +13,9 @@ For each configuration (AdamW on the embedded 4,000-digit MNIST sample,
 
 It also checks the timescale: pure decay at 1 - eta lmbda/n per step from the
 initial RMS to the *measured* plateau, t* = ln(RMS_0 / plateau) / (steps eta
-lmbda/n), against the measured tail-off. The first two configurations are the
-AdamW rows of ``docs/predictions.rst``; the third was not looked at before.
+lmbda/n), against the measured tail-off. "AdamW, eta 0.001, lmbda 1000",
+"AdamW, eta 0.01, lmbda 100" and "Lion, eta 0.0001, lmbda 10000" are rows of
+``docs/predictions.rst``; the others were not looked at before.
 Writes ``docs/figures/adamw_fixed_point.json`` (``--out``).
 
     python examples/adamw_fixed_point.py [--only NAME ...] [--out FILE]
@@ -40,17 +41,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(os.path.dirname(HERE), "docs", "figures", "adamw_fixed_point.json")
 WINDOW = 30
 EPOCHS = 150
-#: name -> (eta, lmbda); batch 10 on the sample
+#: name -> (optimizer, eta, lmbda); batch 10 on the sample
 CONFIGS = {
-    "AdamW, eta 0.001, lmbda 1000": (0.001, 1000.0),
-    "AdamW, eta 0.01, lmbda 100": (0.01, 100.0),
-    "AdamW, eta 0.003, lmbda 300": (0.003, 300.0),
+    "AdamW, eta 0.001, lmbda 1000": ("adamw", 0.001, 1000.0),
+    "AdamW, eta 0.01, lmbda 100": ("adamw", 0.01, 100.0),
+    "AdamW, eta 0.003, lmbda 300": ("adamw", 0.003, 300.0),
+    "Lion, eta 0.0001, lmbda 10000": ("lion", 0.0001, 10000.0),
+    "Lion, eta 0.0003, lmbda 3000": ("lion", 0.0003, 3000.0),
 }
 
 
-def run(name, eta, lmbda, m=10, epochs=EPOCHS, rows=None, rounds=3, max_iter=(200, 300)):
+def run(name, optimizer, eta, lmbda, m=10, epochs=EPOCHS, rows=None, rounds=3,
+        max_iter=(200, 300)):
     """Train, then solve the fixed point from the end and from the start; one dict per layer."""
     from wdecay.datasets import load_mnist_sample
+    from wdecay.optim import Lion, get_optimizer
 
     (X, y), _, _ = load_mnist_sample()
     if rows is not None:
@@ -60,15 +65,17 @@ def run(name, eta, lmbda, m=10, epochs=EPOCHS, rows=None, rounds=3, max_iter=(20
     net = start.copy()
     began = time.process_time()
     h = net.fit(X, y, epochs=epochs, batch_size=m, eta=eta, regularizer=wdecay.L2(lmbda),
-                optimizer="adamw", monitors=[M.WeightNorms(), M.NormBudget()], seed=0)
+                optimizer=Lion() if optimizer == "lion" else get_optimizer(optimizer),
+                monitors=[M.WeightNorms(), M.NormBudget()], seed=0)
     train_cpu = time.process_time() - began
     began = time.process_time()
+    step = "lion" if optimizer == "lion" else "adam"
     end = adamw_fixed_point(net, X, y, eta=eta, batch_size=m, lmbda=lmbda, rounds=rounds,
-                            max_iter=max_iter[0])
+                            max_iter=max_iter[0], step=step)
     end_cpu = time.process_time() - began
     began = time.process_time()
     cold = adamw_fixed_point(start, X, y, eta=eta, batch_size=m, lmbda=lmbda, rounds=rounds,
-                             max_iter=max_iter[1])
+                             max_iter=max_iter[1], step=step)
     cold_cpu = time.process_time() - began
     window = min(WINDOW, epochs)
     out = []
@@ -83,7 +90,8 @@ def run(name, eta, lmbda, m=10, epochs=EPOCHS, rows=None, rounds=3, max_iter=(20
         decay_epochs = (math.log(rms0 / plateau) / (steps * eta * lmbda / n)
                         if rms0 > plateau else None)
         out.append({
-            "config": name, "eta": eta, "lmbda": lmbda, "m": m, "n": n, "epochs": epochs,
+            "config": name, "optimizer": optimizer, "eta": eta, "lmbda": lmbda, "m": m,
+            "n": n, "epochs": epochs,
             "layer": l, "measured_plateau": plateau,
             "measured_drift": float(rms[-1] / rms[-window - 1] - 1) if len(rms) > window else None,
             "measured_tailoff": None if math.isnan(tail) else tail,
@@ -119,8 +127,7 @@ def main(argv=None):
         with open(args.out) as f:
             rows = [r for r in json.load(f) if r["config"] not in names]
     for name in names:
-        eta, lmbda = CONFIGS[name]
-        for r in run(name, eta, lmbda, **kwargs):
+        for r in run(name, *CONFIGS[name], **kwargs):
             rows.append(r)
             print(f"{name} layer {r['layer']}: measured {r['measured_plateau']:.4f}; fixed point "
                   f"from the end {r['plateau_from_end']:.4f} "

@@ -8,7 +8,7 @@ import pytest
 import wdecay
 from wdecay.adaptive_equilibrium import (adam_decay_threshold, adam_step_mean,
                                          adam_tailoff_steps, adamw_fixed_point,
-                                         element_moments, rotational_rms)
+                                         element_moments, lion_step_mean, rotational_rms)
 from wdecay.equilibrium import gradient_noise, predict_tailoff, soft_threshold_level, \
     stationary_point
 
@@ -129,17 +129,35 @@ def test_adam_step_mean_is_the_mean_of_adams_normalised_step():
     assert mean[0] == pytest.approx(-1.0, abs=1e-6)
 
 
+def test_lion_step_mean_is_the_mean_of_its_sign_step():
+    """Lion's own transform fed g + s xi: the mean of sign(c) is erf(g / (sqrt(2) k s))."""
+    from wdecay.transforms import scale_by_lion
+
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.linspace(-0.2, 0.2, 21), 400)  # m's memory is 100 steps: many copies
+    s = np.full_like(g, 1.0)
+    t = scale_by_lion()
+    state, total, steps = t.init([g]), np.zeros_like(g), 3000
+    for k in range(steps):
+        (u,), state = t.update([g + s * rng.standard_normal(g.size)], state, [g])
+        if k >= 500:  # m has settled
+            total += u
+    mean = (total / (steps - 500)).reshape(21, 400).mean(axis=1)
+    assert np.allclose(mean, lion_step_mean(g[::400], s[::400] ** 2), atol=0.02)
+    assert abs(mean[-1]) > 0.7  # far from g / s = 0.2: the sign is sharper than the gradient
+
+
 def logistic_data(n=200, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.random((n, 5))
     return X, (X[:, 0] + 0.3 * rng.standard_normal(n) > X[:, 1]).astype(int)
 
 
-def adamw_plateau(net, X, y, epochs=400, eta=0.01, lmbda=20.0):
+def adamw_plateau(net, X, y, epochs=400, eta=0.01, lmbda=20.0, optimizer="adamw"):
     from wdecay import monitors as M
 
     h = net.fit(X, y, epochs=epochs, batch_size=10, eta=eta, regularizer=wdecay.L2(lmbda),
-                optimizer="adamw", monitors=[M.WeightNorms()], seed=0)
+                optimizer=optimizer, monitors=[M.WeightNorms()], seed=0)
     return [float(np.mean(h[f"layer{l}/rms"][-100:])) for l in range(1, len(net.sizes))]
 
 
@@ -166,6 +184,20 @@ def test_adamw_fixed_point_with_a_hidden_layer_depends_on_its_start():
     for p, m in zip(end.plateau_rms, measured):
         assert p == pytest.approx(m, rel=0.05)
     assert cold.plateau_rms[0] > 1.5 * measured[0]
+
+
+def test_lions_fixed_point_is_its_plateau_on_a_small_network():
+    """Lion, [5, 4, 2]: the sign step's fixed point from the initial weights (-0.8%, +1.6% measured)."""
+    X, y = logistic_data()
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=0)
+    p = adamw_fixed_point(net, X, y, eta=0.001, batch_size=10, lmbda=100.0, step="lion")
+    measured = adamw_plateau(net.copy(), X, y, eta=0.001, lmbda=100.0,
+                             optimizer=wdecay.optim.Lion())
+    for fixed, m in zip(p.plateau_rms, measured):
+        assert fixed == pytest.approx(m, rel=0.04)
+    assert p.plateau_rms == p.fixed_rms  # Lion's spread is not modelled
+    with pytest.raises(ValueError, match="step: expected"):
+        adamw_fixed_point(net, X, y, eta=0.001, batch_size=10, lmbda=1.0, step="sgd")
 
 
 def test_the_fixed_point_script_runs_small(tmp_path, monkeypatch):

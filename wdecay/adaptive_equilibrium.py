@@ -197,6 +197,27 @@ def adam_step_mean(g, noise_sq):
     return np.divide(g, np.sqrt(v), out=np.zeros_like(v), where=v > 0)
 
 
+#: Lion's c = b1 m + (1 - b1) g_B with m the b2 average of g_B: its noise is
+#: k s, k^2 = b1^2 (1 - b2) / (1 + b2) + (1 - b1)^2 (b1 0.9, b2 0.99).
+LION_NOISE = math.sqrt(0.9 ** 2 * 0.01 / 1.99 + 0.1 ** 2)
+
+
+def lion_step_mean(g, noise_sq):
+    """The mean of Lion's step sign(c) per weight for a Gaussian c: erf(g / (sqrt(2) k s)).
+
+    k = :data:`LION_NOISE` (Lion's default betas); where s = 0 it is sign(g).
+
+    Examples
+    --------
+    >>> lion_step_mean(np.array([1.0, 0.0, -2.0]), np.zeros(3))
+    array([ 1.,  0., -1.])
+    """
+    from scipy.special import erf
+
+    g, s = np.asarray(g, float), np.sqrt(np.asarray(noise_sq, float)) * LION_NOISE
+    return np.where(s > 0, erf(g / (math.sqrt(2) * np.where(s > 0, s, 1.0))), np.sign(g))
+
+
 @dataclass
 class AdamWFixedPoint:
     """What :func:`adamw_fixed_point` returns.
@@ -238,8 +259,8 @@ def _adamw_spread(network, X, y, batch_size, eta, rate):
 
 
 def adamw_fixed_point(network, X, y, *, eta, batch_size, lmbda, max_iter=200, rounds=3,
-                      dtype="float32"):
-    """AdamW's per-weight fixed point E[u_i] = -(lmbda/n) w_i, and the spread of its step noise.
+                      dtype="float32", step="adam"):
+    """AdamW's (or Lion's) per-weight fixed point E[u_i] = -(lmbda/n) w_i, and the spread of its step noise.
 
     With E[u_i] = g_i / sqrt(g_i^2 + s_i^2) (:func:`adam_step_mean`, s_i^2
     the mini-batch noise of :func:`element_moments`) and r = lmbda/n, the
@@ -259,6 +280,12 @@ def adamw_fixed_point(network, X, y, *, eta, batch_size, lmbda, max_iter=200, ro
     gradient (s = g = 0 everywhere) this is the rotational estimate's random
     walk without its restoring curvature.
 
+    ``step="lion"``: Lion's u = sign(c), c = b1 m + (1 - b1) g_B (b1 0.9,
+    m the b2 = 0.99 average), has E[u_i] = erf(g_i / (sqrt(2) k s_i)) for a
+    Gaussian c, k^2 = b1^2 (1 - b2) / (1 + b2) + (1 - b1)^2 (:func:`lion_step_mean`);
+    the penalty is then (sqrt(2) k s_i / r) (1 - exp(-erfinv(r w_i)^2)) / sqrt(pi).
+    Its spread is not modelled (``plateau_rms`` is ``fixed_rms``).
+
     Measured (examples/adamw_fixed_point.py, docs/predictions.rst): not
     validated as a prediction; the measurement behind AdamW's refusal.
     """
@@ -267,9 +294,14 @@ def adamw_fixed_point(network, X, y, *, eta, batch_size, lmbda, max_iter=200, ro
     from . import passes
     from ._threads import blas_threads
 
+    from scipy.special import erfinv
+
+    if step not in ("adam", "lion"):
+        raise ValueError(f"step: expected 'adam' or 'lion', got {step!r}")
     X = check_features(X, "X", network.sizes[0])
     _, Y = check_targets(y, len(X), network.sizes[-1])
     n, rate, dt = len(X), float(lmbda) / len(X), np.dtype(dtype)
+    lion = step == "lion"
     if not rate > 0:
         raise ValueError(f"lmbda: expected > 0 (AdamW's decay), got {lmbda!r}")
     keep = np.flatnonzero(np.any(X != 0, axis=0))
@@ -282,7 +314,7 @@ def adamw_fixed_point(network, X, y, *, eta, batch_size, lmbda, max_iter=200, ro
         for _ in range(int(rounds)):
             s = [np.sqrt(s2) for _, _, s2, _ in _noise(net, X, y, batch_size)]
             s[0] = s[0][:, keep]
-            s = [np.asarray(x, dtype=dt) for x in s]
+            s = [np.asarray(x * (LION_NOISE if lion else 1.0), dtype=dt) for x in s]
             W0 = [net.weights[0][:, keep]] + net.weights[1:]
             shapes = [w.shape for w in W0] + [b.shape for b in net.biases]
             splits = np.cumsum([int(np.prod(sh)) for sh in shapes])[:-1]
@@ -303,9 +335,15 @@ def adamw_fixed_point(network, X, y, *, eta, batch_size, lmbda, max_iter=200, ro
                 value = float(np.sum(net.cost.fn(zs[-1], acts[-1], Yk), dtype=np.float64)) / n
                 gw, gb = passes.backward(W, net.activation, net.cost, zs, acts, Yk)
                 grads = []
-                for t, g, si in zip(T, gw, s):
-                    value += float(np.sum(si * (1 - np.cos(t)), dtype=np.float64)) / rate
-                    grads.append(((g / n) * np.cos(t) + si * np.sin(t)).ravel() / rate)
+                for t, g, si in zip(T, gw, s):  # dJ/dtheta = (dC0/dw + dphi/dw) cos(t) / r
+                    if lion:  # dphi/dw = sqrt(2) sigma erfinv(r w)
+                        e = erfinv(np.clip(np.sin(t), -1 + 1e-6, 1 - 1e-6))
+                        value += float(np.sum(si * (1 - np.exp(-e * e)), dtype=np.float64)
+                                       ) * math.sqrt(2 / math.pi) / rate
+                        grads.append(((g / n + math.sqrt(2) * si * e) * np.cos(t)).ravel() / rate)
+                    else:  # dphi/dw = s r w / sqrt(1 - r^2 w^2) = s tan(t)
+                        value += float(np.sum(si * (1 - np.cos(t)), dtype=np.float64)) / rate
+                        grads.append(((g / n) * np.cos(t) + si * np.sin(t)).ravel() / rate)
                 grads += [(g / n).ravel() for g in gb]
                 return value, np.concatenate(grads).astype(np.float64)
 
@@ -318,7 +356,8 @@ def adamw_fixed_point(network, X, y, *, eta, batch_size, lmbda, max_iter=200, ro
             net.weights[1:] = [np.sin(t).astype(float) / rate for t in parts[1:L]]
             net.biases = [np.asarray(b, dtype=float) for b in parts[L:]]
             history.append([_layer_rms(w) for w in net.weights])
-        spread = _adamw_spread(net, X, y, batch_size, eta, rate)
+        spread = ([0.0] * len(net.weights) if lion
+                  else _adamw_spread(net, X, y, batch_size, eta, rate))
     fixed = history[-1]
     plateau = [math.sqrt(f * f + a) for f, a in zip(fixed, spread)]
     return AdamWFixedPoint(net, fixed, plateau, history, count)
