@@ -193,3 +193,36 @@ def test_adamw_fixed_point_is_measured_and_fails_the_gate():
     for (config, _), r in table.items():
         if r["optimizer"] == "adamw":
             assert "E[u] = -(lmbda/n) w misses" in r["reason"]
+
+
+def test_lions_fixed_point_is_measured_and_misses_its_first_layer():
+    flat = " ".join((DOCS / "predictions.rst").read_text().split())
+    rows = {(r["config"], r["layer"]): r
+            for r in json.loads((DOCS / "figures" / "adamw_fixed_point.json").read_text())}
+    table = {(r["config"], r["layer"]): r for r in stored()}
+    lion = ("Lion, eta 0.0001, lmbda 10000", "Lion, eta 0.0003, lmbda 3000")
+    for layer in (1, 2):
+        assert rows[(lion[0], layer)]["measured_plateau"] == pytest.approx(
+            table[(lion[0], layer)]["measured_plateau"], rel=1e-9)
+
+    def misses(config, key):
+        return [100 * (rows[(config, l)][key] / rows[(config, l)]["measured_plateau"] - 1)
+                for l in (1, 2)]
+
+    end = [misses(c, "plateau_from_end") for c in lion]
+    start = [misses(c, "plateau_from_start") for c in lion]
+    ratios = []
+    for c in lion:
+        r1, r2 = rows[(c, 1)], rows[(c, 2)]
+        reach = max(r1["epochs_to_plateau"], r2["epochs_to_plateau"])
+        ratios.append(r1["cpu_from_start"] / (r1["cpu_training"] * reach / r1["epochs"]))
+    assert (f"From the run's end it lies {end[0][0]:+.1f}% and {end[0][1]:+.1f}% off at "
+            f"eta 0.0001, lmbda 10000 (the table's row) and {end[1][0]:+.1f}% and "
+            f"{end[1][1]:+.1f}% at eta 0.0003, lmbda 3000") in flat
+    assert (f"from the initial weights {start[0][0]:+.1f}% and {start[0][1]:+.1f}%, "
+            f"{start[1][0]:+.1f}% and {start[1][1]:+.1f}%, at {ratios[0]:.1f} and "
+            f"{ratios[1]:.1f} times the CPU time") in flat
+    assert min(abs(e[0]) for e in end) > 10  # layer 1 misses even from the run's end
+    for r in table.values():
+        if r["optimizer"] == "lion":
+            assert "E[sign(c)] = -(lmbda/n) w misses the first layer" in r["reason"]

@@ -27,8 +27,9 @@ The adaptive optimizers divide or sign the gradient first:
   examples/adamw_fixed_point.py measures it: it holds without a hidden layer
   and near the run's end where Adam's step noise is small, but misses where
   that noise spreads the weights, and from the initial weights it settles in
-  another basin. No plateau is predicted; the reason gives the estimate and
-  the timescale.
+  another basin. Lion's (E[sign(c)] for a Gaussian c, :func:`lion_step_mean`)
+  misses its first layer even from the run's end. No plateau is predicted;
+  the reason gives the estimate and the timescale.
 """
 
 from __future__ import annotations
@@ -165,13 +166,14 @@ def decoupled_refusal(name, eta, lmbda_over_n, steps_per_epoch):
 
     AdamW's per-weight fixed point (:func:`adamw_fixed_point`) is the model
     tried next; examples/adamw_fixed_point.py measures where it fails
-    (docs/predictions.rst). Lion's, E[sign(c)] = -(lmbda/n) w, is not built.
+    (docs/predictions.rst), and Lion's, E[sign(c)] = -(lmbda/n) w (``step="lion"``).
     """
     steps = 1.0 / (eta * lmbda_over_n)
     fixed = ("the per-weight fixed point E[u] = -(lmbda/n) w misses where Adam's step noise "
              "spreads the weights and, from the initial weights, settles in another basin"
              if name == "AdamW" else
-             "its per-weight fixed point E[sign(c)] = -(lmbda/n) w is not built")
+             "the per-weight fixed point E[sign(c)] = -(lmbda/n) w misses the first layer "
+             "even from the run's end")
     return (f"no plateau for {name} (decoupled): the rotational-equilibrium estimate "
             f"sqrt(eta n/(2 lmbda)) = {rotational_rms(eta, lmbda_over_n):.4g} assumes the "
             f"gradient's radial part G is 0, but in a layer without normalisation G holds "
