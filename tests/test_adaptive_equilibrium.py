@@ -6,11 +6,21 @@ import numpy as np
 import pytest
 
 import wdecay
-from wdecay.adaptive_equilibrium import (adam_decay_threshold, adam_step_mean,
-                                         adam_tailoff_steps, adamw_fixed_point,
-                                         element_moments, lion_step_mean, rotational_rms)
-from wdecay.equilibrium import gradient_noise, predict_tailoff, soft_threshold_level, \
-    stationary_point
+from wdecay.adaptive_equilibrium import (
+    adam_decay_threshold,
+    adam_step_mean,
+    adam_tailoff_steps,
+    adamw_fixed_point,
+    element_moments,
+    lion_step_mean,
+    rotational_rms,
+)
+from wdecay.equilibrium import (
+    gradient_noise,
+    predict_tailoff,
+    soft_threshold_level,
+    stationary_point,
+)
 
 
 def data(n=60, d=5, seed=0):
@@ -172,7 +182,6 @@ def test_adamw_fixed_point_is_the_plateau_without_a_hidden_layer():
     assert np.all(np.abs(p.network.weights[0]) < 1 / (20.0 / 200))  # |E[u]| < 1
 
 
-@pytest.mark.slow
 def test_adamw_fixed_point_with_a_hidden_layer_depends_on_its_start():
     """[5, 4, 2]: from the run's end the fixed point is the plateau; from the initial weights another one."""
     X, y = logistic_data()

@@ -293,17 +293,13 @@ def adamw_fixed_point(network, X, y, *, eta, batch_size, lmbda, max_iter=200, ro
     """
     from scipy.optimize import minimize
 
-    from . import passes
     from ._threads import blas_threads
-
-    from scipy.special import erfinv
 
     if step not in ("adam", "lion"):
         raise ValueError(f"step: expected 'adam' or 'lion', got {step!r}")
     X = check_features(X, "X", network.sizes[0])
     _, Y = check_targets(y, len(X), network.sizes[-1])
-    n, rate, dt = len(X), float(lmbda) / len(X), np.dtype(dtype)
-    lion = step == "lion"
+    rate, dt, lion = float(lmbda) / len(X), np.dtype(dtype), step == "lion"
     if not rate > 0:
         raise ValueError(f"lmbda: expected > 0 (AdamW's decay), got {lmbda!r}")
     keep = np.flatnonzero(np.any(X != 0, axis=0))
@@ -318,42 +314,16 @@ def adamw_fixed_point(network, X, y, *, eta, batch_size, lmbda, max_iter=200, ro
             s[0] = s[0][:, keep]
             s = [np.asarray(x * (LION_NOISE if lion else 1.0), dtype=dt) for x in s]
             W0 = [net.weights[0][:, keep]] + net.weights[1:]
-            shapes = [w.shape for w in W0] + [b.shape for b in net.biases]
-            splits = np.cumsum([int(np.prod(sh)) for sh in shapes])[:-1]
-            L = len(W0)
             theta0 = np.concatenate(
                 [np.arcsin(np.clip(rate * w, -0.999, 0.999)).ravel() for w in W0]
                 + [b.ravel() for b in net.biases])
-
-            def unpack(theta):
-                parts = np.split(np.asarray(theta, dtype=dt), splits)
-                return [p.reshape(sh) for p, sh in zip(parts, shapes)]
-
-            def objective(theta):
-                parts = unpack(theta)
-                T, B = parts[:L], parts[L:]
-                W = [np.sin(t) / rate for t in T]
-                zs, acts = passes.forward(W, B, net.activation, net.cost, Xk)
-                value = float(np.sum(net.cost.fn(zs[-1], acts[-1], Yk), dtype=np.float64)) / n
-                gw, gb = passes.backward(W, net.activation, net.cost, zs, acts, Yk)
-                grads = []
-                for t, g, si in zip(T, gw, s):  # dJ/dtheta = (dC0/dw + dphi/dw) cos(t) / r
-                    if lion:  # dphi/dw = sqrt(2) sigma erfinv(r w)
-                        e = erfinv(np.clip(np.sin(t), -1 + 1e-6, 1 - 1e-6))
-                        value += float(np.sum(si * (1 - np.exp(-e * e)), dtype=np.float64)
-                                       ) * math.sqrt(2 / math.pi) / rate
-                        grads.append(((g / n + math.sqrt(2) * si * e) * np.cos(t)).ravel() / rate)
-                    else:  # dphi/dw = s r w / sqrt(1 - r^2 w^2) = s tan(t)
-                        value += float(np.sum(si * (1 - np.cos(t)), dtype=np.float64)) / rate
-                        grads.append(((g / n) * np.cos(t) + si * np.sin(t)).ravel() / rate)
-                grads += [(g / n).ravel() for g in gb]
-                return value, np.concatenate(grads).astype(np.float64)
-
+            objective = _FixedPointObjective(net, Xk, Yk, s, rate, lion, dt)
             res = minimize(objective, theta0, jac=True, method="L-BFGS-B",
                            options={"maxiter": max_iter, "maxfun": max_iter, "gtol": 1e-12,
                                     "ftol": 1e-15})
             count += res.nfev
-            parts = unpack(res.x)
+            parts = objective.unpack(res.x)
+            L = len(W0)
             net.weights[0][:, keep] = np.sin(parts[0]) / rate
             net.weights[1:] = [np.sin(t).astype(float) / rate for t in parts[1:L]]
             net.biases = [np.asarray(b, dtype=float) for b in parts[L:]]
@@ -363,6 +333,50 @@ def adamw_fixed_point(network, X, y, *, eta, batch_size, lmbda, max_iter=200, ro
     fixed = history[-1]
     plateau = [math.sqrt(f * f + a) for f, a in zip(fixed, spread)]
     return AdamWFixedPoint(net, fixed, plateau, history, count)
+
+
+class _FixedPointObjective:
+    """J = C0 + sum_i phi_i(w_i) over theta (w = sin(theta) / r, then the biases), and its gradient.
+
+    ``Xk`` is X without its all-zero columns (layer 1's weights on them are not
+    in theta); ``s`` the per-weight noise, shaped like those weights.
+    """
+
+    def __init__(self, net, Xk, Yk, s, rate, lion, dtype):
+        self.net, self.X, self.Y, self.s, self.rate, self.lion = net, Xk, Yk, s, rate, lion
+        self.dtype, self.L = dtype, len(net.weights)
+        self.shapes = ([(net.weights[0].shape[0], Xk.shape[1])]
+                       + [w.shape for w in net.weights[1:]] + [b.shape for b in net.biases])
+        self.splits = np.cumsum([int(np.prod(sh)) for sh in self.shapes])[:-1]
+
+    def unpack(self, theta):
+        parts = np.split(np.asarray(theta, dtype=self.dtype), self.splits)
+        return [p.reshape(sh) for p, sh in zip(parts, self.shapes)]
+
+    def __call__(self, theta):
+        from scipy.special import erfinv
+
+        from . import passes
+
+        net, n, r = self.net, len(self.X), self.rate
+        parts = self.unpack(theta)
+        T, B = parts[:self.L], parts[self.L:]
+        W = [np.sin(t) / r for t in T]
+        zs, acts = passes.forward(W, B, net.activation, net.cost, self.X)
+        value = float(np.sum(net.cost.fn(zs[-1], acts[-1], self.Y), dtype=np.float64)) / n
+        gw, gb = passes.backward(W, net.activation, net.cost, zs, acts, self.Y)
+        grads = []
+        for t, g, si in zip(T, gw, self.s):  # dJ/dtheta = (dC0/dw + dphi/dw) cos(t) / r
+            if self.lion:  # dphi/dw = sqrt(2) sigma erfinv(r w)
+                e = erfinv(np.clip(np.sin(t), -1 + 1e-6, 1 - 1e-6))
+                value += float(np.sum(si * (1 - np.exp(-e * e)), dtype=np.float64)
+                               ) * math.sqrt(2 / math.pi) / r
+                grads.append(((g / n + math.sqrt(2) * si * e) * np.cos(t)).ravel() / r)
+            else:  # dphi/dw = s r w / sqrt(1 - r^2 w^2) = s tan(t)
+                value += float(np.sum(si * (1 - np.cos(t)), dtype=np.float64)) / r
+                grads.append(((g / n) * np.cos(t) + si * np.sin(t)).ravel() / r)
+        grads += [(g / n).ravel() for g in gb]
+        return value, np.concatenate(grads).astype(np.float64)
 
 
 def _layer_rms(w):
