@@ -222,7 +222,7 @@ def lion_step_mean(g, noise_sq):
 
 @dataclass
 class AdamWFixedPoint:
-    """What :func:`adamw_fixed_point` returns.
+    """What :func:`adamw_fixed_point` returns (for AdamW or Lion).
 
     ``network`` holds the fixed point w*; ``fixed_rms`` is each layer's RMS
     there and ``plateau_rms`` adds the spread of Adam's step noise around it;
@@ -288,8 +288,12 @@ def adamw_fixed_point(network, X, y, *, eta, batch_size, lmbda, max_iter=200, ro
     the penalty is then (sqrt(2) k s_i / r) (1 - exp(-erfinv(r w_i)^2)) / sqrt(pi).
     Its spread is not modelled (``plateau_rms`` is ``fixed_rms``).
 
-    Measured (examples/adamw_fixed_point.py, docs/predictions.rst): not
-    validated as a prediction; the measurement behind AdamW's refusal.
+    Measured (examples/adamw_fixed_point.py, docs/predictions.rst): it is
+    the plateau without a hidden layer, and near the run's end where the step
+    noise is small, but not where it spreads the weights (AdamW) or in a
+    first layer (Lion), and from the initial weights it neither settles
+    within the training's cost nor finds the run's basin: the measurement
+    behind AdamW's and Lion's refusals, not a prediction.
     """
     from scipy.optimize import minimize
 
