@@ -6,10 +6,21 @@ import numpy as np
 import pytest
 
 import wdecay
-from wdecay.adaptive_equilibrium import (adam_decay_threshold, adam_tailoff_steps,
-                                         element_moments, rotational_rms)
-from wdecay.equilibrium import gradient_noise, predict_tailoff, soft_threshold_level, \
-    stationary_point
+from wdecay.adaptive_equilibrium import (
+    adam_decay_threshold,
+    adam_step_mean,
+    adam_tailoff_steps,
+    adamw_fixed_point,
+    element_moments,
+    lion_step_mean,
+    rotational_rms,
+)
+from wdecay.equilibrium import (
+    gradient_noise,
+    predict_tailoff,
+    soft_threshold_level,
+    stationary_point,
+)
 
 
 def data(n=60, d=5, seed=0):
@@ -97,6 +108,8 @@ def test_decoupled_adaptive_optimizers_are_refused_with_their_estimate(optimizer
         assert f"= {estimate:.4g} assumes" in layer.reason
         assert f"1/(eta lmbda/n) = {80 / (eta * lmbda):.4g} steps" in layer.reason
         assert layer.rotational_rms == pytest.approx(rotational_rms(eta, lmbda / 80))
+        fixed = "E[u] = -(lmbda/n) w misses" if name == "AdamW" else "E[sign(c)]"
+        assert fixed in layer.reason
 
 
 def test_coupled_adam_under_l1_is_refused():
@@ -104,3 +117,106 @@ def test_coupled_adam_under_l1_is_refused():
     p = predict_tailoff(wdecay.Network([5, 4, 2], seed=0), X, y, eta=0.01, batch_size=10,
                         regularizer=wdecay.L1(1.0), optimizer="adam")
     assert all(l.reason.startswith("no prediction for coupled Adam under L1") for l in p)
+
+
+def test_adam_step_mean_is_the_mean_of_adams_normalised_step():
+    """Adam's own transform fed g + s xi: the mean of u is g / sqrt(g^2 + s^2) (beta1 does not bias it)."""
+    from wdecay.transforms import scale_by_adam
+
+    rng = np.random.default_rng(0)
+    g = np.repeat(np.linspace(-1.0, 1.0, 21), 100)  # 100 independent weights per gradient
+    s = np.full_like(g, 0.5)
+    s[:100] = 0.0  # noise-free: u = sign(g)
+    t = scale_by_adam()
+    state, total, steps = t.init([g]), np.zeros_like(g), 3000
+    for k in range(steps):
+        (u,), state = t.update([g + s * rng.standard_normal(g.size)], state, [g])
+        if k >= 1000:  # v has settled
+            total += u
+    mean = (total / (steps - 1000)).reshape(21, 100).mean(axis=1)
+    g, s = g[::100], s[::100]
+    assert np.allclose(mean, adam_step_mean(g, s * s), atol=0.01)
+    assert mean[0] == pytest.approx(-1.0, abs=1e-6)
+
+
+def test_lion_step_mean_is_the_mean_of_its_sign_step():
+    """Lion's own transform fed g + s xi: the mean of sign(c) is erf(g / (sqrt(2) k s))."""
+    from wdecay.transforms import scale_by_lion
+
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.linspace(-0.2, 0.2, 21), 400)  # m's memory is 100 steps: many copies
+    s = np.full_like(g, 1.0)
+    t = scale_by_lion()
+    state, total, steps = t.init([g]), np.zeros_like(g), 3000
+    for k in range(steps):
+        (u,), state = t.update([g + s * rng.standard_normal(g.size)], state, [g])
+        if k >= 500:  # m has settled
+            total += u
+    mean = (total / (steps - 500)).reshape(21, 400).mean(axis=1)
+    assert np.allclose(mean, lion_step_mean(g[::400], s[::400] ** 2), atol=0.02)
+    assert abs(mean[-1]) > 0.7  # far from g / s = 0.2: the sign is sharper than the gradient
+
+
+def logistic_data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, 5))
+    return X, (X[:, 0] + 0.3 * rng.standard_normal(n) > X[:, 1]).astype(int)
+
+
+def adamw_plateau(net, X, y, epochs=400, eta=0.01, lmbda=20.0, optimizer="adamw"):
+    from wdecay import monitors as M
+
+    h = net.fit(X, y, epochs=epochs, batch_size=10, eta=eta, regularizer=wdecay.L2(lmbda),
+                optimizer=optimizer, monitors=[M.WeightNorms()], seed=0)
+    return [float(np.mean(h[f"layer{l}/rms"][-100:])) for l in range(1, len(net.sizes))]
+
+
+def test_adamw_fixed_point_is_the_plateau_without_a_hidden_layer():
+    """Logistic regression (convex): the fixed point from the initial weights is AdamW's plateau (+1.1%)."""
+    X, y = logistic_data()
+    net = wdecay.Network([5, 2], initializer="large", seed=0)
+    p = adamw_fixed_point(net, X, y, eta=0.01, batch_size=10, lmbda=20.0)
+    measured = adamw_plateau(net.copy(), X, y)
+    assert p.plateau_rms[0] == pytest.approx(measured[0], rel=0.03)
+    assert p.rounds[-1][0] == pytest.approx(p.rounds[-2][0], rel=0.01)  # settled
+    assert np.all(np.abs(p.network.weights[0]) < 1 / (20.0 / 200))  # |E[u]| < 1
+
+
+def test_adamw_fixed_point_with_a_hidden_layer_depends_on_its_start():
+    """[5, 4, 2]: from the run's end the fixed point is the plateau; from the initial weights another one."""
+    X, y = logistic_data()
+    start = wdecay.Network([5, 4, 2], initializer="large", seed=0)
+    trained = start.copy()
+    measured = adamw_plateau(trained, X, y)
+    end = adamw_fixed_point(trained, X, y, eta=0.01, batch_size=10, lmbda=20.0)
+    cold = adamw_fixed_point(start, X, y, eta=0.01, batch_size=10, lmbda=20.0)
+    for p, m in zip(end.plateau_rms, measured):
+        assert p == pytest.approx(m, rel=0.05)
+    assert cold.plateau_rms[0] > 1.5 * measured[0]
+
+
+def test_lions_fixed_point_is_its_plateau_on_a_small_network():
+    """Lion, [5, 4, 2]: the sign step's fixed point from the initial weights (-0.8%, +1.6% measured)."""
+    X, y = logistic_data()
+    net = wdecay.Network([5, 4, 2], initializer="large", seed=0)
+    p = adamw_fixed_point(net, X, y, eta=0.001, batch_size=10, lmbda=100.0, step="lion")
+    measured = adamw_plateau(net.copy(), X, y, eta=0.001, lmbda=100.0,
+                             optimizer=wdecay.optim.Lion())
+    for fixed, m in zip(p.plateau_rms, measured):
+        assert fixed == pytest.approx(m, rel=0.04)
+    assert p.plateau_rms == p.fixed_rms  # Lion's spread is not modelled
+    with pytest.raises(ValueError, match="step: expected"):
+        adamw_fixed_point(net, X, y, eta=0.001, batch_size=10, lmbda=1.0, step="sgd")
+
+
+def test_the_fixed_point_script_runs_small(tmp_path, monkeypatch):
+    import json
+    import pathlib
+    import runpy
+
+    monkeypatch.setenv("WDECAY_EXAMPLE_SMALL", "1")
+    script = pathlib.Path(__file__).resolve().parent.parent / "examples" / "adamw_fixed_point.py"
+    out = tmp_path / "fixed.json"
+    rows = runpy.run_path(str(script))["main"](["--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(rows))
+    assert [r["layer"] for r in rows] == [1, 2] and rows[0]["n"] == 300

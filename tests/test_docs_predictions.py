@@ -143,3 +143,86 @@ def test_the_decoupled_refusals_are_measured():
     assert f"(G/(-D) = {min(ratios):.2f} to {max(ratios):.2f} over the last 30 epochs)" in flat
     for r in rows:
         assert r["predicted_plateau"] is None and r["reason"].startswith("no plateau for")
+
+
+FIXED = ("AdamW, eta 0.001, lmbda 1000", "AdamW, eta 0.01, lmbda 100", "AdamW, eta 0.003, lmbda 300")
+
+
+def test_adamw_fixed_point_is_measured_and_fails_the_gate():
+    """The page quotes examples/adamw_fixed_point.py's JSON, and that JSON is why AdamW keeps its reason."""
+    flat = " ".join((DOCS / "predictions.rst").read_text().split())
+    rows = {(r["config"], r["layer"]): r
+            for r in json.loads((DOCS / "figures" / "adamw_fixed_point.json").read_text())}
+    table = {(r["config"], r["layer"]): r for r in stored()}
+
+    def miss(config, layer, key):
+        r = rows[(config, layer)]
+        return 100 * (r[key] / r["measured_plateau"] - 1)
+
+    for config in FIXED[:2]:  # the same seeded runs as the table's rows
+        for layer in (1, 2):
+            assert rows[(config, layer)]["measured_plateau"] == pytest.approx(
+                table[(config, layer)]["measured_plateau"], rel=1e-9)
+    end = [f"{miss(c, 1, 'plateau_from_end'):+.1f}% and {miss(c, 2, 'plateau_from_end'):+.1f}%"
+           for c in FIXED]
+    assert (f"it lies {end[0]} off the measured plateau (layer 1, then the output layer) at "
+            f"eta 0.001, lmbda 1000, but {end[1]} at eta 0.01, lmbda 100, and {end[2]} at "
+            f"eta 0.003, lmbda 300") in flat
+    ratios, moved = [], []
+    for c in FIXED:
+        r1, r2 = rows[(c, 1)], rows[(c, 2)]
+        reach = max(r1["epochs_to_plateau"], r2["epochs_to_plateau"])
+        ratios.append(r1["cpu_from_start"] / (r1["cpu_training"] * reach / r1["epochs"]))
+        moved.append(max(abs(r["rounds_from_start"][-1] / r["rounds_from_start"][-2] - 1)
+                         for r in (r1, r2)))
+    assert f"({ratios[0]:.1f}, {ratios[1]:.1f} and {ratios[2]:.1f} times the CPU time" in flat
+    start = [", ".join(f"{miss(c, l, 'plateau_from_start'):+.1f}%" for c in FIXED[:2])
+             + f" and {miss(FIXED[2], l, 'plateau_from_start'):+.1f}%" for l in (1, 2)]
+    assert f"end {start[0]} off in layer 1 and {start[1]} in the output layer" in flat
+    assert (f"still moving by {100 * moved[0]:.0f}%, {100 * moved[1]:.0f}% and "
+            f"{100 * moved[2]:.0f}% in the last round") in flat
+    decay = ", ".join(f"{rows[(c, 1)]['decay_tailoff_to_measured']:.1f}" for c in FIXED[:2])
+    measured = ", ".join(f"{rows[(c, 1)]['measured_tailoff']:g}" for c in FIXED[:2])
+    assert (f"takes layer 1 {decay} and {rows[(FIXED[2], 1)]['decay_tailoff_to_measured']:.1f} "
+            f"epochs against the measured tail-offs {measured} and "
+            f"{rows[(FIXED[2], 1)]['measured_tailoff']:g}") in flat
+    # the gate fails: a table row misses by more than 10% from the run's own end, and the
+    # solve from the initial weights costs more than training to the plateau and has not settled
+    assert max(abs(miss(FIXED[1], l, "plateau_from_end")) for l in (1, 2)) > 10
+    assert min(ratios) > 1 and min(moved) > 0.05
+    for (config, _), r in table.items():
+        if r["optimizer"] == "adamw":
+            assert "E[u] = -(lmbda/n) w misses" in r["reason"]
+
+
+def test_lions_fixed_point_is_measured_and_misses_its_first_layer():
+    flat = " ".join((DOCS / "predictions.rst").read_text().split())
+    rows = {(r["config"], r["layer"]): r
+            for r in json.loads((DOCS / "figures" / "adamw_fixed_point.json").read_text())}
+    table = {(r["config"], r["layer"]): r for r in stored()}
+    lion = ("Lion, eta 0.0001, lmbda 10000", "Lion, eta 0.0003, lmbda 3000")
+    for layer in (1, 2):
+        assert rows[(lion[0], layer)]["measured_plateau"] == pytest.approx(
+            table[(lion[0], layer)]["measured_plateau"], rel=1e-9)
+
+    def misses(config, key):
+        return [100 * (rows[(config, l)][key] / rows[(config, l)]["measured_plateau"] - 1)
+                for l in (1, 2)]
+
+    end = [misses(c, "plateau_from_end") for c in lion]
+    start = [misses(c, "plateau_from_start") for c in lion]
+    ratios = []
+    for c in lion:
+        r1, r2 = rows[(c, 1)], rows[(c, 2)]
+        reach = max(r1["epochs_to_plateau"], r2["epochs_to_plateau"])
+        ratios.append(r1["cpu_from_start"] / (r1["cpu_training"] * reach / r1["epochs"]))
+    assert (f"From the run's end it lies {end[0][0]:+.1f}% and {end[0][1]:+.1f}% off at "
+            f"eta 0.0001, lmbda 10000 (the table's row) and {end[1][0]:+.1f}% and "
+            f"{end[1][1]:+.1f}% at eta 0.0003, lmbda 3000") in flat
+    assert (f"from the initial weights {start[0][0]:+.1f}% and {start[0][1]:+.1f}%, "
+            f"{start[1][0]:+.1f}% and {start[1][1]:+.1f}%, at {ratios[0]:.1f} and "
+            f"{ratios[1]:.1f} times the CPU time") in flat
+    assert min(abs(e[0]) for e in end) > 10  # layer 1 misses even from the run's end
+    for r in table.values():
+        if r["optimizer"] == "lion":
+            assert "E[sign(c)] = -(lmbda/n) w misses the first layer" in r["reason"]
