@@ -445,7 +445,7 @@ def test_a_noisy_run_moves_the_stationary_point_before_the_spread():
                         batch_size=m, regularizer=wdecay.L2(2.0), tol=1e-4)
     assert NOISE_SHIFT_SHARE <= max(layer.noise_share for layer in p) < NOISE_BALANCE_LIMIT
     point = p.stationary.network
-    scale = _noise_scales(point, X, y, m, eta, r)
+    scale = _noise_scales(point, X, y, m, eta, wdecay.L2(2.0))
     assert scale[0] > 1.0 > scale[1]
     moved = point.copy()
     moved.weights = [w * f for w, f in zip(point.weights, scale)]
@@ -455,7 +455,7 @@ def test_a_noisy_run_moves_the_stationary_point_before_the_spread():
         assert layer.noise_scale == pytest.approx(f, rel=1e-9)
         assert layer.plateau_rms == pytest.approx(
             np.sqrt((f * layer.stationary_rms) ** 2 + s), rel=1e-9)
-    assert _noise_scales(point, X, y, len(X), eta, r) == [1.0, 1.0]  # full batch: not moved
+    assert _noise_scales(point, X, y, len(X), eta, wdecay.L2(2.0)) == [1.0, 1.0]  # full batch: not moved
 
 
 def test_noise_outweighing_decay_is_refused():
