@@ -388,8 +388,9 @@ def test_other_optimizers_are_refused_in_one_line(optimizer, start):
 
 
 def test_the_noise_spread_adds_to_the_stationary_point():
-    """plateau^2 = stationary^2 + mean eta N_i / (2 (r + F_i)) below the shift's share, 0 without noise."""
-    from wdecay.adaptive_equilibrium import element_moments
+    """plateau^2 = stationary^2 + spread below the shift's share; the spread is
+    (eta c / (2 N)) sum_ij lam_ij / (r + lam_ij) over the Kronecker factors' eigenvalue
+    products; 0 without noise."""
     from wdecay.equilibrium import NOISE_SHIFT_SHARE, _noise_spread
 
     X, y = data(n=120)
@@ -397,13 +398,21 @@ def test_the_noise_spread_adds_to_the_stationary_point():
     p = predict_tailoff(wdecay.Network([5, 4, 2], initializer="large", seed=1), X, y, eta=eta,
                         batch_size=m, regularizer=reg, tol=1e-4)
     assert max(layer.noise_share for layer in p) < NOISE_SHIFT_SHARE  # the point is not moved
-    point, r = p.stationary.network, 2.0 / len(X)
+    point, r, n = p.stationary.network, 2.0 / len(X), len(X)
     spread = _noise_spread(point, X, y, m, eta, r)
-    for layer, s, w, (g, sq) in zip(p, spread, point.weights, element_moments(point, X, y, m)):
+    zs, acts = point.forward(X)
+    deltas = [acts[-1] - np.eye(2)[y]]
+    deltas.insert(0, (deltas[0] @ point.weights[1]) * acts[1] * (1 - acts[1]))
+    c = (n - m) / (m * (n - 1))
+    for layer, s, w, a, d in zip(p, spread, point.weights, acts[:-1], deltas):
+        a1 = np.hstack([a, np.ones((n, 1))])
+        lam = np.outer(np.linalg.eigvalsh(d.T @ d / n), np.linalg.eigvalsh(a1.T @ a1 / n))
+        lam = np.clip(lam, 0, None)
+        assert s == pytest.approx(eta * c / 2 * np.sum(lam / (r + lam)) / w.size, rel=1e-9)
+        assert 0 < s < eta * c / 2 * lam.size / w.size  # no direction adds more than eta c / 2
         assert layer.noise_scale == 1.0
         assert layer.plateau_rms == pytest.approx(np.sqrt(np.mean(w ** 2) + s), rel=1e-9)
         assert layer.noise_spread == pytest.approx(s)
-        assert 0 < s < np.mean(eta * (sq - g * g) / (2 * r))  # the cost's curvature holds some
         assert layer.plateau_rms > layer.stationary_rms
     assert _noise_spread(point, X, y, len(X), eta, r) == [0.0, 0.0]  # full batch: no noise
 

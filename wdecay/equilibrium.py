@@ -1140,26 +1140,51 @@ NOISE_BALANCE_LIMIT = 2.5
 NOISE_SHIFT_SHARE = 0.2
 
 def _noise_spread(network, X, y, batch_size, eta, rate):
-    """Per layer, the mean square SGD's noise adds to the weights around a stationary point.
+    """Per layer, the mean square SGD's noise adds to the weights around the point it hovers at.
 
-    Near the point each weight follows an Ornstein-Uhlenbeck process: the
-    noise N_i = E[(g_B - g)_i^2] (:func:`wdecay.adaptive_equilibrium.element_moments`)
-    kicks it, the curvature h_i pulls it back, and its variance settles at
-    eta N_i / (2 h_i). The curvature is diagonal: decay's r = lmbda/n plus the
-    empirical Fisher F_i = mean_x g_x,i^2 (the Gauss-Newton curvature of
-    cross-entropy). Without the Fisher term this is the flat-direction balance
-    D + Q = 0, which overshoots where the cost's own curvature holds the noise
-    (docs/predictions.rst). The plateau is then
-    sqrt(RMS_stationary^2 + mean_i eta N_i / (2 (r + F_i))).
+    Near the point the weights follow an Ornstein-Uhlenbeck process: the
+    mini-batch noise, covariance c F (c = (n - m) / (m (n - 1)), F the
+    empirical Fisher mean_x g_x g_x^T), kicks them, the curvature r + F
+    (decay's r = lmbda/n plus the Fisher, the Gauss-Newton curvature of
+    cross-entropy) pulls them back, and the covariance settles at
+    (eta c / 2) F (r + F)^{-1}. F is taken per layer in Kronecker form,
+    F ~ A (x) G with A = mean_x [a, 1][a, 1]^T (the layer's inputs and its
+    bias) and G = mean_x delta delta^T (K-FAC's factors), so that its
+    eigenvalues are the products alpha_j gamma_i of theirs and, N_l the
+    layer's weights::
+
+        spread_l = (eta c / (2 N_l)) sum_ij alpha_j gamma_i / (r + alpha_j gamma_i).
+
+    Each direction the cost holds firmly (alpha gamma >> r) adds eta c / 2,
+    a flat one nothing. Per weight instead (F's diagonal) every pixel would
+    count as a direction of its own: on MNIST's correlated inputs that is 3
+    to 6 times the spread (examples/noise_shift.py). The plateau is
+    sqrt(RMS^2 + spread_l) (RMS of the stationary point, moved by
+    :func:`_noise_scales` when the noise share reaches :data:`NOISE_SHIFT_SHARE`).
     """
-    from .adaptive_equilibrium import element_moments
-
     n, m = len(X), min(int(batch_size), len(X))
+    if n <= m:
+        return [0.0] * len(network.weights)
+    X = check_features(X, "X", network.sizes[0])
+    _, Y = check_targets(y, n, network.sizes[-1])
+    inputs = [np.zeros((w.shape[1] + 1,) * 2) for w in network.weights]
+    outputs = [np.zeros((w.shape[0],) * 2) for w in network.weights]
+
+    def on_layer(layer, delta, a):
+        a = np.asarray(a, dtype=np.float64)
+        inputs[layer][:-1, :-1] += a.T @ a
+        column = a.sum(0)
+        inputs[layer][:-1, -1] += column
+        inputs[layer][-1, :-1] += column
+        inputs[layer][-1, -1] += len(a)
+        outputs[layer] += delta.T @ delta
+
+    chunked_backward(network, X, Y, on_layer)
+    c = (n - m) / (m * (n - 1))
     out = []
-    for g, sq in element_moments(network, X, y, m):
-        noise = sq - g * g
-        spread = noise * (m * (n - 1) / (n - m)) if n > m else noise
-        out.append(float(np.mean(eta * noise / (2.0 * (rate + g * g + spread)))))
+    for w, A, G in zip(network.weights, inputs, outputs):
+        lam = np.clip(np.outer(np.linalg.eigvalsh(G / n), np.linalg.eigvalsh(A / n)), 0.0, None)
+        out.append(float(eta * c / 2.0 * np.sum(lam / (rate + lam)) / w.size))
     return out
 
 
