@@ -18,7 +18,7 @@ stored in ``docs/figures/prediction_table.json``:
 ``--snapshots`` also trains the sample rows and splits the measured plateau's
 mean square into the mean weights' (the point SGD hovers around) and the
 fluctuations' (from one snapshot per epoch after the tail-off). ``--toy`` runs
-a 5-input, 120-row problem at eta 1 where the first-order expansion is far off.
+a 5-input, 120-row problem over eta and m, where the model misses.
 Writes ``docs/figures/noise_shift.json`` (``--out``).
 
     python examples/noise_shift.py [--fashion50k] [--snapshots] [--toy] [--out FILE]
@@ -41,8 +41,8 @@ from wdecay.monitors.base import Monitor
 
 import prediction_table as T
 
-ROWS = ["batch 1, lmbda 10", "tanh, lmbda 10", "ReLU, lmbda 10", "Fashion 4,000 rows",
-        "L1, lmbda 5"]
+ROWS = ["seed (lmbda 5)", "batch 1, lmbda 10", "tanh, lmbda 10", "ReLU, lmbda 10",
+        "3 weight layers, lmbda 10", "Fashion 4,000 rows", "L1, lmbda 5"]
 
 
 def diagonal_spread(network, X, y, m, eta, rate):
@@ -119,20 +119,30 @@ def snapshots(name, settings, burn, epochs):
 
 
 def toy():
-    """A 5-input problem at eta 1, m 2: predicted (shift + spread) against trained."""
+    """A 5-input, 120-row problem: predicted against trained, over eta and m (lmbda 2)."""
     rng = np.random.default_rng(0)
     X = rng.random((120, 5))
     y = (X[:, 0] + 0.3 * rng.standard_normal(120) > X[:, 1]).astype(int)
-    net = wdecay.Network([5, 4, 2], initializer="large", seed=1)
-    reg = wdecay.L2(2.0)
-    pred = predict_tailoff(net, X, y, eta=1.0, batch_size=2, regularizer=reg, tol=1e-4,
-                           progress=False)
-    h = net.fit(X, y, epochs=600, batch_size=2, eta=1.0, regularizer=reg,
-                monitors=[wdecay.monitors.WeightNorms()], seed=0)
-    return [{"config": "toy [5, 4, 2], 120 rows, eta 1, m 2, lmbda 2", "layer": p.layer,
-             "noise_share": p.noise_share, "stationary": p.stationary_rms,
-             "predicted": p.plateau_rms,
-             "measured": float(np.mean(h[f"layer{p.layer}/rms"][-300:]))} for p in pred]
+    reg, out = wdecay.L2(2.0), []
+    for eta in (0.1, 0.3, 1.0):
+        for m in (2, 10):
+            net = wdecay.Network([5, 4, 2], initializer="large", seed=1)
+            pred = predict_tailoff(net, X, y, eta=eta, batch_size=m, regularizer=reg, tol=1e-4,
+                                   progress=False)
+            epochs = int(round(600 / eta))
+            h = net.fit(X, y, epochs=epochs, batch_size=m, eta=eta, regularizer=reg,
+                        monitors=[wdecay.monitors.WeightNorms()], seed=0)
+            point = pred.stationary.network  # the move applied whatever the share
+            scale = _noise_scales(point, X, y, m, eta, reg)
+            spread = _noise_spread(moved(point, scale), X, y, m, eta, 2.0 / len(X))
+            for p, f, a in zip(pred, scale, spread):
+                out.append({"config": f"toy [5, 4, 2], 120 rows, eta {eta:g}, m {m}, lmbda 2",
+                            "always_shifted": math.sqrt((f * p.stationary_rms) ** 2 + a),
+                            "eta": eta, "m": m, "layer": p.layer, "noise_share": p.noise_share,
+                            "stationary": p.stationary_rms, "predicted": p.plateau_rms,
+                            "noise_scale": p.noise_scale, "measured": float(
+                                np.mean(h[f"layer{p.layer}/rms"][-epochs // 2:]))})
+    return out
 
 
 def main(argv=None):
@@ -169,7 +179,9 @@ def main(argv=None):
         result["toy"] = toy()
         for r in result["toy"]:
             print(f"{r['config']} layer {r['layer']}: share {r['noise_share']:.2f}, predicted "
-                  f"{r['predicted']:.4f}, measured {r['measured']:.4f}", flush=True)
+                  f"{r['predicted']:.4f}, measured {r['measured']:.4f} "
+                  f"({100 * (r['predicted'] / r['measured'] - 1):+.1f}%), moved whatever the "
+                  f"share {100 * (r['always_shifted'] / r['measured'] - 1):+.1f}%", flush=True)
     order = {n: i for i, n in enumerate(T.CONFIGS)}
     result["models"].sort(key=lambda r: (order.get(r["config"], len(order)), r["layer"]))
     atomic_write(args.out, dumps(result, indent=1).encode())
