@@ -236,7 +236,7 @@ def table_lines(rows):
         err = (None if r["predicted_plateau"] is None
                else 100 * (r["measured_plateau"] / r["predicted_plateau"] - 1))
         plateau = (fmt(r["predicted_plateau"], ".4f") if r["predicted_plateau"] is not None
-                   else f"- (stationary {fmt(r['stationary_rms'], '.4f')}; noise spread "
+                   else f"- (stationary {fmt(r['stationary_rms'], '.4f')}; noise model "
                         f"{fmt(r['spread_beyond_limit'], '.4f')})"
                    if r.get("spread_beyond_limit") is not None
                    else f"- (stationary {fmt(r['stationary_rms'], '.4f')})"

@@ -195,3 +195,16 @@ def test_the_noise_models_are_quoted_from_their_measurement():
             f"{share(0.3, 2):.2f} and {share(1.0, 10):.2f}, where the move is skipped "
             f"({off(skipped[0], 'always_shifted')} and {off(skipped[1], 'always_shifted')} "
             "with it)") in flat
+
+
+@pytest.mark.slow  # a stationary solve and the scale fit on the sample: about 10 s
+def test_a_noise_shift_row_is_reproduced(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))  # noise_shift imports prediction_table
+    s = runpy.run_path(str(ROOT / "examples" / "noise_shift.py"))
+    shift = json.loads((DOCS / "figures" / "noise_shift.json").read_text())
+    old = {(r["config"], r["layer"]): r for r in shift["models"]}
+    name = "tanh, lmbda 10"
+    measured = {(r["config"], r["layer"]): r["measured_plateau"] for r in stored()}
+    for fresh in s["models"](name, s["T"].CONFIGS[name], measured):
+        for key in ("stationary", "diag", "shift", "shift_diag", "shift_spread"):
+            assert fresh[key] == pytest.approx(old[(name, fresh["layer"])][key], rel=2e-3)
