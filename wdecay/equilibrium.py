@@ -915,8 +915,8 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=No
     ``noise_scale`` that minimises it (:func:`_noise_scales`; the first layer
     moves out, the output layer in). Then the spread the noise keeps around
     the point is added, the Ornstein-Uhlenbeck covariance
-    (eta c / 2) F (lmbda/n + F)^{-1} with the layer's Fisher F in Kronecker
-    form (:func:`_noise_spread`; the added mean square is ``noise_spread``):
+    (eta c / 2) F (lmbda/n + F)^{-1}, c = (n - m)/(m (n - 1)), with the layer's
+    Fisher F in Kronecker form (:func:`_noise_spread`; the added mean square is ``noise_spread``):
     plateau = sqrt((noise_scale RMS_stationary)^2 + noise_spread). A run
     whose noise share reaches :data:`NOISE_BALANCE_LIMIT` gets a reason, no
     number. Under L1 the plateau is the noise-free point, given only while the
@@ -1142,7 +1142,7 @@ NOISE_BALANCE_LIMIT = 2.5
 #: also moves the stationary point by SGD's noise (:func:`_noise_scales`, about
 #: a fifth of a prediction's time on the MNIST sample). Below it the move is
 #: skipped: on the MNIST sample's rows at shares up to 0.11 the plateau is within
-#: 2.5% without it (docs/predictions.rst); on a 5-input, 120-row problem the
+#: 2.6% without it (docs/predictions.rst); on a 5-input, 120-row problem the
 #: output layer misses by 12% at shares 0.11 and 0.17 without it, by 3-6% with
 #: it (examples/noise_shift.py --toy, which also shows a miss of 32% at 0.57).
 NOISE_SHIFT_SHARE = 0.2
