@@ -148,12 +148,17 @@ def run(name, settings, seed=0, max_epochs=None, train=True, rows=None, measured
     spread = [None] * len(pred)
     if (s["regularizer"] == "l2" and pred.stationary is not None
             and any(p.reason.startswith("noise-dominated") for p in pred)):
-        # what the noise spread would give beyond its limit: the refusal's measurement
-        from wdecay.equilibrium import _noise_spread
+        # what the noise model would give beyond its limit: the refusal's measurement
+        from wdecay.equilibrium import _noise_scales, _noise_spread
 
-        add = _noise_spread(pred.stationary.network, X, y, s["m"], pred.effective_eta,
-                            s["lmbda"] / len(X))
-        spread = [math.sqrt(p.stationary_rms ** 2 + a) for p, a in zip(pred, add)]
+        point, rate = pred.stationary.network, s["lmbda"] / len(X)
+        scale = _noise_scales(point, X, y, s["m"], pred.effective_eta, reg)
+        moved = point.copy()
+        moved.weights = [w * f for w, f in zip(point.weights, scale)]
+        moved.biases = [b * f for b, f in zip(point.biases, scale)]
+        add = _noise_spread(moved, X, y, s["m"], pred.effective_eta, rate)
+        spread = [math.sqrt((f * p.stationary_rms) ** 2 + a)
+                  for p, f, a in zip(pred, scale, add)]
     rows = []
     for p in pred:
         row = {"config": name, **{k: s[k] for k in DEFAULTS if k not in ("epochs", "measure")},
@@ -231,7 +236,7 @@ def table_lines(rows):
         err = (None if r["predicted_plateau"] is None
                else 100 * (r["measured_plateau"] / r["predicted_plateau"] - 1))
         plateau = (fmt(r["predicted_plateau"], ".4f") if r["predicted_plateau"] is not None
-                   else f"- (stationary {fmt(r['stationary_rms'], '.4f')}; noise spread "
+                   else f"- (stationary {fmt(r['stationary_rms'], '.4f')}; noise model "
                         f"{fmt(r['spread_beyond_limit'], '.4f')})"
                    if r.get("spread_beyond_limit") is not None
                    else f"- (stationary {fmt(r['stationary_rms'], '.4f')})"

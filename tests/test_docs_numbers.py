@@ -102,8 +102,8 @@ def test_stored_stationary_points_against_todays_solve():
 
 
 def test_prediction_page_cross_references():
-    """exercise.rst: predictions.rst checks 15 configurations; the noise balance held at a
-    share of 0.84 (batch 1) and Fashion-MNIST at the book's lmbda/n has a share of 2.4."""
+    """exercise.rst: predictions.rst checks 19 configurations; the noise model held at a
+    share of 0.84 (batch 1) and at Fashion-MNIST's 2.3 at the book's lmbda/n."""
     rows = stored("prediction_table.json")
     text = flat("exercise.rst")
     assert f"checks that version on {len({r['config'] for r in rows})} configurations" in text
@@ -112,7 +112,11 @@ def test_prediction_page_cross_references():
     assert abs(batch1["measured_plateau"] / batch1["predicted_plateau"] - 1) <= 0.10  # it held
     assert f"a share of {batch1['noise_share']:.2f} (batch 1)" in text
     fashion = by["Fashion 50k, book's lmbda/n", 1]
-    assert f"at {fashion['noise_share']:.1f} (Fashion-MNIST at the book's lmbda/n" in text
+    miss = max(abs(by["Fashion 50k, book's lmbda/n", layer]["measured_plateau"]
+                   / by["Fashion 50k, book's lmbda/n", layer]["predicted_plateau"] - 1)
+               for layer in (1, 2))
+    assert (f"at {fashion['noise_share']:.1f} (Fashion-MNIST at the book's lmbda/n, below, "
+            f"within {100 * miss:.1f}% in both layers)") in text
 
 
 def test_fashion_climb_back_span():

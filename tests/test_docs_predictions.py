@@ -82,12 +82,12 @@ def test_the_page_quotes_the_stored_rows():
     for config in ("batch 1, lmbda 10", "tanh, lmbda 10", "ReLU, lmbda 10"):  # the spread helps
         r = rows[(config, 1)]
         assert r["measured_plateau"] / r["stationary_rms"] - 1 > 0.10
-    fashion = rows[("Fashion 4,000 rows", 1)]
-    assert fashion["measured_plateau"] < fashion["predicted_plateau"]  # past the plateau
-    assert (f"subset it lies {below('Fashion 4,000 rows')} below, and the spread takes the "
-            f"prediction past the plateau, "
-            f"{100 * (fashion['measured_plateau'] / fashion['predicted_plateau'] - 1):+.1f}% "
-            "(still within 10%)") in flat
+    sgd = [r for r in rows.values() if r["regularizer"] == "l2" and r["predicted_plateau"]
+           and r["optimizer"] in ("sgd", "momentum", "nesterov") and r["measured_plateau"]]
+    worst = max(sgd, key=lambda r: abs(r["measured_plateau"] / r["predicted_plateau"] - 1))
+    miss = abs(worst["measured_plateau"] / worst["predicted_plateau"] - 1)
+    assert (f"and Nesterov under L2 is within {100 * miss:.1f}% (the largest miss: "
+            f"{worst['config']}, layer {worst['layer']})") in flat
     for config in ("seed (lmbda 5)", "lmbda 10", "batch 1, lmbda 10", "batch 50, lmbda 10",
                    "tanh, lmbda 10", "ReLU, lmbda 10", "3 weight layers, lmbda 10",
                    "momentum 0.9, eta 0.01, lmbda 10", "Nesterov 0.9, eta 0.01, lmbda 10",
@@ -95,11 +95,17 @@ def test_the_page_quotes_the_stored_rows():
         for layer in (1, 2):
             assert within(rows[(config, layer)]), config
     big = [rows[("Fashion 50k, book's lmbda/n", layer)] for layer in (1, 2)]
-    assert f"noise share ({big[0]['noise_share']:.1f})" in flat
-    assert all(r["predicted_plateau"] is None for r in big)
-    misses = [100 * (r["measured_plateau"] / r["spread_beyond_limit"] - 1) for r in big]
-    assert all(abs(m) > 10 for m in misses)
-    assert f"would miss by {misses[0]:+.1f}% and {misses[1]:+.1f}%" in flat
+    assert all(within(r) for r in big)  # the issue's target: 10% per layer
+    off = [100 * (r["measured_plateau"] / r["stationary_rms"] - 1) for r in big]
+    misses = [100 * (r["measured_plateau"] / r["predicted_plateau"] - 1) for r in big]
+    assert (f"its noise share is {big[0]['noise_share']:.1f}, and layer 1's measured plateau "
+            f"lies {off[0]:.1f}% above the stationary point, the output layer's {-off[1]:.1f}% "
+            f"below it") in flat
+    assert f"the prediction misses by {misses[0]:+.1f}% and {misses[1]:+.1f}%" in flat
+    from wdecay.equilibrium import NOISE_BALANCE_LIMIT
+
+    assert big[0]["noise_share"] < NOISE_BALANCE_LIMIT
+    assert f"Beyond a noise share of {NOISE_BALANCE_LIMIT:g} (``NOISE_BALANCE_LIMIT``" in flat
     assert rows[("L1, lmbda 5", 1)]["reason"].startswith("noise-dominated")
     assert rows[("L1, lmbda 5", 1)]["noise_share"] > 0.5
     l1 = rows[("L1, lmbda 5, batch 50", 1)]
@@ -226,3 +232,83 @@ def test_lions_fixed_point_is_measured_and_misses_its_first_layer():
     for r in table.values():
         if r["optimizer"] == "lion":
             assert "E[sign(c)] = -(lmbda/n) w misses the first layer" in r["reason"]
+
+
+def test_the_noise_models_are_quoted_from_their_measurement():
+    """docs/predictions.rst quotes docs/figures/noise_shift.json (examples/noise_shift.py)."""
+    shift = json.loads((DOCS / "figures" / "noise_shift.json").read_text())
+    flat = " ".join((DOCS / "predictions.rst").read_text().split())
+    models = {(r["config"], r["layer"]): r for r in shift["models"]}
+
+    def pct(config, key, layer=1):
+        return f"{100 * models[(config, layer)][key + '_error']:+.1f}%"
+
+    assert (f"overshoots layer 1 (batch 1 {pct('batch 1, lmbda 10', 'shift_diag')}, Fashion "
+            f"4,000 rows {pct('Fashion 4,000 rows', 'shift_diag')})") in flat
+    assert f"alone misses batch 1's layer 1 by {pct('batch 1, lmbda 10', 'shift')}" in flat
+    for config in ("batch 1, lmbda 10", "Fashion 4,000 rows"):  # the per-weight spread is worse
+        r = models[(config, 1)]
+        assert abs(r["shift_spread_error"]) < abs(r["shift_diag_error"])
+    snap = {(r["config"], r["layer"]): r for r in shift["snapshots"]}[("batch 1, lmbda 10", 1)]
+    assert (f"hovers around weights of RMS {snap['rms_of_mean']:.4f} (the mean of "
+            f"{snap['epochs'][1] - snap['epochs'][0] + 1} epoch-end snapshots) with a fluctuation "
+            f"variance of {snap['variance']:.3g}; the shift puts that point at "
+            f"{models[('batch 1, lmbda 10', 1)]['shift']:.4f}") in flat
+    l1 = [models[("L1, lmbda 5", layer)] for layer in (1, 2)]
+    assert (f"give layer 1 within {pct('L1, lmbda 5', 'shift_spread')} but the output layer "
+            f"{pct('L1, lmbda 5', 'shift_spread', 2)}") in flat
+    assert f"already lies {pct('L1, lmbda 5', 'stationary', 2)[1:]} above its" in flat
+    assert abs(l1[1]["shift_spread_error"]) > 0.10  # why L1 keeps its refusal
+    from wdecay.equilibrium import NOISE_BALANCE_LIMIT, NOISE_SHIFT_SHARE
+
+    toy = {(r["eta"], r["m"], r["layer"]): r for r in shift["toy"]}
+
+    def off(r, key="predicted"):
+        return f"{100 * (r[key] / r['measured'] - 1):+.1f}%"
+
+    def share(eta, m):
+        return max(toy[(eta, m, layer)]["noise_share"] for layer in (1, 2))
+
+    big = toy[(1.0, 2, 1)]
+    assert share(1.0, 2) < NOISE_BALANCE_LIMIT and abs(big["predicted"] / big["measured"] - 1) > .1
+    skipped = [toy[(0.3, 2, 2)], toy[(1.0, 10, 2)]]
+    assert all(share(eta, m) < NOISE_SHIFT_SHARE for eta, m in ((0.3, 2), (1.0, 10)))
+    assert (f"by {off(big)} at eta 1, m 2 (noise share {share(1.0, 2):.2f}, inside the limit), "
+            f"and the output layer by {off(skipped[0])} and {off(skipped[1])} in runs of share "
+            f"{share(0.3, 2):.2f} and {share(1.0, 10):.2f}, where the move is skipped "
+            f"({off(skipped[0], 'always_shifted')} and {off(skipped[1], 'always_shifted')} "
+            "with it)") in flat
+
+
+@pytest.mark.slow  # a stationary solve and the scale fit on the sample: about 10 s
+def test_a_noise_shift_row_is_reproduced(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))  # noise_shift imports prediction_table
+    s = runpy.run_path(str(ROOT / "examples" / "noise_shift.py"))
+    shift = json.loads((DOCS / "figures" / "noise_shift.json").read_text())
+    old = {(r["config"], r["layer"]): r for r in shift["models"]}
+    name = "tanh, lmbda 10"
+    measured = {(r["config"], r["layer"]): r["measured_plateau"] for r in stored()}
+    for fresh in s["models"](name, s["T"].CONFIGS[name], measured):
+        for key in ("stationary", "diag", "shift", "shift_diag", "shift_spread"):
+            assert fresh[key] == pytest.approx(old[(name, fresh["layer"])][key], rel=2e-3)
+
+
+def test_the_noise_limits_are_the_measured_ones():
+    """NOISE_SHIFT_SHARE and NOISE_BALANCE_LIMIT's comments: rows below the shift's share are
+    within 2.6% without it, every SGD-family L2 row within 4.3%, the largest share below the limit."""
+    from wdecay.equilibrium import NOISE_BALANCE_LIMIT, NOISE_SHIFT_SHARE
+
+    rows = [r for r in stored() if r["regularizer"] == "l2" and r["predicted_plateau"]
+            and r["measured_plateau"] and r["optimizer"] in ("sgd", "momentum", "nesterov")]
+    share = {}
+    for r in rows:
+        share[r["config"]] = max(share.get(r["config"], 0.0), r["noise_share"])
+
+    def miss(r):
+        return abs(r["measured_plateau"] / r["predicted_plateau"] - 1)
+
+    quiet = [r for r in rows if share[r["config"]] < NOISE_SHIFT_SHARE]
+    assert len(quiet) >= 10 and max(share[r["config"]] for r in quiet) < 0.115
+    assert max(miss(r) for r in quiet) < 0.026
+    assert max(miss(r) for r in rows) < 0.043 + 5e-4
+    assert 2.25 < max(share.values()) < NOISE_BALANCE_LIMIT
