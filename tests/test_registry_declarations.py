@@ -290,7 +290,8 @@ def test_a_run_with_an_initializers_and_a_costs_settings_resumes_bit_for_bit(
     capsys.readouterr()
     stored = json.loads((split / "run.json").read_text())["runs"][0]["settings"]
     assert (stored["gain"], stored["weight"]) == (0.5, 2.0)
-    assert wdecay.load(str(split / "model.json")).cost == Weighted()  # named by its class
+    loaded = wdecay.load(str(split / "model.json"))  # the cost named by its class
+    assert (loaded.cost, loaded.initializer) == (Weighted(2.0), Gained(0.5))
     a = wdecay.load(str(whole / "model.json"))
     b = wdecay.load(str(split / "model.json"))
     for p, q in zip(a.parameters(), b.parameters()):
@@ -316,3 +317,31 @@ def test_the_grid_makes_an_initializer_per_network_and_a_cost_per_batch(with_set
         net.fit(X, y, epochs=2, batch_size=10, eta=0.2, regularizer=L2(1.0), seed=0)
         assert r["history"]["layer1/rms"][-1] == pytest.approx(
             np.sqrt(np.mean(net.weights[0] ** 2)), rel=1e-10)
+
+
+def test_a_saved_model_keeps_its_costs_and_initializers_settings(with_settings, tmp_path):
+    """A model file stores the settings its cost and initializer declare; loading makes them
+    with those settings, checked, and refuses a file that lacks, adds or breaks one."""
+    Gained, Weighted = with_settings
+    net = wdecay.Network([4, 3, 2], cost=Weighted(2.0), initializer=Gained(0.5), seed=0)
+    for name in ("m.json", "m.npz"):
+        wdecay.save(net, str(tmp_path / name))
+        back = wdecay.load(str(tmp_path / name))
+        assert (back.cost, back.initializer) == (Weighted(2.0), Gained(0.5))
+    plain = wdecay.Network([4, 3, 2], seed=0)  # the shipped classes declare none: no new key
+    wdecay.save(plain, str(tmp_path / "p.json"))
+    assert sorted(json.loads((tmp_path / "p.json").read_text())) == [
+        "activation", "biases", "cost", "dtype", "format", "initializer", "sizes", "weights"]
+    data = json.loads((tmp_path / "m.json").read_text())
+    assert (data["cost_settings"], data["initializer_settings"]) == ({"weight": 2.0},
+                                                                      {"gain": 0.5})
+    for edit, message in (
+            ({"cost_settings": {"weight": 0.0}}, r"`cost_settings\['weight'\]` must be > 0"),
+            ({"cost_settings": {"weight": 2.0, "scale": 1.0}}, r"unknown: \['scale'\]"),
+            ({"initializer_settings": {}}, r"missing: \['gain'\]"),
+            ({"cost_settings": None}, "declares the settings \\['weight'\\], but the file stores"),
+            ({"cost": "CrossEntropyCost"}, "CrossEntropyCost declares no settings")):
+        edited = {**data, **edit}
+        (tmp_path / "e.json").write_text(json.dumps(edited))
+        with pytest.raises(ValueError, match=message):
+            wdecay.load(str(tmp_path / "e.json"))
