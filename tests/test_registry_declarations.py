@@ -345,3 +345,30 @@ def test_a_saved_model_keeps_its_costs_and_initializers_settings(with_settings, 
         (tmp_path / "e.json").write_text(json.dumps(edited))
         with pytest.raises(ValueError, match=message):
             wdecay.load(str(tmp_path / "e.json"))
+
+
+def test_the_grid_refuses_a_setting_no_class_of_the_point_takes(with_settings):
+    """A setting the point's regularizer, initializer and cost all ignore would train as without
+    it while the row records it: the point is refused, naming what each class takes."""
+    grid = {"data": "random:60:5:3:0", "sizes": [5, 4, 3], "lmbda": 1.0, "epochs": 1}
+    for extra, key in (({"initializer": "default", "gain": 2.0}, "gain"),
+                       ({"cost": "cross-entropy", "weight": 2.0}, "weight")):
+        bad = G.validate(G.expand({**grid, **extra}))
+        assert bad == {0: f"ValueError: {key}=2.0: no class of this point takes {key} "
+                          "(regularizer 'l2' takes ['lmbda'], initializer 'default' takes "
+                          "none, cost 'cross-entropy' takes none); drop it, or name a class "
+                          "that declares it"}
+        with pytest.raises(ValueError, match=f"no class of this point takes {key}"):
+            sweep.run({**grid, **extra}, on_invalid="raise")
+    # each point of a grid over classes is checked against its own classes
+    mixed = G.validate(G.expand({**grid, "initializer": ["default", "gained-test"],
+                                 "gain": 2.0}))
+    assert list(mixed) == [0]
+    assert G.validate(G.expand({**grid, "initializer": "gained-test", "gain": 2.0,
+                                "cost": "weighted-test", "weight": None})) == {}
+    # train_many names the initializer too when it is an initializer's setting
+    X, y = np.random.default_rng(0).random((20, 5)), np.arange(20) % 3
+    with pytest.raises(ValueError, match=r"^config 0: regularizer 'l2' takes no gain; its "
+                       r"settings are \['lmbda'\]; nor does initializer 'default' \(its "
+                       r"settings are none\)$"):
+        sweep.train_many(X, y, [{"gain": 2.0}], sizes=[5, 4, 3], epochs=1, batch_size=10)
