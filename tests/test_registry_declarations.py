@@ -372,3 +372,39 @@ def test_the_grid_refuses_a_setting_no_class_of_the_point_takes(with_settings):
                        r"settings are \['lmbda'\]; nor does initializer 'default' \(its "
                        r"settings are none\)$"):
         sweep.train_many(X, y, [{"gain": 2.0}], sizes=[5, 4, 3], epochs=1, batch_size=10)
+
+
+def test_summarize_run_describes_an_optimizer_no_registered_name_makes():
+    """summarize_run names such an optimizer by its class; its sentences and kappa's comparability
+    come from the optimizer itself, not from a name that makes another one (or none)."""
+    from wdecay.experiment import summarize_run
+    from wdecay.summary import summary_text
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((200, 6)), rng.integers(0, 3, 200)
+
+    def text(optimizer):
+        net = wdecay.Network([6, 4, 3], seed=0)
+        h = net.fit(X, y, epochs=3, batch_size=10, eta=0.05, regularizer=L2(20.0),
+                    monitors=M.diagnostics(), seed=0, optimizer=optimizer)
+        summary = summarize_run(h, net, regularizer=L2(20.0), eta=0.05, batch_size=10,
+                                n_train=200, seed=0, optimizer=optimizer)
+        again = json.loads(json.dumps(summary))  # a summary read back from its JSON
+        assert summary_text(again) == summary_text(summary)
+        return summary, summary_text(summary)
+
+    summary, said = text(wdecay.optim.SGD(decoupled=False))  # no transform of its own
+    assert [L["kappa_comparable"] for L in summary["layers"]] == [True, True]
+    assert ("  Optimizer SGD, coupled: the penalty's gradient is added to the cost's, with no "
+            "transform of the optimizer's own.") in said
+    assert "rescales the gradient" not in said
+    summary, said = text(Momentum(0.5, decoupled=True))
+    assert not summary["layers"][0]["kappa_comparable"]
+    assert ("  Optimizer Momentum, decoupled: the penalty's decay step acts on the weights apart "
+            "from the optimizer's own step, whatever the gradients.") in said
+    _, said = text(Optimizer(core=[T.trace(0.5)], decoupled=False))
+    assert ("  Optimizer Optimizer, coupled: the penalty's gradient goes through the optimizer's "
+            "linear transforms with the cost's.") in said
+    assert "Its pure-decay curve is the optimizer's chain stepped on the penalty's" in said
+    summary, said = text(None)  # a registered name makes it: nothing more is stored
+    assert "optimizer" not in summary and "Optimizer" not in said

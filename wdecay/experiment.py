@@ -508,4 +508,4 @@ def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, se
     settings.update({k: getattr(optimizer, k) for k in OPTIMIZERS.settings()
                      if hasattr(optimizer, k)})
     test = math.nan if test_data is None else network.accuracy(*test_data)
-    return summarize(history, network, settings, test)
+    return summarize(history, network, settings, test, optimizer=optimizer)
