@@ -31,13 +31,29 @@ FAST = ["--sizes", "784", "5", "10", "--no-plot", "--epochs", "2"]
 def test_a_constraint_states_both_bounds_and_the_message_names_the_one_broken():
     assert real(0, high=1) == ("real", 0, 1, "left")
     assert check_value("beta1", 0.0, real(0, high=1)) == 0.0
-    with pytest.raises(ValueError, match=r"^`beta1` must be < 1, got 1.0$"):
+    # with two bounds, the message names the one broken and the whole range
+    with pytest.raises(ValueError, match=r"^`beta1` must be < 1, got 1.0: it takes a real "
+                                         r"number in \[0, 1\)$"):
         check_value("beta1", 1.0, real(0, high=1))
-    with pytest.raises(ValueError, match=r"^`beta1` must be >= 0, got -0.5$"):
+    with pytest.raises(ValueError, match=r"^`beta1` must be >= 0, got -0.5: it takes a real "
+                                         r"number in \[0, 1\)$"):
         check_value("beta1", -0.5, real(0, high=1))
+    for bad, error in ((float("nan"), ValueError), (float("inf"), ValueError), (True, TypeError),
+                       ("0.5", TypeError), (np.array([0.5]), TypeError)):
+        with pytest.raises(error, match=r"^`rho` must be .*: it takes a real number in "
+                                        r"\(0, 1\)$"):
+            check_value("rho", bad, real(0, inclusive=False, high=1))
     assert check_value("p", 1.0, real(0, inclusive=False, high=1, high_inclusive=True)) == 1.0
-    with pytest.raises(ValueError, match=r"^`k` must be <= 3, got 4$"):
+    assert check_value("p", np.float32(0.5), real(0, inclusive=False, high=1)) == 0.5
+    with pytest.raises(ValueError, match=r"^`p` must be > 0, got 0.0: it takes a real number "
+                                         r"in \(0, 1\]$"):
+        check_value("p", 0.0, real(0, inclusive=False, high=1, high_inclusive=True))
+    with pytest.raises(ValueError, match=r"^`k` must be <= 3, got 4: it takes an integer in "
+                                         r"\[1, 3\]$"):
         check_value("k", 4, integer(1, high=3))
+    with pytest.raises(TypeError, match=r"^`k` must be an integer, got 2.0 \(float\): it takes "
+                                        r"an integer in \[1, 3\]$"):
+        check_value("k", 2.0, integer(1, high=3))
     with pytest.raises(ValueError, match=r"^`x` must be <= 2, got 2.5$"):
         check_value("x", 2.5, real(high=2, high_inclusive=True))
     assert [describe(c) for c in (real(0, high=1), real(0, False), integer(1, high=3),
@@ -89,12 +105,14 @@ def test_the_shipped_classes_declare_their_bounds_and_check_by_them():
 
 def test_the_cli_and_the_experiment_name_the_upper_bound(capsys):
     assert main(["experiment", *FAST, "--optimizer", "momentum", "--momentum", "1"]) == 2
-    assert capsys.readouterr().err == "wdecay: error: `momentum` must be < 1, got 1.0\n"
+    assert capsys.readouterr().err == ("wdecay: error: `momentum` must be < 1, got 1.0: it takes "
+                                       "a real number in [0, 1)\n")
     # a setting the run's optimizer does not take is still checked, not put in a command
     assert main(["experiment", *FAST, "--momentum", "1.5"]) == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "wdecay: error: `momentum` must be < 1, got 1.5")
-    with pytest.raises(ValueError, match=r"^`beta2` must be < 1, got 1.0$"):
+        "wdecay: error: `momentum` must be < 1, got 1.5: it takes a real number in [0, 1)")
+    with pytest.raises(ValueError, match=r"^`beta2` must be < 1, got 1.0: it takes a real "
+                                         r"number in \[0, 1\)$"):
         E.check_settings({"optimizer": "adam", "beta2": 1.0})
     options = {a.dest: a for a in wdecay.cli.build_parser()._subparsers._group_actions[0]
                .choices["experiment"]._actions}
@@ -122,9 +140,10 @@ def test_the_grid_and_the_cli_name_a_registered_classs_upper_bound(shared_l2, ca
     grid = {"data": "random:60:5:3:0", "sizes": [5, 4, 3], "regularizer": "shared-l2-test",
             "lmbda": 1.0, "share": [0.5, 1.5]}
     assert G.validate(G.expand(grid)) == {1: "ValueError: share=1.5: `share` must be <= 1, "
-                                             "got 1.5"}
+                                             "got 1.5: it takes a real number in [0, 1]"}
     assert main(["experiment", *FAST, "--regularizer", "shared-l2-test", "--share", "1.5"]) == 2
-    assert capsys.readouterr().err == "wdecay: error: `share` must be <= 1, got 1.5\n"
+    assert capsys.readouterr().err == ("wdecay: error: `share` must be <= 1, got 1.5: it takes a "
+                                       "real number in [0, 1]\n")
     with pytest.raises(ValueError, match="`share` must be <= 1, got 2.0"):
         shared_l2(1.0, 2.0)  # direct construction: the same declared rule
 

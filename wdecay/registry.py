@@ -40,7 +40,7 @@ ValueError: `eta` must be > 0, got 0.0
 >>> check_value("beta1", 1.0, real(0, high=1))
 Traceback (most recent call last):
 ...
-ValueError: `beta1` must be < 1, got 1.0
+ValueError: `beta1` must be < 1, got 1.0: it takes a real number in [0, 1)
 """
 
 from __future__ import annotations
@@ -119,17 +119,23 @@ def describe(constraint):
 def check_value(name, value, constraint, label=None):
     """Return ``value`` if it meets ``constraint``; else raise naming ``label`` (default ``name``).
 
-    The message names the bound it breaks: "`beta1` must be < 1, got 1.0".
+    The message names the bound it breaks, and the whole range when there are two:
+    "`beta1` must be < 1, got 1.0: it takes a real number in [0, 1)".
     """
     kind, low, high, closed = as_constraint(constraint)
     label = label or name
-    check_scalar(value, label, kind=numbers.Integral if kind == INTEGER else numbers.Real,
-                 low=low, inclusive=closed in ("left", "both"))
-    if high is not None:
-        inclusive = closed in ("right", "both")
-        if not (value <= high if inclusive else value < high):
-            raise ValueError(f"`{label}` must be {'<=' if inclusive else '<'} {high}, "
-                             f"got {value!r}")
+    try:
+        check_scalar(value, label, kind=numbers.Integral if kind == INTEGER else numbers.Real,
+                     low=low, inclusive=closed in ("left", "both"))
+        if high is not None:
+            inclusive = closed in ("right", "both")
+            if not (value <= high if inclusive else value < high):
+                raise ValueError(f"`{label}` must be {'<=' if inclusive else '<'} {high}, "
+                                 f"got {value!r}")
+    except (TypeError, ValueError) as exc:
+        if low is None or high is None:  # the message's bound is the whole range
+            raise
+        raise type(exc)(f"{exc}: it takes {describe(constraint)}") from None
     return value
 
 
