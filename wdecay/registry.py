@@ -3,11 +3,16 @@
 A class joins its family's registry by declaring its own ``name`` (through the
 base class's ``__init_subclass__``), and declares its settings in
 ``hyperparameters``: ``{setting: (constraint, default)}``, ``default`` None
-when the setting has none (it must be given). The command line, the sweep
-grid, ``wdecay experiment`` and its summary read names, constraints and
-defaults from here, so a new class reaches all of them without an edit
-elsewhere (``tests/test_registry.py`` registers an elastic net and an
-optimizer of its own and runs them through ``wdecay experiment`` and a sweep).
+when the setting has none (it must be given). The command line,
+``wdecay experiment`` (its ``--resume`` and summary included) and the sweep
+grid read names, constraints and defaults from here, so a new class reaches
+them without an edit elsewhere: a regularizer, initializer or cost all of
+them; an optimizer the command line, the experiment and ``fit`` by name (the
+grid and ``train_many`` train plain SGD only). ``tests/test_registry.py``
+registers an elastic net and an RMSprop of its own and runs both through
+``wdecay experiment``, the elastic net also through a sweep;
+``tests/test_registry_declarations.py`` does so for an initializer and a cost
+with settings, which a saved model keeps (:mod:`wdecay.serialization`).
 A subclass that keeps a name but should not be chosen by it opts out with
 ``class MyL2(L2, register=False)``.
 
