@@ -427,3 +427,16 @@ def test_summarize_run_describes_an_optimizer_no_registered_name_makes():
     assert "Its pure-decay curve is the optimizer's chain stepped on the penalty's" in said
     summary, said = text(None)  # a registered name makes it: nothing more is stored
     assert "optimizer" not in summary and "Optimizer" not in said
+
+
+def test_a_setting_given_as_none_takes_its_classs_default_and_is_recorded_so(shared_l2,
+                                                                              with_settings):
+    """None for a setting with a declared default is that default (as an option not given),
+    for every family: it was refused as missing for a regularizer or optimizer, and recorded
+    as None for an initializer or cost whose default then trained."""
+    s = E.check_settings({"regularizer": "shared-l2-test", "share": None, "init": "gained-test",
+                          "gain": None, "cost": "weighted-test", "weight": None,
+                          "optimizer": "adam", "beta1": None})
+    assert (s["share"], s["gain"], s["weight"], s["beta1"]) == (1.0, 1.0, 1.0, 0.9)
+    with pytest.raises(TypeError, match="regularizer 'l2' needs the setting 'lmbda'"):
+        E.check_settings({"lmbda": None})  # no default: still needed

@@ -253,16 +253,19 @@ def _check_history_penalty(history, network, epoch, s):
 def check_settings(settings):
     """Validate a run's settings before anything is trained or written; return them complete.
 
-    The settings of the regularizer and optimizer named take the defaults
-    their classes declare (:func:`wdecay.config.settings_of`); ``lmbda`` is
+    The settings of the classes named take the defaults their classes declare
+    (:func:`wdecay.config.settings_of`), also where given as None; ``lmbda`` is
     None for a regularizer without one (unless given). Raises ``ValueError``
     or ``TypeError`` naming the setting.
     """
     s = {**DEFAULTS, **settings}
     for family in ("regularizer", "optimizer"):  # the registered name, whatever its case
         s[family] = canonical_name(config.FAMILIES[family], s[family])
-    s = {**s, **config.settings_of(s), **{k: v for k, v in settings.items()
-                                           if k not in ("regularizer", "optimizer")}}
+    declared = config.settings_of(s)
+    # None for a setting its class gives a default: the default (as an option not given)
+    s = {**s, **declared, **{k: v for k, v in settings.items()
+                             if k not in ("regularizer", "optimizer")
+                             and not (v is None and k in declared)}}
     known = set(DEFAULTS) | set(config.class_settings())
     unknown = sorted(set(s) - known - {"dataset", "n_train"})
     if unknown:
