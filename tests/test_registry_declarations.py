@@ -440,3 +440,26 @@ def test_a_setting_given_as_none_takes_its_classs_default_and_is_recorded_so(sha
     assert (s["share"], s["gain"], s["weight"], s["beta1"]) == (1.0, 1.0, 1.0, 0.9)
     with pytest.raises(TypeError, match="regularizer 'l2' needs the setting 'lmbda'"):
         E.check_settings({"lmbda": None})  # no default: still needed
+
+
+def test_numpy_scalar_settings_are_checked_and_stored_as_python_numbers(with_settings,
+                                                                       tmp_path):
+    """A numpy integer or float setting passes its constraint; the run stores it as the same
+    Python number, so the checkpoint and run.json can hold it (it failed at the first
+    checkpoint, after an epoch of training)."""
+    s = E.check_settings({"sizes": list(np.array([784, 5, 10])), "batch_size": np.int64(10),
+                          "lmbda": np.float32(5.0), "init": "gained-test",
+                          "gain": np.float64(0.5), "epochs": np.int64(1)})
+    assert [type(s[k]) for k in ("batch_size", "lmbda", "gain", "epochs")] == [int, float,
+                                                                               float, int]
+    assert s["sizes"] == [784, 5, 10] and all(type(k) is int for k in s["sizes"])
+    with pytest.raises(ValueError, match="`gain` must be > 0"):
+        E.check_settings({"init": "gained-test", "gain": np.float64(0.0)})
+    from wdecay.datasets import load_mnist_sample
+
+    splits = load_mnist_sample()
+    net, history, _ = E.run(splits, {"sizes": [784, 5, 10], "epochs": np.int64(1),
+                                     "batch_size": np.int64(10), "lmbda": np.float32(5.0)},
+                            table=False, progress=False, checkpoint_dir=str(tmp_path),
+                            history_path=str(tmp_path / "history.csv"))
+    assert [k for _, k in E.checkpoints(tmp_path)] == [1]

@@ -288,7 +288,17 @@ def check_settings(settings):
     make_optimizer(s)
     for name in ("eta", "batch_size", "epochs", "seed"):
         check(name, s[name])
-    return s
+    return {k: _plain(v) for k, v in s.items()}
+
+
+def _plain(value):
+    """``value`` with numpy scalars as Python numbers (the same value), so that checkpoints
+    and run.json can store it; a list or tuple (``sizes``) element by element."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(v.item() if isinstance(v, np.generic) else v for v in value)
+    return value
 
 
 def check_predict(settings):
