@@ -204,6 +204,11 @@ def test_an_optimizers_declarations_are_checked_when_it_is_defined():
     with pytest.raises(TypeError, match=r"Eager2.advised_eta\['decoupled'\] must be EtaAdvice"):
         class Eager2(Optimizer):
             advised_eta = {"decoupled": 0.01}
+    for eta in (float("inf"), float("nan"), 0.0, True):  # the CLI would advise "--eta inf"
+        with pytest.raises(TypeError, match=r"Eager3.advised_eta\['coupled'\] must be "
+                                            r"EtaAdvice\(0.001, \"why\"\) with a finite eta > 0"):
+            class Eager3(Optimizer):
+                advised_eta = {"coupled": EtaAdvice(eta, "why")}
     assert "wordy-test" not in OPTIMIZERS
 
 
