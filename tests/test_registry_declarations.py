@@ -76,7 +76,8 @@ def test_an_older_three_field_constraint_still_registers_as_having_no_upper_boun
         assert REGULARIZERS.make("old-constraint-test", {"lmbda": 2.0}).lmbda == 2.0
     finally:
         REGULARIZERS.pop("old-constraint-test")
-    for bad in (("real", 1, 0, "left"), ("real", 0, 1, "open"), ("real", 0, 1)):
+    for bad in (("real", 1, 0, "left"), ("real", 0, 1, "open"), ("real", 0, 1),
+                ("real", 1, 1, "left"), ("integer", 2, 2, "neither")):  # empty ranges
         with pytest.raises(TypeError, match="expected .*constraint"):
             class Bad(wdecay.Regularizer):
                 name = "bad-constraint-test"

@@ -92,7 +92,8 @@ def as_constraint(constraint):
     ok = (isinstance(c, tuple) and len(c) == 4 and c[0] in (INTEGER, REAL) and c[3] in CLOSED
           and all(b is None or (isinstance(b, numbers.Real) and not isinstance(b, bool)
                                 and b == b) for b in c[1:3])
-          and (c[1] is None or c[2] is None or c[1] <= c[2]))
+          and (c[1] is None or c[2] is None or c[1] < c[2]
+               or (c[1] == c[2] and c[3] == "both")))  # never an empty range
     if not ok:
         raise TypeError(f"expected a constraint (kind, low, high, closed) such as real(0) or "
                         f"real(0, high=1), got {constraint!r}")
