@@ -469,3 +469,15 @@ def test_numpy_scalar_settings_are_checked_and_stored_as_python_numbers(with_set
                             table=False, progress=False, checkpoint_dir=str(tmp_path),
                             history_path=str(tmp_path / "history.csv"))
     assert [k for _, k in E.checkpoints(tmp_path)] == [1]
+
+
+def test_train_many_names_the_config_whose_class_setting_is_refused(with_settings, shared_l2):
+    X, y = np.random.default_rng(0).random((20, 5)), np.arange(20) % 3
+    good = {"initializer": "gained-test", "gain": 2.0}
+    for bad, message in (({"initializer": "gained-test", "gain": 0.0},
+                          r"^config 1: `gain` must be > 0, got 0.0$"),
+                         ({"regularizer": "shared-l2-test", "lmbda": 1.0, "share": 1.5},
+                          r"^config 1: `share` must be <= 1, got 1.5: it takes a real number "
+                          r"in \[0, 1\]$")):
+        with pytest.raises(ValueError, match=message):
+            sweep.train_many(X, y, [good, bad], sizes=[5, 4, 3], epochs=1, batch_size=10)

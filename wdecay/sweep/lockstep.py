@@ -100,8 +100,13 @@ def check_configs(configs):
             raise ValueError(f"config {i}: unknown keys {sorted(unknown)}; allowed: {keys}")
         given, c = c, {**NETWORK_DEFAULTS, **c}
         config.check("eta", c["eta"], f"configs[{i}]['eta']")
-        c["initializer"], taken = _initializer(c)
-        c["regularizer"] = _regularizer(c, given, i, taken)
+        try:
+            c["initializer"], taken = _initializer(c)
+            c["regularizer"] = _regularizer(c, given, i, taken)
+        except (TypeError, ValueError) as exc:  # a class's setting: say which config
+            if str(exc).startswith(f"config {i}: "):
+                raise
+            raise type(exc)(f"config {i}: {exc}") from None
         out.append(c)
     if not out:
         raise ValueError("`configs` is empty: give at least one network's settings")
