@@ -481,3 +481,32 @@ def test_train_many_names_the_config_whose_class_setting_is_refused(with_setting
                           r"in \[0, 1\]$")):
         with pytest.raises(ValueError, match=message):
             sweep.train_many(X, y, [good, bad], sizes=[5, 4, 3], epochs=1, batch_size=10)
+
+
+def test_summarize_run_names_an_unregistered_initializer_or_cost_by_class_and_no_command():
+    """An initializer or cost no registered name makes is named by its class, and the summary
+    suggests no command (it said ``--init initializer``, or omitted a cost subclass that
+    inherits ``"cross-entropy"`` as if it were the default)."""
+    from wdecay.experiment import summarize_run
+    from wdecay.summary import summary_text
+
+    class Mine(Initializer):
+        def weight_scale(self, n_in):
+            return 0.3 / np.sqrt(n_in)
+
+    class MyCost(CrossEntropyCost, register=False):
+        pass
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((200, 6)), rng.integers(0, 3, 200)
+    for kw, key, name in (({"initializer": Mine()}, "init", "Mine"),
+                          ({"cost": MyCost()}, "cost", "MyCost"), ({}, "init", "default")):
+        net = wdecay.Network([6, 4, 3], seed=0, **kw)
+        h = net.fit(X, y, epochs=3, batch_size=10, eta=0.05, regularizer=L2(20.0),
+                    monitors=M.diagnostics(), seed=0)
+        summary = summarize_run(h, net, regularizer=L2(20.0), eta=0.05, batch_size=10,
+                                n_train=200, seed=0)
+        assert summary["settings"][key] == name
+        commands = [line for line in summary_text(summary).splitlines()
+                    if "wdecay experiment" in line]
+        assert len(commands) == (2 if name == "default" else 0), commands

@@ -446,16 +446,17 @@ def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history
     return net, history, summarize(history, net, s, net.accuracy(X_test, y_test), prediction)
 
 
-def _registered_name(regularizer):
-    """The name ``regularizer``'s class is registered under, else its class name.
+def _registered_name(obj, registry=REGULARIZERS):
+    """The name ``obj``'s class is registered under in ``registry``, else its class name.
 
     A subclass that inherits a name without being registered under it
-    (``class MyL2(L2, register=False)``) is not the class that name makes.
+    (``class MyL2(L2, register=False)``, an ``Initializer`` subclass without a
+    ``name``) is not the class that name makes.
     """
-    name = regularizer.name
-    if isinstance(name, str) and REGULARIZERS.get(name) is type(regularizer):
+    name = obj.name
+    if isinstance(name, str) and registry.get(name) is type(obj):
         return name
-    return type(regularizer).__name__
+    return type(obj).__name__
 
 
 def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, seed=None,
@@ -509,8 +510,10 @@ def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, se
         raise ValueError(f"the history lacks the diagnostics' keys ({', '.join(missing[:3])}"
                          f"{', ...' if len(missing) > 3 else ''}); train with "
                          "monitors=wdecay.monitors.diagnostics()")
-    settings = {"sizes": list(network.sizes), "init": network.initializer.name,
-                "cost": network.cost.name, "activation": network.activation.name,
+    settings = {"sizes": list(network.sizes),
+                "init": _registered_name(network.initializer, config.FAMILIES["init"]),
+                "cost": _registered_name(network.cost, config.FAMILIES["cost"]),
+                "activation": network.activation.name,
                 "regularizer": _registered_name(regularizer),
                 "lmbda": regularizer.lmbda, "eta": eta,
                 "batch_size": batch_size, "epochs": int(history.last("epoch", 0)), "seed": seed,

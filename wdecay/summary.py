@@ -618,7 +618,8 @@ def _next_command(summary):
         return None
     if any(L["predicted_plateau"] is not None for L in summary["layers"]):
         return None
-    if str(s.get("regularizer")).lower() not in FAMILIES["regularizer"]:
+    if str(s.get("regularizer")).lower() not in FAMILIES["regularizer"] or any(
+            s.get(family, DEFAULTS[family]) not in FAMILIES[family] for family in ("init", "cost")):
         return None  # a class the command line does not know by name
     if _is_default_run(s) and summary["epochs_run"] < DEFAULT_LEVEL_EPOCHS:
         return (_command(s, epochs=DEFAULT_LEVEL_EPOCHS),
