@@ -510,3 +510,20 @@ def test_summarize_run_names_an_unregistered_initializer_or_cost_by_class_and_no
         commands = [line for line in summary_text(summary).splitlines()
                     if "wdecay experiment" in line]
         assert len(commands) == (2 if name == "default" else 0), commands
+
+
+def test_a_cost_subclass_that_inherits_a_name_is_saved_by_its_own_class_name(tmp_path):
+    """A subclass of a shipped cost, not registered, was saved as the shipped class and loaded
+    back as it; it is saved by its own class name, which loading refuses as unknown."""
+
+    class Sharper(CrossEntropyCost, register=False):
+        def delta(self, z, a, y, out=None):
+            return np.multiply(2.0, np.subtract(a, y), out=out)
+
+    net = wdecay.Network([4, 3, 2], cost=Sharper(), seed=0)
+    wdecay.save(net, str(tmp_path / "m.json"))
+    assert json.loads((tmp_path / "m.json").read_text())["cost"] == "Sharper"
+    with pytest.raises(ValueError, match="unknown cost 'Sharper'"):
+        wdecay.load(str(tmp_path / "m.json"))
+    wdecay.save(wdecay.Network([4, 3, 2], seed=0), str(tmp_path / "p.json"))  # network2's name
+    assert json.loads((tmp_path / "p.json").read_text())["cost"] == "CrossEntropyCost"

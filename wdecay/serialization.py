@@ -166,7 +166,9 @@ MAX_STATE_FACTOR = 8
 
 
 def _meta(network, settings=None):
-    cost = _CLASS_NAMES.get(network.cost.name, type(network.cost).__name__)  # a registered one's
+    cost = type(network.cost).__name__  # a registered one's class name (network2's convention)
+    if COSTS.get(network.cost.name) is type(network.cost):  # not a subclass that inherits a name
+        cost = _CLASS_NAMES.get(network.cost.name, cost)
     meta = {"sizes": network.sizes, "cost": cost,
             "activation": network.activation.name, "initializer": network.initializer.name,
             "dtype": str(network.weights[0].dtype), "format": "wdecay-1"}
