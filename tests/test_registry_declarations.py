@@ -433,6 +433,9 @@ def test_summarize_run_describes_an_optimizer_no_registered_name_makes():
     assert "Its pure-decay curve is the optimizer's chain stepped on the penalty's" in said
     summary, said = text(None)  # a registered name makes it: nothing more is stored
     assert "optimizer" not in summary and "Optimizer" not in said
+    for name in ("momentum", "adam", "lion"):  # after training too
+        summary, said = text(get_optimizer(name))
+        assert "optimizer" not in summary and f"  Optimizer {name}, " in said
 
 
 def test_a_setting_given_as_none_takes_its_classs_default_and_is_recorded_so(shared_l2,
