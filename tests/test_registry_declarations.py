@@ -103,6 +103,13 @@ def test_the_shipped_classes_declare_their_bounds_and_check_by_them():
     with pytest.raises(ValueError, match="`eps` must be > 0"):
         check_declared(T.ScaleByAdam(), eps=-1.0)
 
+    class Undeclared:  # an extension author's slip: a KeyError said only 'rho'
+        pass
+
+    with pytest.raises(TypeError, match=r"Undeclared checks setting 'rho' but declares no "
+                                        r"constraint for it: add it to its hyperparameters"):
+        check_declared(Undeclared(), rho=0.5)
+
 
 def test_the_cli_and_the_experiment_name_the_upper_bound(capsys):
     assert main(["experiment", *FAST, "--optimizer", "momentum", "--momentum", "1"]) == 2

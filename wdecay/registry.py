@@ -163,6 +163,10 @@ def check_declared(obj, **values):
     table = {**getattr(type(obj), "constraints", {}),
              **{k: c for k, (c, _) in declared(type(obj)).items()}}
     for key, value in values.items():
+        if key not in table:
+            raise TypeError(f"{_where(type(obj))} checks setting {key!r} but declares no "
+                            "constraint for it: add it to its hyperparameters, e.g. "
+                            f"{{{key!r}: (real(0), 0.9)}}, or to its constraints")
         check_value(key, value, table[key])
     return values
 
