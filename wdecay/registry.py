@@ -24,8 +24,9 @@ and a setting declared elsewhere with another constraint.
 A constraint is ``(kind, low, high, closed)``: an ``"integer"`` or ``"real"``
 between ``low`` and ``high`` (None: unbounded on that side), ``closed`` saying
 which ends are included (``"left"``, ``"right"``, ``"both"``, ``"neither"``), made
-by :func:`real` and :func:`integer` and checked by :func:`check_value`, whose
-message names the bound broken. An older ``(kind, low, inclusive)`` is read as
+by :func:`real` and :func:`integer` (never empty) and checked by
+:func:`check_value`, whose message names the bound broken and, with two
+bounds, the whole range. An older ``(kind, low, inclusive)`` is read as
 having no upper bound. A class checks its own settings by the constraints it
 declares (:func:`check_declared`), so Python, the command line and the grid
 apply one rule.
