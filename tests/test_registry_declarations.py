@@ -44,6 +44,13 @@ def test_a_constraint_states_both_bounds_and_the_message_names_the_one_broken():
                                         r"\(0, 1\)$"):
             check_value("rho", bad, real(0, inclusive=False, high=1))
     assert check_value("p", 1.0, real(0, inclusive=False, high=1, high_inclusive=True)) == 1.0
+    # a real number numpy cannot test is judged by its value ("must be finite" before)
+    from fractions import Fraction
+
+    assert check_value("p", Fraction(1, 2), real(0, high=1)) == Fraction(1, 2)
+    assert check_value("lmbda", 2 ** 70, real(0)) == 2 ** 70
+    with pytest.raises(ValueError, match=r"^`p` must be < 1, got Fraction\(3, 2\)"):
+        check_value("p", Fraction(3, 2), real(0, high=1))
     assert check_value("p", np.float32(0.5), real(0, inclusive=False, high=1)) == 0.5
     with pytest.raises(ValueError, match=r"^`p` must be > 0, got 0.0: it takes a real number "
                                          r"in \(0, 1\]$"):

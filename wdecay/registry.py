@@ -51,7 +51,10 @@ ValueError: `beta1` must be < 1, got 1.0: it takes a real number in [0, 1)
 
 from __future__ import annotations
 
+import math
 import numbers
+
+import numpy as np
 
 from ._validation import check_scalar, lookup
 
@@ -131,18 +134,32 @@ def check_value(name, value, constraint, label=None):
     """
     kind, low, high, closed = as_constraint(constraint)
     label = label or name
+    number = _as_float(value) if kind == REAL else value
     try:
-        check_scalar(value, label, kind=numbers.Integral if kind == INTEGER else numbers.Real,
+        check_scalar(number, label, kind=numbers.Integral if kind == INTEGER else numbers.Real,
                      low=low, inclusive=closed in ("left", "both"))
         if high is not None:
             inclusive = closed in ("right", "both")
-            if not (value <= high if inclusive else value < high):
+            if not (number <= high if inclusive else number < high):
                 raise ValueError(f"`{label}` must be {'<=' if inclusive else '<'} {high}, "
                                  f"got {value!r}")
     except (TypeError, ValueError) as exc:
         if low is None or high is None:  # the message's bound is the whole range
             raise
         raise type(exc)(f"{exc}: it takes {describe(constraint)}") from None
+    return value
+
+
+def _as_float(value):
+    """A real number numpy cannot test for finiteness (a ``Fraction``, an int beyond int64)
+    as a float, so that it is judged by its value; anything else as is."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and (
+            not isinstance(value, (int, float, np.number))
+            or (isinstance(value, int) and abs(value) >= 2 ** 63)):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf
     return value
 
 
