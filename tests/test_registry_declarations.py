@@ -476,6 +476,10 @@ def test_numpy_scalar_settings_are_checked_and_stored_as_python_numbers(with_set
     assert [type(s[k]) for k in ("batch_size", "lmbda", "gain", "epochs")] == [int, float,
                                                                                float, int]
     assert s["sizes"] == [784, 5, 10] and all(type(k) is int for k in s["sizes"])
+    from fractions import Fraction
+
+    assert type(E.check_settings({"init": "gained-test", "gain": Fraction(1, 2)})["gain"]) \
+        is float
     with pytest.raises(ValueError, match="`gain` must be > 0"):
         E.check_settings({"init": "gained-test", "gain": np.float64(0.0)})
     from wdecay.datasets import load_mnist_sample

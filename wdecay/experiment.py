@@ -292,12 +292,17 @@ def check_settings(settings):
 
 
 def _plain(value):
-    """``value`` with numpy scalars as Python numbers (the same value), so that checkpoints
-    and run.json can store it; a list or tuple (``sizes``) element by element."""
+    """``value`` with numpy scalars (and other number types, such as ``Fraction``) as Python
+    numbers, so that checkpoints and run.json can store it; a list or tuple (``sizes``)
+    element by element."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, (list, tuple)):
-        return type(value)(v.item() if isinstance(v, np.generic) else v for v in value)
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, int, float)):
+        return float(value)
     return value
 
 
