@@ -253,16 +253,19 @@ def _check_history_penalty(history, network, epoch, s):
 def check_settings(settings):
     """Validate a run's settings before anything is trained or written; return them complete.
 
-    The settings of the regularizer and optimizer named take the defaults
-    their classes declare (:func:`wdecay.config.settings_of`); ``lmbda`` is
+    The settings of the classes named take the defaults their classes declare
+    (:func:`wdecay.config.settings_of`), also where given as None; ``lmbda`` is
     None for a regularizer without one (unless given). Raises ``ValueError``
     or ``TypeError`` naming the setting.
     """
     s = {**DEFAULTS, **settings}
     for family in ("regularizer", "optimizer"):  # the registered name, whatever its case
         s[family] = canonical_name(config.FAMILIES[family], s[family])
-    s = {**s, **config.settings_of(s), **{k: v for k, v in settings.items()
-                                           if k not in ("regularizer", "optimizer")}}
+    declared = config.settings_of(s)
+    # None for a setting its class gives a default: the default (as an option not given)
+    s = {**s, **declared, **{k: v for k, v in settings.items()
+                             if k not in ("regularizer", "optimizer")
+                             and not (v is None and k in declared)}}
     known = set(DEFAULTS) | set(config.class_settings())
     unknown = sorted(set(s) - known - {"dataset", "n_train"})
     if unknown:
@@ -285,7 +288,22 @@ def check_settings(settings):
     make_optimizer(s)
     for name in ("eta", "batch_size", "epochs", "seed"):
         check(name, s[name])
-    return s
+    return {k: _plain(v) for k, v in s.items()}
+
+
+def _plain(value):
+    """``value`` with numpy scalars (and other number types, such as ``Fraction``) as Python
+    numbers, so that checkpoints and run.json can store it; a list or tuple (``sizes``)
+    element by element."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, int)):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, int, float)):
+        return float(value)
+    return value
 
 
 def check_predict(settings):
@@ -433,16 +451,17 @@ def _run(splits, s, table, history_path, stream, checkpoint_dir, resume, history
     return net, history, summarize(history, net, s, net.accuracy(X_test, y_test), prediction)
 
 
-def _registered_name(regularizer):
-    """The name ``regularizer``'s class is registered under, else its class name.
+def _registered_name(obj, registry=REGULARIZERS):
+    """The name ``obj``'s class is registered under in ``registry``, else its class name.
 
     A subclass that inherits a name without being registered under it
-    (``class MyL2(L2, register=False)``) is not the class that name makes.
+    (``class MyL2(L2, register=False)``, an ``Initializer`` subclass without a
+    ``name``) is not the class that name makes.
     """
-    name = regularizer.name
-    if isinstance(name, str) and REGULARIZERS.get(name) is type(regularizer):
+    name = obj.name
+    if isinstance(name, str) and registry.get(name) is type(obj):
         return name
-    return type(regularizer).__name__
+    return type(obj).__name__
 
 
 def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, seed=None,
@@ -496,8 +515,10 @@ def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, se
         raise ValueError(f"the history lacks the diagnostics' keys ({', '.join(missing[:3])}"
                          f"{', ...' if len(missing) > 3 else ''}); train with "
                          "monitors=wdecay.monitors.diagnostics()")
-    settings = {"sizes": list(network.sizes), "init": network.initializer.name,
-                "cost": network.cost.name, "activation": network.activation.name,
+    settings = {"sizes": list(network.sizes),
+                "init": _registered_name(network.initializer, config.FAMILIES["init"]),
+                "cost": _registered_name(network.cost, config.FAMILIES["cost"]),
+                "activation": network.activation.name,
                 "regularizer": _registered_name(regularizer),
                 "lmbda": regularizer.lmbda, "eta": eta,
                 "batch_size": batch_size, "epochs": int(history.last("epoch", 0)), "seed": seed,
@@ -508,4 +529,4 @@ def summarize_run(history, network, *, regularizer, eta, batch_size, n_train, se
     settings.update({k: getattr(optimizer, k) for k in OPTIMIZERS.settings()
                      if hasattr(optimizer, k)})
     test = math.nan if test_data is None else network.accuracy(*test_data)
-    return summarize(history, network, settings, test)
+    return summarize(history, network, settings, test, optimizer=optimizer)

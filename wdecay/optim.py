@@ -37,6 +37,7 @@ Adam(beta1=0.9, beta2=0.999, eps=1e-08, decoupled=True)
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -254,8 +255,9 @@ def _check_declarations(cls):
              and isinstance(v[0], str) and (v[1] is None or isinstance(v[1], str)),
              '("how decay enters", "its pure-decay curve" or None)'),
             ("advised_eta", lambda v: isinstance(v, EtaAdvice) and isinstance(v.eta, (int, float))
-             and not isinstance(v.eta, bool) and v.eta > 0 and isinstance(v.why, str) and isinstance(v.see, str),
-             'EtaAdvice(0.001, "why")')):
+             and not isinstance(v.eta, bool) and 0 < v.eta < math.inf and isinstance(v.why, str)
+             and isinstance(v.see, str),
+             'EtaAdvice(0.001, "why") with a finite eta > 0')):
         table = getattr(cls, attribute)
         if not isinstance(table, dict) or not set(table) <= {"coupled", "decoupled"}:
             raise TypeError(f"{where}.{attribute} must be a dict keyed by 'coupled' and/or "

@@ -3,11 +3,16 @@
 A class joins its family's registry by declaring its own ``name`` (through the
 base class's ``__init_subclass__``), and declares its settings in
 ``hyperparameters``: ``{setting: (constraint, default)}``, ``default`` None
-when the setting has none (it must be given). The command line, the sweep
-grid, ``wdecay experiment`` and its summary read names, constraints and
-defaults from here, so a new class reaches all of them without an edit
-elsewhere (``tests/test_registry.py`` registers an elastic net and an
-optimizer of its own and runs them through ``wdecay experiment`` and a sweep).
+when the setting has none (it must be given). The command line,
+``wdecay experiment`` (its ``--resume`` and summary included) and the sweep
+grid read names, constraints and defaults from here, so a new class reaches
+them without an edit elsewhere: a regularizer, initializer or cost all of
+them; an optimizer the command line, the experiment and ``fit`` by name (the
+grid and ``train_many`` train plain SGD only). ``tests/test_registry.py``
+registers an elastic net and an RMSprop of its own and runs both through
+``wdecay experiment``, the elastic net also through a sweep;
+``tests/test_registry_declarations.py`` does so for an initializer and a cost
+with settings, which a saved model keeps (:mod:`wdecay.serialization`).
 A subclass that keeps a name but should not be chosen by it opts out with
 ``class MyL2(L2, register=False)``.
 
@@ -19,8 +24,9 @@ and a setting declared elsewhere with another constraint.
 A constraint is ``(kind, low, high, closed)``: an ``"integer"`` or ``"real"``
 between ``low`` and ``high`` (None: unbounded on that side), ``closed`` saying
 which ends are included (``"left"``, ``"right"``, ``"both"``, ``"neither"``), made
-by :func:`real` and :func:`integer` and checked by :func:`check_value`, whose
-message names the bound broken. An older ``(kind, low, inclusive)`` is read as
+by :func:`real` and :func:`integer` (never empty) and checked by
+:func:`check_value`, whose message names the bound broken and, with two
+bounds, the whole range. An older ``(kind, low, inclusive)`` is read as
 having no upper bound. A class checks its own settings by the constraints it
 declares (:func:`check_declared`), so Python, the command line and the grid
 apply one rule.
@@ -40,12 +46,15 @@ ValueError: `eta` must be > 0, got 0.0
 >>> check_value("beta1", 1.0, real(0, high=1))
 Traceback (most recent call last):
 ...
-ValueError: `beta1` must be < 1, got 1.0
+ValueError: `beta1` must be < 1, got 1.0: it takes a real number in [0, 1)
 """
 
 from __future__ import annotations
 
+import math
 import numbers
+
+import numpy as np
 
 from ._validation import check_scalar, lookup
 
@@ -87,7 +96,8 @@ def as_constraint(constraint):
     ok = (isinstance(c, tuple) and len(c) == 4 and c[0] in (INTEGER, REAL) and c[3] in CLOSED
           and all(b is None or (isinstance(b, numbers.Real) and not isinstance(b, bool)
                                 and b == b) for b in c[1:3])
-          and (c[1] is None or c[2] is None or c[1] <= c[2]))
+          and (c[1] is None or c[2] is None or c[1] < c[2]
+               or (c[1] == c[2] and c[3] == "both")))  # never an empty range
     if not ok:
         raise TypeError(f"expected a constraint (kind, low, high, closed) such as real(0) or "
                         f"real(0, high=1), got {constraint!r}")
@@ -119,17 +129,37 @@ def describe(constraint):
 def check_value(name, value, constraint, label=None):
     """Return ``value`` if it meets ``constraint``; else raise naming ``label`` (default ``name``).
 
-    The message names the bound it breaks: "`beta1` must be < 1, got 1.0".
+    The message names the bound it breaks, and the whole range when there are two:
+    "`beta1` must be < 1, got 1.0: it takes a real number in [0, 1)".
     """
     kind, low, high, closed = as_constraint(constraint)
     label = label or name
-    check_scalar(value, label, kind=numbers.Integral if kind == INTEGER else numbers.Real,
-                 low=low, inclusive=closed in ("left", "both"))
-    if high is not None:
-        inclusive = closed in ("right", "both")
-        if not (value <= high if inclusive else value < high):
-            raise ValueError(f"`{label}` must be {'<=' if inclusive else '<'} {high}, "
-                             f"got {value!r}")
+    number = _as_float(value) if kind == REAL else value
+    try:
+        check_scalar(number, label, kind=numbers.Integral if kind == INTEGER else numbers.Real,
+                     low=low, inclusive=closed in ("left", "both"))
+        if high is not None:
+            inclusive = closed in ("right", "both")
+            if not (number <= high if inclusive else number < high):
+                raise ValueError(f"`{label}` must be {'<=' if inclusive else '<'} {high}, "
+                                 f"got {value!r}")
+    except (TypeError, ValueError) as exc:
+        if low is None or high is None:  # the message's bound is the whole range
+            raise
+        raise type(exc)(f"{exc}: it takes {describe(constraint)}") from None
+    return value
+
+
+def _as_float(value):
+    """A real number numpy cannot test for finiteness (a ``Fraction``, an int beyond int64)
+    as a float, so that it is judged by its value; anything else as is."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and (
+            not isinstance(value, (int, float, np.number))
+            or (isinstance(value, int) and abs(value) >= 2 ** 63)):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf
     return value
 
 
@@ -151,6 +181,10 @@ def check_declared(obj, **values):
     table = {**getattr(type(obj), "constraints", {}),
              **{k: c for k, (c, _) in declared(type(obj)).items()}}
     for key, value in values.items():
+        if key not in table:
+            raise TypeError(f"{_where(type(obj))} checks setting {key!r} but declares no "
+                            "constraint for it: add it to its hyperparameters, e.g. "
+                            f"{{{key!r}: (real(0), 0.9)}}, or to its constraints")
         check_value(key, value, table[key])
     return values
 

@@ -3,7 +3,12 @@
 The JSON format is ``network2.py``'s: ``sizes``, ``weights`` as nested lists of
 shape (out, in), ``biases`` as (out, 1) nested lists and ``cost`` as a class
 name. wdecay adds ``activation`` and ``initializer`` keys, which network2
-ignores, so each library reads the other's files. Writes are atomic.
+ignores, so each library reads the other's files. A cost or initializer whose
+class declares settings (``hyperparameters``, :mod:`wdecay.registry`) has them
+stored as ``cost_settings`` or ``initializer_settings``; loading checks them
+against the declared constraints and refuses a file that lacks one, or names
+one the class does not declare, rather than make the class with its defaults.
+Writes are atomic.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import zipfile
 import numpy as np
 
 from ._files import UnsafeFile, atomic_write, open_regular, read_regular
-from .costs import get_cost
+from .costs import COSTS, get_cost
+from .initializers import INITIALIZERS
 from .network import Network
+from .registry import check_value, declared
 
 _CLASS_NAMES = {"quadratic": "QuadraticCost", "cross-entropy": "CrossEntropyCost",
                 "log-likelihood": "LogLikelihoodCost"}
@@ -159,10 +166,17 @@ MAX_STATE_FACTOR = 8
 
 
 def _meta(network, settings=None):
-    cost = _CLASS_NAMES.get(network.cost.name, type(network.cost).__name__)  # a registered one's
+    cost = type(network.cost).__name__  # a registered one's class name (network2's convention)
+    if COSTS.get(network.cost.name) is type(network.cost):  # not a subclass that inherits a name
+        cost = _CLASS_NAMES.get(network.cost.name, cost)
     meta = {"sizes": network.sizes, "cost": cost,
             "activation": network.activation.name, "initializer": network.initializer.name,
             "dtype": str(network.weights[0].dtype), "format": "wdecay-1"}
+    for key, obj in (("cost_settings", network.cost),
+                     ("initializer_settings", network.initializer)):
+        own = obj.settings()  # only a class that declares settings adds the key
+        if own:
+            meta[key] = {k: v.item() if isinstance(v, np.generic) else v for k, v in own.items()}
     if settings is not None:
         meta["settings"] = dict(settings)
     return meta
@@ -224,6 +238,41 @@ def _load(path, with_state=False, expected=None):
         return _build(meta, weights, biases, path), settings, meta, arrays
     except MemoryError:
         raise ValueError(f"{path!r} declares layers too large to load in memory") from None
+
+
+def _cost_class(name):
+    """The cost class a file names, by its registered name or its class name (network2's)."""
+    if isinstance(name, str):
+        by_class = {cls.__name__.lower(): cls for cls in COSTS.values()}
+        found = by_class.get(name.lower()) or COSTS.get(name.lower())
+        if found is not None:
+            return found
+    return type(get_cost(name))  # an unknown name: get_cost says so
+
+
+def _with_settings(cls, family, stored, plain):
+    """``cls`` made with the settings a file stores for it, each checked by its declaration.
+
+    A class that declares none is made by ``plain(cls)`` (and a file storing some for it
+    is refused); one that declares some needs them all stored, and no others.
+    """
+    own = declared(cls)
+    if not own:
+        if stored:
+            raise ValueError(f"it stores {family}_settings {stored!r}, but the {family} "
+                             f"{cls.__name__} declares no settings")
+        return plain(cls)
+    if not isinstance(stored, dict):
+        raise ValueError(f"its {family} {cls.__name__} declares the settings {sorted(own)}, "
+                         f"but the file stores {family}_settings {stored!r}, not an object of "
+                         "them: it was written by an older wdecay, or edited")
+    unknown, missing = sorted(set(stored) - set(own)), sorted(set(own) - set(stored))
+    if unknown or missing:
+        raise ValueError(f"its {family}_settings must give exactly the settings the {family} "
+                         f"{cls.__name__} declares, {sorted(own)}; "
+                         + (f"unknown: {unknown}" if unknown else f"missing: {missing}"))
+    return cls(**{k: check_value(k, stored[k], own[k][0], f"{family}_settings['{k}']")
+                  for k in own})
 
 
 class SizeMismatch(ValueError):
@@ -396,10 +445,13 @@ def _read_meta(zf, path):
 def _build(meta, weights, biases, path):
     try:
         sizes = [int(s) for s in meta["sizes"]]
-        cost = get_cost(meta.get("cost", "CrossEntropyCost"))
+        cost = _with_settings(_cost_class(meta.get("cost", "CrossEntropyCost")), "cost",
+                              meta.get("cost_settings"), get_cost)
+        initializer = meta.get("initializer", "default")
+        initializer = _with_settings(INITIALIZERS.lookup(initializer), "initializer",
+                                     meta.get("initializer_settings"), lambda c: initializer)
         net = Network(sizes, cost=cost, activation=meta.get("activation", "sigmoid"),
-                      initializer=meta.get("initializer", "default"), seed=0,
-                      dtype=meta.get("dtype", "float64"))
+                      initializer=initializer, seed=0, dtype=meta.get("dtype", "float64"))
     except (ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"{path!r} describes an invalid network: {exc}") from exc
     n = len(sizes) - 1

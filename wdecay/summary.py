@@ -144,8 +144,13 @@ def _ranges(epochs):
     return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
 
 
-def summarize(history, net, settings, test_accuracy, prediction=None):
+def summarize(history, net, settings, test_accuracy, prediction=None, optimizer=None):
     """Numbers that answer the user's questions; the text form is :func:`summary_text`.
+
+    ``optimizer`` is the one the run trained with, when its registered name
+    (``settings["optimizer"]``) does not make it (a decoupled ``Momentum``, an
+    ``Optimizer(core=[...])`` of your own): the summary then keeps what the
+    sentences need of it under ``"optimizer"`` (:func:`optimizer_facts`).
 
     ``prediction`` is an optional :class:`wdecay.equilibrium.TailoffPrediction`
     made before training; its plateau and tail-off epoch are then reported
@@ -160,7 +165,11 @@ def summarize(history, net, settings, test_accuracy, prediction=None):
     """
     layers = []
     epochs_run = len(history) - 1
-    comparable = kappa_comparable(_run_optimizer(settings))
+    named = _run_optimizer(settings)
+    facts = None
+    if optimizer is not None and optimizer != named:  # the name does not make it
+        facts, named = optimizer_facts(optimizer), optimizer
+    comparable = kappa_comparable(named)
     for l in range(1, len(net.weights) + 1):
         g = lambda key: _get(history, f"layer{l}/{key}")  # noqa: E731
         rms, ratio, predicted = g("rms"), g("rms_ratio"), g("predicted_rms")
@@ -232,9 +241,12 @@ def summarize(history, net, settings, test_accuracy, prediction=None):
         decay = any(_finite(d) and d < 0 for d in _get(history, "layer1/budget_D")[1:])
     else:
         decay = radial_decay > 0
-    return {"settings": settings, "eval_accuracy_final": float(history.last("eval/accuracy")),
-            "test_accuracy": test_accuracy, "epochs_run": epochs_run, "decay": decay,
-            "n_weights": int(net.n_weights), "layers": layers}
+    out = {"settings": settings, "eval_accuracy_final": float(history.last("eval/accuracy")),
+           "test_accuracy": test_accuracy, "epochs_run": epochs_run, "decay": decay,
+           "n_weights": int(net.n_weights), "layers": layers}
+    if facts is not None:
+        out["optimizer"] = facts
+    return out
 
 
 DEFINITIONS = (
@@ -507,17 +519,37 @@ def decay_words(optimizer):
             "and they depend on the gradient", None)
 
 
+def optimizer_facts(optimizer):
+    """What the summary's sentences read of ``optimizer``, as plain data.
+
+    ``{"decoupled": bool, "transforms": whether it has transforms of its own, "how": ...,
+    "curve": ...}``, the last two :func:`decay_words`.
+
+    Examples
+    --------
+    >>> from wdecay.optim import SGD
+    >>> optimizer_facts(SGD(decoupled=False))["how"]
+    "the penalty's gradient is added to the cost's, with no transform of the optimizer's own"
+    """
+    how, curve = decay_words(optimizer)
+    return {"decoupled": bool(optimizer.decoupled), "transforms": bool(optimizer.core()),
+            "how": how, "curve": curve}
+
+
 def _optimizer_lines(summary):
     """What a non-Nielsen optimizer did to decay, and which pure-decay curve it has."""
     s = summary["settings"]
     name = s.get("optimizer", "sgd")
-    optimizer = _run_optimizer(s)
-    if optimizer is None or optimizer.nielsen:
+    facts = summary.get("optimizer")
+    if facts is None:
+        optimizer = _run_optimizer(s)
+        facts = None if optimizer is None else optimizer_facts(optimizer)
+    if facts is None or (facts["decoupled"] and not facts["transforms"]):  # Nielsen's update
         return []
-    how, curve = decay_words(optimizer)
+    how, curve = facts["how"], facts["curve"]
     shares = ", ".join(f"{100 * L['decay_fraction_last']:.3g}% of layer {L['layer']}'s"
                        for L in summary["layers"])
-    line = (f"  Optimizer {name}, {'decoupled' if optimizer.decoupled else 'coupled'}: {how}. "
+    line = (f"  Optimizer {name}, {'decoupled' if facts['decoupled'] else 'coupled'}: {how}. "
             f"In the last epoch decay removed {shares} ||W||^2 (-D/||W||^2).")
     L1 = summary["layers"][0]
     if curve is None or not L1["curve"]:
@@ -586,7 +618,8 @@ def _next_command(summary):
         return None
     if any(L["predicted_plateau"] is not None for L in summary["layers"]):
         return None
-    if str(s.get("regularizer")).lower() not in FAMILIES["regularizer"]:
+    if str(s.get("regularizer")).lower() not in FAMILIES["regularizer"] or any(
+            s.get(family, DEFAULTS[family]) not in FAMILIES[family] for family in ("init", "cost")):
         return None  # a class the command line does not know by name
     if _is_default_run(s) and summary["epochs_run"] < DEFAULT_LEVEL_EPOCHS:
         return (_command(s, epochs=DEFAULT_LEVEL_EPOCHS),

@@ -64,6 +64,31 @@ def _given(c):
     return {k: v for k, v in c.items() if v is not None}
 
 
+def _unused_settings(c):
+    """Refuse a class setting the config gives (not None) that none of its named classes takes.
+
+    A grid point whose regularizer, initializer and cost all ignore, say, ``gain`` would
+    train exactly as without it while its row records it; so would a nonzero ``lmbda``
+    under a regularizer that declares settings without it (an elastic net's ``l1``, ``l2``).
+    """
+    named = {"regularizer": (REGULARIZERS, c["regularizer"]),
+             "initializer": (INITIALIZERS, c["initializer"]), "cost": (COSTS, c["cost"])}
+    takes = {}
+    for family, (registry, name) in named.items():
+        entry = registry.get(name.lower()) if isinstance(name, str) else None
+        takes[family] = set(getattr(entry, "hyperparameters", None) or {})
+    own = [k for k in (*per_network()[len(PER_NETWORK):], *shared_keys()[len(SHARED_DEFAULTS):])
+           if c.get(k) is not None]
+    if takes["regularizer"] and "lmbda" not in takes["regularizer"] and c.get("lmbda"):
+        own.insert(0, "lmbda")
+    for key in own:
+        if not any(key in t for t in takes.values()):
+            said = ", ".join(f"{family} {name!r} takes {sorted(takes[family]) or 'none'}"
+                             for family, (_, name) in named.items())
+            raise ValueError(f"{key}={c[key]!r}: no class of this point takes {key} ({said}); "
+                             "drop it, or name a class that declares it")
+
+
 def make_regularizer(c):
     """The regularizer a config names, with its declared settings from the config."""
     return REGULARIZERS.make(c["regularizer"], _given(c))
@@ -168,6 +193,7 @@ def _check_config(c):
     # after their settings, so that a bad setting is named as such
     check("cost", lambda v: costs.get_cost(make_cost(c)))
     check("initializer", lambda v: initializers.get_initializer(make_initializer(c)))
+    _unused_settings(c)
     try:
         check_configs([{**{key: c[key] for key in PER_NETWORK},
                         "regularizer": make_regularizer(c)}])

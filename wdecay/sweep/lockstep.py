@@ -37,6 +37,7 @@ from ..numba_backend import NumbaEpoch
 from ..optim import get_optimizer
 from ..initializers import INITIALIZERS
 from ..registry import declared
+from ..registry import declared as declared_by
 from ..regularizers import REGULARIZERS, StackedDecay, get_regularizer, make_regularizer
 
 def config_keys():
@@ -79,8 +80,13 @@ def _regularizer(c, given, i, taken_by_initializer=()):
     if declared and "lmbda" not in declared and c["lmbda"]:
         taken.insert(0, "lmbda")
     if taken:
+        init = given.get("initializer", NETWORK_DEFAULTS["initializer"])  # its name, if one
+        nor = (f"; nor does initializer {init!r} (its settings are "
+               f"{sorted(declared_by(INITIALIZERS.lookup(init))) or 'none'})"
+               if isinstance(init, str) and init.lower() in INITIALIZERS
+               and set(taken) & set(INITIALIZERS.settings()) else "")
         raise ValueError(f"config {i}: regularizer {reg!r} takes no {', '.join(taken)}; its "
-                         f"settings are {sorted(declared) or 'none'}")
+                         f"settings are {sorted(declared) or 'none'}{nor}")
     return make_regularizer(reg, {k: v for k, v in c.items() if v is not None})
 
 
@@ -94,8 +100,13 @@ def check_configs(configs):
             raise ValueError(f"config {i}: unknown keys {sorted(unknown)}; allowed: {keys}")
         given, c = c, {**NETWORK_DEFAULTS, **c}
         config.check("eta", c["eta"], f"configs[{i}]['eta']")
-        c["initializer"], taken = _initializer(c)
-        c["regularizer"] = _regularizer(c, given, i, taken)
+        try:
+            c["initializer"], taken = _initializer(c)
+            c["regularizer"] = _regularizer(c, given, i, taken)
+        except (TypeError, ValueError) as exc:  # a class's setting: say which config
+            if str(exc).startswith(f"config {i}: "):
+                raise
+            raise type(exc)(f"config {i}: {exc}") from None
         out.append(c)
     if not out:
         raise ValueError("`configs` is empty: give at least one network's settings")
