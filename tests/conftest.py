@@ -10,6 +10,28 @@ settings.register_profile("ci", max_examples=200, deadline=None,
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+def _compile_wdecay():
+    """Write the bytecode of the wdecay under test once, before anything imports it.
+
+    The suite starts dozens of Python subprocesses (the CLI, the examples, the layering
+    test's imports); where PYTHONDONTWRITEBYTECODE is set (as in the environment the CI
+    runs were timed in) no ``.pyc`` was ever written and each of them compiled wdecay's
+    sources again
+    (test_every_module_imports_on_its_own: 7.7-13.2 s without bytecode, 2.6 s with it).
+    """
+    import compileall
+    import importlib.util
+
+    spec = importlib.util.find_spec("wdecay")  # finds the package without importing it
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        try:
+            compileall.compile_dir(folder, quiet=2)
+        except OSError:  # a read-only install: imports compile as before
+            pass
+
+
+_compile_wdecay()
+
 _STARTUP_THREADS = []  # (OpenBLAS library's thread count before the session, its setter)
 
 
