@@ -12,7 +12,10 @@ EXAMPLES = pathlib.Path(__file__).parents[1] / "examples"
 
 
 def run(name, cwd, *args, **env_changes):
-    env = dict(os.environ, WDECAY_EXAMPLE_SMALL="1", MPLBACKEND="Agg", **env_changes)
+    # BLAS on one thread, as in the test process (tests/conftest.py): training pins it anyway,
+    # and the convex examples' solves ran 7x slower with two threads on a busy machine
+    env = dict(os.environ, WDECAY_EXAMPLE_SMALL="1", MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1",
+               **env_changes)
     env.pop("WDECAY_DATA", None)
     proc = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)

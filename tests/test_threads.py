@@ -8,7 +8,7 @@ import pytest
 from wdecay import _threads
 
 
-def test_openblas_pinning_sets_and_restores_the_thread_count():
+def test_openblas_pinning_sets_and_restores_the_thread_count(blas_default_threads):
     controls = _threads.openblas_controls()
     if not controls:
         pytest.skip("no OpenBLAS library loaded (another BLAS or system)")
