@@ -180,17 +180,20 @@ class Step:
             self.parts.renew(self._before_views if self.keep_weights_before else None)
 
     def _fused_plan(self, m):
-        """Per-layer views for a fused step on ``m`` rows, top layer first (cached per size)."""
+        """Per-layer views for a fused step on ``m`` rows, top layer first, and eta / m
+        (cached per size)."""
         plan = self._plans.get(m)
         if plan is None:
             acts, zs, deltas, targets = self._buffers(m)
             net = self.net
-            L = len(net.weights)
+            weights, biases = net.weights, net.biases
+            L = len(weights)
             fns = [net.activation.fn] * (L - 1) + [net.cost.output]
-            plan = ([(acts[i], self._wT[i], zs[i], fns[i], acts[i + 1]) for i in range(L)],
-                    [(i, deltas[i], acts[i], acts[i].T, deltas[i].T, self._wT[i],
-                      deltas[i - 1] if i else None) for i in range(L - 1, -1, -1)],
-                    zs[-1], acts[-1], targets, deltas[-1], self._ones[:m])
+            plan = ([(acts[i], self._wT[i], zs[i], biases[i], fns[i], acts[i + 1])
+                     for i in range(L)],
+                    [(weights[i], deltas[i], acts[i], acts[i].T, deltas[i].T, self._wT[i],
+                      biases[i], deltas[i - 1] if i else None) for i in range(L - 1, -1, -1)],
+                    zs[-1], acts[-1], targets, deltas[-1], self._ones[:m], self.eta / m)
             self._plans[m] = plan
         return plan
 
@@ -203,26 +206,27 @@ class Step:
         The one place besides :mod:`wdecay.passes` that writes the pass out: calling
         passes with ``on_layer`` was 1.05x-1.09x slower at batch 10 (two runs)
         (``benchmarks/fused_inline.py``), and tests/test_training.py holds both to
-        the per-example reference at 1e-12."""
+        the per-example reference at 1e-12. The BLAS wrappers take their arguments
+        by position (gemm: beta, c, trans_a, trans_b, overwrite_c; gemv: beta, y,
+        offx, incx, offy, incy, trans, overwrite_y), which parses faster than keywords."""
         net = self.net
-        biases = net.biases
-        forward, backward, z_out, a_out, targets, delta, ones = self._fused_plan(m)
-        for layer, (a, wT, z, fn, a_next) in enumerate(forward):
-            np.matmul(a, wT, out=z)
-            z += biases[layer]
+        forward, backward, z_out, a_out, targets, delta, ones, scale = self._fused_plan(m)
+        matmul = np.matmul
+        for a, wT, z, b, fn, a_next in forward:
+            matmul(a, wT, out=z)
+            z += b
             fn(z, out=a_next)
         net.cost.delta(z_out, a_out, targets, out=delta)
-        delta *= self.eta / m
+        delta *= scale
         gemm, gemv, factor = self._gemm, self._gemv, self.factor
         prime = net.activation.multiply_prime
-        for layer, delta, a, aT, deltaT, wT, below in backward:
+        for w, delta, a, aT, deltaT, wT, b, below in backward:
             if below is not None:
-                np.matmul(delta, net.weights[layer], out=below)
-            out = gemm(-1.0, aT, deltaT, factor, wT, trans_b=1, overwrite_c=1)
+                matmul(delta, w, out=below)
+            out = gemm(-1.0, aT, deltaT, factor, wT, 0, 1, 1)
             if out is not wT:  # BLAS wrapper made a copy (never for contiguous weights)
                 np.copyto(wT, out)
-            b = biases[layer]
-            out = gemv(-1.0, deltaT, ones, 1.0, b, overwrite_y=1)
+            out = gemv(-1.0, deltaT, ones, 1.0, b, 0, 1, 0, 1, 0, 1)
             if out is not b:  # as for the weights
                 np.copyto(b, out)
             if below is not None:
