@@ -1,7 +1,8 @@
 """This tree against older checkouts, side by side in one run: compat, lockstep, fit, optimizers.
 
 Each round starts one worker process per tree (each imports its own wdecay via
-PYTHONPATH) and alternates them; a worker builds the workload, runs it once
+PYTHONPATH) and alternates them, the order rotated by one tree each round (no
+tree always runs right after the same other one); a worker builds the workload, runs it once
 untimed, then times it once (wall clock and the process's CPU time, which
 other load on a shared machine disturbs less). Medians over the rounds, and
 old / new ratios (above 1: this tree is faster), one column per baseline.
@@ -170,9 +171,10 @@ def main():
           flush=True)
     for kind in args.kinds:
         times = {name: [] for name in trees}
-        for _ in range(args.rounds):
-            for name, tree in trees.items():
-                times[name].append(timed(tree, kind, args.n))
+        names = list(trees)
+        for r in range(args.rounds):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                times[name].append(timed(trees[name], kind, args.n))
         wall = {name: statistics.median(t[0] for t in ts) for name, ts in times.items()}
         cpu = {name: statistics.median(t[1] for t in ts) for name, ts in times.items()}
         print(f"{kind:>16} " + " ".join(f"{wall[name]:>9.3f}" for name in trees) + "  "

@@ -14,7 +14,7 @@ from wdecay.datasets import load_mnist_sample
 from wdecay._threads import blas_threads
 
 def fused_layer(self, layer, delta, a):
-    wT = self._wT[layer]
+    wT = self.net.weights[layer].T
     out = self._gemm(-1.0, a.T, delta.T, self.factor, wT, trans_b=1, overwrite_c=1)
     if out is not wT:
         np.copyto(wT, out)

@@ -55,13 +55,22 @@ class LazyScale:
         self.V0 = V0
         self.scale = np.ones(len(V0), dtype=V0.dtype)
         self.factor = np.ones(len(V0), dtype=V0.dtype)
+        self._limit = FOLD_LIMIT[np.dtype(V0.dtype).type]
 
     def step(self):
-        """s <- a s, folding first when some |a s| would leave the limit; returns s."""
-        if fold_needed(self.scale, self.factor, self.V0.dtype):
+        """s <- a s, folding first when some |a s| would leave the limit; returns s.
+
+        :func:`fold_needed`'s test on the product a s, which then becomes s (the
+        same bits as ``s *= a``) unless a fold comes first.
+        """
+        scale = self.scale
+        product = scale * self.factor
+        if (np.abs(product) < self._limit).any():
             self.fold()  # before s underflows (float32 reaches it within an epoch)
-        self.scale *= self.factor
-        return self.scale
+            scale *= self.factor
+        else:
+            np.copyto(scale, product)
+        return scale
 
     def fold(self):
         """V_0 <- s V_0 and s <- 1, so that V_0 holds the weights."""

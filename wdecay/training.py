@@ -11,7 +11,8 @@ are consecutive slices of it, the last one shorter if |B| does not divide n.
 The data set is never copied: each step gathers its rows into preallocated
 buffers.
 
-Three update paths, one forward/backward pass (:mod:`wdecay.passes`):
+Three update paths, one forward/backward pass (:mod:`wdecay.passes`, written out
+once in :class:`Step` on cached views):
 
 - **fused** (the default for SGD with L2 or no decay, no per-batch monitor):
   each layer's decay and gradient step is one BLAS gemm in place on the
@@ -34,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg.blas import dgemm, dgemv, sgemm, sgemv
 
-from . import config, passes
+from . import config
 from . import transforms as T
 from .driver import Plan, drive, validate
 from .history import History
@@ -104,10 +105,9 @@ class Step:
         self.fused = (self.nielsen and not record and not regularizer.has_shrink
                       and gemm is not None
                       and all(w.flags.c_contiguous for w in network.weights))
+        self._ones = np.ones(batch_size, dt)
         if self.fused:
             self._gemm, self._gemv = gemm, GEMV[dt]
-            self._ones = np.ones(batch_size, dt)
-            self._wT = [w.T for w in network.weights]
         if not self.nielsen:
             self.chain = self.optimizer.transform(eta, regularizer, n)
             self._decay_transform, decoupled = self.chain.decay
@@ -163,12 +163,8 @@ class Step:
         if self.fused:
             self._run_fused(m)
             return
+        self._gradients(m)
         net = self.net
-        acts, zs, deltas, targets = self._buffers(m)
-        passes.forward(net.weights, net.biases, net.activation, net.cost, acts[0], zs, acts)
-        scale = self.eta / m if self.nielsen else 1.0 / m
-        passes.backward(net.weights, net.activation, net.cost, zs, acts, targets,
-                        self.grad_w, self.grad_b, scale=scale, deltas=deltas)
         if self.record and self.keep_weights_before:
             for buf, w in zip(self._before, net.weights):
                 np.copyto(buf, w)
@@ -179,20 +175,55 @@ class Step:
         if self.record:
             self.parts.renew(self._before_views if self.keep_weights_before else None)
 
-    def _fused_plan(self, m):
-        """Per-layer views for a fused step on ``m`` rows, top layer first (cached per size)."""
+    def _plan(self, m):
+        """Per-layer views for a step on ``m`` rows, top layer first in the backward part,
+        and the output delta's scale (cached per size)."""
         plan = self._plans.get(m)
         if plan is None:
             acts, zs, deltas, targets = self._buffers(m)
             net = self.net
-            L = len(net.weights)
+            weights, biases, wT = net.weights, net.biases, [w.T for w in net.weights]
+            L = len(weights)
             fns = [net.activation.fn] * (L - 1) + [net.cost.output]
-            plan = ([(acts[i], self._wT[i], zs[i], fns[i], acts[i + 1]) for i in range(L)],
-                    [(i, deltas[i], acts[i], acts[i].T, deltas[i].T, self._wT[i],
-                      deltas[i - 1] if i else None) for i in range(L - 1, -1, -1)],
-                    zs[-1], acts[-1], targets, deltas[-1], self._ones[:m])
+            scale = self.eta / m if self.nielsen else 1.0 / m
+            plan = ([(acts[i], wT[i], zs[i], biases[i], fns[i], acts[i + 1]) for i in range(L)],
+                    [(weights[i], deltas[i], acts[i], acts[i].T, deltas[i].T, wT[i], biases[i],
+                      self.grad_w[i], self.grad_b[i], deltas[i - 1] if i else None)
+                     for i in range(L - 1, -1, -1)],
+                    zs[-1], acts[-1], targets, deltas[-1], self._ones[:m], scale)
             self._plans[m] = plan
         return plan
+
+    def _forward(self, plan):
+        """:func:`passes.forward` and the output delta times the plan's scale, into the
+        buffers (the same operations in the same order: the same bits)."""
+        forward, _, z_out, a_out, targets, delta, _, scale = plan
+        matmul = np.matmul
+        for a, wT, z, b, fn, a_next in forward:
+            matmul(a, wT, out=z)
+            z += b
+            out = fn(z, out=a_next)
+            if out is not a_next:  # an activation that did not write into ``out``
+                np.copyto(a_next, out)
+        out = self.net.cost.delta(z_out, a_out, targets, out=delta)
+        if out is not delta:
+            np.copyto(delta, out)
+        delta *= scale
+
+    def _gradients(self, m):
+        """:func:`passes.backward`'s gradients (times eta / m for Nielsen's update, else 1 / m)
+        into ``grad_w`` and ``grad_b``, written out as :meth:`_run_fused` is."""
+        plan = self._plan(m)
+        self._forward(plan)
+        matmul, add_reduce = np.matmul, np.add.reduce
+        prime = self.net.activation.multiply_prime
+        for w, delta, a, aT, deltaT, wT, b, gw, gb, below in plan[1]:
+            if below is not None:
+                matmul(delta, w, out=below)
+            matmul(deltaT, a, out=gw)
+            add_reduce(delta, -2, None, gb)  # axis -2, dtype None, out: sum over the rows
+            if below is not None:
+                prime(below, a)
 
     def _run_fused(self, m):
         """:func:`passes.forward` and :func:`passes.backward` for one network, with the update
@@ -200,29 +231,24 @@ class Step:
         the delta below it is known, and of its bias by one gemv (b <- b - Delta^T 1);
         Delta holds (eta/m) dC_x/dz.
 
-        The one place besides :mod:`wdecay.passes` that writes the pass out: calling
-        passes with ``on_layer`` was 1.05x-1.09x slower at batch 10 (two runs)
-        (``benchmarks/fused_inline.py``), and tests/test_training.py holds both to
-        the per-example reference at 1e-12."""
-        net = self.net
-        biases = net.biases
-        forward, backward, z_out, a_out, targets, delta, ones = self._fused_plan(m)
-        for layer, (a, wT, z, fn, a_next) in enumerate(forward):
-            np.matmul(a, wT, out=z)
-            z += biases[layer]
-            fn(z, out=a_next)
-        net.cost.delta(z_out, a_out, targets, out=delta)
-        delta *= self.eta / m
-        gemm, gemv, factor = self._gemm, self._gemv, self.factor
-        prime = net.activation.multiply_prime
-        for layer, delta, a, aT, deltaT, wT, below in backward:
+        The step writes the pass out (here and in :meth:`_gradients`, on one plan of
+        views) instead of calling :mod:`wdecay.passes`: calling passes with ``on_layer``
+        was 1.05x-1.09x slower at batch 10 (two runs) (``benchmarks/fused_inline.py``),
+        and tests/test_training.py holds both to the per-example reference at 1e-12.
+        The BLAS wrappers take their arguments by position (gemm: beta, c, trans_a,
+        trans_b, overwrite_c; gemv: beta, y, offx, incx, offy, incy, trans,
+        overwrite_y), which parses faster than keywords."""
+        plan = self._plan(m)
+        self._forward(plan)
+        gemm, gemv, factor, ones = self._gemm, self._gemv, self.factor, plan[6]
+        prime, matmul = self.net.activation.multiply_prime, np.matmul
+        for w, delta, a, aT, deltaT, wT, b, gw, gb, below in plan[1]:
             if below is not None:
-                np.matmul(delta, net.weights[layer], out=below)
-            out = gemm(-1.0, aT, deltaT, factor, wT, trans_b=1, overwrite_c=1)
+                matmul(delta, w, out=below)
+            out = gemm(-1.0, aT, deltaT, factor, wT, 0, 1, 1)
             if out is not wT:  # BLAS wrapper made a copy (never for contiguous weights)
                 np.copyto(wT, out)
-            b = biases[layer]
-            out = gemv(-1.0, deltaT, ones, 1.0, b, overwrite_y=1)
+            out = gemv(-1.0, deltaT, ones, 1.0, b, 0, 1, 0, 1, 0, 1)
             if out is not b:  # as for the weights
                 np.copyto(b, out)
             if below is not None:

@@ -223,6 +223,20 @@ def _shuffle(x):
 
 _ROW = operator.methodcaller("reshape", 1, -1)
 
+#: ``np.concatenate`` without its ``__array_function__`` dispatch (numpy >= 1.25), or itself.
+_CONCATENATE_IMPL = getattr(np.concatenate, "_implementation", np.concatenate)
+
+
+def _concatenate_for(*sequences):
+    """``np.concatenate``, or its implementation when every item is a plain ndarray.
+
+    The dispatch only looks for ``__array_function__`` overrides, which plain
+    ndarrays do not have; skipping it saves about 1 us of a step's two calls.
+    """
+    if all(set(map(type, seq)) == {np.ndarray} for seq in sequences):
+        return _CONCATENATE_IMPL
+    return np.concatenate
+
 
 _DTYPE = operator.attrgetter("dtype")
 
@@ -342,7 +356,8 @@ class Network:
             _shuffle(order)  # consumes `random` exactly as shuffling the data list
             return order
 
-        x_at, y_at, concatenate, step_run = xs.__getitem__, ys.__getitem__, np.concatenate, step.run
+        x_at, y_at, step_run = xs.__getitem__, ys.__getitem__, step.run
+        concatenate = _concatenate_for(xs, ys)
         columns = {}  # per batch size: the input and target buffers as columns
 
         def run_epoch(order, epoch):
