@@ -273,6 +273,7 @@ class _Objective:
         self.scales = [1.0] * self.nw if scales is None else [float(s) for s in scales]
         self.rms, self.residuals, self.last, self.g0 = [], [], None, None
         self.limit = math.inf
+        self.free = None  # indices L-BFGS moves (:func:`_zero_dead`); None: all
 
     def chunks(self):
         """``(X, Y)`` per chunk of :data:`EVAL_CHUNK` rows (X without its all-zero columns)."""
@@ -505,6 +506,7 @@ def _stationary(network, inputs, regularizer, tol, max_iter, dtype, window, prog
     theta = np.concatenate([p.ravel() for p in params])
     obj = _Objective(net, inputs, regularizer, dtype, tol, window, progress, scales)
     obj.start(theta)
+    theta = _zero_dead(obj, theta)
     theta, used = _fit_scales(obj, theta, min(SCALE_EVALUATIONS, max_iter // 2))
     search = _proximal if _is_l1(regularizer) else _search
     budget = max_iter - used
@@ -518,6 +520,7 @@ def _stationary(network, inputs, regularizer, tol, max_iter, dtype, window, prog
         final = _Objective(net, inputs, regularizer, np.float64, tol, window, progress, scales,
                            drop=obj.dtype == np.float64)
         final.rms, final.residuals, final.g0 = list(obj.rms), list(obj.residuals), obj.g0
+        final.free = obj.free
         _, _, residuals, rms = final.evaluate(theta)
         final.rms.append(rms)
         final.residuals.append(residuals)
@@ -607,6 +610,26 @@ def _fit_scales(obj, theta, max_eval):
     return scaled(res.x), count[0]
 
 
+def _zero_dead(obj, theta):
+    """``theta`` with layer 1's weights on all-zero input columns set to 0, their minimum.
+
+    Such a weight meets only zeros: C0 does not depend on it, so J's part in it
+    is the penalty alone, separable and smallest at 0 under L2 and L1; every
+    stationary point has it there. Other penalties: ``theta`` unchanged.
+    """
+    if obj.keep is None or obj.regularizer.convex not in ("l2", "l1"):
+        return theta
+    rows, cols = obj.shapes[0]
+    dead = np.ones(cols, dtype=bool)
+    dead[obj.keep] = False
+    theta = theta.copy()
+    theta[:rows * cols].reshape(rows, cols)[:, dead] = 0.0
+    mask = np.ones(theta.size, dtype=bool)
+    mask[:rows * cols].reshape(rows, cols)[:, dead] = False
+    obj.free = np.flatnonzero(mask)
+    return theta
+
+
 def _is_l1(regularizer):
     return regularizer.convex == "l1" and regularizer.lmbda > 0
 
@@ -669,11 +692,28 @@ def _search(obj, theta, max_eval):
     """
     before = len(obj.rms)
     obj.limit = before + max_eval
+    free = obj.free
+    if free is None:
+        fun, x0 = obj, theta
+    else:  # the weights :func:`_zero_dead` fixed at 0 stay there: L-BFGS works without them
+        full = np.array(theta, dtype=np.float64)
+
+        def fun(u):
+            full[free] = u
+            value, grad = obj(full)
+            return value, grad[free]
+
+        x0 = full[free]
     try:
-        res = minimize(obj, theta, jac=True, method="L-BFGS-B",
+        res = minimize(fun, x0, jac=True, method="L-BFGS-B",
                        options={"maxiter": max_eval, "maxfun": max_eval, "gtol": 0.0,
                                 "ftol": 0.0, "maxcor": 20})
-        theta, stopped = np.asarray(res.x, dtype=np.float64), False
+        if free is None:
+            theta = np.asarray(res.x, dtype=np.float64)
+        else:
+            theta = full.copy()
+            theta[free] = res.x
+        stopped = False
     except _Stop:
         theta, stopped = obj.last, True
     except _OutOfBudget:
