@@ -133,6 +133,43 @@ def compare(names=None, path=None):
     return out
 
 
+def evaluations(X, y, sizes_list, lmbdas=(5.0, 10.0), seeds=(0, 1, 2), memory=None):
+    """Evaluations and CPU seconds of one prediction per network, lmbda and seed.
+
+    The count of a solve varies from start to start far more than a change
+    of the solver moves it: compare sums over many starts, not one.
+    """
+    from wdecay import equilibrium as E
+
+    saved = E.LBFGS_MEMORY
+    E.LBFGS_MEMORY = memory or saved
+    rows = []
+    try:
+        for sizes in sizes_list:
+            for lmbda in lmbdas:
+                for seed in seeds:
+                    start = time.process_time()
+                    p = predict_tailoff(wdecay.Network(sizes, initializer="large", seed=seed),
+                                        X, y, eta=0.1, batch_size=10,
+                                        regularizer=wdecay.L2(lmbda), progress=False)
+                    rows.append({"sizes": list(sizes), "lmbda": lmbda, "seed": seed,
+                                 "evaluations": p.stationary.iterations,
+                                 "converged": p.stationary.converged,
+                                 "cpu": time.process_time() - start})
+                    print(f"{sizes} lmbda {lmbda:g} seed {seed}: {rows[-1]['evaluations']} "
+                          f"evaluations, converged {rows[-1]['converged']}, "
+                          f"{rows[-1]['cpu']:.2f} CPU s", flush=True)
+    finally:
+        E.LBFGS_MEMORY = saved
+    for sizes in sizes_list:
+        mine = [r for r in rows if r["sizes"] == list(sizes)]
+        print(f"{sizes}: {sum(r['evaluations'] for r in mine)} evaluations, "
+              f"{sum(r['cpu'] for r in mine):.2f} CPU s in {len(mine)} predictions")
+    print(f"all: {sum(r['evaluations'] for r in rows)} evaluations (L-BFGS memory "
+          f"{memory or saved})")
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -145,10 +182,17 @@ def main(argv=None):
                         help="instead: predict the configurations of "
                         "examples/prediction_table.py again (default all but Fashion 50k) "
                         "and print the change against docs/figures/prediction_table.json")
+    parser.add_argument("--evaluations", action="store_true",
+                        help="instead: count each prediction's evaluations for lmbda 5 and 10 "
+                        "and seeds 0-2 (--memory: L-BFGS's pairs)")
+    parser.add_argument("--memory", type=int, help="with --evaluations: L-BFGS's pairs")
     args = parser.parse_args(argv)
     if args.compare is not None:
         return compare(args.compare)
     (X, y), _, _ = load_mnist_sample()
+    if args.evaluations:
+        return evaluations(X, y, args.sizes or [[784, 30, 10], [784, 100, 10]],
+                           memory=args.memory)
     print(f"MNIST sample, {len(X)} rows; BLAS: {blas_info()}; {os.cpu_count()} CPUs")
     rows = []
     for sizes in args.sizes or [[784, 30, 10], [784, 100, 10]]:
