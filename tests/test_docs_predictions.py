@@ -105,8 +105,8 @@ def test_the_page_quotes_the_stored_rows():
     l1 = rows[("L1, lmbda 5, batch 50", 1)]
     assert within(l1)
     out = rows[("L1, lmbda 5, batch 50", 2)]
-    assert abs(out["measured_plateau"] / out["predicted_plateau"] - 1) > 0.10
-    assert out["measured_drift"] > 0.01  # not settled: still rising at the run's end
+    assert within(out)  # the dead pixels' weights at 0 (the solve's minimum there)
+    assert out["measured_drift"] > 0.01  # though still rising at the run's end
     assert f"still rose {100 * out['measured_drift']:.1f}% over its last 30 epochs" in flat
 
 
