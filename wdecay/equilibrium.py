@@ -996,7 +996,7 @@ def _optimizer_rate(optimizer, eta):
 
 
 #: Objective evaluations a prediction typically needs (the MNIST sample's seed
-#: network: 76 for the stationary point, its only solve; lmbda 10: 64); the
+#: network: 75 for the stationary point, its only solve; lmbda 10: 58); the
 #: progress line's time estimate assumes it.
 TYPICAL_EVALUATIONS = 80
 
