@@ -579,3 +579,27 @@ def test_summed_cross_entropy_is_the_costs_own():
         a = cost.output(z)
         assert _summed_cost(cost, z, a, y) == pytest.approx(float(np.sum(cost.fn(z, a, y))),
                                                             rel=1e-13)
+
+
+def test_the_scale_fit_stops_short_of_the_collapse_at_zero():
+    """Three toy classes, large init, lmbda/n = 0.067: the best scales lie near W = 0 (a saddle).
+
+    The fit stops at SCALE_FLOOR; the search then reaches the stationary point
+    that every other start finds, not the saddle next to zero.
+    """
+    from wdecay.equilibrium import SCALE_FLOOR
+
+    rng = np.random.default_rng(0)
+    y = np.arange(300) % 3
+    X = rng.random((300, 20)) * 0.3
+    X[np.arange(300), y] += 1.0
+    net = wdecay.Network([20, 8, 3], initializer="large", seed=0)
+    reg = wdecay.L2(20.0)
+    obj = _objective(net, X, y, reg)
+    theta = np.concatenate([p.ravel() for p in net.parameters()])
+    fitted, _ = wdecay.equilibrium._fit_scales(obj, theta, 20)
+    ratio = [np.linalg.norm(a) / np.linalg.norm(b) for a, b in
+             zip(obj.unpack(fitted, np.float64)[0], net.weights)]
+    assert min(ratio) == pytest.approx(SCALE_FLOOR, rel=1e-9)
+    p = predict_tailoff(net, X, y, eta=0.1, batch_size=10, regularizer=reg, progress=False)
+    assert p.stationary.converged and p[1].stationary_rms > 0.1 and p[2].stationary_rms > 0.3
