@@ -725,11 +725,12 @@ def _proximal(obj, theta, max_eval):
         return x, len(obj.rms) - before, False
 
 
-#: Pairs (s, y) :func:`_lbfgs` keeps. Measured on 12 predictions
-#: (``benchmarks/predict_speed.py --evaluations``: [784, 30, 10] and [784, 100, 10],
-#: lmbda 5 and 10, seeds 0-2): 1,119 evaluations in all with 20, 1,022 with 40,
-#: 1,030 with 80, within the cases' own spread (57 to 136 each); 20, as
-#: scipy's L-BFGS-B had before.
+#: Pairs (s, y) :func:`_lbfgs` keeps. Measured on 12 predictions when it replaced
+#: scipy's L-BFGS-B (``benchmarks/predict_speed.py --evaluations [--memory M]``:
+#: [784, 30, 10] and [784, 100, 10], lmbda 5 and 10, seeds 0-2): 1,119 evaluations
+#: in all with 20, 1,022 with 40, 1,030 with 80, within the cases' own spread
+#: (57 to 136 each); 20, as L-BFGS-B had. A gamma per layer or per parameter
+#: block in H0 (two-loop) took 1,481 and 1,514: not kept.
 LBFGS_MEMORY = 20
 
 
@@ -1010,7 +1011,7 @@ def _optimizer_rate(optimizer, eta):
 
 
 #: Objective evaluations a prediction typically needs (the MNIST sample's seed
-#: network: 75 for the stationary point, its only solve; lmbda 10: 58); the
+#: network: 74 for the stationary point, its only solve; lmbda 10: 57); the
 #: progress line's time estimate assumes it.
 TYPICAL_EVALUATIONS = 80
 
