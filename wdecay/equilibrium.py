@@ -1301,7 +1301,7 @@ def _predict(network, X, y, eta, batch_size, regularizer, optimizer, tol, max_it
 
 #: Largest noise share (noise part of Q/(-D) at the noise-free stationary point,
 #: any layer) at which the noise spread (:func:`_noise_spread`) gives a plateau.
-#: Measured (examples/prediction_table.py): it holds to 3% at 0.84 (batch 1,
+#: Measured (examples/prediction_table.py): it holds to 3% at 0.86 (batch 1,
 #: lmbda 10 on the MNIST sample); at Fashion-MNIST 50k's 2.4 (the book's
 #: lmbda/n) it misses layer 1 by more than 10% and the output layer, whose
 #: noise-free point already lies 18% above the measured plateau, by more.
