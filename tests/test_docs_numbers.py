@@ -115,7 +115,7 @@ def test_prediction_page_cross_references():
     miss = max(abs(by["Fashion 50k, book's lmbda/n", layer]["measured_plateau"]
                    / by["Fashion 50k, book's lmbda/n", layer]["predicted_plateau"] - 1)
                for layer in (1, 2))
-    assert (f"at {fashion['noise_share']:.1f} (Fashion-MNIST at the book's lmbda/n, below, "
+    assert (f"at {fashion['noise_share']:.2f} (Fashion-MNIST at the book's lmbda/n, below, "
             f"within {100 * miss:.1f}% in both layers)") in text
 
 

@@ -98,7 +98,7 @@ def test_the_page_quotes_the_stored_rows():
     assert all(within(r) for r in big)  # the issue's target: 10% per layer
     off = [100 * (r["measured_plateau"] / r["stationary_rms"] - 1) for r in big]
     misses = [100 * (r["measured_plateau"] / r["predicted_plateau"] - 1) for r in big]
-    assert (f"its noise share is {big[0]['noise_share']:.1f}, and layer 1's measured plateau "
+    assert (f"its noise share is {big[0]['noise_share']:.2f}, and layer 1's measured plateau "
             f"lies {off[0]:.1f}% above the stationary point, the output layer's {-off[1]:.1f}% "
             f"below it") in flat
     assert f"the prediction misses by {misses[0]:+.1f}% and {misses[1]:+.1f}%" in flat
@@ -111,8 +111,8 @@ def test_the_page_quotes_the_stored_rows():
     l1 = rows[("L1, lmbda 5, batch 50", 1)]
     assert within(l1)
     out = rows[("L1, lmbda 5, batch 50", 2)]
-    assert abs(out["measured_plateau"] / out["predicted_plateau"] - 1) > 0.10
-    assert out["measured_drift"] > 0.01  # not settled: still rising at the run's end
+    assert within(out)  # the dead pixels' weights at 0 (the solve's minimum there)
+    assert out["measured_drift"] > 0.01  # though still rising at the run's end
     assert f"still rose {100 * out['measured_drift']:.1f}% over its last 30 epochs" in flat
 
 

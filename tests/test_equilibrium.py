@@ -564,3 +564,104 @@ def test_a_regularizer_without_one_lmbda_is_refused_in_one_line():
     with pytest.raises(ValueError, match=r"^regularizer: predict_tailoff models a penalty with "
                                          r"one strength lmbda .*declares none$"):
         predict_tailoff(net, X, y, eta=0.1, batch_size=5, regularizer=ElasticNet(1.0, 2.0))
+
+
+def test_lbfgs_compact_direction_is_the_two_loop_recursion():
+    """_Memory's compact-form -H g equals the textbook two-loop recursion on the last pairs."""
+    from wdecay.equilibrium import _Memory
+
+    rng = np.random.default_rng(0)
+    n, m = 40, 5
+    A = rng.standard_normal((n, n))
+    A = A @ A.T + np.eye(n)
+    mem, pairs = _Memory(n, m, np.float64), []
+    for _ in range(8):  # more pairs than slots: the ring buffer wraps
+        s = rng.standard_normal(n)
+        pairs.append((s, A @ s))
+        assert mem.add(*pairs[-1])
+    assert not mem.add(np.ones(n), -np.ones(n))  # no positive curvature: skipped
+    g = rng.standard_normal(n)
+    q, alphas = g.copy(), []
+    for s, y in reversed(pairs[-m:]):
+        alphas.append(s @ q / (s @ y))
+        q -= alphas[-1] * y
+    s, y = pairs[-1]
+    q *= (s @ y) / (y @ y)
+    for (s, y), a in zip(pairs[-m:], reversed(alphas)):
+        q += s * (a - y @ q / (s @ y))
+    assert np.allclose(mem.direction(g), -q, rtol=1e-10, atol=1e-14)
+
+
+def test_lbfgs_finds_a_quadratic_minimum():
+    from wdecay.equilibrium import _lbfgs
+
+    rng = np.random.default_rng(1)
+    h = np.exp(rng.uniform(-3, 2, 30))
+    target = rng.standard_normal(30)
+    seen = []
+
+    def fun(x):
+        if len(seen) == 200:
+            raise StopIteration
+        seen.append(x.copy())
+        return 0.5 * float((x - target) @ (h * (x - target))), h * (x - target)
+
+    x = _lbfgs(fun, np.zeros(30), np.float64)  # returns once no step lowers J
+    assert np.allclose(x, target, atol=1e-6) and len(seen) < 200
+
+
+def test_dead_input_columns_sit_at_zero_in_the_stationary_point():
+    """Layer 1's weights on all-zero columns of X start at 0 (their minimum) and stay there."""
+    X, y = data(n=80, d=40)
+    X[:, 5:] = 0.0  # 35 of 40 columns all zero: the inputs drop them
+    net = wdecay.Network([40, 4, 2], initializer="large", seed=2)
+    for reg in (wdecay.L2(3.0), wdecay.L1(0.05)):
+        sp = stationary_point(net, X, y, reg, max_iter=4000)
+        assert sp.converged
+        assert np.all(sp.network.weights[0][:, 5:] == 0.0)
+        assert np.count_nonzero(sp.network.weights[0][:, :5]) >= 5
+
+
+def test_the_certificate_gives_kappa_at_the_point():
+    X, y = data()
+    reg = wdecay.L2(2.0)
+    sp = stationary_point(wdecay.Network([5, 4, 2], initializer="large", seed=1), X, y, reg)
+    fresh = [k["kappa"] for k in kappa(sp.network, X, y, reg)]
+    assert sp.kappas == pytest.approx(fresh, rel=1e-9)
+
+
+def test_summed_cross_entropy_is_the_costs_own():
+    from wdecay.costs import CrossEntropyCost, QuadraticCost
+    from wdecay.equilibrium import _summed_cost
+
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.standard_normal((50, 3)) * 40, np.zeros((1, 3))])
+    y = (rng.random(z.shape) < 0.3).astype(float)
+    for cost in (CrossEntropyCost(), QuadraticCost()):
+        a = cost.output(z)
+        assert _summed_cost(cost, z, a, y) == pytest.approx(float(np.sum(cost.fn(z, a, y))),
+                                                            rel=1e-13)
+
+
+def test_the_scale_fit_stops_short_of_the_collapse_at_zero():
+    """Three toy classes, large init, lmbda/n = 0.067: the best scales lie near W = 0 (a saddle).
+
+    The fit stops at SCALE_FLOOR; the search then reaches the stationary point
+    that every other start finds, not the saddle next to zero.
+    """
+    from wdecay.equilibrium import SCALE_FLOOR
+
+    rng = np.random.default_rng(0)
+    y = np.arange(300) % 3
+    X = rng.random((300, 20)) * 0.3
+    X[np.arange(300), y] += 1.0
+    net = wdecay.Network([20, 8, 3], initializer="large", seed=0)
+    reg = wdecay.L2(20.0)
+    obj = _objective(net, X, y, reg)
+    theta = np.concatenate([p.ravel() for p in net.parameters()])
+    fitted, _ = wdecay.equilibrium._fit_scales(obj, theta, 20)
+    ratio = [np.linalg.norm(a) / np.linalg.norm(b) for a, b in
+             zip(obj.unpack(fitted, np.float64)[0], net.weights)]
+    assert min(ratio) == pytest.approx(SCALE_FLOOR, rel=1e-9)
+    p = predict_tailoff(net, X, y, eta=0.1, batch_size=10, regularizer=reg, progress=False)
+    assert p.stationary.converged and p[1].stationary_rms > 0.1 and p[2].stationary_rms > 0.3
