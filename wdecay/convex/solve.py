@@ -21,9 +21,14 @@ import numpy as np
 from scipy.optimize import linprog, minimize
 from scipy.sparse import coo_matrix
 
+from .._threads import blas_threads
 from .._validation import check_features, check_scalar, check_targets
 from ..regularizers import Regularizer
 from .models import get_model
+
+#: BLAS threads during a solve: one, as training (``benchmarks/blas_threads.py --convex``
+#: times one against two threads on the embedded sample, side by side).
+CONVEX_BLAS_THREADS = 1
 
 NEWTON_MAX_PARAMS = 4000
 #: The largest linear program (nonzero constraint coefficients) that proves, at
@@ -164,6 +169,11 @@ def fit_optimum(X, y, lmbda, model="logistic", penalty="l2", tol=1e-10, init=Non
     check_scalar(tol, "tol", low=0, inclusive=False)
     check_scalar(maxiter, "maxiter", kind=numbers.Integral, low=1)
     X, Y = prepare(X, y, model)
+    with blas_threads(CONVEX_BLAS_THREADS):
+        return _fit_optimum(model, penalty, X, Y, lmbda, tol, init, maxiter)
+
+
+def _fit_optimum(model, penalty, X, Y, lmbda, tol, init, maxiter):
     d, k = X.shape[1], Y.shape[1]
     unpenalized = lmbda == 0 and not model.real_targets
     proved = unpenalized and _check_bounded(model, X, Y)
