@@ -258,6 +258,9 @@ def test_the_noise_models_are_quoted_from_their_measurement():
     assert (f"give layer 1 within {pct('L1, lmbda 5', 'shift_spread')} but the output layer "
             f"{pct('L1, lmbda 5', 'shift_spread', 2)}") in flat
     assert f"already lies {pct('L1, lmbda 5', 'stationary', 2)[1:]} above its" in flat
+    table = {(r["config"], r["layer"]): r for r in stored()}[("L1, lmbda 5", 2)]
+    assert (f"the table's stationary RMS lies "
+            f"{100 * (table['stationary_rms'] / table['measured_plateau'] - 1):.1f}% above") in flat
     assert abs(l1[1]["shift_spread_error"]) > 0.10  # why L1 keeps its refusal
     from wdecay.equilibrium import NOISE_BALANCE_LIMIT, NOISE_SHIFT_SHARE
 
@@ -312,3 +315,25 @@ def test_the_noise_limits_are_the_measured_ones():
     assert max(miss(r) for r in quiet) < 0.026
     assert max(miss(r) for r in rows) < 0.043 + 5e-4
     assert 2.25 < max(share.values()) < NOISE_BALANCE_LIMIT
+
+
+def test_the_speed_ratios_are_predict_speeds():
+    """predictions.rst and README quote the ratios benchmarks/predict_speed.py's docstring
+    records for the current solver (its "after" runs), not the earlier ones ("before")."""
+    import re
+
+    doc = " ".join((ROOT / "benchmarks" / "predict_speed.py").read_text().split())
+    after = doc.split("; after,", 1)[1]
+    runs = [[float(v) for v in re.findall(r"\d\.\d\d", part)]
+            for part in re.findall(r"(\d\.\d\d, \d\.\d\d and \d\.\d\d \(CPU [^)]*\))",
+                                   after)[:2]]
+    assert len(runs) == 2 and all(len(r) == 6 for r in runs)
+    wall = [f"{min(r[:3]):.2f}-{max(r[:3]):.2f}" for r in runs]
+    cpu = [f"{min(r[3:]):.2f}-{max(r[3:]):.2f}" for r in runs]
+    flat = " ".join((DOCS / "predictions.rst").read_text().split())
+    assert (f"prediction at {wall[0]} times the numpy training to the plateau for "
+            f"``[784, 30, 10]`` and {wall[1]} times for ``[784, 100, 10]``, over three runs; "
+            f"CPU time {cpu[0]} and {cpu[1]})") in flat
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"{wall[0]} times the numpy training" in readme
+    assert f"{wall[1]} times for [784, 100, 10]" in readme
