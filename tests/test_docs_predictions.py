@@ -337,3 +337,56 @@ def test_the_speed_ratios_are_predict_speeds():
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert f"{wall[0]} times the numpy training" in readme
     assert f"{wall[1]} times for [784, 100, 10]" in readme
+
+
+def test_the_noise_spread_ratio_and_the_readme_limits_hold():
+    """_noise_spread's docstring and predictions.rst: the per-weight spread is 2.7 to 3.2 times
+    the Kronecker one on the MNIST sample's L2 rows, 5.8 on Fashion's 4,000 (noise_shift.json);
+    README: the shift from share 0.2, a reason from 2.5, Fashion 50k's 2.45 gets a number."""
+    from wdecay import equilibrium
+    from wdecay.equilibrium import NOISE_BALANCE_LIMIT, NOISE_SHIFT_SHARE
+
+    shift = json.loads((DOCS / "figures" / "noise_shift.json").read_text())
+    ratio = {}
+    for r in shift["models"]:
+        if r["layer"] == 1 and not r["config"].startswith("L1"):
+            ratio[r["config"]] = ((r["shift_diag"] ** 2 - r["shift"] ** 2)
+                                  / (r["shift_spread"] ** 2 - r["shift"] ** 2))
+    fashion = ratio.pop("Fashion 4,000 rows")
+    low, high = f"{min(ratio.values()):.1f}", f"{max(ratio.values()):.1f}"
+    doc = " ".join(equilibrium._noise_spread.__doc__.split())
+    assert f"that is {low} to {high} times the spread" in doc and f"and {fashion:.1f} times" in doc
+    flat = " ".join((DOCS / "predictions.rst").read_text().split())
+    assert f"{low} to {high} times the spread on the MNIST sample's rows, {fashion:.1f} times" in flat
+    rows = {(r["config"], r["layer"]): r for r in stored()}
+    big = rows[("Fashion 50k, book's lmbda/n", 1)]
+    assert big["predicted_plateau"] is not None
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"where the noise share reaches {NOISE_SHIFT_SHARE:g}" in readme
+    assert (f"a noise share of {NOISE_BALANCE_LIMIT:g} or more, beyond the noise model's measured "
+            f"range, whose largest case, Fashion-MNIST at the book's lmbda/n "
+            f"({big['noise_share']:.2f}), gets a number") in readme
+
+
+def test_the_gates_comments_quote_the_table():
+    """KAPPA0_LIMIT's comment (ReLU's layer 1 and tanh's output layer) and predictions.rst's
+    coupled-Adam paragraph (why each output layer gets no tail-off epoch)."""
+    import inspect
+
+    from wdecay import equilibrium
+
+    rows = {(r["config"], r["layer"]): r for r in stored()}
+    src = " ".join(line.strip().removeprefix("#:")
+                   for line in inspect.getsource(equilibrium).splitlines())
+    src = " ".join(src.split())
+    relu, tanh = rows[("ReLU, lmbda 10", 1)], rows[("tanh, lmbda 10", 2)]
+    assert (f"ReLU's layer 1 at kappa_0 = {relu['kappa_initial']:.1f} tails off as predicted "
+            f"({relu['predicted_tailoff']:.1f} against {relu['measured_tailoff']:g} epochs); "
+            f"tanh's layer 2 at kappa_0 = {tanh['kappa_initial']:.0f} does not") in src
+    assert tanh["predicted_tailoff"] is None
+    flat = " ".join((DOCS / "predictions.rst").read_text().split())
+    m10 = rows[("Adam, eta 0.001, lmbda 10", 2)]["reason"]
+    m50 = rows[("Adam, eta 0.001, lmbda 5, batch 50", 2)]["reason"]
+    assert m10.startswith("never decay-dominated") and m50.startswith("starts below its plateau")
+    assert ("at m = 10 the gradient's pull at the start is many times decay's, at m = 50 the "
+            "layer starts below its plateau") in flat

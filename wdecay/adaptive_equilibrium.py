@@ -26,10 +26,11 @@ The adaptive optimizers divide or sign the gradient first:
   point of C0 plus a per-weight penalty (:func:`adamw_fixed_point`);
   examples/adamw_fixed_point.py measures it: it holds without a hidden layer
   and near the run's end where Adam's step noise is small, but misses where
-  that noise spreads the weights, and from the initial weights it settles in
-  another basin. Lion's (E[sign(c)] for a Gaussian c, :func:`lion_step_mean`)
-  misses its first layer even from the run's end. No plateau is predicted;
-  the reason gives the estimate and the timescale.
+  that noise spreads the weights, and from the initial weights it does not
+  settle within the training's cost nor find the run's basin. Lion's
+  (E[sign(c)] for a Gaussian c, :func:`lion_step_mean`) misses its first
+  layer even from the run's end. No plateau is predicted; the reason gives
+  the estimate and the timescale.
 """
 
 from __future__ import annotations
