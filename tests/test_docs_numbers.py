@@ -281,3 +281,18 @@ def test_benchmark_timings_are_marked_illustrative(page):
     for script in BENCHMARK_MARKS[page]:
         assert re.search(rf"(?i)measured once with ``{re.escape(script)}`` on \d{{4}}-\d\d-\d\d"
                          rf"[^.]*; illustrative", text), script
+
+
+def test_exercise_names_the_solver_predict_tailoff_uses():
+    """exercise.rst: the stationary point is found by wdecay's own L-BFGS (scipy's L-BFGS-B
+    was replaced), FISTA under L1."""
+    import inspect
+
+    from wdecay import equilibrium
+
+    text = flat("exercise.rst")
+    assert "with L-BFGS (wdecay's own, in float32; FISTA under L1;" in text
+    assert "scipy's L-BFGS" not in text
+    assert "_lbfgs(" in inspect.getsource(equilibrium._search)
+    assert "_proximal if l1 else _search" in inspect.getsource(equilibrium._stationary)
+    assert inspect.signature(equilibrium.predict_tailoff).parameters["dtype"].default == "float32"

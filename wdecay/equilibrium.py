@@ -62,9 +62,11 @@ DOMINATED_KAPPA = 0.5
 #: kappa_0 = -31 does not (4.4 against 3), nor do the issue's -11 to -40.
 KAPPA0_LIMIT = 10.0
 
-#: When the noise part of the predicted Q/(-D) at the stationary point (without
-#: the full-batch gradient's part) reaches this in any layer, SGD's noise holds
-#: the weights away from the stationary point and no plateau is predicted. A
+#: Under L1, or with ``noise=False``: when the noise part of the predicted Q/(-D)
+#: at the stationary point (without the full-batch gradient's part) reaches this
+#: in any layer, SGD's noise holds the weights away from the stationary point and
+#: no plateau is predicted (under L2 the noise model applies instead, up to
+#: :data:`NOISE_BALANCE_LIMIT`). A
 #: choice between the measured cases of docs/exercise.rst ("SGD's noise"): the
 #: MNIST sample's shares, whose plateaus lie within 5% of the stationary point,
 #: and Fashion-MNIST's at the book's lmbda/n, which do not (both quoted there);
