@@ -390,3 +390,19 @@ def test_the_gates_comments_quote_the_table():
     assert m10.startswith("never decay-dominated") and m50.startswith("starts below its plateau")
     assert ("at m = 10 the gradient's pull at the start is many times decay's, at m = 50 the "
             "layer starts below its plateau") in flat
+
+
+def test_predict_tailoffs_l1_example_quotes_both_solves():
+    """predict_tailoff's docstring: L1 lmbda 5's share on noise_shift.json's solve and on the
+    table's, and the noise model's output-layer miss there (noise_shift.json)."""
+    from wdecay.equilibrium import predict_tailoff
+
+    doc = " ".join(predict_tailoff.__doc__.split())
+    shift = {(r["config"], r["layer"]): r
+             for r in json.loads((DOCS / "figures" / "noise_shift.json").read_text())["models"]}
+    table = {(r["config"], r["layer"]): r for r in stored()}
+    old = max(shift[("L1, lmbda 5", l)]["noise_share"] for l in (1, 2))
+    new = max(table[("L1, lmbda 5", l)]["noise_share"] for l in (1, 2))
+    miss = shift[("L1, lmbda 5", 2)]["shift_spread_error"]
+    assert (f"share {old:.2f} on examples/noise_shift.py's solve, {new:.2f} on the prediction "
+            f"table's) the noise model would miss the output layer by {100 * miss:.0f}%") in doc

@@ -1108,8 +1108,8 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=No
     whose noise share reaches :data:`NOISE_BALANCE_LIMIT` gets a reason, no
     number. Under L1 the plateau is the noise-free point, given only while the
     noise share is below :data:`NOISE_SHARE_LIMIT`: on the MNIST sample (L1,
-    lmbda 5, share 0.78, examples/noise_shift.py) the noise model would miss
-    the output layer by 30%.
+    lmbda 5, share 0.78 on examples/noise_shift.py's solve, 0.84 on the
+    prediction table's) the noise model would miss the output layer by 30%.
     ``stationary_rms`` is the noise-free point's RMS. ``noise=False`` gives
     the noise-free plateau and the older rule: no number where the noise
     part of the share reaches :data:`NOISE_SHARE_LIMIT`.
