@@ -171,7 +171,8 @@ def decoupled_refusal(name, eta, lmbda_over_n, steps_per_epoch):
     """
     steps = 1.0 / (eta * lmbda_over_n)
     fixed = ("the per-weight fixed point E[u] = -(lmbda/n) w misses where Adam's step noise "
-             "spreads the weights and, from the initial weights, settles in another basin"
+             "spreads the weights and, from the initial weights, does not settle within the "
+             "training's cost"
              if name == "AdamW" else
              "the per-weight fixed point E[sign(c)] = -(lmbda/n) w misses the first layer "
              "even from the run's end")
