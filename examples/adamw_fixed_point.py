@@ -55,7 +55,7 @@ def run(name, optimizer, eta, lmbda, m=10, epochs=EPOCHS, rows=None, rounds=3,
         max_iter=(200, 300)):
     """Train, then solve the fixed point from the end and from the start; one dict per layer."""
     from wdecay.datasets import load_mnist_sample
-    from wdecay.optim import Lion, get_optimizer
+    from wdecay.optim import get_optimizer
 
     (X, y), _, _ = load_mnist_sample()
     if rows is not None:
@@ -65,7 +65,7 @@ def run(name, optimizer, eta, lmbda, m=10, epochs=EPOCHS, rows=None, rounds=3,
     net = start.copy()
     began = time.process_time()
     h = net.fit(X, y, epochs=epochs, batch_size=m, eta=eta, regularizer=wdecay.L2(lmbda),
-                optimizer=Lion() if optimizer == "lion" else get_optimizer(optimizer),
+                optimizer=get_optimizer(optimizer),
                 monitors=[M.WeightNorms(), M.NormBudget()], seed=0)
     train_cpu = time.process_time() - began
     began = time.process_time()

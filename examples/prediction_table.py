@@ -40,7 +40,7 @@ from wdecay import monitors as M
 from wdecay._files import atomic_write
 from wdecay._json import dumps
 from wdecay.equilibrium import predict_tailoff
-from wdecay.optim import Lion, get_optimizer
+from wdecay.optim import get_optimizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.join(os.path.dirname(HERE), "docs")
@@ -88,11 +88,6 @@ DEFAULTS = {"activation": "sigmoid", "regularizer": "l2", "lmbda": 5.0, "optimiz
 FASHION_RUN = os.path.join(DOCS, "figures", "predict_tailoff_fashion.json")
 
 
-def make_optimizer(name):
-    """The optimizer a configuration names (Lion is not in ``get_optimizer``'s registry)."""
-    return Lion() if name == "lion" else get_optimizer(name)
-
-
 def load(data):
     """The training rows of a configuration's data set."""
     if data == "sample":
@@ -126,7 +121,7 @@ def run(name, settings, seed=0, max_epochs=None, train=True, rows=None, measured
     reg = wdecay.L1(s["lmbda"]) if s["regularizer"] == "l1" else wdecay.L2(s["lmbda"])
     net = wdecay.Network(s["sizes"], activation=s["activation"], initializer="large",
                          seed=seed)
-    opt = make_optimizer(s["optimizer"])
+    opt = get_optimizer(s["optimizer"])
     began = time.perf_counter()
     pred = predict_tailoff(net, X, y, eta=s["eta"], batch_size=s["m"], regularizer=reg,
                            optimizer=opt, max_iter=s["max_iter"], progress=False)
@@ -143,7 +138,7 @@ def run(name, settings, seed=0, max_epochs=None, train=True, rows=None, measured
             stored = {r["layer"]: r for r in json.load(f)}
     elif (solved or s["measure"]) and train and measured is None:  # check the number, or the reason for none
         h = net.fit(X, y, epochs=epochs, batch_size=s["m"], eta=s["eta"], regularizer=reg,
-                    optimizer=make_optimizer(s["optimizer"]),
+                    optimizer=get_optimizer(s["optimizer"]),
                     monitors=[M.WeightNorms(), M.NormBudget()], seed=seed)
     spread = [None] * len(pred)
     if (s["regularizer"] == "l2" and pred.stationary is not None
