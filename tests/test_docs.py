@@ -176,8 +176,8 @@ def test_prediction_table_matches_the_stored_sweep():
 
 #: How far today's stationary solve (stopped at its tolerance, float32 search) may lie from
 #: the stored one of exercise.rst's prediction tables (L-BFGS run to max_iter): measured at
-#: most 1.22% (lmbda 20, layer 2; examples/noise_share.py against predict_tailoff.json) and
-#: 0.42% on the row the slow test re-runs (lmbda 50, 1/sqrt(n_in), layer 2).
+#: most 1.20% (lmbda 20, layer 2; examples/noise_share.py against predict_tailoff.json) and
+#: 0.39% on the row the slow test re-runs (lmbda 50, 1/sqrt(n_in), layer 2).
 PREDICTION_DRIFT = 1.5e-2
 
 

@@ -1108,8 +1108,8 @@ def predict_tailoff(network, X, y, *, eta, batch_size, regularizer, optimizer=No
     whose noise share reaches :data:`NOISE_BALANCE_LIMIT` gets a reason, no
     number. Under L1 the plateau is the noise-free point, given only while the
     noise share is below :data:`NOISE_SHARE_LIMIT`: on the MNIST sample (L1,
-    lmbda 5, share 0.78 on examples/noise_shift.py's solve, 0.84 on the
-    prediction table's) the noise model would miss the output layer by 30%.
+    lmbda 5, share 0.84) the noise model would miss the output layer by 35%
+    (examples/noise_shift.py).
     ``stationary_rms`` is the noise-free point's RMS. ``noise=False`` gives
     the noise-free plateau and the older rule: no number where the noise
     part of the share reaches :data:`NOISE_SHARE_LIMIT`.
@@ -1352,7 +1352,7 @@ def _noise_spread(network, X, y, batch_size, eta, rate):
     Each direction the cost holds firmly (alpha gamma >> r) adds eta c / 2,
     a flat one nothing. Per weight instead (F's diagonal) every pixel would
     count as a direction of its own: on correlated inputs that is 2.7 to 3.2
-    times the spread (the MNIST sample's L2 rows) and 5.8 times (Fashion-MNIST,
+    times the spread (the MNIST sample's L2 rows) and 5.7 times (Fashion-MNIST,
     4,000 rows; examples/noise_shift.py). The plateau is
     sqrt(RMS^2 + spread_l) (RMS of the stationary point, moved by
     :func:`_noise_scales` when the noise share reaches :data:`NOISE_SHIFT_SHARE`).
