@@ -33,11 +33,13 @@ L-BFGS (compact form, pairs in float32) replaces L-BFGS-B's bookkeeping;
 the cross-entropy sum and kappa at the point cost less. Prediction / numpy
 training to the plateau, before 1.05 and 1.03 (CPU 1.08, 1.03) for
 [784, 30, 10] and 1.42 and 1.33 (CPU 1.46, 1.41) for [784, 100, 10]; after,
-three runs, 0.87, 0.78 and 0.70 (CPU 0.83, 0.78, 0.71; 74 evaluations) for
-[784, 30, 10] and 0.71, 0.64 and 0.82 (CPU 0.74, 0.76, 0.70; 89 evaluations)
-for [784, 100, 10]: issue 20's target, at most the numpy training's time, is
-met for both (the numba training stays 1.1-1.5 times faster than the
-prediction). ``--evaluations`` counts evaluations over
+with the noise model of issue 20 (the shift and the Kronecker spread) merged,
+three runs, 1.00, 0.96 and 0.95 (CPU 1.00, 0.96, 0.95; 74 evaluations) for
+[784, 30, 10] and 0.82, 0.84 and 0.89 (CPU 0.82, 0.84, 0.89; 89 evaluations)
+for [784, 100, 10] (the solver alone, before that merge: 0.70-0.87 and
+0.64-0.82): issue 20's target, at most the numpy training's time, is met for
+both, without margin for [784, 30, 10] (the numba training stays 1.1-1.3
+times faster than the prediction). ``--evaluations`` counts evaluations over
 lmbda 5 and 10 and seeds 0-2: a solve's count varies from start to start
 (57 to 156) far more than the solver changes move it.
 """
