@@ -20,3 +20,10 @@ def make_data(sizes, n, seed):
     X = rng.standard_normal((n, sizes[0]))
     y = rng.integers(0, sizes[-1], n)
     return X, y
+
+
+def two_class_data(n=60, d=5, seed=0):
+    """Inputs in [0, 1)^d and 0/1 labels a noisy linear rule of them (not separable)."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d))
+    return X, (X[:, 0] + 0.3 * rng.standard_normal(n) > X[:, 1]).astype(int)

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from strategies import two_class_data
 
 import wdecay
 from wdecay.adaptive_equilibrium import (
@@ -22,11 +23,7 @@ from wdecay.equilibrium import (
     stationary_point,
 )
 
-
-def data(n=60, d=5, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.random((n, d))
-    return X, (X[:, 0] + 0.3 * rng.standard_normal(n) > X[:, 1]).astype(int)
+data = two_class_data
 
 
 def test_element_moments_add_up_to_the_layer_noise_and_match_brute_force():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import two_class_data
 
 import wdecay
 from wdecay import monitors as M
@@ -21,11 +22,7 @@ from wdecay.equilibrium import (
     stationary_point,
 )
 
-
-def data(n=60, d=5, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.random((n, d))
-    return X, (X[:, 0] + 0.3 * rng.standard_normal(n) > X[:, 1]).astype(int)
+data = two_class_data
 
 
 def test_stationary_point_balances_decay_in_every_layer():
@@ -400,7 +397,7 @@ def test_the_noise_spread_adds_to_the_stationary_point():
     assert max(layer.noise_share for layer in p) < NOISE_SHIFT_SHARE  # the point is not moved
     point, r, n = p.stationary.network, 2.0 / len(X), len(X)
     spread = _noise_spread(point, X, y, m, eta, r)
-    zs, acts = point.forward(X)
+    _, acts = point.forward(X)
     deltas = [acts[-1] - np.eye(2)[y]]
     deltas.insert(0, (deltas[0] @ point.weights[1]) * acts[1] * (1 - acts[1]))
     c = (n - m) / (m * (n - 1))
@@ -428,7 +425,7 @@ def test_noise_objective_gradient_matches_finite_differences():
         net = wdecay.Network([5, 4, 4, 3], activation=activation, seed=1)
         W, B = [w.copy() for w in net.weights], [b.copy() for b in net.biases]
 
-        def phi(ws, bs):
+        def phi(ws, bs, net=net):
             return _noise_objective(ws, bs, net.activation, net.cost, X, Y, 0.01, 0.3)
 
         _, gw, gb = phi(W, B)
