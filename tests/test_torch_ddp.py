@@ -61,11 +61,10 @@ def test_ddp_only_rank0_records_once(tmp_path):
 
     folder = str(tmp_path / "run")
     os.makedirs(folder)
-    # fork, not spawn: the ranks start from this process's imports (torch, wdecay) instead of
-    # importing them again (23-25 s -> 9 s on the shared 2-core machine); each rank runs one
-    # intra-op thread on tiny tensors, so no OpenMP pool is entered after the fork
+    # spawn, not fork: forked after the other torch tests had run in this process, a rank
+    # hung in a futex wait (a lock held by a thread that does not exist in the child)
     mp.start_processes(_worker, args=(_free_port(), folder), nprocs=2, join=True,
-                       start_method="fork")
+                       start_method="spawn")
     r0 = json.load(open(os.path.join(folder, "rank0.json")))
     r1 = json.load(open(os.path.join(folder, "rank1.json")))
     assert r0["active"] and not r1["active"] and r1["records"] == 0
