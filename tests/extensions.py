@@ -3,6 +3,7 @@
 import numpy as np
 
 from wdecay import Regularizer
+from wdecay import transforms as T
 
 
 class ElasticNet(Regularizer):
@@ -27,3 +28,19 @@ class ElasticNet(Regularizer):
 
     def shrink(self, w, eta, n):
         w -= eta * self.l1 / n * np.sign(w)
+
+
+class RMSprop(T.Preconditioner):
+    """RMSprop: v <- rho v + (1 - rho) g^2, u = g / (sqrt(v) + eps)."""
+
+    def __init__(self, rho=0.9, eps=1e-8):
+        self.rho, self.eps = rho, eps
+
+    def init(self, params):
+        return {"v": [np.zeros_like(p) for p in params]}
+
+    def denominator(self, i, g, state):
+        v = state["v"][i]
+        v *= self.rho
+        v += (1 - self.rho) * g * g
+        return np.sqrt(v) + self.eps

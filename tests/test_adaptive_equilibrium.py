@@ -116,21 +116,25 @@ def test_coupled_adam_under_l1_is_refused():
     assert all(l.reason.startswith("no prediction for coupled Adam under L1") for l in p)
 
 
+def mean_step(transform, g, s, copies, settle, seed, steps=3000):
+    """A transform's mean update fed g + s xi for ``steps`` steps after ``settle``, per gradient."""
+    rng = np.random.default_rng(seed)
+    state, total = transform.init([g]), np.zeros_like(g)
+    for k in range(steps):
+        (u,), state = transform.update([g + s * rng.standard_normal(g.size)], state, [g])
+        if k >= settle:
+            total += u
+    return (total / (steps - settle)).reshape(-1, copies).mean(axis=1)
+
+
 def test_adam_step_mean_is_the_mean_of_adams_normalised_step():
     """Adam's own transform fed g + s xi: the mean of u is g / sqrt(g^2 + s^2) (beta1 does not bias it)."""
     from wdecay.transforms import scale_by_adam
 
-    rng = np.random.default_rng(0)
     g = np.repeat(np.linspace(-1.0, 1.0, 21), 100)  # 100 independent weights per gradient
     s = np.full_like(g, 0.5)
     s[:100] = 0.0  # noise-free: u = sign(g)
-    t = scale_by_adam()
-    state, total, steps = t.init([g]), np.zeros_like(g), 3000
-    for k in range(steps):
-        (u,), state = t.update([g + s * rng.standard_normal(g.size)], state, [g])
-        if k >= 1000:  # v has settled
-            total += u
-    mean = (total / (steps - 1000)).reshape(21, 100).mean(axis=1)
+    mean = mean_step(scale_by_adam(), g, s, copies=100, settle=1000, seed=0)  # v settles
     g, s = g[::100], s[::100]
     assert np.allclose(mean, adam_step_mean(g, s * s), atol=0.01)
     assert mean[0] == pytest.approx(-1.0, abs=1e-6)
@@ -140,16 +144,9 @@ def test_lion_step_mean_is_the_mean_of_its_sign_step():
     """Lion's own transform fed g + s xi: the mean of sign(c) is erf(g / (sqrt(2) k s))."""
     from wdecay.transforms import scale_by_lion
 
-    rng = np.random.default_rng(1)
     g = np.repeat(np.linspace(-0.2, 0.2, 21), 400)  # m's memory is 100 steps: many copies
     s = np.full_like(g, 1.0)
-    t = scale_by_lion()
-    state, total, steps = t.init([g]), np.zeros_like(g), 3000
-    for k in range(steps):
-        (u,), state = t.update([g + s * rng.standard_normal(g.size)], state, [g])
-        if k >= 500:  # m has settled
-            total += u
-    mean = (total / (steps - 500)).reshape(21, 400).mean(axis=1)
+    mean = mean_step(scale_by_lion(), g, s, copies=400, settle=500, seed=1)  # m settles
     assert np.allclose(mean, lion_step_mean(g[::400], s[::400] ** 2), atol=0.02)
     assert abs(mean[-1]) > 0.7  # far from g / s = 0.2: the sign is sharper than the gradient
 

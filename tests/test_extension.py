@@ -9,29 +9,13 @@ split in two with the saved states equals the uninterrupted run bit for bit.
 
 import numpy as np
 import pytest
-from extensions import ElasticNet
+from extensions import ElasticNet, RMSprop
 
 import wdecay
 from wdecay import monitors as M
 from wdecay import transforms as T
 from wdecay.optim import Lion, Optimizer
 from wdecay.sweep import train_many
-
-
-class RMSprop(T.Preconditioner):
-    """RMSprop: v <- rho v + (1 - rho) g^2, u = g / (sqrt(v) + eps)."""
-
-    def __init__(self, rho=0.9, eps=1e-8):
-        self.rho, self.eps = rho, eps
-
-    def init(self, params):
-        return {"v": [np.zeros_like(p) for p in params]}
-
-    def denominator(self, i, g, state):
-        v = state["v"][i]
-        v *= self.rho
-        v += (1 - self.rho) * g * g
-        return np.sqrt(v) + self.eps
 
 
 class WithoutSplit(T.Transform):

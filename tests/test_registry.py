@@ -10,11 +10,11 @@ import json
 import numpy as np
 import pytest
 from extensions import ElasticNet
+from extensions import RMSprop as RMSpropTransform
 
 import wdecay
 from wdecay import config, sweep
 from wdecay import monitors as M
-from wdecay import transforms as T
 from wdecay.cli import build_parser, main
 from wdecay.optim import OPTIMIZERS, Optimizer
 from wdecay.registry import Registry, real
@@ -24,18 +24,6 @@ from wdecay.sweep import grid as G
 FAST = ["--sizes", "784", "5", "10", "--no-plot", "--epochs", "2"]
 
 
-class _RMSprop(T.Preconditioner):
-    def __init__(self, rho):
-        self.rho = rho
-
-    def init(self, params):
-        return {"v": [np.zeros_like(p) for p in params]}
-
-    def denominator(self, i, g, state):
-        v = state["v"][i]
-        v *= self.rho
-        v += (1 - self.rho) * g * g
-        return np.sqrt(v) + 1e-8
 
 
 @pytest.fixture
@@ -55,7 +43,7 @@ def custom():
             super().__init__(decoupled=False)
 
         def core(self):
-            return [_RMSprop(self.rho)]
+            return [RMSpropTransform(self.rho)]
 
     yield Elastic, RMSprop
     REGULARIZERS.pop("elastic")
