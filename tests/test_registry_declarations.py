@@ -436,11 +436,13 @@ def test_summarize_run_describes_an_optimizer_no_registered_name_makes():
     assert [L["kappa_comparable"] for L in summary["layers"]] == [True, True]
     assert ("  Optimizer SGD, coupled: the penalty's gradient is added to the cost's, with no "
             "transform of the optimizer's own.") in said
-    assert "rescales the gradient" not in said
+    assert "change the step, so R differs" not in said
     summary, said = text(Momentum(0.5, decoupled=True))
     assert not summary["layers"][0]["kappa_comparable"]
     assert ("  Optimizer Momentum, decoupled: the penalty's decay step acts on the weights apart "
             "from the optimizer's own step, whatever the gradients.") in said
+    # momentum averages the gradient in its velocity; it does not rescale it
+    assert "change the step, so R differs" in said and "rescales the gradient" not in said
     _, said = text(Optimizer(core=[T.trace(0.5)], decoupled=False))
     assert ("  Optimizer Optimizer, coupled: the penalty's gradient goes through the optimizer's "
             "linear transforms with the cost's.") in said

@@ -406,7 +406,8 @@ def _kappa_line(L, summary):
         now = "the gradient pushes outwards, more than decay pulls in"
     line = f"  At the end of epoch {E} kappa = {k:.3f}: {now}"
     if not L["kappa_comparable"]:
-        line += " (a property of C0 + penalty; this optimizer rescales the gradient, so R differs)"
+        line += (" (a property of C0 + penalty; this optimizer's own transforms, such as momentum's"
+                 " velocity or Adam's rescaling, change the step, so R differs)")
     return [line + "."]
 
 
