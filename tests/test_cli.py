@@ -291,17 +291,36 @@ def test_ctrl_c_keeps_the_finished_epochs_and_resume_continues_exactly(tmp_path,
             np.testing.assert_array_equal(x, y)
 
 
+def _default_sigint():
+    """In the child: Ctrl-C's default, even where the suite runs as a background job.
+
+    A non-interactive shell starts a background job (``pytest ... &``) with SIGINT
+    ignored, its children inherit that, and Python keeps an inherited SIG_IGN: the
+    command under test then never saw the signal and trained on (measured: a 60 s
+    timeout and a run left going).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_exits_130_with_one_line(tmp_path):
     out = tmp_path / "ki"
-    proc = run_cli("experiment", "--epochs", "100000", "--sizes", "784", "30", "10",
-                   "--quiet", "--no-plot", "--out", str(out))
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if out.exists() and any(int(p.name[16:-4]) >= 2 for p in out.glob("checkpoint-epoch*.npz")):
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wdecay", "experiment", "--epochs", "100000", "--sizes", "784",
+         "30", "10", "--quiet", "--no-plot", "--out", str(out)], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_default_sigint)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if out.exists() and any(int(p.name[16:-4]) >= 2
+                                    for p in out.glob("checkpoint-epoch*.npz")):
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:  # never leave a 100000-epoch run behind
+        proc.kill()
+        proc.wait()
     assert proc.returncode == 130, stderr
     assert len(stderr.strip().splitlines()) == 1 and stderr.startswith("wdecay: interrupted: kept")
     kept = json.loads((out / "summary.json").read_text())["settings"]["epochs"]
