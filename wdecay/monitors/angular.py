@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .base import Monitor
+from .base import Monitor, signed_gradient_update, squared_norms
 
 KEYS = ("angle", "angle_rms", "grad_step", "decay_step", "grad_cos", "grad_abs_cos")
 
@@ -26,10 +26,22 @@ def step_angle(before, after):
     >>> round(step_angle(np.array([1.0, 0.0]), np.array([1.0, 1.0])), 12) == round(np.pi / 4, 12)
     True
     """
-    nb, na = float(np.linalg.norm(before)), float(np.linalg.norm(after))
-    if nb == 0.0 or na == 0.0:
+    return _chord_angle(before, after, float(np.vdot(before, before)),
+                        float(np.vdot(after, after)))
+
+
+def _chord_angle(before, after, bb, aa, out=None):
+    """:func:`step_angle` given bb = ||before||^2 and aa = ||after||^2, using ``out`` as scratch.
+
+    ||u - v|| = ||(||W_t|| / ||W_{t+1}||) W_{t+1} - W_t|| / ||W_t||: one scaled copy
+    and one subtraction, element by element as in u - v (no cancellation of norms).
+    """
+    if bb == 0.0 or aa == 0.0:
         return math.nan
-    chord = float(np.linalg.norm(before / nb - after / na))
+    nb = math.sqrt(bb)
+    diff = np.multiply(after, nb / math.sqrt(aa), out=out)
+    diff -= before
+    chord = math.sqrt(float(np.vdot(diff, diff))) / nb
     return 2.0 * math.asin(min(1.0, chord / 2.0))
 
 
@@ -81,22 +93,33 @@ class AngularUpdate(Monitor):
     """
 
     def on_epoch_begin(self, state):
-        self._sums = np.zeros((len(state.weights), len(KEYS)))
+        self._sums = [[0.0] * len(KEYS) for _ in state.weights]
         self._steps = 0
+        self._scratch = [np.empty_like(w) for w in state.weights]  # for the angle's chord
 
     def on_batch_end(self, state):
-        for l, (before, after, d, u) in enumerate(zip(state.weights_before, state.weights,
-                                                      state.decay_update,
-                                                      state.gradient_update)):
-            wn, un = float(np.linalg.norm(before)), float(np.linalg.norm(u))
-            cos = float(np.vdot(before, u)) / (wn * un) if wn > 0 and un > 0 else math.nan
-            angle = step_angle(before, after)
-            self._sums[l] += (angle, angle * angle, un, float(np.linalg.norm(d)), cos, abs(cos))
+        # per layer: five dot products (two of them shared with NormBudget), and one
+        # scaled copy, one subtraction and one dot product into a reused buffer for the
+        # angle; u = sign * us (no copy of u)
+        us, sign = signed_gradient_update(state)
+        sqrt, vdot = math.sqrt, np.vdot
+        for before, after, d, us_l, aa, uu, sums, out in zip(
+                state.weights_before, state.weights, state.decay_update, us,
+                squared_norms(state, "after", state.weights), squared_norms(state, "u", us),
+                self._sums, self._scratch):
+            bb = float(vdot(before, before))
+            wn, un = sqrt(bb), sqrt(uu)
+            cos = (sign * float(vdot(before, us_l)) / (wn * un) if wn > 0 and un > 0
+                   else math.nan)
+            angle = _chord_angle(before, after, bb, aa, out)
+            for i, v in enumerate((angle, angle * angle, un, sqrt(float(vdot(d, d))), cos,
+                                   abs(cos))):
+                sums[i] += v
         self._steps += 1
 
     def on_epoch_end(self, state):
         steps = getattr(self, "_steps", 0)
-        means = (self._sums / steps if steps else
+        means = (np.array(self._sums) / steps if steps else
                  np.full((len(state.weights), len(KEYS)), math.nan))
         means[:, 1] = np.sqrt(means[:, 1])  # the mean of angle^2 -> its root
         return {f"layer{l}/{key}": float(v) for l, row in enumerate(means, 1)

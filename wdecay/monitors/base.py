@@ -269,12 +269,15 @@ class StepParts:
         self.decay_update = decay_update
         self._gradient_update = gradient_update
         self._cache = {}
+        self._norms = {}  # squared norms shared by the step's monitors (squared_norms)
 
     def renew(self, weights_before):
         """Start a new step: forget derived values (the buffers are reused)."""
         self.weights_before = weights_before
         if self._cache:
             self._cache = {}
+        if self._norms:
+            self._norms = {}
 
     def _cached(self, key, make):
         if key not in self._cache:
@@ -300,6 +303,41 @@ class StepParts:
             return self._gradient_update
         # SGD: its gradient buffers hold eta g, so u = -eta g is their negative
         return self._cached("g", lambda: [-g for g in self._grads[0]])
+
+    def signed_gradient_update(self):
+        """``(arrays, sign)`` with ``gradient_update == sign * arrays``, without a copy.
+
+        For SGD the gradient buffers hold eta g, so u = -eta g is ``(buffers, -1.0)``;
+        a per-step monitor takes its dot products on them (<x, u> = sign <x, arrays>
+        exactly: negation does not round) instead of materializing u every step.
+        """
+        if self._gradient_update is not None:
+            return self._gradient_update, 1.0
+        return self._grads[0], -1.0
+
+
+def signed_gradient_update(state):
+    """``(arrays, sign)`` with ``state.gradient_update == sign * arrays`` (see StepParts)."""
+    signed = getattr(state.step, "signed_gradient_update", None)
+    return signed() if signed is not None else (state.gradient_update, 1.0)
+
+
+def squared_norms(state, key, arrays):
+    """``[||x||^2 for x in arrays]`` as floats, computed once per step under ``key``.
+
+    In ``on_batch_end`` the per-batch monitors of a step share them (NormBudget
+    and AngularUpdate both need ||W_{t+1}||^2 and ||u||^2): the first call
+    computes, later calls with the same ``key`` in the same step reuse. ``key``
+    must name what ``arrays`` are ("after" for ``state.weights``, "u" for the
+    gradient update); without the loop's step parts nothing is kept.
+    """
+    memo = getattr(state.step, "_norms", None)
+    if memo is None or key not in memo:
+        values = [float(np.vdot(x, x)) for x in arrays]
+        if memo is None:
+            return values
+        memo[key] = values
+    return memo[key]
 
 
 def overrides_batch_end(monitor):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .._validation import check_scalar
-from .base import Monitor
+from .base import Monitor, signed_gradient_update, squared_norms
 
 
 class NormBudget(Monitor):
@@ -109,15 +109,17 @@ class NormBudget(Monitor):
             return None
         if self._factor is not None:
             return self._factor_step(state, self._factor)
-        rows = []
-        for l, (after, d, u) in enumerate(zip(state.weights, state.decay_update,
-                                              state.gradient_update)):
+        # u = sign * us (no copy of u): <x, u> = sign <x, us> and ||u||^2 = ||us||^2 exactly
+        us, sign = signed_gradient_update(state)
+        vdot, rows = np.vdot, []
+        for l, (after, d, u, uu, new) in enumerate(zip(
+                state.weights, state.decay_update, us, squared_norms(state, "u", us),
+                squared_norms(state, "after", state.weights))):
             ww = self._norm2[l]
-            dd, uu = float(np.vdot(d, d)), float(np.vdot(u, u))
+            dd = float(vdot(d, d))
             # W + d = W_after - u
-            wd = float(np.vdot(after, d)) - float(np.vdot(u, d))
-            wu = float(np.vdot(after, u)) - uu
-            new = float(np.vdot(after, after))
+            wd = float(vdot(after, d)) - sign * float(vdot(u, d))
+            wu = sign * float(vdot(after, u)) - uu
             rows.append((2.0 * wd - dd, 2.0 * wu, uu, new - ww))
             self._rho[l] += math.sqrt(dd) / math.sqrt(uu) if uu > 0 else math.nan
             self._norm2[l] = new
@@ -126,15 +128,16 @@ class NormBudget(Monitor):
     def _factor_step(self, state, a):
         # W_after = a W + u, so <W, u> = (<W_after, u> - ||u||^2) / a: G = 2 a <W, u>
         # = 2 (<W_after, u> - ||u||^2); ||W||^2 is the previous step's ||W_after||^2
-        rows = []
-        for l, (after, u) in enumerate(zip(state.weights, state.gradient_update)):
-            ww = self._norm2[l]
-            uu, wu_after, new = (float(np.vdot(u, u)), float(np.vdot(after, u)),
-                                 float(np.vdot(after, after)))
-            D, G = (a * a - 1.0) * ww, 2.0 * (wu_after - uu)
-            rows.append((D, G, uu, new - ww))
-            self._rho[l] += (1.0 - a) * math.sqrt(ww) / math.sqrt(uu) if uu > 0 else math.nan
-            self._norm2[l] = new
+        us, sign = signed_gradient_update(state)
+        vdot, sqrt, aa1, rows = np.vdot, math.sqrt, a * a - 1.0, []
+        norm2, rho = self._norm2, self._rho
+        for l, (after, u, uu, new) in enumerate(zip(
+                state.weights, us, squared_norms(state, "u", us),
+                squared_norms(state, "after", state.weights))):
+            ww = norm2[l]
+            rows.append((aa1 * ww, 2.0 * (sign * float(vdot(after, u)) - uu), uu, new - ww))
+            rho[l] += (1.0 - a) * sqrt(ww) / sqrt(uu) if uu > 0 else math.nan
+            norm2[l] = new
         self._add(rows)
 
     def _add(self, rows):
