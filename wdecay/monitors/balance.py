@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..passes import backward
 from .base import Monitor
 
 MAX_ROWS = 4096  # above this many training rows, kappa uses a fixed random subsample
@@ -31,7 +32,9 @@ class Balance(Monitor):
     With more than ``max_rows`` training rows the gradient is taken on a fixed
     subsample of ``max_rows`` rows, drawn once with ``seed``; the default
     covers the whole 4,000-row MNIST sample. Cost: one forward and backward
-    pass over those rows per epoch.
+    pass over those rows per epoch; the backward pass takes each layer's
+    <W, grad C0> as sum(delta * (z - b)) (the sum over rows of delta times
+    a W^T), which needs no product of the deltas with the layer's input.
 
     Examples
     --------
@@ -61,12 +64,20 @@ class Balance(Monitor):
         self._X, self._Y = np.asarray(X, dtype=np.float64), Y
 
     def on_epoch_end(self, state):
-        grad_w, _ = state.backprop(self._X, self._Y)
-        rows = len(self._X)
+        # <W, delta^T a> = sum(delta * (a W^T)) and a W^T = z - b, so the backward pass
+        # needs no product with the layer's input: for 4,000 MNIST rows that input is
+        # 25 MB, which the forward pass has just read once
+        zs, acts = state.forward(self._X)
+        pulls, rows, weights = {}, len(self._X), state.weights
+
+        def pull(layer, delta, _):
+            pulls[layer] = -float(np.vdot(delta, zs[layer] - state.biases[layer])) / rows
+
+        backward(weights, state.activation, state.cost, zs, acts, self._Y, on_layer=pull)
         out = {}
-        for l, (w, g) in enumerate(zip(state.weights, grad_w), 1):
-            pull = -float(np.vdot(w, g)) / rows
+        for l, w in enumerate(weights, 1):
             decay = float(np.vdot(w, state.regularizer.gradient(w, state.n)))
-            out.update({f"layer{l}/kappa": pull / decay if decay > 0 else math.nan,
-                        f"layer{l}/radial_gradient": pull, f"layer{l}/radial_decay": decay})
+            out.update({f"layer{l}/kappa": pulls[l - 1] / decay if decay > 0 else math.nan,
+                        f"layer{l}/radial_gradient": pulls[l - 1],
+                        f"layer{l}/radial_decay": decay})
         return out
