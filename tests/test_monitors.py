@@ -333,3 +333,30 @@ def test_monitor_settings_are_checked():
         M.DecayPrediction(tolerance=0)
     with pytest.raises(TypeError, match="`threshold` must be a real number"):
         M.NormBudget(threshold="0.5")
+
+
+@pytest.mark.parametrize("optimizer", [None, "momentum"])
+def test_shared_step_norms_and_signed_update_equal_direct_numpy(optimizer):
+    """What AngularUpdate and NormBudget share per step equals numpy on the step's arrays.
+
+    ``squared_norms`` computes ||W_after||^2 and ||u||^2 once per step, and takes
+    ||W_before||^2 from the previous step's ||W_after||^2 (across epochs too);
+    ``signed_gradient_update`` gives u without copying it (SGD: -1 times its buffers).
+    """
+    from wdecay.monitors.base import signed_gradient_update, squared_norms
+
+    steps = []
+
+    class Check(M.Monitor):
+        def on_batch_end(self, state):
+            us, sign = signed_gradient_update(state)
+            for u, x in zip(state.gradient_update, us):
+                np.testing.assert_array_equal(u, sign * np.asarray(x))
+            for key, arrays in (("before", state.weights_before), ("after", state.weights),
+                                ("u", state.gradient_update)):
+                assert squared_norms(state, key, arrays) == [
+                    float(np.vdot(x, x)) for x in arrays], key
+            steps.append(state.epoch)
+
+    small_run([M.AngularUpdate(), M.NormBudget(), Check()], epochs=2, optimizer=optimizer)
+    assert steps.count(1) == steps.count(2) == 6

@@ -98,16 +98,16 @@ class AngularUpdate(Monitor):
         self._scratch = [np.empty_like(w) for w in state.weights]  # for the angle's chord
 
     def on_batch_end(self, state):
-        # per layer: five dot products (two of them shared with NormBudget), and one
-        # scaled copy, one subtraction and one dot product into a reused buffer for the
-        # angle; u = sign * us (no copy of u)
+        # per layer: five dot products (||W_t||^2 kept from the step before, two shared
+        # with NormBudget), and one scaled copy, one subtraction and one dot product into
+        # a reused buffer for the angle; u = sign * us (no copy of u)
         us, sign = signed_gradient_update(state)
         sqrt, vdot = math.sqrt, np.vdot
-        for before, after, d, us_l, aa, uu, sums, out in zip(
+        for before, after, d, us_l, bb, aa, uu, sums, out in zip(
                 state.weights_before, state.weights, state.decay_update, us,
+                squared_norms(state, "before", state.weights_before),
                 squared_norms(state, "after", state.weights), squared_norms(state, "u", us),
                 self._sums, self._scratch):
-            bb = float(vdot(before, before))
             wn, un = sqrt(bb), sqrt(uu)
             cos = (sign * float(vdot(before, us_l)) / (wn * un) if wn > 0 and un > 0
                    else math.nan)

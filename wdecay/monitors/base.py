@@ -277,7 +277,10 @@ class StepParts:
         if self._cache:
             self._cache = {}
         if self._norms:
-            self._norms = {}
+            # the loop changes the weights only in its steps, and copies them just before
+            # each: the last step's ||W_after||^2 are this one's ||W_before||^2
+            after = self._norms.get("after")
+            self._norms = {} if after is None or weights_before is None else {"before": after}
 
     def _cached(self, key, make):
         if key not in self._cache:
@@ -328,8 +331,10 @@ def squared_norms(state, key, arrays):
     In ``on_batch_end`` the per-batch monitors of a step share them (NormBudget
     and AngularUpdate both need ||W_{t+1}||^2 and ||u||^2): the first call
     computes, later calls with the same ``key`` in the same step reuse. ``key``
-    must name what ``arrays`` are ("after" for ``state.weights``, "u" for the
-    gradient update); without the loop's step parts nothing is kept.
+    must name what ``arrays`` are ("after" for ``state.weights``, "before" for
+    ``state.weights_before``, "u" for the gradient update); without the loop's
+    step parts nothing is kept. The loop changes the weights only in its steps,
+    so "before" comes from the previous step's "after" where that was asked for.
     """
     memo = getattr(state.step, "_norms", None)
     if memo is None or key not in memo:
