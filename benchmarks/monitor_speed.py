@@ -36,6 +36,7 @@ import wdecay
 from wdecay import monitors as M
 from wdecay.datasets import load_mnist_sample
 
+
 class Recording(M.Monitor):
     """A per-step monitor that does nothing: the cost of the loop's recording path alone."""
 
@@ -44,7 +45,7 @@ class Recording(M.Monitor):
 
 
 SETS = {
-    "bare": lambda: [],
+    "bare": list,
     "recording": lambda: [Recording()],
     "anatomy": lambda: [M.AngularUpdate(), M.NormBudget(), M.Balance(), M.Saturation(),
                         M.LayerStatistics(biases=True), M.SumVsAbsSum(), M.WeightNorms()],

@@ -98,9 +98,10 @@ class AngularUpdate(Monitor):
         self._scratch = [np.empty_like(w) for w in state.weights]  # for the angle's chord
 
     def on_batch_end(self, state):
-        # per layer: five dot products (||W_t||^2 kept from the step before, two shared
-        # with NormBudget), and one scaled copy, one subtraction and one dot product into
-        # a reused buffer for the angle; u = sign * us (no copy of u)
+        # per layer: <W_t, u> and ||d||^2; ||W_{t+1}||^2 and ||u||^2 shared with NormBudget
+        # and ||W_t||^2 kept from the step before (squared_norms); for the angle one scaled
+        # copy, one subtraction and one dot product in a reused buffer; u = sign * us
+        # (no copy of u)
         us, sign = signed_gradient_update(state)
         sqrt, vdot = math.sqrt, np.vdot
         for before, after, d, us_l, bb, aa, uu, sums, out in zip(
