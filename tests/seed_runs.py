@@ -33,3 +33,32 @@ def seed_experiment():
         code = main(["experiment", "--quiet"])
     (settings, history), = runs
     return code, out.getvalue(), settings, history
+
+
+#: The seed question's prediction settings: examples/prediction_table.py's "seed (lmbda 5)"
+#: row (sigmoid [784, 30, 10], N(0, 1) weights seed 0, the 4,000-row sample, SGD, eta 0.1,
+#: m 10, L2 lmbda 5, at most 1000 iterations).
+SEED_PREDICTION = {"sizes": [784, 30, 10], "activation": "sigmoid", "regularizer": "l2",
+                   "lmbda": 5.0, "optimizer": "sgd", "eta": 0.1, "m": 10, "max_iter": 1000,
+                   "data": "sample"}
+
+
+@functools.cache
+def seed_prediction():
+    """:func:`wdecay.equilibrium.predict_tailoff` on the seed question (``SEED_PREDICTION``).
+
+    tests/test_docs_predictions.py's seed row and tests/test_equilibrium.py's
+    ``TYPICAL_EVALUATIONS`` test read it (the slow suite solved it twice).
+    """
+    import wdecay
+    from wdecay.datasets import load_mnist_sample
+    from wdecay.equilibrium import predict_tailoff
+    from wdecay.optim import get_optimizer
+
+    s = SEED_PREDICTION
+    (X, y), _, _ = load_mnist_sample()
+    net = wdecay.Network(s["sizes"], activation=s["activation"], initializer="large", seed=0)
+    return predict_tailoff(net, X, y, eta=s["eta"], batch_size=s["m"],
+                           regularizer=wdecay.L2(s["lmbda"]),
+                           optimizer=get_optimizer(s["optimizer"]), max_iter=s["max_iter"],
+                           progress=False)
