@@ -55,7 +55,7 @@ def make_network(init, seed=0):
 
 
 def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None, seed=0,
-            plateau_only=False, warm_start=0, noise=False, tol=1e-3):
+            plateau_only=False, warm_start=0, noise=False, tol=1e-3, kappa=True):
     """Predict, then train and measure; one dict per layer.
 
     ``noise=False`` (this example's default) predicts the noise-free
@@ -64,7 +64,9 @@ def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None
 
     ``plateau_only`` trains with epoch-level monitors only (so the numba backend
     can run the epochs, when installed) and measures the plateau, not the
-    tail-off epoch, which needs the per-step norm budget.
+    tail-off epoch, which needs the per-step norm budget. ``kappa=False`` leaves out
+    ``Balance`` (a full-data backprop per epoch; ``kappa_plateau`` is then NaN): the
+    other columns do not depend on it.
     """
     reg = wdecay.L2(lmbda)
     net = make_network(init, seed)
@@ -79,8 +81,9 @@ def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None
     epochs = max(min_epochs, int(math.ceil(1.5 * longest)) + 2 * window)
     if max_epochs is not None:
         epochs = min(epochs, max_epochs)
-    monitors = [M.WeightNorms()] if plateau_only else [M.WeightNorms(), M.NormBudget(),
-                                                       M.Balance()]
+    monitors = [M.WeightNorms()] if plateau_only else [M.WeightNorms(), M.NormBudget()]
+    if kappa and not plateau_only:
+        monitors.append(M.Balance())
     h = net.fit(X, y, epochs=epochs, batch_size=m, eta=eta, regularizer=reg,
                 monitors=monitors, seed=seed)
     rows = []
@@ -106,7 +109,8 @@ def measure(X, y, lmbda, init, eta, m, window=30, min_epochs=60, max_epochs=None
             "stationary_error": plateau / p.stationary_rms - 1,
             "predicted_tailoff": p.tailoff_epoch, "measured_tailoff": tail,
             "R_final": math.nan if plateau_only else float(h[f"layer{p.layer}/R"][-1]),
-            "Q_ratio_plateau": window_mean("Q_ratio"), "kappa_plateau": window_mean("kappa"),
+            "Q_ratio_plateau": window_mean("Q_ratio"),
+            "kappa_plateau": window_mean("kappa") if kappa else math.nan,
             "rms_curve": rms.tolist(),
             "reason": p.reason, "grad_norm": pred.stationary.grad_norm,
         })

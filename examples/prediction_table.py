@@ -107,12 +107,15 @@ MEASURED = ("epochs", "measured_plateau", "measured_tailoff", "measured_drift",
             "measured_G_ratio", "measured_by")
 
 
-def run(name, settings, seed=0, max_epochs=None, train=True, rows=None, measured=None):
+def run(name, settings, seed=0, max_epochs=None, train=True, rows=None, measured=None,
+        prediction=None):
     """Predict, then (if there is a point to check) train and measure; one dict per layer.
 
     ``measured`` (layer -> stored row) takes the measurement from an earlier
     run instead of training again: the run is seeded and does not depend on the
-    prediction, so only the prediction is redone.
+    prediction, so only the prediction is redone. ``prediction`` is the
+    :func:`~wdecay.equilibrium.predict_tailoff` result of the same settings made
+    earlier (the tests share the seed row's); its ``prediction_seconds`` is then None.
     """
     s = {**DEFAULTS, **settings}
     X, y = load(s["data"])
@@ -123,9 +126,11 @@ def run(name, settings, seed=0, max_epochs=None, train=True, rows=None, measured
                          seed=seed)
     opt = get_optimizer(s["optimizer"])
     began = time.perf_counter()
-    pred = predict_tailoff(net, X, y, eta=s["eta"], batch_size=s["m"], regularizer=reg,
-                           optimizer=opt, max_iter=s["max_iter"], progress=False)
-    seconds = time.perf_counter() - began
+    pred = prediction
+    if pred is None:
+        pred = predict_tailoff(net, X, y, eta=s["eta"], batch_size=s["m"], regularizer=reg,
+                               optimizer=opt, max_iter=s["max_iter"], progress=False)
+    seconds = time.perf_counter() - began if prediction is None else None
     solved = [p.stationary_rms for p in pred if p.stationary_rms is not None]
     longest = max((p.tailoff_epoch or 0.0) for p in pred)
     epochs = s["epochs"] or max(80, math.ceil(1.5 * longest) + 2 * WINDOW)

@@ -64,15 +64,16 @@ def test_total_weights_and_their_reference_level():
 
 def test_output_layer_budget_ratio_from_epoch_two_on():
     """exercise.rst: the output layer's R is -2.764 in epoch 1, above 0.5 from epoch 2 on and
-    1.048 after 30 epochs (a fresh run of the default experiment's training, about 1.5 s)."""
-    import wdecay
-    from wdecay import monitors as M
-    from wdecay.datasets import load_mnist_sample
+    1.048 after 30 epochs (a fresh run of the default experiment, ``wdecay experiment``,
+    whose NormBudget records R; made once per session, tests/seed_runs.py)."""
+    from seed_runs import seed_experiment
 
-    (X, y), _, _ = load_mnist_sample()
-    net = wdecay.Network([784, 30, 10], initializer="large", seed=0)
-    h = net.fit(X, y, epochs=30, batch_size=10, eta=0.1, regularizer=wdecay.L2(5.0),
-                monitors=[M.NormBudget()], seed=0)
+    _, _, settings, h = seed_experiment()
+    seed = {"sizes": [784, 30, 10], "init": "large", "cost": "cross-entropy",
+            "activation": "sigmoid", "regularizer": "l2", "lmbda": 5.0, "eta": 0.1,
+            "batch_size": 10, "epochs": 30, "seed": 0, "optimizer": "sgd",
+            "dataset": "mnist-sample"}
+    assert {k: settings[k] for k in seed} == seed  # the seed question's training
     r2 = np.asarray(h["layer2/R"])
     text = flat("exercise.rst")
     assert f"In epoch 1 its :math:`R` is {r2[1]:.3f}" in text

@@ -246,14 +246,19 @@ def test_the_seed_question_with_five_iterations_gives_no_plateau():
 
 @pytest.mark.slow  # a full prediction on the 4,000-row sample
 def test_typical_evaluations_is_the_seed_questions_count():
-    """The progress line's estimate: the seed network's one solve takes about TYPICAL_EVALUATIONS."""
-    from wdecay.datasets import load_mnist_sample
+    """The progress line's estimate: the seed network's one solve takes about TYPICAL_EVALUATIONS.
+
+    The seed question's prediction (SGD, eta 0.1, m 10, L2 lmbda 5, the default max_iter) is
+    made once per session: tests/test_docs_predictions.py's seed row reads it too.
+    """
+    import inspect
+
+    from seed_runs import SEED_PREDICTION, seed_prediction
     from wdecay.equilibrium import TYPICAL_EVALUATIONS
 
-    (X, y), _, _ = load_mnist_sample()
-    net = wdecay.Network([784, 30, 10], initializer="large", seed=0)
-    p = predict_tailoff(net, X, y, eta=0.1, batch_size=10, regularizer=wdecay.L2(5.0),
-                        progress=False)
+    assert SEED_PREDICTION["max_iter"] == inspect.signature(
+        predict_tailoff).parameters["max_iter"].default
+    p = seed_prediction()
     assert 0.8 * TYPICAL_EVALUATIONS <= p.stationary.iterations <= 1.2 * TYPICAL_EVALUATIONS
 
 
