@@ -415,14 +415,20 @@ def test_download_size_limit_with_and_without_content_length(server, tmp_path):
 
 @pytest.mark.parametrize("route", [drip, drip_headers])
 def test_timeout_is_a_total_deadline(server, tmp_path, route):
-    """Each byte arrives well within the timeout; the whole download may not exceed it."""
+    """Each byte arrives well within the timeout; the whole download may not exceed it.
+
+    A byte every timeout / 5, 60 of them: without a total deadline the download would
+    take 12 timeouts; it must end within 3. (The timeout is 0.5 s rather than 1 s:
+    the test waits it out twice.)
+    """
     routes, base = server
-    routes["/slow"] = route()
+    timeout = 0.5
+    routes["/slow"] = route(every=timeout / 5)
     start = time.monotonic()
-    with pytest.raises(TimeoutError, match="longer than timeout=1 s"):
-        datasets.download_mnist(tmp_path, url=base + "/slow", timeout=1.0)
+    with pytest.raises(TimeoutError, match="longer than timeout=0.5 s"):
+        datasets.download_mnist(tmp_path, url=base + "/slow", timeout=timeout)
     elapsed = time.monotonic() - start
-    assert elapsed < 3.0, elapsed
+    assert elapsed < 3 * timeout, elapsed
     assert os.listdir(tmp_path) == []
 
 
