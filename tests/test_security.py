@@ -81,14 +81,18 @@ def test_the_payload_really_would_run(tmp_path):
     assert marker.exists()
 
 
-def test_cli_dataset_file_never_runs_a_pickle(tmp_path):
+def test_cli_dataset_file_never_runs_a_pickle(tmp_path, monkeypatch, capsys):
+    """The command line's entry point, in this process (as the loaders' tests above run
+    the payload's bytes in this process too)."""
+    from wdecay.cli import main
+
     marker, files = evil_files(tmp_path)
     (tmp_path / "evil.pkl.gz").write_bytes(files["nested"])
-    proc = subprocess.run([sys.executable, "-m", "wdecay", "experiment", "--dataset", "mnist",
-                           "evil.pkl.gz", "--epochs", "1", "--no-plot"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert proc.returncode != 0
-    assert "refusing global" in proc.stderr
+    monkeypatch.chdir(tmp_path)
+    code = main(["experiment", "--dataset", "mnist", "evil.pkl.gz", "--epochs", "1",
+                 "--no-plot"])
+    assert code != 0
+    assert "refusing global" in capsys.readouterr().err
     assert not marker.exists()
 
 
