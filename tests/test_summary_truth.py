@@ -30,6 +30,12 @@ def small(sample):
     return (X[:1000], y[:1000]), (Xv[:200], yv[:200]), test
 
 
+@pytest.fixture(scope="module")
+def one_epoch(sample):
+    """The default run for one epoch on the sample, shared by the tests that read it."""
+    return run(sample, epochs=1)
+
+
 def run(splits, **settings):
     _, history, summary = E.run(splits, settings, table=False, progress=False)
     return history, summary, summary_text(summary)
@@ -190,8 +196,8 @@ def test_s4_default_init_gives_no_initial_kappa_as_a_cause(sample):
         assert f"{series(history, l, 'kappa')[0]:.3f}" not in text
 
 
-def test_s5_one_epoch_has_no_balance_and_good_grammar(sample):
-    history, summary, text = run(sample, epochs=1)
+def test_s5_one_epoch_has_no_balance_and_good_grammar(one_epoch):
+    history, summary, text = one_epoch
     check_truth(history, summary, text)
     assert "balance" not in text and "for all 1 epoch" not in text
     assert "Decay alone in its only epoch" in text
@@ -243,8 +249,8 @@ def test_short_answer_first_then_details_and_definitions_only_with_explain(capsy
     assert explained.count("R = (G + Q)/(-D)") == 1 and "Tail-off: the first epoch" in explained
 
 
-def test_definitions_are_available_for_the_report(sample):
-    _, summary, _ = run(sample, epochs=1)
+def test_definitions_are_available_for_the_report(one_epoch):
+    _, summary, _ = one_epoch
     text = S.definitions(summary)
     assert "N = 23820 is the number of weights, n = 4000 the training rows." in text
     assert "left the pure-decay curve" in text and "Levelled off" in text
