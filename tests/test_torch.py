@@ -1,5 +1,6 @@
 """wdecay.torch: watching changes nothing, the exact budget, names, files, agreement with wdecay."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -382,8 +383,15 @@ def shared_keys(h, th):
     return out
 
 
-def agree(name, rows, epochs, lmbda=5.0, batch_size=10, seed=2):
+@functools.lru_cache(maxsize=None)
+def training_digits():
+    """The embedded training digits, loaded once for every agreement test (only read)."""
     (X, y), _, _ = wdecay.datasets.load_mnist_sample()
+    return X, y
+
+
+def agree(name, rows, epochs, lmbda=5.0, batch_size=10, seed=2):
+    X, y = training_digits()
     X, y = X[:rows], y[:rows]
     n = len(X)
     eta = {"sgd": 0.5, "momentum": 0.1, "nesterov": 0.1, "adam": 1e-3, "adamw": 1e-3}[name]
