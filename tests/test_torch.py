@@ -1,5 +1,6 @@
 """wdecay.torch: watching changes nothing, the exact budget, names, files, agreement with wdecay."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -55,20 +56,28 @@ def groups(model, wd):
          "weight_decay": 0.0}]
 
 
-def test_import_wdecay_does_not_import_torch():
-    out = subprocess.run([sys.executable, "-c", "import sys, wdecay, wdecay.monitors; "
-                          "print('torch' in sys.modules)"], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
-    assert out.stdout.strip() == "False"
-
-
-def test_missing_torch_gives_one_line_install_hint():
-    code = ("import sys; sys.modules['torch'] = None\n"
+@pytest.fixture(scope="module")
+def fresh_interpreter():
+    """One new interpreter: whether ``import wdecay, wdecay.monitors`` imported torch, then
+    what ``import wdecay.torch`` says with torch missing (its standard output, two parts)."""
+    code = ("import sys, wdecay, wdecay.monitors\n"
+            "print('torch' in sys.modules)\n"
+            "sys.modules['torch'] = None\n"
             "try:\n    import wdecay.torch\nexcept ImportError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
-    assert "pip install torch==2.13.0" in out.stdout and "wdecay[torch]" in out.stdout
-    assert out.stdout.count("\n") == 1
+    imported, _, message = out.stdout.partition("\n")
+    return imported, message
+
+
+def test_import_wdecay_does_not_import_torch(fresh_interpreter):
+    assert fresh_interpreter[0].strip() == "False"
+
+
+def test_missing_torch_gives_one_line_install_hint(fresh_interpreter):
+    message = fresh_interpreter[1]
+    assert "pip install torch==2.13.0" in message and "wdecay[torch]" in message
+    assert message.count("\n") == 1
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
@@ -374,8 +383,15 @@ def shared_keys(h, th):
     return out
 
 
-def agree(name, rows, epochs, lmbda=5.0, batch_size=10, seed=2):
+@functools.lru_cache(maxsize=None)
+def training_digits():
+    """The embedded training digits, loaded once for every agreement test (only read)."""
     (X, y), _, _ = wdecay.datasets.load_mnist_sample()
+    return X, y
+
+
+def agree(name, rows, epochs, lmbda=5.0, batch_size=10, seed=2):
+    X, y = training_digits()
     X, y = X[:rows], y[:rows]
     n = len(X)
     eta = {"sgd": 0.5, "momentum": 0.1, "nesterov": 0.1, "adam": 1e-3, "adamw": 1e-3}[name]

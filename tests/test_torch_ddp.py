@@ -1,6 +1,8 @@
 """wdecay.torch under DistributedDataParallel: two CPU processes, gloo on 127.0.0.1."""
 
+import datetime
 import json
+import multiprocessing
 import os
 import socket
 
@@ -18,14 +20,18 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _worker(rank, port, folder):
+def _worker(rank, folder):
+    """One rank's training, watched; its result in ``folder/rank{rank}.json``.
+
+    MASTER_ADDR, MASTER_PORT and GLOO_SOCKET_IFNAME come from the environment.
+    """
     import torch.distributed as dist
 
     from wdecay.torch import watch
 
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), GLOO_SOCKET_IFNAME="lo")
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=2)
+    dist.init_process_group("gloo", rank=rank, world_size=2,
+                            timeout=datetime.timedelta(seconds=120))
     try:
         torch.manual_seed(0)  # the same initial weights on both ranks
         model = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.Sigmoid(),
@@ -54,17 +60,31 @@ def _worker(rank, port, folder):
         dist.destroy_process_group()
 
 
-@pytest.mark.slow  # two processes and gloo: about 10 s
+@pytest.mark.slow  # two processes and gloo
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed is missing")
-def test_ddp_only_rank0_records_once(tmp_path):
-    import torch.multiprocessing as mp
-
+def test_ddp_only_rank0_records_once(tmp_path, monkeypatch):
     folder = str(tmp_path / "run")
     os.makedirs(folder)
-    # spawn, not fork: forked after the other torch tests had run in this process, a rank
-    # hung in a futex wait (a lock held by a thread that does not exist in the child)
-    mp.start_processes(_worker, args=(_free_port(), folder), nprocs=2, join=True,
-                       start_method="spawn")
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(_free_port()))
+    monkeypatch.setenv("GLOO_SOCKET_IFNAME", "lo")
+    # rank 1 is spawned, not forked: forked after the other torch tests had run in this
+    # process, a rank hung in a futex wait (a lock held by a thread that does not exist in
+    # the child). Rank 0 runs here, in the test process, where torch and what its first
+    # optimizer step imports (torch._dynamo) are loaded already: a spawned rank took 3-4 s
+    # to import them, and so does rank 1
+    rank1 = multiprocessing.get_context("spawn").Process(target=_worker, args=(1, folder))
+    rank1.start()
+    threads = torch.get_num_threads()
+    try:
+        _worker(0, folder)
+    finally:
+        torch.set_num_threads(threads)
+        rank1.join(timeout=120)
+        if rank1.is_alive():
+            rank1.kill()
+            rank1.join()
+    assert rank1.exitcode == 0
     r0 = json.load(open(os.path.join(folder, "rank0.json")))
     r1 = json.load(open(os.path.join(folder, "rank1.json")))
     assert r0["active"] and not r1["active"] and r1["records"] == 0
