@@ -352,6 +352,30 @@ def test_files_history_and_report(tmp_path):
     assert "pure decay predicts" not in page and "R = (G + Q)/(-D) =" not in page and "the decay part is unknown" in page
 
 
+def test_report_plots_name_the_torch_tensors(tmp_path, monkeypatch):
+    """The plots get the run's tensor names ({layer: name}), not the list of plot kinds
+    (a shadowed name once titled them with the book's w^2)."""
+    from wdecay import plot
+
+    seen = {}
+
+    def fake(kind):
+        def draw(history, path=None, summary=None):
+            seen[kind] = summary["layer_names"]
+            open(path, "wb").close()
+        return draw
+
+    monkeypatch.setattr(plot, "sum_vs_abs", fake("sum_vs_abs"))
+    monkeypatch.setattr(plot, "norm_budget", fake("norm_budget"))
+    model = tiny()
+    opt = torch.optim.SGD(groups(model, 0.1), lr=0.1)
+    with watch(model, opt, path=tmp_path) as rec:
+        train(model, opt, 2, rec, epochs=1)
+    expected = {l: t.name for l, t in enumerate(rec.tensors, 1)}
+    assert seen and all(names == expected for names in seen.values()), seen
+    assert "0.weight" in expected.values()
+
+
 def test_resume_appends_to_the_same_history(tmp_path):
     model = tiny()
     opt = torch.optim.SGD(groups(model, 0.1), lr=0.1)

@@ -96,15 +96,15 @@ def _plots(rec, history, folder, names):
     lines that a torch run does not record. R's plot only where some tensor's
     budget is known; a plot whose keys a run lacks is left out.
     """
-    names = ["sum_vs_abs"]
+    kinds = ["sum_vs_abs"]
     if any(r.kind not in ("unknown", "none") for r in rec.current_rules()):
-        names.append("norm_budget")
+        kinds.append("norm_budget")
     try:
         from .. import plot
     except ImportError:
         return {}
     paths = {}
-    for name in names:
+    for name in kinds:
         path = os.path.join(folder, f"{name}.png")
         try:
             getattr(plot, name)(history, path=path, summary={"layer_names": names})
