@@ -104,6 +104,24 @@ def _augment(X):
     return np.hstack([X, np.ones((len(X), 1))])
 
 
+def _weighted_gram(X1, s):
+    """X1^T diag(s) X1 / n for weights s >= 0, shape (p, p).
+
+    Only the columns of X1 that are not all zero enter (the others' rows and
+    columns are 0), through BLAS's symmetric rank-k update, half a product's work.
+    """
+    from scipy.linalg.blas import dsyrk
+
+    n, p = X1.shape
+    used = np.flatnonzero(np.any(X1 != 0, axis=0))
+    A = X1[:, used] * np.sqrt(s)[:, None]
+    G = dsyrk(1.0 / n, A.T, trans=0)  # upper triangle of A^T A / n
+    G = np.triu(G) + np.triu(G, 1).T
+    H = np.zeros((p, p))
+    H[np.ix_(used, used)] = G
+    return H
+
+
 class Ridge(ConvexModel):
     """Linear outputs with the quadratic cost: C_x = 1/2 ||W x + b - y||^2."""
 
@@ -157,7 +175,7 @@ class Logistic(ConvexModel):
         k, p1 = len(W), X1.shape[1]
         H = np.zeros((k * p1, k * p1))
         for j in range(k):
-            H[j * p1:(j + 1) * p1, j * p1:(j + 1) * p1] = (X1 * s[:, [j]]).T @ X1 / len(X)
+            H[j * p1:(j + 1) * p1, j * p1:(j + 1) * p1] = _weighted_gram(X1, s[:, j])
         return H
 
 
