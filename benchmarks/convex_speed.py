@@ -21,6 +21,12 @@ Workloads, on the embedded MNIST sample (density 0.19):
 
     git worktree add /tmp/wdecay_old fc43b23
     python benchmarks/convex_speed.py --baseline /tmp/wdecay_old [--rounds 3] [--kinds bridge path]
+
+``--densities 0.1 0.2 ...`` instead times one logistic ``value_grad`` on random 4,000 x 784
+inputs of each density (1 and 10 outputs), dense against CSR (``SparseInputs``), side by
+side in this tree: where ``wdecay.convex.models.SPARSE_DENSITY`` should lie.
+
+    python benchmarks/convex_speed.py --densities 0.1 0.2 0.3 0.4 0.5 [--rounds 3]
 """
 
 import argparse
@@ -67,12 +73,41 @@ def run(tree, kind, out):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def densities(values, rounds):
+    """value_grad per density, dense against CSR inputs, interleaved; medians."""
+    import numpy as np
+    from _common import interleaved
+
+    from wdecay.convex.models import SparseInputs, get_model
+
+    model, rng = get_model("logistic"), np.random.default_rng(0)
+    print(f"{'outputs':>7} {'density':>7} {'dense ms':>8} {'CSR ms':>7} {'dense/CSR':>9}")
+    for k in (1, 10):
+        for density in values:
+            X = rng.random((4000, 784)) * (rng.random((4000, 784)) < density)
+            Y = (rng.random((4000, k)) < 0.5).astype(float)
+            W, b, S = 0.01 * rng.standard_normal((k, 784)), np.zeros(k), SparseInputs(X)
+            fns = {"dense": lambda: [model.value_grad(W, b, X, Y) for _ in range(20)],
+                   "csr": lambda: [model.value_grad(W, b, S, Y) for _ in range(20)]}
+            med, _ = interleaved(fns, rounds)
+            print(f"{k:>7} {density:>7.2f} {med['dense'] * 50:>8.2f} {med['csr'] * 50:>7.2f} "
+                  f"{med['dense'] / med['csr']:>9.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", action="append", required=True, help="an older checkout")
+    parser.add_argument("--baseline", action="append", help="an older checkout")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
+    parser.add_argument("--densities", type=float, nargs="+")
     args = parser.parse_args()
+    if args.densities:
+        from wdecay._threads import blas_threads
+
+        with blas_threads(1):
+            return densities(args.densities, args.rounds)
+    if not args.baseline:
+        parser.error("--baseline is required (or --densities)")
     import numpy as np
 
     trees = [ROOT, *[os.path.abspath(b) for b in args.baseline]]
