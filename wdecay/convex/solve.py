@@ -117,9 +117,12 @@ def penalty_kind(penalty):
 
 def residual_vector(model, penalty, W, b, X, Y, lmbda):
     """e per parameter: (e_W, e_b); zero exactly at the optimum."""
-    n = len(X)
     _, gW, gb = model.value_grad(W, b, X, Y)
-    c = lmbda / n
+    return _residual_from_gradient(penalty, W, gW, gb, lmbda / len(X))
+
+
+def _residual_from_gradient(penalty, W, gW, gb, c):
+    """:func:`residual_vector` from dC0/dW, dC0/db at (W, b) and c = lmbda / n."""
     if penalty == "l2":
         return gW + c * W, gb
     e = np.where(W != 0, gW + c * np.sign(W), gW - np.clip(gW, -c, c))
@@ -271,9 +274,9 @@ def _ray_test(model, X, Y, W, b):
 
 def _result(model, penalty, W, b, X, Y, lmbda, iters):
     n = len(X)
-    value, _, _ = model.value_grad(W, b, X, Y)
+    value, gW, gb = model.value_grad(W, b, X, Y)
     pen = 0.5 * np.sum(W ** 2) if penalty == "l2" else np.sum(np.abs(W))
-    eW, eb = residual_vector(model, penalty, W, b, X, Y, lmbda)
+    eW, eb = _residual_from_gradient(penalty, W, gW, gb, lmbda / n)
     res = float(np.sqrt(np.sum(eW ** 2) + np.sum(eb ** 2)))
     return Optimum(W, b, float(lmbda), model.name, penalty, value, float(lmbda / n * pen),
                    res, iters)
@@ -426,14 +429,16 @@ def _l1_polish(model, X, Y, lmbda, W, b):
     W = W.copy()
     # Weights that L-BFGS-B left tiny but nonzero, where zero satisfies the
     # subgradient condition |g| <= lmbda/n, belong at exactly zero.
-    _, gW, _ = model.value_grad(W, b, X, Y)
+    _, gW, gb = model.value_grad(W, b, X, Y)
     tiny = np.abs(W) < 1e-6 * max(1.0, np.abs(W).max())
-    W[tiny & (np.abs(gW) <= c * (1 + 1e-6))] = 0.0
+    zero = tiny & (np.abs(gW) <= c * (1 + 1e-6))
+    if np.any((W[zero] != 0) | np.signbit(W[zero])):  # else W stays as it is, and its gradient
+        W[zero] = 0.0
+        _, gW, gb = model.value_grad(W, b, X, Y)
     for _ in range(4):
         active = np.hstack([W != 0, np.ones((k, 1), bool)]).ravel()
         theta = _pack(W, b)
-        eW, eb = residual_vector(model, "l1", W, b, X, Y, lmbda)
-        _, gW, gb = model.value_grad(W, b, X, Y)
+        eW, eb = _residual_from_gradient("l1", W, gW, gb, c)
         g = _pack(gW + c * np.sign(W), gb)
         H = model.hessian(W, b, X)[np.ix_(active, active)]
         step = np.zeros_like(theta)
@@ -441,11 +446,12 @@ def _l1_polish(model, X, Y, lmbda, W, b):
         W_new, b_new = _unpack(theta - step, k, d)
         if np.any(np.sign(W_new) != np.sign(W)):
             break
-        e_new = residual_vector(model, "l1", W_new, b_new, X, Y, lmbda)
+        _, gW_new, gb_new = model.value_grad(W_new, b_new, X, Y)
+        e_new = _residual_from_gradient("l1", W_new, gW_new, gb_new, c)
         old = np.sum(eW ** 2) + np.sum(eb ** 2)
         if not np.sum(e_new[0] ** 2) + np.sum(e_new[1] ** 2) < old:
             break
-        W, b = W_new.copy(), b_new.copy()
+        W, b, gW, gb = W_new.copy(), b_new.copy(), gW_new, gb_new
     return _better(model, X, Y, lmbda, (W, b), start)
 
 
