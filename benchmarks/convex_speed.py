@@ -87,8 +87,9 @@ def densities(values, rounds):
             X = rng.random((4000, 784)) * (rng.random((4000, 784)) < density)
             Y = (rng.random((4000, k)) < 0.5).astype(float)
             W, b, S = 0.01 * rng.standard_normal((k, 784)), np.zeros(k), SparseInputs(X)
-            fns = {"dense": lambda: [model.value_grad(W, b, X, Y) for _ in range(20)],
-                   "csr": lambda: [model.value_grad(W, b, S, Y) for _ in range(20)]}
+            fns = {name: lambda inputs=inputs, W=W, b=b, Y=Y: [
+                       model.value_grad(W, b, inputs, Y) for _ in range(20)]
+                   for name, inputs in (("dense", X), ("csr", S))}
             med, _ = interleaved(fns, rounds)
             print(f"{k:>7} {density:>7.2f} {med['dense'] * 50:>8.2f} {med['csr'] * 50:>7.2f} "
                   f"{med['dense'] / med['csr']:>9.2f}")
