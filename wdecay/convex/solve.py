@@ -34,9 +34,9 @@ CONVEX_BLAS_THREADS = 1
 
 NEWTON_MAX_PARAMS = 4000
 #: A Newton step solves H s = g by Cholesky when H's estimated reciprocal condition
-#: number is at least this; otherwise (a singular or nearly singular H, e.g. softmax's
-#: shift-invariant biases) by least squares, as ``np.linalg.lstsq``. Above it no
-#: singular value falls under lstsq's cut-off, so both solve the same system.
+#: number (LAPACK's ``pocon``) is at least this; otherwise (a singular or nearly
+#: singular H, e.g. softmax's shift-invariant biases) by least squares with
+#: ``np.linalg.lstsq``, which drops singular values below eps * p of the largest.
 NEWTON_RCOND = 1e-10
 #: The largest linear program (nonzero constraint coefficients) that proves, at
 #: lmbda = 0, that a logistic or softmax problem has a finite optimum; above it the
