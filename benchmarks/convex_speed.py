@@ -27,6 +27,11 @@ inputs of each density (1 and 10 outputs), dense against CSR (``SparseInputs``),
 side in this tree: where ``wdecay.convex.models.SPARSE_DENSITY`` should lie.
 
     python benchmarks/convex_speed.py --densities 0.1 0.2 0.3 0.4 0.5 [--rounds 3]
+
+``--rows 800 1600 4000`` does the same on the first rows of the embedded MNIST sample
+(density 0.19): where ``SPARSE_MIN_ENTRIES`` should lie.
+
+    python benchmarks/convex_speed.py --rows 400 800 1600 2400 4000 [--rounds 3]
 """
 
 import argparse
@@ -73,25 +78,32 @@ def run(tree, kind, out):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def densities(values, rounds):
-    """value_grad per density, dense against CSR inputs, interleaved; medians."""
+def densities(values, rounds, rows=False):
+    """value_grad per density (or per number of sample rows), dense against CSR inputs,
+    interleaved; medians."""
     import numpy as np
     from _common import interleaved
 
     from wdecay.convex.models import SparseInputs, get_model
+    from wdecay.datasets import load_mnist_sample
 
     model, rng = get_model("logistic"), np.random.default_rng(0)
-    print(f"{'outputs':>7} {'density':>7} {'dense ms':>8} {'CSR ms':>7} {'dense/CSR':>9}")
+    (sample, _), _, _ = load_mnist_sample()
+    column = "rows" if rows else "density"
+    print(f"{'outputs':>7} {column:>7} {'dense ms':>8} {'CSR ms':>7} {'dense/CSR':>9}")
     for k in (1, 10):
-        for density in values:
-            X = rng.random((4000, 784)) * (rng.random((4000, 784)) < density)
-            Y = (rng.random((4000, k)) < 0.5).astype(float)
+        for value in values:
+            if rows:
+                X = sample[:int(value)]
+            else:
+                X = rng.random((4000, 784)) * (rng.random((4000, 784)) < value)
+            Y = (rng.random((len(X), k)) < 0.5).astype(float)
             W, b, S = 0.01 * rng.standard_normal((k, 784)), np.zeros(k), SparseInputs(X)
             fns = {name: lambda inputs=inputs, W=W, b=b, Y=Y: [
                        model.value_grad(W, b, inputs, Y) for _ in range(20)]
                    for name, inputs in (("dense", X), ("csr", S))}
             med, _ = interleaved(fns, rounds)
-            print(f"{k:>7} {density:>7.2f} {med['dense'] * 50:>8.2f} {med['csr'] * 50:>7.2f} "
+            print(f"{k:>7} {value:>7g} {med['dense'] * 50:>8.3f} {med['csr'] * 50:>7.3f} "
                   f"{med['dense'] / med['csr']:>9.2f}")
 
 
@@ -101,14 +113,15 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--densities", type=float, nargs="+")
+    parser.add_argument("--rows", type=int, nargs="+")
     args = parser.parse_args()
-    if args.densities:
+    if args.densities or args.rows:
         from wdecay._threads import blas_threads
 
         with blas_threads(1):
-            return densities(args.densities, args.rounds)
+            return densities(args.rows or args.densities, args.rounds, rows=bool(args.rows))
     if not args.baseline:
-        parser.error("--baseline is required (or --densities)")
+        parser.error("--baseline is required (or --densities or --rows)")
     import numpy as np
 
     trees = [ROOT, *[os.path.abspath(b) for b in args.baseline]]

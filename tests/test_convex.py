@@ -159,7 +159,7 @@ def test_bridge_on_mnist_784_10_approaches_the_optimum():
 @pytest.mark.parametrize("model", ["ridge", "logistic", "softmax"])
 def test_sparse_inputs_give_the_dense_pass(model):
     """Mostly-zero inputs are multiplied in CSR form: the same cost and gradient, to rounding."""
-    from wdecay.convex.models import SPARSE_DENSITY, SparseInputs, solver_inputs
+    from wdecay.convex.models import SPARSE_MIN_ENTRIES, SparseInputs, solver_inputs
 
     rng = np.random.default_rng(0)
     X = rng.random((50, 7)) * (rng.random((50, 7)) < 0.2)
@@ -168,8 +168,11 @@ def test_sparse_inputs_give_the_dense_pass(model):
     m = get_model(model)
     X, Y = prepare(X, y, m)
     W, b = rng.standard_normal((Y.shape[1], 7)), rng.standard_normal(Y.shape[1])
-    assert isinstance(solver_inputs(X), SparseInputs) and np.count_nonzero(X) < SPARSE_DENSITY * X.size
-    assert not isinstance(solver_inputs(rng.random((50, 7))), SparseInputs)
+    assert not isinstance(solver_inputs(X), SparseInputs)  # small inputs stay dense
+    big = np.zeros((SPARSE_MIN_ENTRIES // 100, 100))
+    big[:, 0] = 1.0
+    assert isinstance(solver_inputs(big), SparseInputs)
+    assert not isinstance(solver_inputs(big + 1.0), SparseInputs)  # so do dense ones
     dense, sparse = m.value_grad(W, b, X, Y), m.value_grad(W, b, SparseInputs(X), Y)
     assert sparse[0] == pytest.approx(dense[0], rel=1e-14)
     np.testing.assert_allclose(sparse[1], dense[1], rtol=1e-12, atol=1e-15)

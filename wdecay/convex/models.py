@@ -14,10 +14,15 @@ from .._validation import lookup
 from ..costs import CrossEntropyCost, LogLikelihoodCost
 
 #: Inputs with a smaller fraction of non-zero entries are multiplied in CSR form by the
-#: iterative solvers (:class:`SparseInputs`), as the MNIST sample (density 0.19).
+#: iterative solvers (:class:`SparseInputs`), as the MNIST sample (density 0.19), when
+#: they have at least :data:`SPARSE_MIN_ENTRIES` entries.
 #: ``benchmarks/convex_speed.py --densities`` times a pass both ways: CSR was the faster
 #: up to density 0.3, even at 0.4, slower at 0.5 (1 and 10 outputs, 4,000 x 784).
 SPARSE_DENSITY = 0.25
+#: Smaller inputs stay dense: with one output the dense pass, its data in cache, was as
+#: fast up to 1,600 rows of 784 (``benchmarks/convex_speed.py --rows``, on the sample);
+#: CSR was about twice as fast at 4,000 rows, with 1 or 10 outputs.
+SPARSE_MIN_ENTRIES = 1_500_000
 
 
 class SparseInputs:
@@ -48,9 +53,10 @@ class SparseInputs:
 
 
 def solver_inputs(X):
-    """X for the solvers' repeated passes: :class:`SparseInputs` when its density is
-    below :data:`SPARSE_DENSITY`, else X itself."""
-    if X.size and np.count_nonzero(X) < SPARSE_DENSITY * X.size:
+    """X for the solvers' repeated passes: :class:`SparseInputs` when it has at least
+    :data:`SPARSE_MIN_ENTRIES` entries and a density below :data:`SPARSE_DENSITY`, else
+    X itself."""
+    if X.size >= SPARSE_MIN_ENTRIES and np.count_nonzero(X) < SPARSE_DENSITY * X.size:
         return SparseInputs(X)
     return X
 
