@@ -154,3 +154,59 @@ def test_bridge_on_mnist_784_10_approaches_the_optimum():
     spec.loader.exec_module(module)
     distances = module.main(["--epochs", "60", "--checkpoints", "2"])
     assert distances[1] < distances[0] < 0.15
+
+
+@pytest.mark.parametrize("model", ["ridge", "logistic", "softmax"])
+def test_sparse_inputs_give_the_dense_pass(model):
+    """Mostly-zero inputs are multiplied in CSR form: the same cost and gradient, to rounding."""
+    from wdecay.convex.models import SPARSE_MIN_ENTRIES, SparseInputs, solver_inputs
+
+    rng = np.random.default_rng(0)
+    X = rng.random((50, 7)) * (rng.random((50, 7)) < 0.2)
+    X[:, 3] = 0.0  # an always-zero input
+    _, y = problem(1, model, n=50)
+    m = get_model(model)
+    X, Y = prepare(X, y, m)
+    W, b = rng.standard_normal((Y.shape[1], 7)), rng.standard_normal(Y.shape[1])
+    assert not isinstance(solver_inputs(X), SparseInputs)  # small inputs stay dense
+    big = np.zeros((SPARSE_MIN_ENTRIES // 100, 100))
+    big[:, 0] = 1.0
+    assert isinstance(solver_inputs(big), SparseInputs)
+    assert not isinstance(solver_inputs(big + 1.0), SparseInputs)  # so do dense ones
+    dense, sparse = m.value_grad(W, b, X, Y), m.value_grad(W, b, SparseInputs(X), Y)
+    assert sparse[0] == pytest.approx(dense[0], rel=1e-14)
+    np.testing.assert_allclose(sparse[1], dense[1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(sparse[2], dense[2], rtol=1e-12, atol=1e-15)
+
+
+def test_logistic_hessian_is_the_weighted_gram_matrix():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 5))
+    X[:, 2] = 0.0  # left out of the sum, its rows and columns are 0
+    W, b = rng.standard_normal((2, 5)), rng.standard_normal(2)
+    H = get_model("logistic").hessian(W, b, X)
+    X1 = np.hstack([X, np.ones((30, 1))])
+    s = 1 / (1 + np.exp(-(X @ W.T + b)))
+    for j in range(2):
+        block = H[6 * j:6 * (j + 1), 6 * j:6 * (j + 1)]
+        np.testing.assert_allclose(block, (X1 * (s[:, [j]] * (1 - s[:, [j]]))).T @ X1 / 30,
+                                   rtol=1e-13, atol=1e-16)
+    assert not H[:6, 6:].any() and np.array_equal(H, H.T)
+
+
+def test_newton_step_solves_definite_systems_and_falls_back_on_singular_ones():
+    from wdecay.convex.solve import _newton_step
+
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((6, 6))
+    g = rng.standard_normal(6)
+    H = A @ A.T + 0.1 * np.eye(6)  # positive definite: Cholesky
+    np.testing.assert_allclose(_newton_step(H, g), np.linalg.solve(H, g), rtol=1e-10)
+    v = np.ones(6) / np.sqrt(6)
+    S = H - (v @ H @ v) * np.outer(v, v)  # singular along v, as softmax's bias shift
+    S = (S + S.T) / 2
+    S -= np.outer(S @ v, v) + np.outer(v, S @ v) - (v @ S @ v) * np.outer(v, v)
+    assert np.linalg.matrix_rank(S) == 5
+    step = _newton_step(S, g)
+    np.testing.assert_allclose(step, np.linalg.lstsq(S, g, rcond=None)[0], atol=1e-10)
+    assert abs(step @ v) < 1e-10  # the minimum-norm solution: nothing along the null direction

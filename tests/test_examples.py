@@ -1,8 +1,17 @@
-"""Every example runs with small settings (WDECAY_EXAMPLE_SMALL=1), exits 0 and writes what it promises."""
+"""Every example runs with small settings (WDECAY_EXAMPLE_SMALL=1), exits 0 and writes what it promises.
 
+seed_question.py, whose claim is about the data a user's machine has in reach, runs as
+``python examples/seed_question.py`` in a subprocess; the others run their file as
+``__main__`` in this process (:func:`run`), with the argv, working folder and environment
+that command would have: the same script, without a fresh interpreter's ~1 s of imports.
+"""
+
+import contextlib
+import io
 import json
 import os
 import pathlib
+import runpy
 import subprocess
 import sys
 
@@ -11,20 +20,55 @@ import pytest
 EXAMPLES = pathlib.Path(__file__).parents[1] / "examples"
 
 
-def run(name, cwd, *args, **env_changes):
+def small_env(**env_changes):
+    env = dict(os.environ, WDECAY_EXAMPLE_SMALL="1", MPLBACKEND="Agg", **env_changes)
+    env.pop("WDECAY_DATA", None)
+    return env
+
+
+def run_as_user(name, cwd, *args, **env_changes):
+    """``python examples/<name> *args`` in ``cwd``, in a subprocess; its stdout."""
     # BLAS on one thread, as in the test process (tests/conftest.py): training pins it anyway,
     # and the convex examples' solves ran 7x slower with two threads on a busy machine
-    env = dict(os.environ, WDECAY_EXAMPLE_SMALL="1", MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1",
-               **env_changes)
-    env.pop("WDECAY_DATA", None)
+    env = small_env(OPENBLAS_NUM_THREADS="1", **env_changes)
     proc = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
 
+def run(name, cwd, *args, **env_changes):
+    """``python examples/<name> *args`` in ``cwd``, run in this process; its stdout.
+
+    The file runs as ``__main__`` with that command's ``sys.argv``, ``sys.path[0]`` (the
+    examples folder), working folder and environment (BLAS is on one thread here too,
+    tests/conftest.py); an exception or a non-zero exit fails the test. The process's
+    environment, folder, argv and path are restored afterwards.
+    """
+    path = EXAMPLES / name
+    saved = dict(os.environ), os.getcwd(), sys.argv[:], sys.path[:]
+    out = io.StringIO()
+    try:
+        os.environ.clear()
+        os.environ.update(small_env(**env_changes))
+        os.chdir(cwd)
+        sys.argv = [str(path), *args]
+        sys.path.insert(0, str(EXAMPLES))
+        with contextlib.redirect_stdout(out):
+            try:
+                runpy.run_path(str(path), run_name="__main__")
+            except SystemExit as exc:
+                assert exc.code in (None, 0), f"{name} exited with {exc.code!r}"
+    finally:
+        environ, cwd_before, sys.argv, sys.path[:] = saved
+        os.environ.clear()
+        os.environ.update(environ)
+        os.chdir(cwd_before)
+    return out.getvalue()
+
+
 def test_seed_question(tmp_path):
-    out = run("seed_question.py", tmp_path, HOME=str(tmp_path))  # no real data in reach
+    out = run_as_user("seed_question.py", tmp_path, HOME=str(tmp_path))  # no real data in reach
     assert not (tmp_path / "mnist.pkl.gz").exists()  # never under the real data set's name
     assert (tmp_path / "mnist_sample.pkl.gz").exists()
     assert out.count("training complete") == 2 and "Accuracy on evaluation data:" in out

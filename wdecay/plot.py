@@ -392,8 +392,15 @@ def coefficient_paths(path_result, path=None, max_lines=400):
     fig, (ax,) = _figure(width=6.0)
     coef = path_result.coefficients
     keep = np.argsort(-np.abs(coef).max(axis=0))[:max_lines]
-    ax.plot(path_result.lmbdas, coef[:, keep], lw=0.8)
+    # one LineCollection, not one Line2D per weight: the same lines in the same colour
+    # cycle, drawn several times faster when there are hundreds
+    from matplotlib.collections import LineCollection
+
+    x = np.broadcast_to(np.asarray(path_result.lmbdas, dtype=float)[:, None], (len(coef), len(keep)))
+    ax.add_collection(LineCollection(np.stack([x, coef[:, keep]], axis=-1).transpose(1, 0, 2),
+                                     colors=_colors(len(keep)), linewidths=0.8))
     ax.set_xscale("log")
+    ax.autoscale_view()
     ax.set_xlabel("lmbda (log scale)")
     ax.set_ylabel("coefficient")
     ax.set_title("Coefficient paths" + (f" (largest {max_lines})" if coef.shape[1] > max_lines else ""))

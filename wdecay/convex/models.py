@@ -13,6 +13,53 @@ import numpy as np
 from .._validation import lookup
 from ..costs import CrossEntropyCost, LogLikelihoodCost
 
+#: Inputs with a smaller fraction of non-zero entries are multiplied in CSR form by the
+#: iterative solvers (:class:`SparseInputs`), as the MNIST sample (density 0.19), when
+#: they have at least :data:`SPARSE_MIN_ENTRIES` entries.
+#: ``benchmarks/convex_speed.py --densities`` times a pass both ways: CSR was the faster
+#: up to density 0.3, even at 0.4, slower at 0.5 (1 and 10 outputs, 4,000 x 784).
+SPARSE_DENSITY = 0.25
+#: Smaller inputs stay dense: with one output the dense pass, its data in cache, was as
+#: fast up to 1,600 rows of 784 (``benchmarks/convex_speed.py --rows``, on the sample);
+#: CSR was about twice as fast at 4,000 rows, with 1 or 10 outputs.
+SPARSE_MIN_ENTRIES = 1_500_000
+
+
+class SparseInputs:
+    """Mostly-zero inputs X (n, d) kept as CSR, and X^T as CSR too.
+
+    The two products of a one-layer pass, X M and X^T D, then read only the
+    non-zero entries. Values are X's, summed in another order: rounding
+    differs from the dense products at the last bits only.
+    """
+
+    def __init__(self, X):
+        from scipy.sparse import csr_array
+
+        self.shape = X.shape
+        self.csr = csr_array(X)
+        self.csr_t = csr_array(X.T)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __matmul__(self, M):
+        """X M."""
+        return self.csr @ M
+
+    def tdot(self, D):
+        """X^T D."""
+        return self.csr_t @ D
+
+
+def solver_inputs(X):
+    """X for the solvers' repeated passes: :class:`SparseInputs` when it has at least
+    :data:`SPARSE_MIN_ENTRIES` entries and a density below :data:`SPARSE_DENSITY`, else
+    X itself."""
+    if X.size >= SPARSE_MIN_ENTRIES and np.count_nonzero(X) < SPARSE_DENSITY * X.size:
+        return SparseInputs(X)
+    return X
+
 
 class ConvexModel:
     """Base: ``value_grad(W, b, X, Y)`` and ``hessian(W, b, X)`` of the mean cost C0."""
@@ -43,7 +90,8 @@ class ConvexModel:
         a = self.outputs(z)
         value = float(np.mean(self.fn(z, a, Y)))
         delta = self.delta(z, a, Y) / len(X)
-        return value, delta.T @ X, delta.sum(axis=0)
+        gW = X.tdot(delta).T if isinstance(X, SparseInputs) else delta.T @ X
+        return value, gW, delta.sum(axis=0)
 
     def fn(self, z, a, Y):
         return self.cost.fn(z, a, Y)
@@ -52,12 +100,33 @@ class ConvexModel:
         return self.cost.delta(z, a, Y)
 
     def hessian(self, W, b, X):
-        """d^2 C0 over the parameters ordered per class as [w_j (d), b_j], shape (p, p)."""
+        """d^2 C0 over the parameters ordered per class as [w_j (d), b_j], shape (p, p).
+
+        X is a dense array here (not :class:`SparseInputs`).
+        """
         raise NotImplementedError
 
 
 def _augment(X):
     return np.hstack([X, np.ones((len(X), 1))])
+
+
+def _weighted_gram(X1, s):
+    """X1^T diag(s) X1 / n for weights s >= 0, shape (p, p).
+
+    Only the columns of X1 that are not all zero enter (the others' rows and
+    columns are 0), through BLAS's symmetric rank-k update, half a product's work.
+    """
+    from scipy.linalg.blas import dsyrk
+
+    n, p = X1.shape
+    used = np.flatnonzero(np.any(X1 != 0, axis=0))
+    A = X1[:, used] * np.sqrt(s)[:, None]
+    G = dsyrk(1.0 / n, A.T, trans=0)  # upper triangle of A^T A / n
+    G = np.triu(G) + np.triu(G, 1).T
+    H = np.zeros((p, p))
+    H[np.ix_(used, used)] = G
+    return H
 
 
 class Ridge(ConvexModel):
@@ -113,7 +182,7 @@ class Logistic(ConvexModel):
         k, p1 = len(W), X1.shape[1]
         H = np.zeros((k * p1, k * p1))
         for j in range(k):
-            H[j * p1:(j + 1) * p1, j * p1:(j + 1) * p1] = (X1 * s[:, [j]]).T @ X1 / len(X)
+            H[j * p1:(j + 1) * p1, j * p1:(j + 1) * p1] = _weighted_gram(X1, s[:, j])
         return H
 
 

@@ -18,19 +18,26 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.linalg.lapack import dpocon
 from scipy.optimize import linprog, minimize
 from scipy.sparse import coo_matrix
 
 from .._threads import blas_threads
 from .._validation import check_features, check_scalar, check_targets
 from ..regularizers import Regularizer
-from .models import get_model
+from .models import get_model, solver_inputs
 
 #: BLAS threads during a solve: one, as training (``benchmarks/blas_threads.py --convex``
 #: times one against two threads on the embedded sample, side by side).
 CONVEX_BLAS_THREADS = 1
 
 NEWTON_MAX_PARAMS = 4000
+#: A Newton step solves H s = g by Cholesky when H's estimated reciprocal condition
+#: number (LAPACK's ``pocon``) is at least this; otherwise (a singular or nearly
+#: singular H, e.g. softmax's shift-invariant biases) by least squares with
+#: ``np.linalg.lstsq``, which drops singular values below eps * p of the largest.
+NEWTON_RCOND = 1e-10
 #: The largest linear program (nonzero constraint coefficients) that proves, at
 #: lmbda = 0, that a logistic or softmax problem has a finite optimum; above it the
 #: weaker ray test of :func:`_check_bounded` runs after the solve instead.
@@ -110,9 +117,12 @@ def penalty_kind(penalty):
 
 def residual_vector(model, penalty, W, b, X, Y, lmbda):
     """e per parameter: (e_W, e_b); zero exactly at the optimum."""
-    n = len(X)
     _, gW, gb = model.value_grad(W, b, X, Y)
-    c = lmbda / n
+    return _residual_from_gradient(penalty, W, gW, gb, lmbda / len(X))
+
+
+def _residual_from_gradient(penalty, W, gW, gb, c):
+    """:func:`residual_vector` from dC0/dW, dC0/db at (W, b) and c = lmbda / n."""
     if penalty == "l2":
         return gW + c * W, gb
     e = np.where(W != 0, gW + c * np.sign(W), gW - np.clip(gW, -c, c))
@@ -264,9 +274,9 @@ def _ray_test(model, X, Y, W, b):
 
 def _result(model, penalty, W, b, X, Y, lmbda, iters):
     n = len(X)
-    value, _, _ = model.value_grad(W, b, X, Y)
+    value, gW, gb = model.value_grad(W, b, X, Y)
     pen = 0.5 * np.sum(W ** 2) if penalty == "l2" else np.sum(np.abs(W))
-    eW, eb = residual_vector(model, penalty, W, b, X, Y, lmbda)
+    eW, eb = _residual_from_gradient(penalty, W, gW, gb, lmbda / n)
     res = float(np.sqrt(np.sum(eW ** 2) + np.sum(eb ** 2)))
     return Optimum(W, b, float(lmbda), model.name, penalty, value, float(lmbda / n * pen),
                    res, iters)
@@ -275,10 +285,11 @@ def _result(model, penalty, W, b, X, Y, lmbda, iters):
 def _solve_l2(model, X, Y, lmbda, tol, init, maxiter, k, d):
     n = len(X)
     c = lmbda / n
+    Xs = solver_inputs(X)
 
     def fun(theta):
         W, b = _unpack(theta, k, d)
-        value, gW, gb = model.value_grad(W, b, X, Y)
+        value, gW, gb = model.value_grad(W, b, Xs, Y)
         return value + 0.5 * c * np.sum(W ** 2), _pack(gW + c * W, gb)
 
     theta = _pack(init.weights, init.biases) if init is not None else np.zeros(k * (d + 1))
@@ -297,11 +308,29 @@ def _solve_l2(model, X, Y, lmbda, tol, init, maxiter, k, d):
     return W.copy(), b.copy(), iters
 
 
+def _newton_step(H, g):
+    """The Newton step s solving H s = g (H symmetric, positive semi-definite).
+
+    Cholesky when H is positive definite with reciprocal condition number at
+    least :data:`NEWTON_RCOND`, else least squares (the minimum-norm solution
+    of a singular H, as ``np.linalg.lstsq``).
+    """
+    try:
+        factor = cho_factor(H, check_finite=False)
+    except LinAlgError:
+        factor = None
+    if factor is not None:
+        rcond, info = dpocon(factor[0], np.abs(H).sum(axis=0).max())
+        if info == 0 and rcond >= NEWTON_RCOND:
+            return cho_solve(factor, g, check_finite=False)
+    return np.linalg.lstsq(H, g, rcond=None)[0]
+
+
 def _newton_polish(fun, hess, theta, steps=4):
     """A few Newton steps, each kept only if it lowers the gradient norm."""
     g = fun(theta)[1]
     for _ in range(steps):
-        step = np.linalg.lstsq(hess(theta), g, rcond=None)[0]
+        step = _newton_step(hess(theta), g)
         candidate = theta - step
         g_new = fun(candidate)[1]
         if not np.linalg.norm(g_new) < np.linalg.norm(g):
@@ -314,11 +343,12 @@ def _solve_l1(model, X, Y, lmbda, tol, init, maxiter, k, d):
     n = len(X)
     c = lmbda / n
     m = k * d
+    Xs = solver_inputs(X)
 
     def fun(z):
         u, v, b = z[:m], z[m:2 * m], z[2 * m:]
         W = (u - v).reshape(k, d)
-        value, gW, gb = model.value_grad(W, b, X, Y)
+        value, gW, gb = model.value_grad(W, b, Xs, Y)
         g = gW.ravel()
         return value + c * (u.sum() + v.sum()), np.concatenate([g + c, -g + c, gb])
 
@@ -341,7 +371,7 @@ def _solve_l1(model, X, Y, lmbda, tol, init, maxiter, k, d):
     for stage in (1e-4, 1e-6, 1e-8, tol):
         if _l1_residual(model, X, Y, lmbda, W, b) <= 10 * tol:
             break
-        W, b, more = _fista_l1(model, X, Y, lmbda, W, b, max(stage, tol), maxiter)
+        W, b, more = _fista_l1(model, X, Xs, Y, lmbda, W, b, max(stage, tol), maxiter)
         W, b = _l1_polish(model, X, Y, lmbda, W, b)
         iters += more
     return W, b, iters
@@ -352,8 +382,12 @@ def _l1_residual(model, X, Y, lmbda, W, b):
     return float(np.sqrt(np.sum(eW ** 2) + np.sum(eb ** 2)))
 
 
-def _fista_l1(model, X, Y, lmbda, W, b, tol, maxiter):
-    """Accelerated proximal gradient (FISTA with backtracking and restarts) for L1."""
+def _fista_l1(model, X, Xs, Y, lmbda, W, b, tol, maxiter):
+    """Accelerated proximal gradient (FISTA with backtracking and restarts) for L1.
+
+    ``Xs`` is X for the steps (:func:`~wdecay.convex.models.solver_inputs`); the
+    stopping residual is evaluated on X itself.
+    """
     c = lmbda / len(X)
 
     def prox(W, b, gW, gb, t):
@@ -362,16 +396,16 @@ def _fista_l1(model, X, Y, lmbda, W, b, tol, maxiter):
 
     L, x, y_, momentum = 1.0, (W, b), (W, b), 1.0
     for it in range(1, maxiter + 1):
-        fy, gW, gb = model.value_grad(*y_, X, Y)
+        fy, gW, gb = model.value_grad(*y_, Xs, Y)
         while True:
             cand = prox(*y_, gW, gb, 1.0 / L)
             dW, db = cand[0] - y_[0], cand[1] - y_[1]
-            f_cand = model.value_grad(*cand, X, Y)[0]
+            f_cand = model.value_grad(*cand, Xs, Y)[0]
             bound = fy + np.sum(gW * dW) + np.sum(gb * db) + 0.5 * L * (np.sum(dW ** 2) + np.sum(db ** 2))
             if f_cand <= bound + 1e-15 * abs(fy):
                 break
             L *= 2.0
-        objective = lambda th: model.value_grad(*th, X, Y)[0] + c * np.abs(th[0]).sum()  # noqa: E731
+        objective = lambda th: model.value_grad(*th, Xs, Y)[0] + c * np.abs(th[0]).sum()  # noqa: E731
         if objective(cand) > objective(x):  # restart the momentum
             momentum, y_ = 1.0, x
             continue
@@ -395,26 +429,29 @@ def _l1_polish(model, X, Y, lmbda, W, b):
     W = W.copy()
     # Weights that L-BFGS-B left tiny but nonzero, where zero satisfies the
     # subgradient condition |g| <= lmbda/n, belong at exactly zero.
-    _, gW, _ = model.value_grad(W, b, X, Y)
+    _, gW, gb = model.value_grad(W, b, X, Y)
     tiny = np.abs(W) < 1e-6 * max(1.0, np.abs(W).max())
-    W[tiny & (np.abs(gW) <= c * (1 + 1e-6))] = 0.0
+    zero = tiny & (np.abs(gW) <= c * (1 + 1e-6))
+    if np.any((W[zero] != 0) | np.signbit(W[zero])):  # else W stays as it is, and its gradient
+        W[zero] = 0.0
+        _, gW, gb = model.value_grad(W, b, X, Y)
     for _ in range(4):
         active = np.hstack([W != 0, np.ones((k, 1), bool)]).ravel()
         theta = _pack(W, b)
-        eW, eb = residual_vector(model, "l1", W, b, X, Y, lmbda)
-        _, gW, gb = model.value_grad(W, b, X, Y)
+        eW, eb = _residual_from_gradient("l1", W, gW, gb, c)
         g = _pack(gW + c * np.sign(W), gb)
         H = model.hessian(W, b, X)[np.ix_(active, active)]
         step = np.zeros_like(theta)
-        step[active] = np.linalg.lstsq(H, g[active], rcond=None)[0]
+        step[active] = _newton_step(H, g[active])
         W_new, b_new = _unpack(theta - step, k, d)
         if np.any(np.sign(W_new) != np.sign(W)):
             break
-        e_new = residual_vector(model, "l1", W_new, b_new, X, Y, lmbda)
+        _, gW_new, gb_new = model.value_grad(W_new, b_new, X, Y)
+        e_new = _residual_from_gradient("l1", W_new, gW_new, gb_new, c)
         old = np.sum(eW ** 2) + np.sum(eb ** 2)
         if not np.sum(e_new[0] ** 2) + np.sum(e_new[1] ** 2) < old:
             break
-        W, b = W_new.copy(), b_new.copy()
+        W, b, gW, gb = W_new.copy(), b_new.copy(), gW_new, gb_new
     return _better(model, X, Y, lmbda, (W, b), start)
 
 
