@@ -236,9 +236,9 @@ class NumbaEpoch:
                                  f"{type(mine.cost).__name__}, {mine.weights[0].dtype}), got "
                                  f"{net.sizes}, {type(net.cost).__name__}, "
                                  f"{net.weights[0].dtype}")
-        reason = _network_reason(net)  # also between epochs: the kernel trusts the shapes
-        if reason is not None:
-            raise ValueError(reason)
+            reason = _network_reason(net)
+            if reason is not None:
+                raise ValueError(reason)
         order = np.ascontiguousarray(order, dtype=np.int64)
         n = len(self.Y)
         if order.ndim != 1 or len(order) != n:
@@ -247,10 +247,9 @@ class NumbaEpoch:
         if order.min() < 0 or order.max() >= n:  # the kernel does not check bounds
             raise ValueError(f"`order` must hold row indices in [0, {n}), "
                              f"got [{order.min()}, {order.max()}]")
-        weights, biases = tuple(net.weights), tuple(net.biases)  # alive while the kernel runs
         self.kernel(self.X, self.indptr, self.indices, self.data, self.sparse, self.Y, order,
                     self.batch_size, float(eta), float(decay_factor), self.cost_id, self.limit,
-                    self.sizes, _addresses(weights, biases, self.acts, self.deltas),
+                    self.sizes, _addresses(net.weights, net.biases, self.acts, self.deltas),
                     self.v0, self.z0, self.d0)
 
 
