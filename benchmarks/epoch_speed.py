@@ -6,8 +6,7 @@ untimed warm-up epoch), medians printed with ratios:
 
 - ``old``: the wdecay of a baseline checkout (``--baseline PATH``), e.g. commit
   4bb716b, before the fused step and the numba backend (on a checkout that has
-  backends, its numpy backend, or its numba backend with ``--old-backend numba``,
-  to compare two versions of the compiled epoch);
+  backends, its numpy backend);
 - ``numpy``: this tree's ``wdecay.fit(backend="numpy")`` (the fused gemm step);
 - ``numba``: this tree's ``wdecay.fit(backend="numba")`` (the compiled epoch);
 - ``per-example``: the tests' network2-style loop (tests/reference.py), float64;
@@ -26,7 +25,6 @@ Training settings: eta 0.1, L2 with lmbda 5.0, seed network.
     git worktree add /tmp/wdecay_baseline 4bb716b      # the old wdecay, once
     python benchmarks/epoch_speed.py --baseline /tmp/wdecay_baseline [--repeats 5]
     python benchmarks/epoch_speed.py --baseline /tmp/wdecay_baseline --quick
-    python benchmarks/epoch_speed.py --baseline OTHER_CHECKOUT --old-backend numba --quick
 """
 
 import argparse
@@ -59,9 +57,8 @@ def elapsed(t0):
 class Worker:
     """One implementation; reads commands on stdin, answers one line each."""
 
-    def __init__(self, impl, tree, data_dir, old_backend="numpy"):
+    def __init__(self, impl, tree, data_dir):
         self.impl, self.tree, self.data_dir = impl, tree, data_dir
-        self.old_backend = old_backend
         self.config = None
 
     def prepare(self, dataset, dtype, batch):
@@ -109,7 +106,7 @@ class Worker:
 
         import wdecay
         has_backend = "backend" in inspect.signature(wdecay.fit).parameters
-        return self._fit_epoch(**({"backend": self.old_backend} if has_backend else {}))
+        return self._fit_epoch(**({"backend": "numpy"} if has_backend else {}))
 
     def _prepare_numpy(self):
         return self._fit_epoch(backend="numpy")
@@ -196,20 +193,19 @@ class Worker:
                 return
 
 
-def worker_main(impl, tree, data_dir, old_backend):
+def worker_main(impl, tree, data_dir):
     sys.path.insert(0, tree)  # this implementation's wdecay first
-    Worker(impl, tree, data_dir, old_backend).serve()
+    Worker(impl, tree, data_dir).serve()
 
 
 # -- driver side ---------------------------------------------------------------
 class Remote:
-    def __init__(self, impl, tree, data_dir, old_backend):
+    def __init__(self, impl, tree, data_dir):
         env = {**os.environ, "PYTHONPATH": tree}
         self.impl = impl
         self.proc = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--worker", impl, "--tree", tree,
-             "--data-dir", data_dir, "--old-backend", old_backend],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+             "--data-dir", data_dir], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             env=env, cwd=HERE)
         self._answer()
 
@@ -265,8 +261,6 @@ def write_data(data_dir, n, datasets):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", help="a checkout of the old wdecay (e.g. commit 4bb716b)")
-    parser.add_argument("--old-backend", choices=("numpy", "numba"), default="numpy",
-                        help="the baseline's backend, when it has backends (default numpy)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--n", type=int, help="rows (default 50,000; 10,000 with --quick)")
     parser.add_argument("--quick", action="store_true",
@@ -276,7 +270,7 @@ def main():
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return worker_main(args.worker, args.tree, args.data_dir, args.old_backend)
+        return worker_main(args.worker, args.tree, args.data_dir)
     if args.quick:
         args.repeats = 3
     args.n = args.n or (10_000 if args.quick else 50_000)
@@ -297,8 +291,7 @@ def main():
         print(f"{args.n} rows, [784, 30, 10], eta {ETA}, L2 lmbda {LMBDA}, one BLAS thread, "
               f"{args.repeats} interleaved repeats, medians; "
               f"load average {os.getloadavg()[0]:.2f} at the start")
-        remotes = {impl: Remote(impl, tree, data_dir, args.old_backend)
-                   for impl, tree in impls.items()}
+        remotes = {impl: Remote(impl, tree, data_dir) for impl, tree in impls.items()}
         header = (f"{'data':>8} {'dtype':>8} {'batch':>5} {'implementation':>15} "
                   f"{'wall s':>7} {'cpu s':>7} {'vs ' + reference:>8} {'(cpu)':>6} "
                   f"{'vs floor':>8} {'(cpu)':>6}")

@@ -245,35 +245,6 @@ def test_bad_arrays_name_the_parameter():
         epoch.run(np.array([1, 2]), 0.1, 1.0)
 
 
-@needs_numba
-def test_one_compiled_signature_per_dtype_whatever_the_depth():
-    """The kernel reads the layers' arrays by address (shapes from ``sizes``): networks of
-    1-3 layers share one signature per dtype, so a process compiles (or loads) it at most
-    twice, not once per dtype and depth."""
-    signatures = set()
-    for dtype in (np.float64, np.float32):
-        for sizes in ([5, 2], [5, 3, 2], [5, 4, 3, 2]):
-            for sparse in (False, True):
-                net = wdecay.Network(sizes, seed=0, dtype=dtype)
-                X = np.ones((4, 5), dtype)
-                epoch = NumbaEpoch(net, X, np.eye(2, dtype=dtype)[[0, 1, 0, 1]], 2, sparse=sparse)
-                epoch.run(np.arange(4), 0.1, 0.99)
-                signatures.update(epoch.kernel.signatures)
-    assert len(signatures) == 2, signatures
-
-
-@needs_numba
-def test_a_network_whose_arrays_lost_their_shapes_is_refused():
-    """The kernel trusts ``sizes`` for the shapes, so a replaced array of another shape is
-    refused before it runs."""
-    net = wdecay.Network([5, 3, 2], seed=0)
-    net.weights[1] = np.zeros((3, 2))
-    reason = NumbaEpoch.unsupported_reason(net, None, False)
-    assert reason == "the numba backend needs weights and biases of the shapes of sizes=[5, 3, 2]"
-    with pytest.raises(ValueError, match="shapes of sizes"):
-        NumbaEpoch(net, np.ones((4, 5)), np.eye(2)[[0, 1, 0, 1]], 2)
-
-
 def _python(code, **env):
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
                             text=True, env={**os.environ, "PYTHONPATH": ROOT, **env},

@@ -52,7 +52,7 @@ is in docs/speed.rst.
 
 from .lazy_scale import FOLD_LIMIT  # noqa: E402 (the one lazy-scale rule, shared with lockstep)
 
-_gemm = _prefetch = _at = _carray = None  # the kernel's intrinsics, set by _build (need numba)
+_gemm = _prefetch = None  # the kernel's intrinsics, set by _build (they need numba)
 _KERNEL = None
 
 
@@ -143,7 +143,6 @@ class NumbaEpoch:
             self.data = np.zeros(0, dt)
             self.X = X
         self.Y = Y
-        self.sizes = np.array(sizes, np.int64)
         self.acts = tuple(np.empty((m, s), dt) for s in sizes)
         self.deltas = tuple(np.empty((m, s), dt) for s in sizes[1:])
         # The CSR path keeps V_0 transposed, (in, width), with the width padded by zero
@@ -249,8 +248,8 @@ class NumbaEpoch:
                              f"got [{order.min()}, {order.max()}]")
         self.kernel(self.X, self.indptr, self.indices, self.data, self.sparse, self.Y, order,
                     self.batch_size, float(eta), float(decay_factor), self.cost_id, self.limit,
-                    self.sizes, _addresses(net.weights, net.biases, self.acts, self.deltas),
-                    self.v0, self.z0, self.d0)
+                    tuple(net.weights), tuple(net.biases), self.v0, self.z0, self.d0, self.acts,
+                    self.deltas)
 
 
 def _network_reason(network):
@@ -266,25 +265,7 @@ def _network_reason(network):
         return f"the numba backend needs float64 or float32 weights, got {dtype}"
     if not all(p.flags.c_contiguous and p.dtype == dtype for p in network.parameters()):
         return "the numba backend needs C-contiguous weights and biases of one dtype"
-    sizes = list(network.sizes)
-    shapes = [(sizes[k + 1], sizes[k]) for k in range(len(sizes) - 1)]
-    if ([w.shape for w in network.weights] != shapes
-            or [b.shape for b in network.biases] != [(o,) for o, _ in shapes]):
-        return f"the numba backend needs weights and biases of the shapes of sizes={sizes}"
     return None
-
-
-def _addresses(weights, biases, acts, deltas):
-    """The data addresses of the kernel's arrays, one row each: W_l, b_l, a_l, delta_l.
-
-    The kernel views them with the shapes of ``sizes`` (see :func:`_epoch`); passing
-    addresses rather than tuples of arrays gives it one signature per dtype, whatever
-    the number of layers (each signature is one compilation, seconds long).
-    """
-    at = np.zeros((4, len(acts)), np.int64)
-    for row, arrays in enumerate((weights, biases, acts, deltas)):
-        at[row, :len(arrays)] = [a.ctypes.data for a in arrays]
-    return at
 
 
 def _array_reason(network, X, Y):
@@ -316,8 +297,6 @@ def _build():
     _register_blas()
     globals()["_gemm"] = _gemm_intrinsic()
     globals()["_prefetch"] = _prefetch_intrinsic()
-    globals()["_at"] = _pointer_intrinsic()
-    globals()["_carray"] = numba.carray
     return numba.njit(cache=True, nogil=True)(_epoch)
 
 
@@ -418,52 +397,19 @@ def _prefetch_intrinsic():
     return _prefetch
 
 
-def _pointer_intrinsic():
-    """The compiled ``_at(address, like)``: ``address`` as a pointer to ``like``'s dtype."""
-    from numba import types
-    from numba.extending import intrinsic
-
-    @intrinsic
-    def _at(typingctx, address, like):
-        sig = types.CPointer(like.dtype)(address, like)
-
-        def codegen(context, builder, signature, args):
-            return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
-
-        return sig, codegen
-
-    return _at
-
-
 def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limit,
-           sizes, at, v0, z0, d0):
+           weights, biases, v0, z0, d0, acts, deltas):
     """The kernel (compiled by :func:`_build`): one epoch of steps, in place.
 
     Products are column-major gemm calls (see :func:`_gemm_intrinsic`): a
     C-contiguous (out, in) ``W`` is the column-major ``W^T`` and a batch ``A``
     of rows is ``A^T``. ``W_0 = s V_0``: on the dense path ``V_0`` is
     ``weights[0]`` itself; on the CSR path it is ``v0``, transposed, so that an
-    input's row of ``V_0^T`` is contiguous. ``W_l``, ``b_l``, ``a_l`` and
-    ``delta_l`` are C-contiguous arrays of shapes ``(sizes[l+1], sizes[l])``,
-    ``(sizes[l+1],)``, ``(m, sizes[l])`` and ``(m, sizes[l+1])`` at the addresses
-    ``at[0, l]``, ``at[1, l]``, ``at[2, l]`` and ``at[3, l]``.
+    input's row of ``V_0^T`` is contiguous.
     """
-
-    def weight(l):  # W_l
-        return _carray(_at(at[0, l], X), (sizes[l + 1], sizes[l]))
-
-    def bias(l):  # b_l
-        return _carray(_at(at[1, l], X), (sizes[l + 1],))
-
-    def act(l):  # a_l, m rows
-        return _carray(_at(at[2, l], X), (m, sizes[l]))
-
-    def error(l):  # delta_l, m rows
-        return _carray(_at(at[3, l], X), (m, sizes[l + 1]))
-
     n = order.shape[0]
-    last = sizes.shape[0] - 2
-    w0 = weight(0)
+    last = len(weights) - 1
+    w0 = weights[0]
     n_out, n_in = w0.shape
     width = v0.shape[1]  # columns from n_out to width are zero padding
     if sparse:
@@ -476,9 +422,9 @@ def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limi
         mb = min(m, n - start)
         # ---- forward: z_0 = s x V_0^T, z_l = a_l W_l^T, then a = f(z + b)
         for layer in range(last + 1):
-            z = act(layer + 1)[:mb]
-            b = bias(layer)
-            w = weight(layer)
+            z = acts[layer + 1][:mb]
+            b = biases[layer]
+            w = weights[layer]
             if layer == 0 and sparse:
                 zp = z0[:mb]
                 for i in range(mb):
@@ -501,7 +447,7 @@ def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limi
                         _prefetch(indices, p)
             else:
                 if layer == 0:
-                    a0 = act(0)[:mb]
+                    a0 = acts[0][:mb]
                     for i in range(mb):
                         row = order[start + i]
                         for k in range(n_in):
@@ -510,9 +456,8 @@ def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limi
                         for k in range(0, n_in, line):
                             _prefetch(X, order[i] * n_in + k)
                 alpha = s if layer == 0 else 1.0
-                a = act(layer)[:mb]
-                _gemm(True, False, w.shape[0], mb, w.shape[1], alpha, w, w.shape[1], a,
-                      w.shape[1], 0.0, z, w.shape[0])
+                _gemm(True, False, w.shape[0], mb, w.shape[1], alpha, w, w.shape[1],
+                      acts[layer][:mb], w.shape[1], 0.0, z, w.shape[0])
             if layer == last and cost == 2:  # softmax outputs
                 for i in range(mb):
                     for j in range(z.shape[1]):
@@ -531,8 +476,8 @@ def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limi
                     for j in range(z.shape[1]):
                         z[i, j] = 1.0 / (1.0 + np.exp(-(z[i, j] + b[j])))
         # ---- output error, scaled by eta / |B|
-        a = act(last + 1)[:mb]
-        delta = error(last)[:mb]
+        a = acts[last + 1][:mb]
+        delta = deltas[last][:mb]
         scale = eta / mb
         for i in range(mb):
             row = order[start + i]
@@ -543,18 +488,18 @@ def _epoch(X, indptr, indices, data, sparse, Y, order, m, eta, decay, cost, limi
                 delta[i, j] = d * scale
         # ---- backward and update, layers last..0; the first through its scale s
         for layer in range(last, -1, -1):
-            delta = error(layer)[:mb]
-            a = act(layer)[:mb]
-            w = weight(layer)
+            delta = deltas[layer][:mb]
+            a = acts[layer][:mb]
+            w = weights[layer]
             n_o, n_i = w.shape
             if layer > 0:  # below = delta W times f'(z), before W changes
-                below = error(layer - 1)[:mb]
+                below = deltas[layer - 1][:mb]
                 _gemm(False, False, n_i, mb, n_o, 1.0, w, n_i, delta, n_o, 0.0, below, n_i)
                 for i in range(mb):
                     for j in range(n_i):
                         below[i, j] *= a[i, j]
                         below[i, j] *= 1.0 - a[i, j]
-            b = bias(layer)
+            b = biases[layer]
             for i in range(mb):
                 for j in range(n_o):
                     b[j] -= delta[i, j]
