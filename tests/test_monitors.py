@@ -335,12 +335,39 @@ def test_monitor_settings_are_checked():
         M.NormBudget(threshold="0.5")
 
 
+def test_angles_follow_weights_edited_between_epochs():
+    """A callback that scales the weights between epochs: each step's angle and cosine are
+    still those of the step's own arrays (a ||W_before||^2 carried over from the last step
+    gave angles near pi/2 here)."""
+    from wdecay.monitors.angular import step_angle
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 4)), rng.integers(0, 3, 40)
+    net = wdecay.Network([4, 5, 3], seed=0)
+    angles = {}
+
+    class Direct(M.Monitor):
+        def on_batch_end(self, state):
+            for l, (b, a) in enumerate(zip(state.weights_before, state.weights), 1):
+                angles.setdefault((state.epoch, l), []).append(step_angle(b, a))
+
+    def edit(state):
+        for w in net.weights:
+            w *= 3.0
+
+    h = wdecay.fit(net, X, y, epochs=3, batch_size=20, eta=0.5, regularizer=wdecay.L2(5.0),
+                   seed=0, backend="numpy",
+                   monitors=[M.LambdaMonitor(on_epoch_end=edit), M.AngularUpdate(), Direct()])
+    for (epoch, l), values in angles.items():
+        assert h[f"layer{l}/angle"][epoch] == pytest.approx(np.mean(values), rel=1e-12)
+    assert max(h["layer1/angle"][1:]) < 0.1
+
+
 @pytest.mark.parametrize("optimizer", [None, "momentum"])
 def test_shared_step_norms_and_signed_update_equal_direct_numpy(optimizer):
     """What AngularUpdate and NormBudget share per step equals numpy on the step's arrays.
 
-    ``squared_norms`` computes ||W_after||^2 and ||u||^2 once per step, and takes
-    ||W_before||^2 from the previous step's ||W_after||^2 (across epochs too);
+    ``squared_norms`` computes ||W_before||^2, ||W_after||^2 and ||u||^2 once per step;
     ``signed_gradient_update`` gives u without copying it (SGD: -1 times its buffers).
     """
     from wdecay.monitors.base import signed_gradient_update, squared_norms

@@ -277,10 +277,9 @@ class StepParts:
         if self._cache:
             self._cache = {}
         if self._norms:
-            # the loop changes the weights only in its steps, and copies them just before
-            # each: the last step's ||W_after||^2 are this one's ||W_before||^2
-            after = self._norms.get("after")
-            self._norms = {} if after is None or weights_before is None else {"before": after}
+            # not carried over as this step's ||W_before||^2: a callback may have edited the
+            # weights since (tests/test_monitors.py::test_angles_follow_weights_edited_between_epochs)
+            self._norms = {}
 
     def _cached(self, key, make):
         if key not in self._cache:
@@ -333,8 +332,8 @@ def squared_norms(state, key, arrays):
     computes, later calls with the same ``key`` in the same step reuse. ``key``
     must name what ``arrays`` are ("after" for ``state.weights``, "before" for
     ``state.weights_before``, "u" for the gradient update); without the loop's
-    step parts nothing is kept. The loop changes the weights only in its steps,
-    so "before" comes from the previous step's "after" where that was asked for.
+    step parts nothing is kept. Nothing carries over to the next step (a callback
+    may edit the weights between steps).
     """
     memo = getattr(state.step, "_norms", None)
     if memo is None or key not in memo:
