@@ -387,3 +387,22 @@ def test_shared_step_norms_and_signed_update_equal_direct_numpy(optimizer):
 
     small_run([M.AngularUpdate(), M.NormBudget(), Check()], epochs=2, optimizer=optimizer)
     assert steps.count(1) == steps.count(2) == 6
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-6, 1e-10])
+def test_balance_radial_gradient_keeps_its_digits_when_weights_are_tiny(scale):
+    """-<W, grad C0> from the backward pass equals the direct product with the gradient,
+    also where the weights are tiny against the biases (z - b then cancels)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((200, 20)), rng.integers(0, 3, 200)
+    net = wdecay.Network([20, 8, 3], seed=0)
+    for w in net.weights:
+        w *= scale
+    for b in net.biases:
+        b[:] = 3.0 + rng.random(b.shape)
+    h = wdecay.fit(net, X, y, epochs=1, eta=1e-30, batch_size=20, regularizer=wdecay.L2(1.0),
+                   monitors=[M.Balance()], backend="numpy")
+    grad_w, _ = net.backprop(X, np.eye(3)[y])
+    for l, (w, g) in enumerate(zip(net.weights, grad_w), 1):
+        assert h[f"layer{l}/radial_gradient"][-1] == pytest.approx(
+            -float(np.vdot(w, g)) / len(X), rel=1e-9, abs=0)

@@ -10,6 +10,8 @@ from ..passes import backward
 from .base import Monitor
 
 MAX_ROWS = 4096  # above this many training rows, kappa uses a fixed random subsample
+EPS = float(np.finfo(np.float64).eps)
+PULL_RTOL = 1e-9  # the largest rounding of <W, grad C0> taken through z - b, relative
 
 
 class Balance(Monitor):
@@ -34,7 +36,9 @@ class Balance(Monitor):
     covers the whole 4,000-row MNIST sample. Cost: one forward and backward
     pass over those rows per epoch; the backward pass takes each layer's
     <W, grad C0> as sum(delta * (z - b)) (the sum over rows of delta times
-    a W^T), which needs no product of the deltas with the layer's input.
+    a W^T), which needs no product of the deltas with the layer's input, unless
+    rounding z - b could move the sum by more than 1e-9 of itself (weights
+    tiny against the biases), where it takes <W, delta^T a> instead.
 
     Examples
     --------
@@ -70,8 +74,16 @@ class Balance(Monitor):
         zs, acts = state.forward(self._X)
         pulls, rows, weights = {}, len(self._X), state.weights
 
-        def pull(layer, delta, _):
-            pulls[layer] = -float(np.vdot(delta, zs[layer] - state.biases[layer])) / rows
+        def pull(layer, delta, a):
+            b = state.biases[layer]
+            value = float(np.vdot(delta, zs[layer] - b))
+            # z - b rounds each entry by at most eps (|z| + |b|): where that could move the
+            # sum by more than PULL_RTOL of itself (weights tiny against the biases), the
+            # product with the input instead
+            if EPS * float(np.vdot(np.abs(delta), np.abs(zs[layer]) + np.abs(b))) > \
+                    PULL_RTOL * abs(value):
+                value = float(np.vdot(weights[layer], delta.T @ a))
+            pulls[layer] = -value / rows
 
         backward(weights, state.activation, state.cost, zs, acts, self._Y, on_layer=pull)
         out = {}
