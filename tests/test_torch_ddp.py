@@ -77,7 +77,8 @@ def test_ddp_only_rank0_records_once(tmp_path, monkeypatch):
     rank1.start()
     threads = torch.get_num_threads()
     try:
-        _worker(0, folder)
+        with torch.random.fork_rng():  # the rank seeds torch: later tests keep their RNG
+            _worker(0, folder)
     finally:
         torch.set_num_threads(threads)
         rank1.join(timeout=120)
