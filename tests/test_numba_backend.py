@@ -371,3 +371,30 @@ def test_a_cost_declares_its_kernel_and_one_without_is_refused_in_one_line():
         for n in (a, b):
             wdecay.fit(n, X, y, epochs=2, batch_size=5, eta=0.1, seed=0, backend="numba")
         assert all(np.array_equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+@needs_numba
+@pytest.mark.parametrize("change", ["float32", "read-only", "shape", "depth"])
+def test_arrays_replaced_after_preparing_are_refused(change):
+    """The kernel writes without bounds checks: a network whose arrays were replaced after
+    the epoch was prepared (another dtype, read-only, another shape or depth) gets a
+    one-line refusal, and its arrays are left as they were."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 30))
+    Y = np.eye(10)[rng.integers(0, 10, 64)]
+    net = wdecay.Network([30, 20, 10], seed=0)
+    epoch = NumbaEpoch(net, X, Y, 16)
+    epoch.run(np.arange(64), 0.5, 1.0)
+    if change == "float32":
+        net.weights = [w.astype(np.float32) for w in net.weights]
+        net.biases = [b.astype(np.float32) for b in net.biases]
+    elif change == "read-only":
+        net.weights[1].setflags(write=False)
+    elif change == "shape":
+        net.weights[1] = np.zeros((10, 21))
+    else:
+        net.weights, net.biases = net.weights[:1], net.biases[:1]
+    before = [w.copy() for w in net.weights]
+    with pytest.raises(ValueError, match="the numba epoch was prepared for"):
+        epoch.run(np.arange(64), 0.5, 1.0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, net.weights))

@@ -235,9 +235,12 @@ class NumbaEpoch:
                                  f"{type(mine.cost).__name__}, {mine.weights[0].dtype}), got "
                                  f"{net.sizes}, {type(net.cost).__name__}, "
                                  f"{net.weights[0].dtype}")
-            reason = _network_reason(net)
-            if reason is not None:
-                raise ValueError(reason)
+        # the kernel reads and writes the arrays without bounds checks: arrays replaced
+        # since the epoch was prepared (another dtype, shape or layout) are refused
+        reason = _network_reason(net) or _layout_reason(net, self.acts[0].dtype,
+                                                        self.network.sizes)
+        if reason is not None:
+            raise ValueError(reason)
         order = np.ascontiguousarray(order, dtype=np.int64)
         n = len(self.Y)
         if order.ndim != 1 or len(order) != n:
@@ -265,6 +268,23 @@ def _network_reason(network):
         return f"the numba backend needs float64 or float32 weights, got {dtype}"
     if not all(p.flags.c_contiguous and p.dtype == dtype for p in network.parameters()):
         return "the numba backend needs C-contiguous weights and biases of one dtype"
+    return None
+
+
+def _layout_reason(network, dtype, sizes):
+    """None if the network's arrays are writable, of ``dtype`` and shaped by ``sizes``."""
+    weights, biases = network.weights, network.biases
+    if len(weights) != len(sizes) - 1 or len(biases) != len(sizes) - 1:
+        return (f"the numba epoch was prepared for {len(sizes) - 1} weight layers, the network "
+                f"has {len(weights)} weight and {len(biases)} bias arrays")
+    for l, (w, b) in enumerate(zip(weights, biases)):
+        shapes = ((sizes[l + 1], sizes[l]), (sizes[l + 1],))
+        if (w.shape, b.shape) != shapes or w.dtype != dtype or b.dtype != dtype \
+                or not (w.flags.writeable and b.flags.writeable):
+            return (f"the numba epoch was prepared for writable {dtype} arrays of shapes "
+                    f"{shapes[0]} and {shapes[1]} in layer {l + 1}, got {w.dtype} {w.shape} and "
+                    f"{b.dtype} {b.shape}" + ("" if w.flags.writeable and b.flags.writeable
+                                              else " (read-only)"))
     return None
 
 
