@@ -98,8 +98,8 @@ class AngularUpdate(Monitor):
         self._scratch = [np.empty_like(w) for w in state.weights]  # for the angle's chord
 
     def on_batch_end(self, state):
-        # per layer: <W_t, u> and ||d||^2; ||W_{t+1}||^2 and ||u||^2 shared with NormBudget
-        # and ||W_t||^2 kept from the step before (squared_norms); for the angle one scaled
+        # per layer: <W_t, u>, ||d||^2 and ||W_t||^2; ||W_{t+1}||^2 and ||u||^2 shared with
+        # NormBudget (squared_norms, computed once per step); for the angle one scaled
         # copy, one subtraction and one dot product in a reused buffer; u = sign * us
         # (no copy of u)
         us, sign = signed_gradient_update(state)
